@@ -1,0 +1,674 @@
+//! The wire record: the JSON the seed's producer writes and its Flink job reads.
+//!
+//! ```json
+//! {"Time": 1700000000000, "DeviceID": "c0ffee", "voltage_measure": 231.4, "Region": "north"}
+//! ```
+//!
+//! `Time` is epoch milliseconds (fractions allowed), `DeviceID` the partition
+//! key, every `*_measure` key a measure (a double), every other key a
+//! dimension (a string). Decoding never panics: each way a record can be wrong
+//! has its own [`DecodeError`], with a stable [`DecodeError::code`] that the
+//! quarantine stores next to the message.
+//!
+//! The decoder walks the JSON once with a serde visitor and borrows keys and
+//! strings from the input where it can, instead of building a
+//! `serde_json::Value` first: see `benches/hot_paths.rs`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// Points further ahead of their arrival than this take the arrival time
+/// (the seed's `OffsetFutureTimestreamPoints`: Timestream rejects them).
+pub const MAX_FUTURE_US: i64 = 15 * 60 * 1_000_000;
+
+pub const TIME_KEY: &str = "Time";
+pub const DEVICE_KEY: &str = "DeviceID";
+pub const MEASURE_SUFFIX: &str = "_measure";
+
+/// One decoded wire record: one device, one time, one or more measures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub device_id: String,
+    /// Epoch microseconds.
+    pub time_us: i64,
+    /// True when the record's own time was too far in the future and the
+    /// arrival time was used instead.
+    pub time_adjusted: bool,
+    /// Measure names without the `_measure` suffix ("voltage"), with values.
+    pub measures: Vec<(String, f64)>,
+    pub dimensions: Vec<(String, String)>,
+}
+
+/// Why a record could not be decoded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("not a JSON object but {0}")]
+    NotObject(&'static str),
+    #[error("missing \"Time\" (epoch milliseconds)")]
+    MissingTime,
+    #[error("bad \"Time\": {0}")]
+    BadTime(String),
+    #[error("missing \"DeviceID\"")]
+    MissingDeviceId,
+    #[error("bad \"DeviceID\": {0}")]
+    BadDeviceId(String),
+    #[error("no measure: no key ends in \"_measure\"")]
+    NoMeasure,
+    #[error("measure \"{key}\" is not a number: {found}")]
+    NonNumericMeasure { key: String, found: String },
+    #[error("measure \"{key}\" is {value}, not a finite number")]
+    NotFiniteMeasure { key: String, value: f64 },
+    #[error("dimension \"{key}\" is {found}, not a string")]
+    BadDimension { key: String, found: &'static str },
+    #[error("key \"{0}\" appears twice")]
+    DuplicateKey(String),
+}
+
+impl DecodeError {
+    /// A stable, machine-readable reason, stored in the quarantine.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::NotJson(_) => "not_json",
+            DecodeError::NotObject(_) => "not_object",
+            DecodeError::MissingTime => "missing_time",
+            DecodeError::BadTime(_) => "bad_time",
+            DecodeError::MissingDeviceId => "missing_device_id",
+            DecodeError::BadDeviceId(_) => "bad_device_id",
+            DecodeError::NoMeasure => "no_measure",
+            DecodeError::NonNumericMeasure { .. } => "non_numeric_measure",
+            DecodeError::NotFiniteMeasure { .. } => "not_finite_measure",
+            DecodeError::BadDimension { .. } => "bad_dimension",
+            DecodeError::DuplicateKey(_) => "duplicate_key",
+        }
+    }
+}
+
+/// Decodes one wire record that arrived at `arrival_us` (epoch microseconds).
+pub fn decode(bytes: &[u8], arrival_us: i64) -> Result<Record, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let top = TopSeed
+        .deserialize(&mut de)
+        .map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    de.end().map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    match top {
+        Top::Object(raw) => raw.validate(arrival_us),
+        Top::Other(kind) => Err(DecodeError::NotObject(kind)),
+    }
+}
+
+/// Canonical measure name: accepts "voltage" and "voltage_measure" alike.
+pub fn measure_name(name: &str) -> &str {
+    name.strip_suffix(MEASURE_SUFFIX).unwrap_or(name)
+}
+
+/// Writes a record in the wire format (what the simulator puts on a stream).
+pub fn encode(record: &Record, out: &mut Vec<u8>) {
+    out.push(b'{');
+    out.extend_from_slice(b"\"Time\":");
+    // Whole milliseconds print without a fraction, like the seed's producer.
+    if record.time_us % 1000 == 0 {
+        out.extend_from_slice((record.time_us / 1000).to_string().as_bytes());
+    } else {
+        let ms = record.time_us as f64 / 1000.0;
+        out.extend_from_slice(ms.to_string().as_bytes());
+    }
+    out.extend_from_slice(b",\"DeviceID\":");
+    push_json_str(out, &record.device_id);
+    for (name, value) in &record.measures {
+        out.push(b',');
+        out.push(b'"');
+        push_escaped(out, name);
+        out.extend_from_slice(MEASURE_SUFFIX.as_bytes());
+        out.extend_from_slice(b"\":");
+        if value.is_finite() {
+            // Display for f64 is the shortest text that round-trips.
+            out.extend_from_slice(value.to_string().as_bytes());
+        } else {
+            // Not representable in JSON; write it as the string a producer
+            // would, so the decoder's error path can be exercised end to end.
+            push_json_str(out, &value.to_string());
+        }
+    }
+    for (key, value) in &record.dimensions {
+        out.push(b',');
+        push_json_str(out, key);
+        out.push(b':');
+        push_json_str(out, value);
+    }
+    out.push(b'}');
+}
+
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    push_escaped(out, s);
+    out.push(b'"');
+}
+
+fn push_escaped(out: &mut Vec<u8>, s: &str) {
+    for &b in s.as_bytes() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// A JSON value as the decoder needs to see it: scalars kept, containers
+/// skipped and only named.
+#[derive(Debug)]
+enum Field<'a> {
+    Num(f64),
+    Str(Cow<'a, str>),
+    Bool(bool),
+    Null,
+    Array,
+    Object,
+}
+
+impl Field<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Field::Num(_) => "a number",
+            Field::Str(_) => "a string",
+            Field::Bool(_) => "a boolean",
+            Field::Null => "null",
+            Field::Array => "an array",
+            Field::Object => "an object",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Field::Str(s) => format!("the string {s:?}"),
+            Field::Bool(b) => format!("the boolean {b}"),
+            other => other.kind().to_string(),
+        }
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Field::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Field::Num(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Field::Num(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Field::Num(v))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Field::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Field::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Field::Array)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Field::Object)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+/// A key, borrowed from the input unless it had escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+enum Top<'a> {
+    Object(RawRecord<'a>),
+    Other(&'static str),
+}
+
+#[derive(Default)]
+struct RawRecord<'a> {
+    time: Option<Field<'a>>,
+    device: Option<Field<'a>>,
+    measures: Vec<(Cow<'a, str>, Field<'a>)>,
+    dimensions: Vec<(Cow<'a, str>, Field<'a>)>,
+    duplicate: Option<String>,
+}
+
+struct TopSeed;
+
+impl<'de> DeserializeSeed<'de> for TopSeed {
+    type Value = Top<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut raw = RawRecord::default();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value: Field<'de> = map.next_value()?;
+            let slot_taken = match key.as_ref() {
+                TIME_KEY => raw.time.replace(value).is_some(),
+                DEVICE_KEY => raw.device.replace(value).is_some(),
+                k if k.ends_with(MEASURE_SUFFIX) => {
+                    let dup = raw.measures.iter().any(|(n, _)| *n == key);
+                    raw.measures.push((key.clone(), value));
+                    dup
+                }
+                _ => {
+                    let dup = raw.dimensions.iter().any(|(n, _)| *n == key);
+                    raw.dimensions.push((key.clone(), value));
+                    dup
+                }
+            };
+            if slot_taken && raw.duplicate.is_none() {
+                raw.duplicate = Some(key.into_owned());
+            }
+        }
+        Ok(Top::Object(raw))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Top::Other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Top::Other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Top::Other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Top::Other("a number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Top::Other("a string"))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Top::Other("null"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Top::Other("an array"))
+    }
+}
+
+impl RawRecord<'_> {
+    fn validate(self, arrival_us: i64) -> Result<Record, DecodeError> {
+        if let Some(key) = self.duplicate {
+            return Err(DecodeError::DuplicateKey(key));
+        }
+        let time_ms = match self.time {
+            None => return Err(DecodeError::MissingTime),
+            Some(Field::Num(v)) => v,
+            Some(other) => {
+                return Err(DecodeError::BadTime(format!(
+                    "expected epoch milliseconds as a number, found {}",
+                    other.describe()
+                )));
+            }
+        };
+        // Anything past year 9999 or before 1970 is not a telemetry time.
+        if !time_ms.is_finite() || !(0.0..=253_402_300_800_000.0).contains(&time_ms) {
+            return Err(DecodeError::BadTime(format!(
+                "{time_ms} is not epoch milliseconds between 1970 and 9999"
+            )));
+        }
+        let device_id = match self.device {
+            None => return Err(DecodeError::MissingDeviceId),
+            Some(Field::Str(s)) if !s.trim().is_empty() => s.into_owned(),
+            Some(Field::Str(_)) => return Err(DecodeError::BadDeviceId("it is empty".into())),
+            Some(other) => {
+                return Err(DecodeError::BadDeviceId(format!(
+                    "expected a string, found {}",
+                    other.describe()
+                )));
+            }
+        };
+        if self.measures.is_empty() {
+            return Err(DecodeError::NoMeasure);
+        }
+        let mut measures = Vec::with_capacity(self.measures.len());
+        for (key, value) in self.measures {
+            let v = match &value {
+                Field::Num(v) => *v,
+                // Some producers stringify numbers; accept those, and let
+                // "NaN"/"Infinity" reach the finiteness check below.
+                Field::Str(s) => {
+                    s.trim()
+                        .parse::<f64>()
+                        .map_err(|_| DecodeError::NonNumericMeasure {
+                            key: key.to_string(),
+                            found: value.describe(),
+                        })?
+                }
+                _ => {
+                    return Err(DecodeError::NonNumericMeasure {
+                        key: key.into_owned(),
+                        found: value.describe(),
+                    });
+                }
+            };
+            if !v.is_finite() {
+                return Err(DecodeError::NotFiniteMeasure {
+                    key: key.into_owned(),
+                    value: v,
+                });
+            }
+            let name = measure_name(&key);
+            if name.is_empty() {
+                return Err(DecodeError::NonNumericMeasure {
+                    key: key.into_owned(),
+                    found: "a measure with no name".into(),
+                });
+            }
+            measures.push((name.to_owned(), v));
+        }
+        let mut dimensions = Vec::with_capacity(self.dimensions.len());
+        for (key, value) in self.dimensions {
+            let v = match value {
+                Field::Str(s) => s.into_owned(),
+                // A numeric or boolean dimension ("Floor": 3) is still a label.
+                Field::Num(n) => n.to_string(),
+                Field::Bool(b) => b.to_string(),
+                Field::Null => continue,
+                other => {
+                    return Err(DecodeError::BadDimension {
+                        key: key.into_owned(),
+                        found: other.kind(),
+                    });
+                }
+            };
+            dimensions.push((key.into_owned(), v));
+        }
+        let mut time_us = (time_ms * 1000.0).round() as i64;
+        let mut time_adjusted = false;
+        if time_us > arrival_us.saturating_add(MAX_FUTURE_US) {
+            time_us = arrival_us;
+            time_adjusted = true;
+        }
+        Ok(Record {
+            device_id,
+            time_us,
+            time_adjusted,
+            measures,
+            dimensions,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW_US: i64 = 1_700_000_000_000_000;
+
+    fn dec(s: &str) -> Result<Record, DecodeError> {
+        decode(s.as_bytes(), NOW_US)
+    }
+
+    #[test]
+    fn decodes_the_seed_record() {
+        let r = dec(
+            r#"{"Time": 1700000000000, "DeviceID": "c0ffee", "voltage_measure": 231.4,
+                "watt_measure": 812, "Region": "north"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.device_id, "c0ffee");
+        assert_eq!(r.time_us, 1_700_000_000_000_000);
+        assert!(!r.time_adjusted);
+        assert_eq!(
+            r.measures,
+            vec![("voltage".into(), 231.4), ("watt".into(), 812.0)]
+        );
+        assert_eq!(r.dimensions, vec![("Region".into(), "north".into())]);
+    }
+
+    #[test]
+    fn fractional_time_keeps_microseconds() {
+        let r = dec(r#"{"Time": 1699999999123.456, "DeviceID": "d", "x_measure": 1}"#).unwrap();
+        assert_eq!(r.time_us, 1_699_999_999_123_456);
+    }
+
+    #[test]
+    fn extra_dimensions_are_kept_in_order_and_numbers_become_labels() {
+        let r = dec(
+            r#"{"Time": 1, "DeviceID": "d", "x_measure": 1, "Region": "n", "Feeder": "F-07", "Floor": 3, "Note": null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r.dimensions,
+            vec![
+                ("Region".into(), "n".into()),
+                ("Feeder".into(), "F-07".into()),
+                ("Floor".into(), "3".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn fifteen_minute_rule() {
+        let just_inside = (NOW_US + MAX_FUTURE_US) / 1000;
+        let r = dec(&format!(
+            r#"{{"Time": {just_inside}, "DeviceID": "d", "x_measure": 1}}"#
+        ))
+        .unwrap();
+        assert_eq!(r.time_us, NOW_US + MAX_FUTURE_US);
+        assert!(!r.time_adjusted);
+
+        let too_far = just_inside + 1;
+        let r = dec(&format!(
+            r#"{{"Time": {too_far}, "DeviceID": "d", "x_measure": 1}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            r.time_us, NOW_US,
+            "a point > 15 min ahead takes arrival time"
+        );
+        assert!(r.time_adjusted);
+
+        // The past is left alone, however old.
+        let r = dec(r#"{"Time": 1000, "DeviceID": "d", "x_measure": 1}"#).unwrap();
+        assert_eq!(r.time_us, 1_000_000);
+    }
+
+    #[test]
+    fn every_error_is_typed_and_named() {
+        let cases: &[(&str, &str)] = &[
+            ("{not json", "not_json"),
+            ("", "not_json"),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": 1} trailing"#,
+                "not_json",
+            ),
+            ("[1, 2]", "not_object"),
+            ("42", "not_object"),
+            (r#""text""#, "not_object"),
+            ("null", "not_object"),
+            (r#"{"DeviceID": "d", "x_measure": 1}"#, "missing_time"),
+            (
+                r#"{"Time": "yesterday", "DeviceID": "d", "x_measure": 1}"#,
+                "bad_time",
+            ),
+            (
+                r#"{"Time": -5, "DeviceID": "d", "x_measure": 1}"#,
+                "bad_time",
+            ),
+            (
+                r#"{"Time": 1e300, "DeviceID": "d", "x_measure": 1}"#,
+                "bad_time",
+            ),
+            (r#"{"Time": 1, "x_measure": 1}"#, "missing_device_id"),
+            (
+                r#"{"Time": 1, "DeviceID": 7, "x_measure": 1}"#,
+                "bad_device_id",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "  ", "x_measure": 1}"#,
+                "bad_device_id",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "Region": "n"}"#,
+                "no_measure",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": "high"}"#,
+                "non_numeric_measure",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": true}"#,
+                "non_numeric_measure",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": null}"#,
+                "non_numeric_measure",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": [1]}"#,
+                "non_numeric_measure",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": "NaN"}"#,
+                "not_finite_measure",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": "-Infinity"}"#,
+                "not_finite_measure",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": 1e999}"#,
+                "not_json",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": 1, "Region": {"a": 1}}"#,
+                "bad_dimension",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": 1, "x_measure": 2}"#,
+                "duplicate_key",
+            ),
+            (
+                r#"{"Time": 1, "Time": 2, "DeviceID": "d", "x_measure": 1}"#,
+                "duplicate_key",
+            ),
+        ];
+        for (input, code) in cases {
+            let err = dec(input).expect_err(input);
+            assert_eq!(err.code(), *code, "{input} gave {err}");
+            assert!(!err.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn messages_name_what_was_wrong() {
+        let err = dec(r#"{"Time": 1, "DeviceID": "d", "watt_measure": "lots"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "measure \"watt_measure\" is not a number: the string \"lots\""
+        );
+        let err = dec(r#"{"Time": "x", "DeviceID": "d", "watt_measure": 1}"#).unwrap_err();
+        assert!(err.to_string().contains("found the string \"x\""), "{err}");
+    }
+
+    #[test]
+    fn numeric_strings_are_accepted_as_measures() {
+        let r = dec(r#"{"Time": 1, "DeviceID": "d", "x_measure": " 230.5 "}"#).unwrap();
+        assert_eq!(r.measures, vec![("x".into(), 230.5)]);
+    }
+
+    #[test]
+    fn escaped_keys_and_values_decode() {
+        let r =
+            dec(r#"{"Time": 1, "DeviceID": "d\"1", "x\u005fmeasure": 2, "Re\ngion": "n\u00e9"}"#)
+                .unwrap();
+        assert_eq!(r.device_id, "d\"1");
+        assert_eq!(r.measures, vec![("x".into(), 2.0)]);
+        assert_eq!(r.dimensions, vec![("Re\ngion".into(), "n\u{e9}".into())]);
+    }
+
+    #[test]
+    fn encode_then_decode_round_trips() {
+        let rec = Record {
+            device_id: "meter \"7\"\n".into(),
+            time_us: 1_700_000_000_123_456,
+            time_adjusted: false,
+            measures: vec![("voltage".into(), 229.87), ("energy".into(), 1e-7)],
+            dimensions: vec![("Region".into(), "north\\east".into())],
+        };
+        let mut buf = Vec::new();
+        encode(&rec, &mut buf);
+        let back = decode(&buf, rec.time_us).unwrap();
+        assert_eq!(back, rec);
+
+        let whole = Record {
+            time_us: 1_700_000_000_000_000,
+            ..rec
+        };
+        buf.clear();
+        encode(&whole, &mut buf);
+        assert!(buf.starts_with(b"{\"Time\":1700000000000,"));
+    }
+
+    #[test]
+    fn measure_names_accept_both_spellings() {
+        assert_eq!(measure_name("voltage_measure"), "voltage");
+        assert_eq!(measure_name("voltage"), "voltage");
+    }
+}

@@ -1,0 +1,19 @@
+//! Gridwatch's domain and data paths.
+//!
+//! - [`codec`]: the wire record (JSON) and its typed decode errors.
+//! - [`bus`]: the embedded, Kinesis-like sharded bus.
+//! - [`cache`]: the SQLite cache: readings, devices, checkpoints, quarantine.
+//! - [`ingest`]: shards -> decode -> cache, exactly once per checkpoint.
+//! - [`live`]: what the operator's screen needs from the stream.
+//!
+//! This crate knows nothing of Tauri, egui or the simulator.
+
+pub mod bus;
+pub mod cache;
+pub mod codec;
+pub mod ingest;
+pub mod live;
+pub mod time;
+
+pub use cache::{Cache, CacheError, CacheReader};
+pub use codec::{DecodeError, Record};

@@ -1,0 +1,272 @@
+//! Types that cross the IPC boundary between the Gridwatch shell and its UI.
+//!
+//! Both sides (`gridwatch` on the native side, `gridwatch-ui` in the webview)
+//! serialise exactly these structs, so they cannot drift. This crate depends on
+//! nothing but serde so that it compiles to wasm32 cheaply.
+//!
+//! Times are epoch microseconds (`*_us`) everywhere: the wire format's `Time`
+//! may carry fractions of a millisecond.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Names of the Tauri commands the UI may call, defined once for both sides.
+pub mod command {
+    pub const FLEET_STATUS: &str = "fleet_status";
+    pub const START_FLEET: &str = "start_fleet";
+    pub const STOP_FLEET: &str = "stop_fleet";
+    pub const LIST_DEVICES: &str = "list_devices";
+    pub const SUBSCRIBE_LIVE: &str = "subscribe_live";
+    pub const WATCH_DEVICE: &str = "watch_device";
+    pub const DEVICE_CHART: &str = "device_chart";
+    pub const REPORT_UI_HEALTH: &str = "report_ui_health";
+}
+
+/// The kind of device a simulated fleet is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    SmartMeter,
+    Feeder,
+    Transformer,
+}
+
+impl DeviceKind {
+    pub const ALL: [DeviceKind; 3] = [
+        DeviceKind::SmartMeter,
+        DeviceKind::Feeder,
+        DeviceKind::Transformer,
+    ];
+
+    /// The value of the `DeviceType` dimension on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::SmartMeter => "smart_meter",
+            DeviceKind::Feeder => "feeder",
+            DeviceKind::Transformer => "transformer",
+        }
+    }
+}
+
+/// What a simulated fleet is made of and how it behaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetSpec {
+    pub smart_meters: u32,
+    pub feeders: u32,
+    pub transformers: u32,
+    /// Time between two readings of one device.
+    pub interval_ms: u64,
+    /// Chance that a reading carries an anomaly (sag, swell, spike).
+    pub anomaly_rate: f64,
+    /// Same seed, same fleet, same readings.
+    pub seed: u64,
+}
+
+impl FleetSpec {
+    /// The seed's anomaly rate.
+    pub const DEFAULT_ANOMALY_RATE: f64 = 0.051;
+
+    pub fn device_count(&self) -> u32 {
+        self.smart_meters + self.feeders + self.transformers
+    }
+}
+
+impl Default for FleetSpec {
+    fn default() -> Self {
+        FleetSpec {
+            smart_meters: 200,
+            feeders: 0,
+            transformers: 0,
+            interval_ms: 1_000,
+            anomaly_rate: Self::DEFAULT_ANOMALY_RATE,
+            seed: 42,
+        }
+    }
+}
+
+/// Where the app's data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The whole pipeline on this machine: simulator, in-process bus, cache.
+    Embedded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetStatus {
+    pub mode: Mode,
+    /// The running fleet, if any.
+    pub running: Option<FleetSpec>,
+    pub shards: u32,
+    pub cache_path: String,
+}
+
+/// A device as the operator knows it: its ID and dimensions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub dimensions: BTreeMap<String, String>,
+    pub first_seen_us: i64,
+    pub last_seen_us: i64,
+}
+
+/// One measure's value at one time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasureValue {
+    pub measure: String,
+    pub value: f64,
+}
+
+/// The newest reading of a device, for the device list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceLatest {
+    pub device_id: String,
+    pub time_us: i64,
+    pub values: Vec<MeasureValue>,
+}
+
+/// One point of a measure's series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    pub time_us: i64,
+    pub value: f64,
+}
+
+/// The fleet at one moment: the sum of every device's latest power.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FleetPoint {
+    pub time_us: i64,
+    pub total_watt: f64,
+    pub devices_reporting: u32,
+}
+
+/// Counters of the pipeline since the app started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PipelineStats {
+    pub records_ingested: u64,
+    pub readings_ingested: u64,
+    pub records_quarantined: u64,
+    /// Records per second over the last batch window.
+    pub records_per_s: f64,
+    pub devices: u32,
+}
+
+/// What the shell pushes to the UI several times a second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveBatch {
+    pub seq: u64,
+    pub fleet: Option<FleetPoint>,
+    /// Devices whose latest reading changed since the previous batch.
+    pub devices: Vec<DeviceLatest>,
+    /// New readings of the watched device, per measure.
+    pub watched_device: Option<String>,
+    pub watched: BTreeMap<String, Vec<SeriesPoint>>,
+    pub stats: PipelineStats,
+}
+
+/// A chart's request: one device (or the whole fleet), one measure, a range,
+/// and how many pixels wide the chart is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartRequest {
+    pub device_id: Option<String>,
+    pub measure: String,
+    pub from_us: i64,
+    pub to_us: i64,
+    pub pixels: u32,
+}
+
+/// One pixel column of a decimated chart: the extremes of the readings in it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ChartColumn {
+    pub first_us: i64,
+    pub last_us: i64,
+    pub min: f64,
+    pub max: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartSeries {
+    pub device_id: Option<String>,
+    pub measure: String,
+    pub columns: Vec<ChartColumn>,
+}
+
+/// What the UI tells the shell about itself, for smoke tests and soak logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct UiHealth {
+    pub frames: u64,
+    pub batches_received: u64,
+    pub points_on_chart: u64,
+    pub devices_listed: u64,
+    /// 99th percentile of the last frames' CPU time, in milliseconds.
+    pub frame_ms_p99: f64,
+}
+
+/// An error code the UI can act on without matching message strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request was malformed: a bad argument, out of range.
+    InvalidInput,
+    /// The named device, measure or file does not exist.
+    NotFound,
+    /// The local cache could not be opened, read or written.
+    Cache,
+    /// A fleet is already running; stop it first.
+    FleetRunning,
+    /// The IPC itself failed (UI side only).
+    Ipc,
+    /// Anything else; the message says what.
+    Internal,
+}
+
+/// The error every command returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({:?})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_cross_the_boundary_as_snake_case() {
+        let e = ApiError::new(ErrorCode::FleetRunning, "stop the fleet first");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"fleet_running","message":"stop the fleet first"}"#
+        );
+        let back: ApiError = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn default_fleet_is_two_hundred_meters_at_one_hertz() {
+        let spec = FleetSpec::default();
+        assert_eq!(spec.device_count(), 200);
+        assert_eq!(spec.interval_ms, 1000);
+        assert_eq!(spec.anomaly_rate, 0.051);
+    }
+}

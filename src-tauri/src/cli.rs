@@ -1,0 +1,347 @@
+//! The command line: the same jobs as the app, headless.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use gridwatch_core::CacheReader;
+use gridwatch_core::cache::BucketQuery;
+use gridwatch_simulator::{Pacing, RunOptions};
+use gridwatch_types::FleetSpec;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::output::{Format, Rows};
+use crate::timearg::{format_time, parse_duration, parse_time};
+use gridwatch_simulator::Embedded;
+
+/// Gridwatch: watch and analyse the telemetry of a utility's meters, feeders
+/// and transformers.
+///
+/// With no command, opens the app (embedded mode: a simulated fleet on this
+/// machine). With a command, runs that job headless.
+#[derive(Debug, Parser)]
+#[command(name = "gridwatch", version, about, long_about)]
+pub struct Cli {
+    /// The local cache file [default: the OS data folder, e.g.
+    /// ~/.local/share/gridwatch/cache.sqlite].
+    #[arg(long, global = true, env = "GRIDWATCH_CACHE", value_name = "PATH")]
+    pub cache: Option<PathBuf>,
+
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a simulated fleet through the embedded pipeline into the cache.
+    Simulate(SimulateArgs),
+    /// Bucketed statistics (avg, min, max, sum, count) of one measure from
+    /// the cache, for one device or the whole fleet.
+    Query(QueryArgs),
+    /// The devices in the cache, with their dimensions.
+    Devices(DevicesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Smart meters in the fleet.
+    #[arg(long, default_value_t = 200)]
+    pub devices: u32,
+    /// Feeders in the fleet (in addition to the meters).
+    #[arg(long, default_value_t = 0)]
+    pub feeders: u32,
+    /// Transformers in the fleet (in addition to the meters).
+    #[arg(long, default_value_t = 0)]
+    pub transformers: u32,
+    /// Time between two readings of one device.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// How much time to simulate; without it, runs until Ctrl-C.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Generate the readings without waiting for their time: fills history
+    /// quickly. Needs --duration; starts at --start or `now - duration`.
+    #[arg(long, requires = "duration")]
+    pub fast: bool,
+    /// The first reading's time with --fast (now, -24h, RFC 3339, epoch ms).
+    #[arg(long, requires = "fast", allow_hyphen_values = true)]
+    pub start: Option<String>,
+    /// Same seed, same fleet and readings.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Chance that a reading carries an anomaly (sag, swell, spike, overheat).
+    #[arg(long, default_value_t = FleetSpec::DEFAULT_ANOMALY_RATE)]
+    pub anomaly_rate: f64,
+    /// Shards of the in-process bus.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub shards: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The measure, e.g. voltage, watt, current, energy, temperature
+    /// (voltage_measure works too).
+    #[arg(long)]
+    pub measure: String,
+    /// One device's ID; without it, every device in the fleet.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Start of the range (now, -1h, RFC 3339, epoch ms).
+    #[arg(long, default_value = "-1h", allow_hyphen_values = true)]
+    pub from: String,
+    /// End of the range, exclusive.
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub to: String,
+    /// Bucket width, e.g. 1s, 1m, 15m, 1h.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub bucket: Duration,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Where the cache lives when no --cache is given.
+pub fn default_cache_path() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("gridwatch")
+        .join("cache.sqlite")
+}
+
+pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
+    match command {
+        Command::Simulate(args) => simulate(args, cache),
+        Command::Query(args) => query(args, cache),
+        Command::Devices(args) => devices(args, cache),
+    }
+}
+
+fn simulate(args: SimulateArgs, cache: &Path) -> anyhow::Result<()> {
+    if args.devices + args.feeders + args.transformers == 0 {
+        bail!("the fleet is empty: give --devices, --feeders or --transformers a number above 0");
+    }
+    if !(0.0..=1.0).contains(&args.anomaly_rate) {
+        bail!(
+            "--anomaly-rate {} is not a chance between 0 and 1",
+            args.anomaly_rate
+        );
+    }
+    if args.interval.is_zero() {
+        bail!("--interval must be longer than zero");
+    }
+    let spec = FleetSpec {
+        smart_meters: args.devices,
+        feeders: args.feeders,
+        transformers: args.transformers,
+        interval_ms: args.interval.as_millis().max(1) as u64,
+        anomaly_rate: args.anomaly_rate,
+        seed: args.seed,
+    };
+    let now = gridwatch_core::time::now_us();
+    let duration_us = args.duration.map(|d| d.as_micros() as i64);
+    let start_us = match (&args.start, duration_us) {
+        (Some(s), _) => parse_time(s, now).map_err(anyhow::Error::msg)?,
+        (None, Some(d)) if args.fast => now - d,
+        _ => now,
+    };
+    let options = RunOptions {
+        pacing: if args.fast {
+            Pacing::AsFastAsPossible
+        } else {
+            Pacing::RealTime
+        },
+        end_us: duration_us.map(|d| start_us + d),
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let engine = Embedded::open(cache, args.shards)
+            .with_context(|| format!("cannot open the cache at {}", cache.display()))?;
+        let bar = match duration_us {
+            Some(d) => {
+                let bar = ProgressBar::new((d / 1_000_000).max(1) as u64);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} simulated {pos}/{len} s [{bar:30}] {msg} ({eta} left)",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar
+            }
+            None => ProgressBar::new_spinner(),
+        };
+        let progress_bar = bar.clone();
+        engine
+            .start_fleet(spec.clone(), start_us, options, move |p| {
+                progress_bar.set_position(((p.reached_us - start_us).max(0) / 1_000_000) as u64);
+                progress_bar.set_message(format!("{} records", p.records));
+            })
+            .await?;
+        tokio::select! {
+            r = engine.wait_fleet() => { r?; }
+            _ = tokio::signal::ctrl_c() => {
+                bar.println("stopping: committing what is on the bus…");
+                engine.request_stop().await;
+                engine.wait_fleet().await?;
+            }
+        }
+        let summary = engine.shutdown().await?;
+        bar.finish_and_clear();
+        let stats = engine.live().stats();
+        println!(
+            "simulated {} devices: {} records, {} new readings ({} already cached), {} quarantined, in {} commits -> {}",
+            spec.device_count(),
+            summary.records,
+            summary.readings_new,
+            summary.readings_repeated,
+            summary.quarantined,
+            summary.commits,
+            cache.display()
+        );
+        tracing::debug!(?stats, "live view at the end");
+        anyhow::Ok(())
+    })
+}
+
+fn open_reader(cache: &Path) -> anyhow::Result<CacheReader> {
+    if !cache.exists() {
+        bail!(
+            "no cache at {}: run `gridwatch simulate` (or the app) first, or pass --cache",
+            cache.display()
+        );
+    }
+    Ok(CacheReader::open(cache)?)
+}
+
+fn query(args: QueryArgs, cache: &Path) -> anyhow::Result<()> {
+    let now = gridwatch_core::time::now_us();
+    let from_us = parse_time(&args.from, now).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+    let to_us = parse_time(&args.to, now).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    if to_us <= from_us {
+        bail!(
+            "--to ({}) must be after --from ({})",
+            format_time(to_us),
+            format_time(from_us)
+        );
+    }
+    let bucket_us = args.bucket.as_micros() as i64;
+    if bucket_us <= 0 {
+        bail!("--bucket must be longer than zero");
+    }
+    let reader = open_reader(cache)?;
+    if let Some(device) = &args.device
+        && !reader.devices()?.iter().any(|d| &d.device_id == device)
+    {
+        bail!(
+            "no device {device:?} in {}: `gridwatch devices` lists them",
+            cache.display()
+        );
+    }
+    let measure = gridwatch_core::codec::measure_name(&args.measure);
+    let measures = reader.measures()?;
+    if !measures.iter().any(|m| m == measure) {
+        bail!(
+            "no measure {:?} in {}; known measures: {}",
+            args.measure,
+            cache.display(),
+            measures.join(", ")
+        );
+    }
+    let buckets = reader.buckets(&BucketQuery {
+        device_id: args.device.as_deref(),
+        measure,
+        from_us,
+        to_us,
+        bucket_us,
+    })?;
+    let rows = Rows {
+        columns: vec!["start", "avg", "min", "max", "sum", "count"],
+        rows: buckets
+            .iter()
+            .map(|b| {
+                vec![
+                    json!(format_time(b.start_us)),
+                    json!(b.avg),
+                    json!(b.min),
+                    json!(b.max),
+                    json!(b.sum),
+                    json!(b.count),
+                ]
+            })
+            .collect(),
+    };
+    let mut out = std::io::stdout().lock();
+    rows.write(args.format, &mut out)?;
+    out.flush()?;
+    if buckets.is_empty() {
+        eprintln!(
+            "no readings of {measure} between {} and {}",
+            format_time(from_us),
+            format_time(to_us)
+        );
+    }
+    Ok(())
+}
+
+fn devices(args: DevicesArgs, cache: &Path) -> anyhow::Result<()> {
+    let reader = open_reader(cache)?;
+    let devices = reader.devices()?;
+    let mut out = std::io::stdout().lock();
+    if args.format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &devices)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    // The well-known dimensions get their own columns; any other ones go in
+    // a last column as key=value pairs.
+    let known = ["DeviceType", "Region", "Feeder"];
+    let rows = Rows {
+        columns: vec![
+            "device_id",
+            "type",
+            "region",
+            "feeder",
+            "first_seen",
+            "last_seen",
+            "other_dimensions",
+        ],
+        rows: devices
+            .iter()
+            .map(|d| {
+                let dim = |k: &str| json!(d.dimensions.get(k).cloned().unwrap_or_default());
+                let other: Vec<String> = d
+                    .dimensions
+                    .iter()
+                    .filter(|(k, _)| !known.contains(&k.as_str()))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                vec![
+                    json!(d.device_id),
+                    dim("DeviceType"),
+                    dim("Region"),
+                    dim("Feeder"),
+                    json!(format_time(d.first_seen_us)),
+                    json!(format_time(d.last_seen_us)),
+                    json!(other.join(" ")),
+                ]
+            })
+            .collect(),
+    };
+    rows.write(args.format, &mut out)?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! The Gridwatch app: a thin Tauri shell and a headless CLI over
+//! `gridwatch-core` and `gridwatch-simulator`.
+
+pub mod app;
+pub mod cli;
+pub mod output;
+pub mod timearg;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(verbose: u8, app: bool) {
+    let default = match (verbose, app) {
+        (0, false) => "warn",
+        (0, true) | (1, _) => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},tao=warn,wry=warn")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The binary's whole `main`: errors are reported here, once.
+pub fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose, cli.command.is_none());
+    let cache = cli.cache.clone().unwrap_or_else(cli::default_cache_path);
+    let result = match cli.command {
+        Some(command) => cli::run(command, &cache),
+        None => app::run(cache),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that closed the pipe (`gridwatch devices | head`) got
+        // what it wanted.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

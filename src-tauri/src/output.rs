@@ -1,0 +1,136 @@
+//! Printing query results as a table, CSV or JSON.
+
+use std::io::Write;
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON array of objects, for scripts.
+    Json,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+}
+
+/// Rows of named columns; each cell is JSON so numbers stay numbers in JSON
+/// output and print plainly elsewhere.
+pub struct Rows {
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+impl Rows {
+    pub fn write(&self, format: Format, out: &mut impl Write) -> std::io::Result<()> {
+        match format {
+            Format::Json => {
+                let items: Vec<Value> = self
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        let obj: Map<String, Value> = self
+                            .columns
+                            .iter()
+                            .zip(row)
+                            .map(|(c, v)| ((*c).to_owned(), v.clone()))
+                            .collect();
+                        Value::Object(obj)
+                    })
+                    .collect();
+                serde_json::to_writer_pretty(&mut *out, &items)?;
+                writeln!(out)
+            }
+            Format::Csv => {
+                writeln!(out, "{}", self.columns.join(","))?;
+                for row in &self.rows {
+                    let cells: Vec<String> = row.iter().map(|v| csv_cell(&plain(v))).collect();
+                    writeln!(out, "{}", cells.join(","))?;
+                }
+                Ok(())
+            }
+            Format::Table => {
+                let cells: Vec<Vec<String>> = self
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(plain).collect())
+                    .collect();
+                let mut widths: Vec<usize> = self.columns.iter().map(|c| c.len()).collect();
+                for row in &cells {
+                    for (w, c) in widths.iter_mut().zip(row) {
+                        *w = (*w).max(c.chars().count());
+                    }
+                }
+                let line = |out: &mut dyn Write, row: &[String]| -> std::io::Result<()> {
+                    let padded: Vec<String> = row
+                        .iter()
+                        .zip(&widths)
+                        .map(|(c, w)| format!("{c:<w$}"))
+                        .collect();
+                    writeln!(out, "{}", padded.join("  ").trim_end())
+                };
+                let header: Vec<String> = self.columns.iter().map(|c| c.to_string()).collect();
+                line(out, &header)?;
+                for row in &cells {
+                    line(out, row)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rows() -> Rows {
+        Rows {
+            columns: vec!["device", "avg"],
+            rows: vec![vec![json!("a,b"), json!(1.5)], vec![json!("c"), json!(2)]],
+        }
+    }
+
+    fn render(f: Format) -> String {
+        let mut out = Vec::new();
+        rows().write(f, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(render(Format::Csv), "device,avg\n\"a,b\",1.5\nc,2\n");
+    }
+
+    #[test]
+    fn json_keeps_numbers_as_numbers() {
+        let v: Value = serde_json::from_str(&render(Format::Json)).unwrap();
+        assert_eq!(v[0]["avg"], json!(1.5));
+        assert_eq!(v[1]["device"], json!("c"));
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        assert_eq!(
+            render(Format::Table),
+            "device  avg\na,b     1.5\nc       2\n"
+        );
+    }
+}

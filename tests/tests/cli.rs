@@ -1,0 +1,222 @@
+//! The command line end to end: simulate fills the cache, then devices and
+//! query read it back.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
+use gridwatch_tests::{gridwatch, gridwatch_ok};
+use serde_json::Value;
+
+/// 2023-11-14T22:13:20Z: a fixed start makes the fleet's readings fixed too.
+const START_MS: &str = "1700000000000";
+const START_US: i64 = 1_700_000_000_000_000;
+
+fn simulated() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cli.sqlite");
+    let out = gridwatch_ok(
+        &cache,
+        &[
+            "simulate",
+            "--devices",
+            "30",
+            "--feeders",
+            "2",
+            "--interval",
+            "1s",
+            "--duration",
+            "120s",
+            "--fast",
+            "--start",
+            START_MS,
+        ],
+    );
+    assert!(out.contains("simulated 32 devices"), "{out}");
+    (dir, cache)
+}
+
+#[test]
+fn simulate_then_devices_and_query() {
+    let (_dir, cache) = simulated();
+
+    let devices: Value =
+        serde_json::from_str(&gridwatch_ok(&cache, &["devices", "--format", "json"])).unwrap();
+    let devices = devices.as_array().unwrap();
+    assert_eq!(devices.len(), 32);
+    let feeders = devices
+        .iter()
+        .filter(|d| d["dimensions"]["DeviceType"] == "feeder")
+        .count();
+    assert_eq!(feeders, 2);
+    for d in devices {
+        for dim in ["Region", "Feeder", "DeviceType"] {
+            assert!(d["dimensions"][dim].is_string(), "{d} lacks {dim}");
+        }
+    }
+    let id = devices[0]["device_id"].as_str().unwrap();
+
+    // One device, one-minute buckets over the two simulated minutes: about
+    // one reading a second in each.
+    let from = START_MS;
+    let to = (START_US / 1000 + 120_000).to_string();
+    let q: Value = serde_json::from_str(&gridwatch_ok(
+        &cache,
+        &[
+            "query",
+            "--device",
+            id,
+            "--measure",
+            "voltage",
+            "--from",
+            from,
+            "--to",
+            &to,
+            "--bucket",
+            "1m",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let buckets = q.as_array().unwrap();
+    assert_eq!(buckets.len(), 2, "{q}");
+    let count: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert!(
+        (118..=120).contains(&count),
+        "{count} readings in 2 minutes at 1 Hz"
+    );
+    for b in buckets {
+        let (min, avg, max) = (
+            b["min"].as_f64().unwrap(),
+            b["avg"].as_f64().unwrap(),
+            b["max"].as_f64().unwrap(),
+        );
+        assert!(min <= avg && avg <= max);
+        assert!((b["sum"].as_f64().unwrap() - avg * b["count"].as_f64().unwrap()).abs() < 1e-6);
+    }
+    assert_eq!(buckets[0]["start"], "2023-11-14T22:13:20Z");
+
+    // Without --device: the whole fleet, "voltage_measure" spelled as on the wire.
+    let fleet: Value = serde_json::from_str(&gridwatch_ok(
+        &cache,
+        &[
+            "query",
+            "--measure",
+            "voltage_measure",
+            "--from",
+            from,
+            "--to",
+            &to,
+            "--bucket",
+            "2m",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let fleet_count = fleet[0]["count"].as_u64().unwrap();
+    assert!(
+        (32 * 118..=32 * 120).contains(&fleet_count),
+        "{fleet_count} readings from 32 devices"
+    );
+
+    let csv = gridwatch_ok(
+        &cache,
+        &[
+            "query",
+            "--measure",
+            "watt",
+            "--from",
+            from,
+            "--to",
+            &to,
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(csv.starts_with("start,avg,min,max,sum,count\n"), "{csv}");
+    assert_eq!(csv.lines().count(), 3);
+
+    let table = gridwatch_ok(&cache, &["devices"]);
+    assert!(table.starts_with("device_id"), "{table}");
+    assert_eq!(table.lines().count(), 33);
+}
+
+#[test]
+fn simulating_the_same_span_again_adds_nothing() {
+    let (_dir, cache) = simulated();
+    let out = gridwatch_ok(
+        &cache,
+        &[
+            "simulate",
+            "--devices",
+            "30",
+            "--feeders",
+            "2",
+            "--interval",
+            "1s",
+            "--duration",
+            "120s",
+            "--fast",
+            "--start",
+            START_MS,
+        ],
+    );
+    assert!(out.contains(" 0 new readings"), "{out}");
+}
+
+#[test]
+fn mistakes_get_clear_errors_and_a_non_zero_exit() {
+    let (_dir, cache) = simulated();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["query", "--measure", "voltage", "--device", "nope"],
+            "no device \"nope\"",
+        ),
+        (
+            &["query", "--measure", "frequency"],
+            "no measure \"frequency\"",
+        ),
+        (
+            &["query", "--measure", "voltage", "--from", "yesterday"],
+            "--from: \"yesterday\" is not a time",
+        ),
+        (
+            &[
+                "query",
+                "--measure",
+                "voltage",
+                "--from",
+                "now",
+                "--to",
+                "-1h",
+            ],
+            "must be after --from",
+        ),
+        (
+            &["query", "--measure", "voltage", "--bucket", "soon"],
+            "is not a duration",
+        ),
+        (
+            &["simulate", "--devices", "0", "--duration", "1s"],
+            "the fleet is empty",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = gridwatch(&cache, args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    let missing = cache.with_file_name("missing.sqlite");
+    let out = gridwatch(&missing, &["devices"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no cache at"));
+}
+
+#[test]
+fn help_names_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = gridwatch_ok(&dir.path().join("x"), &["--help"]);
+    for cmd in ["simulate", "query", "devices", "--cache"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+}

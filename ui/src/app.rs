@@ -1,0 +1,445 @@
+//! The operator's screen: top bar (mode, fleet, throughput), device list,
+//! the selected device's live chart and the fleet's total power.
+
+use std::ops::RangeInclusive;
+
+use egui::{Color32, RichText};
+use egui_plot::{GridMark, Legend, Line, Plot, PlotPoints};
+use gridwatch_types::{ApiError, ChartRequest, ErrorCode, FleetSpec, UiHealth};
+
+use crate::backend::{Backend, Reply, Request};
+use crate::model::{LIVE_WINDOW_US, Model};
+
+/// How often the device list (with dimensions) is fetched again, in frames'
+/// worth of seconds.
+const DEVICE_REFRESH_S: f64 = 5.0;
+const HEALTH_REPORT_S: f64 = 2.0;
+/// How much history the device chart loads when a device is chosen.
+const HISTORY_US: i64 = LIVE_WINDOW_US;
+
+pub struct GridwatchUi {
+    backend: Box<dyn Backend>,
+    pub model: Model,
+    pub filter: String,
+    pub measure: String,
+    pub last_error: Option<ApiError>,
+    /// Seconds since the UI started, from egui's clock.
+    now_s: f64,
+    last_device_refresh: f64,
+    last_health: f64,
+    frames: u64,
+    frame_ms: Vec<f32>,
+    started: bool,
+}
+
+impl GridwatchUi {
+    pub fn new(backend: Box<dyn Backend>) -> Self {
+        GridwatchUi {
+            backend,
+            model: Model::default(),
+            filter: String::new(),
+            measure: "watt".into(),
+            last_error: None,
+            now_s: 0.0,
+            last_device_refresh: f64::NEG_INFINITY,
+            last_health: 0.0,
+            frames: 0,
+            frame_ms: Vec::with_capacity(256),
+            started: false,
+        }
+    }
+
+    /// Takes note of how long the last frame took on the CPU.
+    pub fn record_frame_time(&mut self, ms: f32) {
+        if self.frame_ms.len() == 256 {
+            self.frame_ms.remove(0);
+        }
+        self.frame_ms.push(ms);
+    }
+
+    pub fn health(&self) -> UiHealth {
+        let mut sorted = self.frame_ms.clone();
+        sorted.sort_by(f32::total_cmp);
+        let p99 = if sorted.is_empty() {
+            0.0
+        } else {
+            sorted[((sorted.len() - 1) as f64 * 0.99).round() as usize] as f64
+        };
+        UiHealth {
+            frames: self.frames,
+            batches_received: self.model.batches_received,
+            points_on_chart: self.model.series.get(&self.measure).map_or(0, |s| s.len()) as u64,
+            devices_listed: self.model.devices.len() as u64,
+            frame_ms_p99: p99,
+        }
+    }
+
+    fn select(&mut self, device: Option<String>) {
+        if device == self.model.selected {
+            return;
+        }
+        self.model.select(device.clone());
+        self.backend.send(Request::WatchDevice(device));
+        self.request_history();
+    }
+
+    fn request_history(&mut self) {
+        let Some(device) = self.model.selected.clone() else {
+            return;
+        };
+        let to_us = self.model.newest_us.max(1) + 1;
+        self.backend.send(Request::DeviceChart(ChartRequest {
+            device_id: Some(device),
+            measure: self.measure.clone(),
+            from_us: to_us - HISTORY_US,
+            to_us,
+            pixels: 1_200,
+        }));
+    }
+
+    fn handle_replies(&mut self) {
+        for reply in self.backend.poll() {
+            match reply {
+                Reply::FleetStatus(s) => self.model.status = Some(s),
+                Reply::Devices(list) => self.model.apply_devices(list),
+                Reply::Chart(c) => self.model.apply_chart(c),
+                Reply::Live(batch) => self.model.apply_live(batch),
+                Reply::Done => {}
+                Reply::Failed { command, error } => {
+                    self.last_error = Some(ApiError::new(
+                        error.code,
+                        format!("{command}: {}", error.message),
+                    ));
+                }
+            }
+        }
+        // Until the operator picks one, show the first device there is.
+        if self.model.selected.is_none()
+            && let Some(first) = self.model.devices.keys().next().cloned()
+        {
+            self.select(Some(first));
+        }
+    }
+
+    /// Draws one frame. The app calls this from `eframe::App::ui`; tests
+    /// call it through egui_kittest.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.frames += 1;
+        self.now_s = ui.ctx().input(|i| i.time);
+        if !self.started {
+            self.started = true;
+            self.backend.send(Request::FleetStatus);
+        }
+        // New devices show up in live batches before the list knows their
+        // dimensions: ask again soon rather than at the next regular refresh.
+        let unknown = self.model.devices.values().any(|r| r.info.is_none());
+        let due = if unknown { 1.0 } else { DEVICE_REFRESH_S };
+        if self.now_s - self.last_device_refresh > due {
+            self.last_device_refresh = self.now_s;
+            self.backend.send(Request::ListDevices);
+        }
+        if self.now_s - self.last_health > HEALTH_REPORT_S {
+            self.last_health = self.now_s;
+            let health = self.health();
+            self.backend.send(Request::ReportHealth(health));
+        }
+        self.handle_replies();
+
+        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::left("devices")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| self.device_list(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.charts(ui));
+        // Live data arrives between frames; keep drawing while it flows.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(100));
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading(RichText::new("Gridwatch").strong());
+            ui.label(
+                RichText::new(" EMBEDDED ")
+                    .background_color(Color32::from_rgb(15, 42, 68))
+                    .color(Color32::from_rgb(255, 196, 0)),
+            )
+            .on_hover_text("The whole pipeline on this machine: simulator, in-process bus, cache");
+            ui.separator();
+            let running = self.model.status.as_ref().and_then(|s| s.running.clone());
+            match &running {
+                Some(spec) => {
+                    ui.label(format!(
+                        "Fleet running: {} devices every {}",
+                        spec.device_count(),
+                        format_interval(spec.interval_ms)
+                    ));
+                    if ui.button("Stop fleet").clicked() {
+                        self.backend.send(Request::StopFleet);
+                    }
+                }
+                None => {
+                    ui.label("Fleet stopped");
+                    if ui.button("Start fleet").clicked() {
+                        self.backend.send(Request::StartFleet(FleetSpec::default()));
+                    }
+                }
+            }
+            ui.separator();
+            let s = &self.model.stats;
+            ui.label(format!(
+                "{} records/s",
+                thousands(s.records_per_s.round() as u64)
+            ));
+            ui.label(format!("{} readings", thousands(s.readings_ingested)));
+            let q = RichText::new(format!("{} quarantined", thousands(s.records_quarantined)));
+            ui.label(if s.records_quarantined > 0 {
+                q.color(Color32::from_rgb(230, 120, 40))
+            } else {
+                q
+            });
+        });
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if let Some(s) = &self.model.status {
+                ui.label(format!("Cache: {}", s.cache_path));
+                ui.label(format!("{} shards", s.shards));
+            }
+            if let Some(e) = &self.last_error {
+                let text = match e.code {
+                    ErrorCode::FleetRunning => format!("A fleet is already running. {}", e.message),
+                    ErrorCode::Cache => format!("Cache problem: {}", e.message),
+                    _ => e.message.clone(),
+                };
+                ui.label(RichText::new(text).color(Color32::from_rgb(220, 60, 60)));
+                if ui.small_button("Dismiss").clicked() {
+                    self.last_error = None;
+                }
+            }
+        });
+    }
+
+    fn device_list(&mut self, ui: &mut egui::Ui) {
+        ui.heading(format!("Devices ({})", self.model.devices.len()));
+        let search = ui
+            .add(
+                egui::TextEdit::singleline(&mut self.filter)
+                    .hint_text("search by ID, region, feeder…")
+                    .desired_width(f32::INFINITY),
+            )
+            .accessible_name("Search devices");
+        let _ = search;
+        ui.separator();
+        let needle = self.filter.to_lowercase();
+        let shown: Vec<String> = self
+            .model
+            .devices
+            .iter()
+            .filter(|(id, row)| {
+                needle.is_empty()
+                    || id.to_lowercase().contains(&needle)
+                    || row.info.as_ref().is_some_and(|i| {
+                        i.dimensions
+                            .values()
+                            .any(|v| v.to_lowercase().contains(&needle))
+                    })
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let row_height = ui.spacing().interact_size.y;
+        let mut clicked = None;
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show_rows(ui, row_height, shown.len(), |ui, range| {
+                for id in &shown[range] {
+                    let row = &self.model.devices[id];
+                    let watt = row
+                        .latest_value("watt")
+                        .map_or("–".to_string(), |w| format!("{w:.0} W"));
+                    let region = row.dimension("Region").unwrap_or("?");
+                    let text = format!("{}  {}  {}", short_id(id), region, watt);
+                    let selected = self.model.selected.as_ref() == Some(id);
+                    if ui
+                        .selectable_label(selected, text)
+                        .on_hover_text(id.as_str())
+                        .clicked()
+                    {
+                        clicked = Some(id.clone());
+                    }
+                }
+            });
+        if let Some(id) = clicked {
+            self.select(Some(id));
+        }
+    }
+
+    fn charts(&mut self, ui: &mut egui::Ui) {
+        let Some(selected) = self.model.selected.clone() else {
+            ui.centered_and_justified(|ui| {
+                ui.label("Waiting for the first readings…");
+            });
+            return;
+        };
+        let row = self
+            .model
+            .devices
+            .get(&selected)
+            .cloned()
+            .unwrap_or_default();
+        ui.horizontal(|ui| {
+            ui.heading(short_id(&selected));
+            for key in ["DeviceType", "Region", "Feeder"] {
+                if let Some(v) = row.dimension(key) {
+                    ui.label(RichText::new(v).weak());
+                }
+            }
+        });
+        let mut measures = self.model.selected_measures();
+        if measures.is_empty() {
+            measures.push(self.measure.clone());
+        }
+        let before = self.measure.clone();
+        ui.horizontal(|ui| {
+            ui.label("Measure:");
+            for m in &measures {
+                ui.selectable_value(&mut self.measure, m.clone(), m.as_str());
+            }
+        });
+        if self.measure != before {
+            self.request_history();
+        }
+
+        let points = self
+            .model
+            .series
+            .get(&self.measure)
+            .map(|s| s.to_vec())
+            .unwrap_or_default();
+        ui.label(format!(
+            "Chart: {} of {} ({} points, UTC)",
+            self.measure,
+            short_id(&selected),
+            points.len()
+        ));
+        let link = egui::Id::unique("gridwatch_time_axis");
+        let height = (ui.available_height() - 40.0).max(200.0) * 0.6;
+        Plot::new("device_chart")
+            .height(height)
+            .legend(Legend::default())
+            .x_axis_formatter(time_axis)
+            .link_cursor(link, [true, false])
+            .show(ui, |plot| {
+                plot.line(Line::new(
+                    format!("{} ({})", self.measure, unit(&self.measure)),
+                    PlotPoints::from(points),
+                ));
+            });
+
+        let fleet = self.model.fleet.to_vec();
+        let reporting = self.model.last_fleet.map_or(0, |f| f.devices_reporting);
+        let total = self.model.last_fleet.map_or(0.0, |f| f.total_watt / 1000.0);
+        ui.label(format!(
+            "Fleet total power: {total:.1} kW from {reporting} devices"
+        ));
+        Plot::new("fleet_chart")
+            .height(ui.available_height().max(120.0))
+            .x_axis_formatter(time_axis)
+            .link_cursor(link, [true, false])
+            .show(ui, |plot| {
+                plot.line(
+                    Line::new("fleet power (kW)", PlotPoints::from(fleet))
+                        .color(Color32::from_rgb(255, 196, 0)),
+                );
+            });
+    }
+}
+
+/// Time of day (UTC) for the x axis; tenths of a second when zoomed in that far.
+fn time_axis(mark: GridMark, _range: &RangeInclusive<f64>) -> String {
+    let secs = mark.value.rem_euclid(86_400.0);
+    let h = (secs / 3600.0).floor();
+    let m = ((secs - h * 3600.0) / 60.0).floor();
+    let s = secs - h * 3600.0 - m * 60.0;
+    if mark.step_size < 1.0 {
+        format!("{h:02}:{m:02}:{s:04.1}")
+    } else {
+        format!("{h:02}:{m:02}:{:02}", s.floor() as u32)
+    }
+}
+
+fn unit(measure: &str) -> &'static str {
+    match measure {
+        "voltage" => "V",
+        "current" => "A",
+        "watt" => "W",
+        "energy" => "kWh",
+        "temperature" | "oil_temperature" => "°C",
+        "load_pct" => "%",
+        _ => "",
+    }
+}
+
+/// The first block of a UUID-like ID is enough to tell devices apart on
+/// screen; the full ID is on hover.
+pub fn short_id(id: &str) -> &str {
+    match id.find('-') {
+        Some(i) if i >= 6 => &id[..i],
+        _ => id,
+    }
+}
+
+fn format_interval(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
+}
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_group_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn short_ids_keep_the_first_block() {
+        assert_eq!(short_id("c0ffee12-aaaa-4bbb"), "c0ffee12");
+        assert_eq!(short_id("meter-1"), "meter-1");
+    }
+
+    #[test]
+    fn axis_shows_time_of_day() {
+        let mark = GridMark {
+            value: 3600.0 * 25.0 + 61.0,
+            step_size: 1.0,
+        };
+        assert_eq!(time_axis(mark, &(0.0..=1.0)), "01:01:01");
+        let fine = GridMark {
+            value: 61.25,
+            step_size: 0.25,
+        };
+        assert_eq!(time_axis(fine, &(0.0..=1.0)), "00:01:01.2");
+    }
+}

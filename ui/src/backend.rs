@@ -1,0 +1,100 @@
+//! What the UI asks of the shell, and what comes back.
+//!
+//! The UI never blocks: it sends [`Request`]s and, each frame, polls the
+//! [`Reply`]s that have arrived. In the webview the backend is Tauri's IPC
+//! (see `web.rs`); in tests it is the real pipeline in-process.
+
+use gridwatch_types::{
+    ApiError, ChartRequest, ChartSeries, DeviceInfo, FleetSpec, FleetStatus, LiveBatch, UiHealth,
+    command,
+};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    FleetStatus,
+    StartFleet(FleetSpec),
+    StopFleet,
+    ListDevices,
+    /// Every new reading of this device comes with the live batches.
+    WatchDevice(Option<String>),
+    DeviceChart(ChartRequest),
+    ReportHealth(UiHealth),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    FleetStatus(FleetStatus),
+    Devices(Vec<DeviceInfo>),
+    Chart(ChartSeries),
+    Live(LiveBatch),
+    /// A request that returns nothing went through.
+    Done,
+    Failed {
+        command: &'static str,
+        error: ApiError,
+    },
+}
+
+impl Request {
+    /// The Tauri command and its arguments (every command takes one
+    /// `request` argument, see the shell's `app.rs`).
+    pub fn to_command(&self) -> (&'static str, Value) {
+        match self {
+            Request::FleetStatus => (command::FLEET_STATUS, json!({})),
+            Request::StartFleet(spec) => (command::START_FLEET, json!({ "request": spec })),
+            Request::StopFleet => (command::STOP_FLEET, json!({})),
+            Request::ListDevices => (command::LIST_DEVICES, json!({})),
+            Request::WatchDevice(d) => (command::WATCH_DEVICE, json!({ "request": d })),
+            Request::DeviceChart(r) => (command::DEVICE_CHART, json!({ "request": r })),
+            Request::ReportHealth(h) => (command::REPORT_UI_HEALTH, json!({ "request": h })),
+        }
+    }
+
+    /// Turns the command's JSON answer into a reply.
+    pub fn parse_reply(&self, answer: Value) -> Result<Reply, serde_json::Error> {
+        Ok(match self {
+            Request::FleetStatus | Request::StartFleet(_) | Request::StopFleet => {
+                Reply::FleetStatus(serde_json::from_value(answer)?)
+            }
+            Request::ListDevices => Reply::Devices(serde_json::from_value(answer)?),
+            Request::DeviceChart(_) => Reply::Chart(serde_json::from_value(answer)?),
+            Request::WatchDevice(_) | Request::ReportHealth(_) => Reply::Done,
+        })
+    }
+}
+
+/// The shell as the UI sees it.
+pub trait Backend {
+    fn send(&mut self, request: Request);
+    /// Replies that arrived since the last call, in arrival order.
+    fn poll(&mut self) -> Vec<Reply>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_take_one_request_argument() {
+        let (cmd, args) = Request::WatchDevice(Some("m1".into())).to_command();
+        assert_eq!(cmd, "watch_device");
+        assert_eq!(args, json!({"request": "m1"}));
+        let (cmd, args) = Request::StartFleet(FleetSpec::default()).to_command();
+        assert_eq!(cmd, "start_fleet");
+        assert_eq!(args["request"]["smart_meters"], json!(200));
+    }
+
+    #[test]
+    fn replies_parse_into_their_types() {
+        let r = Request::ListDevices
+            .parse_reply(json!([{"device_id": "a", "dimensions": {"Region": "n"},
+                                 "first_seen_us": 1, "last_seen_us": 2}]))
+            .unwrap();
+        let Reply::Devices(d) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(d[0].dimensions["Region"], "n");
+        assert!(Request::ListDevices.parse_reply(json!({"x": 1})).is_err());
+    }
+}

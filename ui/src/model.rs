@@ -1,0 +1,251 @@
+//! The UI's own picture of the fleet, built from replies and live batches.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use gridwatch_types::{
+    ChartSeries, DeviceInfo, DeviceLatest, FleetPoint, FleetStatus, LiveBatch, PipelineStats,
+};
+
+/// How much live history the charts keep.
+pub const LIVE_WINDOW_US: i64 = 15 * 60 * 1_000_000;
+/// Most points kept per series; older ones drop first.
+const MAX_POINTS: usize = 50_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct DeviceRow {
+    pub info: Option<DeviceInfo>,
+    pub latest: Option<DeviceLatest>,
+}
+
+impl DeviceRow {
+    pub fn dimension(&self, key: &str) -> Option<&str> {
+        self.info
+            .as_ref()
+            .and_then(|i| i.dimensions.get(key))
+            .map(String::as_str)
+    }
+
+    pub fn latest_value(&self, measure: &str) -> Option<f64> {
+        self.latest
+            .as_ref()?
+            .values
+            .iter()
+            .find(|m| m.measure == measure)
+            .map(|m| m.value)
+    }
+}
+
+/// A time series as [seconds since epoch, value] pairs, ready for egui_plot.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub points: VecDeque<[f64; 2]>,
+}
+
+impl Series {
+    pub fn push(&mut self, time_us: i64, value: f64) {
+        let t = time_us as f64 / 1e6;
+        // Live points arrive in order per device; one that is older than the
+        // newest we hold came with history already loaded and is dropped.
+        if self.points.back().is_some_and(|p| p[0] > t) {
+            return;
+        }
+        self.points.push_back([t, value]);
+        if self.points.len() > MAX_POINTS {
+            self.points.pop_front();
+        }
+    }
+
+    /// Drops points older than `cutoff_us`.
+    pub fn trim_before(&mut self, cutoff_us: i64) {
+        let cutoff = cutoff_us as f64 / 1e6;
+        while self.points.front().is_some_and(|p| p[0] < cutoff) {
+            self.points.pop_front();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    pub fn to_vec(&self) -> Vec<[f64; 2]> {
+        self.points.iter().copied().collect()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub status: Option<FleetStatus>,
+    pub devices: BTreeMap<String, DeviceRow>,
+    pub stats: PipelineStats,
+    /// The device whose charts are shown.
+    pub selected: Option<String>,
+    /// Its series, per measure.
+    pub series: BTreeMap<String, Series>,
+    /// Fleet total power over time, in kW.
+    pub fleet: Series,
+    pub last_fleet: Option<FleetPoint>,
+    pub batches_received: u64,
+    pub newest_us: i64,
+}
+
+impl Model {
+    pub fn apply_devices(&mut self, list: Vec<DeviceInfo>) {
+        for info in list {
+            let key = info.device_id.clone();
+            self.devices.entry(key).or_default().info = Some(info);
+        }
+    }
+
+    pub fn apply_live(&mut self, batch: LiveBatch) {
+        self.batches_received += 1;
+        self.stats = batch.stats;
+        for latest in batch.devices {
+            self.newest_us = self.newest_us.max(latest.time_us);
+            let key = latest.device_id.clone();
+            self.devices.entry(key).or_default().latest = Some(latest);
+        }
+        if let Some(f) = batch.fleet {
+            if self.last_fleet.is_none_or(|last| last.time_us != f.time_us) {
+                self.fleet.push(f.time_us, f.total_watt / 1000.0);
+            }
+            self.last_fleet = Some(f);
+        }
+        // Points of a device we no longer watch (the switch raced a batch)
+        // are not ours to draw.
+        if batch.watched_device.is_some() && batch.watched_device == self.selected {
+            for (measure, points) in batch.watched {
+                let series = self.series.entry(measure).or_default();
+                for p in points {
+                    series.push(p.time_us, p.value);
+                }
+            }
+        }
+        let cutoff = self.newest_us - LIVE_WINDOW_US;
+        self.fleet.trim_before(cutoff);
+        for s in self.series.values_mut() {
+            s.trim_before(cutoff);
+        }
+    }
+
+    /// History from the cache for the selected device: laid under what live
+    /// points are already there.
+    pub fn apply_chart(&mut self, chart: ChartSeries) {
+        if chart.device_id != self.selected {
+            return;
+        }
+        let mut history = Series::default();
+        for c in &chart.columns {
+            // Each pixel column becomes its extremes, in time order, so the
+            // line still shows every spike the column holds.
+            history.push(c.first_us, c.min);
+            if c.count > 1 {
+                history.push(c.last_us.max(c.first_us + 1), c.max);
+            }
+        }
+        let live = self.series.remove(&chart.measure).unwrap_or_default();
+        let after = history.points.back().map_or(f64::MIN, |p| p[0]);
+        history
+            .points
+            .extend(live.points.into_iter().filter(|p| p[0] > after));
+        self.series.insert(chart.measure, history);
+    }
+
+    pub fn select(&mut self, device: Option<String>) {
+        self.selected = device;
+        self.series.clear();
+    }
+
+    /// Measures the selected device reports, from its latest reading.
+    pub fn selected_measures(&self) -> Vec<String> {
+        self.selected
+            .as_ref()
+            .and_then(|d| self.devices.get(d))
+            .and_then(|row| row.latest.as_ref())
+            .map(|l| l.values.iter().map(|m| m.measure.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridwatch_types::{ChartColumn, MeasureValue, SeriesPoint};
+
+    fn batch(seq: u64, device: &str, t: i64, watched: Option<&str>) -> LiveBatch {
+        let mut w = BTreeMap::new();
+        if watched.is_some() {
+            w.insert(
+                "watt".to_string(),
+                vec![SeriesPoint {
+                    time_us: t,
+                    value: 5.0,
+                }],
+            );
+        }
+        LiveBatch {
+            seq,
+            fleet: Some(FleetPoint {
+                time_us: t,
+                total_watt: 2000.0,
+                devices_reporting: 1,
+            }),
+            devices: vec![DeviceLatest {
+                device_id: device.into(),
+                time_us: t,
+                values: vec![MeasureValue {
+                    measure: "watt".into(),
+                    value: 5.0,
+                }],
+            }],
+            watched_device: watched.map(String::from),
+            watched: w,
+            stats: PipelineStats::default(),
+        }
+    }
+
+    #[test]
+    fn live_batches_fill_the_list_the_fleet_and_the_watched_series() {
+        let mut m = Model::default();
+        m.select(Some("a".into()));
+        m.apply_live(batch(1, "a", 1_000_000, Some("a")));
+        m.apply_live(batch(2, "b", 2_000_000, Some("a")));
+        assert_eq!(m.devices.len(), 2);
+        assert_eq!(m.fleet.to_vec(), vec![[1.0, 2.0], [2.0, 2.0]]);
+        assert_eq!(m.series["watt"].len(), 2);
+        // A batch for a device we no longer watch is ignored.
+        m.apply_live(batch(3, "b", 3_000_000, Some("b")));
+        assert_eq!(m.series["watt"].len(), 2);
+    }
+
+    #[test]
+    fn history_goes_under_live_points() {
+        let mut m = Model::default();
+        m.select(Some("a".into()));
+        m.apply_live(batch(1, "a", 10_000_000, Some("a")));
+        m.apply_chart(ChartSeries {
+            device_id: Some("a".into()),
+            measure: "watt".into(),
+            columns: vec![ChartColumn {
+                first_us: 1_000_000,
+                last_us: 2_000_000,
+                min: 1.0,
+                max: 3.0,
+                count: 2,
+            }],
+        });
+        let ts: Vec<f64> = m.series["watt"].to_vec().iter().map(|p| p[0]).collect();
+        assert_eq!(ts, vec![1.0, 2.0, 10.0]);
+    }
+
+    #[test]
+    fn old_points_leave_the_window() {
+        let mut m = Model::default();
+        m.apply_live(batch(1, "a", 0, None));
+        m.apply_live(batch(2, "a", LIVE_WINDOW_US + 1_000_000, None));
+        assert_eq!(m.fleet.len(), 1);
+    }
+}

@@ -1,0 +1,290 @@
+//! The UI driven by egui_kittest, by widget label, over the real embedded
+//! pipeline running in this process (fleet -> bus -> ingest -> cache).
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use gridwatch_core::CacheReader;
+use gridwatch_simulator::{Embedded, Pacing, RunOptions};
+use gridwatch_types::{ApiError, ErrorCode, FleetSpec};
+use gridwatch_ui::app::short_id;
+use gridwatch_ui::{Backend, GridwatchUi, Reply, Request};
+
+/// The shell's commands, answered in-process by the same engine the app uses.
+struct InProcess {
+    rt: Arc<tokio::runtime::Runtime>,
+    engine: Arc<Embedded>,
+    replies: Vec<Reply>,
+    last_live: Instant,
+    sent: Vec<Request>,
+}
+
+fn cache_failed(command: &'static str, e: impl std::fmt::Display) -> Reply {
+    Reply::Failed {
+        command,
+        error: ApiError::new(ErrorCode::Cache, e.to_string()),
+    }
+}
+
+impl Backend for InProcess {
+    fn send(&mut self, request: Request) {
+        self.sent.push(request.clone());
+        let engine = self.engine.clone();
+        let path = engine.cache_path().to_owned();
+        let reply = match request {
+            Request::FleetStatus => Reply::FleetStatus(self.rt.block_on(engine.status())),
+            Request::StartFleet(spec) => {
+                let started = self.rt.block_on(engine.start_fleet(
+                    spec,
+                    gridwatch_core::time::now_us(),
+                    RunOptions {
+                        pacing: Pacing::RealTime,
+                        end_us: None,
+                    },
+                    |_| {},
+                ));
+                match started {
+                    Ok(()) => Reply::FleetStatus(self.rt.block_on(engine.status())),
+                    Err(e) => Reply::Failed {
+                        command: "start_fleet",
+                        error: ApiError::from(&e),
+                    },
+                }
+            }
+            Request::StopFleet => {
+                self.rt.block_on(engine.stop_fleet()).unwrap();
+                Reply::FleetStatus(self.rt.block_on(engine.status()))
+            }
+            Request::ListDevices => match CacheReader::open(&path).and_then(|r| r.devices()) {
+                Ok(d) => Reply::Devices(d),
+                Err(e) => cache_failed("list_devices", e),
+            },
+            Request::WatchDevice(d) => {
+                engine.live().watch(d);
+                Reply::Done
+            }
+            Request::DeviceChart(r) => match CacheReader::open(&path).and_then(|c| {
+                c.chart(
+                    r.device_id.as_deref(),
+                    &r.measure,
+                    r.from_us,
+                    r.to_us,
+                    r.pixels,
+                )
+            }) {
+                Ok(columns) => Reply::Chart(gridwatch_types::ChartSeries {
+                    device_id: r.device_id,
+                    measure: r.measure,
+                    columns,
+                }),
+                Err(e) => cache_failed("device_chart", e),
+            },
+            Request::ReportHealth(_) => Reply::Done,
+        };
+        self.replies.push(reply);
+    }
+
+    fn poll(&mut self) -> Vec<Reply> {
+        if self.last_live.elapsed() > Duration::from_millis(100) {
+            self.last_live = Instant::now();
+            self.replies
+                .push(Reply::Live(self.engine.live().take_batch()));
+        }
+        std::mem::take(&mut self.replies)
+    }
+}
+
+const DEVICES: u32 = 20;
+
+fn spec() -> FleetSpec {
+    FleetSpec {
+        smart_meters: DEVICES,
+        interval_ms: 200,
+        ..FleetSpec::default()
+    }
+}
+
+/// An engine with five minutes of history and a live fleet running.
+fn engine(dir: &std::path::Path) -> (Arc<tokio::runtime::Runtime>, Arc<Embedded>) {
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    let engine = rt.block_on(async {
+        let engine = Embedded::open(&dir.join("ui.sqlite"), 2).unwrap();
+        let now = gridwatch_core::time::now_us();
+        let history = RunOptions {
+            pacing: Pacing::AsFastAsPossible,
+            end_us: Some(now),
+        };
+        engine
+            .start_fleet(spec(), now - 300_000_000, history, |_| {})
+            .await
+            .unwrap();
+        engine.wait_fleet().await.unwrap();
+        let live = RunOptions {
+            pacing: Pacing::RealTime,
+            end_us: None,
+        };
+        engine.start_fleet(spec(), now, live, |_| {}).await.unwrap();
+        engine
+    });
+    (rt, Arc::new(engine))
+}
+
+fn harness(
+    rt: &Arc<tokio::runtime::Runtime>,
+    engine: &Arc<Embedded>,
+) -> Harness<'static, GridwatchUi> {
+    let backend = InProcess {
+        rt: rt.clone(),
+        engine: engine.clone(),
+        replies: Vec::new(),
+        last_live: Instant::now() - Duration::from_secs(1),
+        sent: Vec::new(),
+    };
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, app: &mut GridwatchUi| app.show(ui),
+            GridwatchUi::new(Box::new(backend)),
+        )
+}
+
+/// Steps frames (with real time passing, for the live fleet) until `done`.
+fn step_until(
+    h: &mut Harness<'static, GridwatchUi>,
+    what: &str,
+    done: impl Fn(&GridwatchUi) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "gave up waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    h.step();
+}
+
+#[test]
+fn device_list_and_chart_show_the_pipelines_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, engine) = engine(dir.path());
+    let mut h = harness(&rt, &engine);
+
+    step_until(&mut h, "the device list and a chart with history", |app| {
+        app.model.devices.len() == DEVICES as usize
+            && app.model.series.get("watt").is_some_and(|s| s.len() > 100)
+    });
+    h.get_by_label(&format!("Devices ({DEVICES})"));
+    h.get_by_label("Stop fleet");
+    let first = h
+        .state()
+        .model
+        .selected
+        .clone()
+        .expect("the first device is chosen");
+    h.get_by_label_contains(&format!("Chart: watt of {}", short_id(&first)));
+
+    // Live readings keep arriving on the chart and the fleet total.
+    let before = h.state().model.series["watt"].len();
+    step_until(&mut h, "live points", |app| {
+        app.model.series["watt"].len() > before && app.model.fleet.len() > 2
+    });
+    assert!(h.state().model.last_fleet.unwrap().devices_reporting == DEVICES);
+
+    // Choosing another device in the list charts that device.
+    let other = h
+        .state()
+        .model
+        .devices
+        .keys()
+        .find(|d| **d != first)
+        .unwrap()
+        .clone();
+    h.get_by_label_contains(short_id(&other)).click();
+    step_until(&mut h, "the other device's chart", |app| {
+        app.model.selected.as_ref() == Some(&other)
+            && app.model.series.get("watt").is_some_and(|s| s.len() > 100)
+    });
+    h.get_by_label_contains(&format!("Chart: watt of {}", short_id(&other)));
+
+    // Another measure of the same device.
+    h.get_by_label("voltage").click();
+    step_until(&mut h, "the voltage chart", |app| {
+        app.measure == "voltage"
+            && app
+                .model
+                .series
+                .get("voltage")
+                .is_some_and(|s| s.len() > 100)
+    });
+    let volts = h.state().model.series["voltage"].to_vec();
+    assert!(
+        volts.iter().all(|p| (150.0..300.0).contains(&p[1])),
+        "voltage near 230 V"
+    );
+}
+
+#[test]
+fn search_filters_the_list_and_the_fleet_stops_and_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, engine) = engine(dir.path());
+    let mut h = harness(&rt, &engine);
+    step_until(&mut h, "the device list", |app| {
+        app.model.devices.len() == DEVICES as usize
+            && app.model.devices.values().all(|r| r.info.is_some())
+    });
+
+    // The selected device is named on the chart too; look at the others.
+    let selected = h.state().model.selected.clone();
+    let (north, elsewhere): (Vec<_>, Vec<_>) = h
+        .state()
+        .model
+        .devices
+        .iter()
+        .filter(|(id, _)| Some(*id) != selected.as_ref())
+        .map(|(id, row)| (id.clone(), row.dimension("Region") == Some("north")))
+        .partition(|(_, n)| *n);
+    assert!(
+        !north.is_empty() && !elsewhere.is_empty(),
+        "the fleet spans regions"
+    );
+    h.get_by_label("Search devices").focus();
+    h.step();
+    h.get_by_label("Search devices").type_text("north");
+    h.step();
+    h.step();
+    assert_eq!(h.state().filter, "north");
+    assert!(h.query_by_label_contains(short_id(&north[0].0)).is_some());
+    assert!(
+        h.query_by_label_contains(short_id(&elsewhere[0].0))
+            .is_none()
+    );
+
+    h.get_by_label("Stop fleet").click();
+    step_until(&mut h, "the fleet to stop", |app| {
+        app.model
+            .status
+            .as_ref()
+            .is_some_and(|s| s.running.is_none())
+    });
+    h.get_by_label("Fleet stopped");
+    h.get_by_label("Start fleet").click();
+    step_until(&mut h, "the fleet to start", |app| {
+        app.model
+            .status
+            .as_ref()
+            .is_some_and(|s| s.running.is_some())
+    });
+    rt.block_on(engine.shutdown()).unwrap();
+}
