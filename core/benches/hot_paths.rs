@@ -21,7 +21,8 @@ const T0: i64 = 1_700_000_000_000_000;
 
 fn meter_record(i: u64) -> Record {
     Record {
-        device_id: format!("c0ffee{:02x}-8b1e-4a7c-9d2f-{:012x}", i % 256, i % 1000),
+        // 1,000 meters, each reporting in turn.
+        device_id: format!("c0ffee00-8b1e-4a7c-9d2f-{:012x}", i % 1000),
         time_us: T0 + i as i64 * 1_000,
         time_adjusted: false,
         measures: vec![
