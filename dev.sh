@@ -46,6 +46,26 @@ setup() {
     say "installing wasm-bindgen-cli $want (about 2 minutes, once)"
     cargo install wasm-bindgen-cli --version "$want"
   fi
+  setup_emulators
+}
+
+# The AWS emulators the tests start on 127.0.0.1: kinesalite (npm) and
+# moto server plus boto3 (PyPI), kept inside tests/emulators.
+setup_emulators() {
+  command -v node >/dev/null && command -v npm >/dev/null || install_packages nodejs npm
+  local dir=tests/emulators
+  if [ ! -d "$dir/node_modules/kinesalite" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "installing kinesalite (npm)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  if [ ! -x "$dir/.venv/bin/python" ]; then
+    python3 -m venv "$dir/.venv" 2>/dev/null || { install_packages python3-venv; python3 -m venv "$dir/.venv"; }
+  fi
+  if ! cmp -s "$dir/requirements.txt" "$dir/.venv/installed.txt"; then
+    say "installing moto and boto3 (PyPI)"
+    "$dir/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"
+    cp "$dir/requirements.txt" "$dir/.venv/installed.txt"
+  fi
 }
 
 build_ui() { say "building the UI (wasm32)"; scripts/build-ui.sh; }

@@ -1,4 +1,5 @@
-//! Ingest: shard readers -> decode -> one cache writer -> live view.
+//! Ingest: shard readers (the in-process bus or Kinesis) -> decode -> one
+//! cache writer -> live view.
 //!
 //! A task per shard reads and decodes; bad records are quarantined with their
 //! reason and shard/sequence while the rest flows on. One writer thread owns
@@ -13,9 +14,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::bus::{BusRecord, ShardId, ShardReader};
+use crate::bus::ShardReader;
 use crate::cache::{Cache, CacheError, Checkpoint, IngestBatch, Quarantined};
 use crate::codec::{self, Record};
+
 use crate::live::LiveView;
 
 /// The checkpoint source name of the embedded in-process bus.
@@ -51,17 +53,138 @@ pub struct IngestSummary {
     pub commits: u64,
 }
 
-/// One shard's decoded read.
-struct ShardBatch {
-    shard: ShardId,
-    last_sequence: u64,
-    records: Vec<Record>,
-    quarantined: Vec<Quarantined>,
+/// What one shard read produced: decoded records, quarantined ones, and the
+/// checkpoint to store with them.
+#[derive(Debug, Default)]
+pub struct ShardBatch {
+    pub shard: String,
+    /// The sequence number of the last record read, or [`SHARD_END`] once a
+    /// closed shard has been read to its end. None: nothing to checkpoint.
+    pub checkpoint: Option<String>,
+    pub records: Vec<Record>,
+    pub quarantined: Vec<Quarantined>,
+}
+
+/// The checkpoint of a shard that was read to its end (after a split or a
+/// merge); its children may be read.
+pub const SHARD_END: &str = "SHARD_END";
+
+/// The largest record a device may send, after de-aggregation. A telemetry
+/// record is a few hundred bytes; anything this large is a producer bug.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+impl ShardBatch {
+    pub fn new(shard: impl Into<String>) -> Self {
+        ShardBatch {
+            shard: shard.into(),
+            ..ShardBatch::default()
+        }
+    }
+
+    /// Decodes one stream record into this batch. A record may aggregate
+    /// several wire records, one per line; each is decoded on its own, and
+    /// one bad line is quarantined without losing its neighbours.
+    pub fn add(&mut self, data: &[u8], arrival_us: i64, sequence: &str) {
+        let mut lines = data
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .peekable();
+        if lines.peek().is_none() {
+            self.quarantine(
+                data,
+                arrival_us,
+                sequence,
+                "empty",
+                "the record is empty".into(),
+            );
+            return;
+        }
+        for line in lines {
+            if line.len() > MAX_RECORD_BYTES {
+                self.quarantine(
+                    line,
+                    arrival_us,
+                    sequence,
+                    "oversized",
+                    format!(
+                        "the record is {} bytes, more than the {} a reading may have",
+                        line.len(),
+                        MAX_RECORD_BYTES
+                    ),
+                );
+                continue;
+            }
+            match codec::decode(line, arrival_us) {
+                Ok(rec) => self.records.push(rec),
+                Err(e) => self.quarantine(line, arrival_us, sequence, e.code(), e.to_string()),
+            }
+        }
+    }
+
+    fn quarantine(
+        &mut self,
+        raw: &[u8],
+        arrival_us: i64,
+        sequence: &str,
+        code: &str,
+        reason: String,
+    ) {
+        tracing::warn!(shard = %self.shard, sequence, reason = %reason, "record quarantined");
+        self.quarantined.push(Quarantined {
+            shard: Some(self.shard.clone()),
+            sequence: Some(sequence.to_owned()),
+            received_us: arrival_us,
+            reason_code: code.to_owned(),
+            reason,
+            raw: raw.to_vec(),
+        });
+    }
+}
+
+/// The cache writer: one thread that owns the cache and commits shard
+/// batches, each commit with the checkpoints of the shards it covers.
+pub struct Writer {
+    thread: std::thread::JoinHandle<Result<IngestSummary, CacheError>>,
+}
+
+impl Writer {
+    /// Waits until every sender is dropped and the last commit is done.
+    pub async fn finish(self) -> Result<IngestSummary, CacheError> {
+        let thread = self.thread;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(|e| CacheError::BadQuery(format!("ingest writer task failed: {e}")))?
+            .unwrap_or_else(|_| Err(CacheError::BadQuery("ingest writer panicked".into())))
+    }
+}
+
+/// Starts the cache writer. Send it [`ShardBatch`]es; batches of one shard
+/// must be sent in read order (one sender task per shard does that).
+pub fn spawn_writer(
+    cache: Cache,
+    live: Arc<LiveView>,
+    config: IngestConfig,
+) -> (mpsc::Sender<ShardBatch>, Writer) {
+    let (tx, rx) = mpsc::channel::<ShardBatch>(64);
+    let thread = std::thread::Builder::new()
+        .name("gridwatch-cache-writer".into())
+        .spawn(move || write_batches(rx, cache, &live, &config));
+    let thread = match thread {
+        Ok(t) => t,
+        // Spawning a thread fails only when the OS is out of threads; report
+        // it through the same path as any other writer failure.
+        Err(e) => std::thread::spawn(move || {
+            Err(CacheError::BadQuery(format!(
+                "cannot start the cache writer: {e}"
+            )))
+        }),
+    };
+    (tx, Writer { thread })
 }
 
 pub struct IngestHandle {
     readers: Vec<JoinHandle<()>>,
-    writer: std::thread::JoinHandle<Result<IngestSummary, CacheError>>,
+    writer: Writer,
 }
 
 impl IngestHandle {
@@ -73,85 +196,43 @@ impl IngestHandle {
             // going away; neither is an error here, the writer reports those.
             let _ = task.await;
         }
-        let writer = self.writer;
-        tokio::task::spawn_blocking(move || writer.join())
-            .await
-            .map_err(|e| CacheError::BadQuery(format!("ingest writer task failed: {e}")))?
-            .unwrap_or_else(|_| Err(CacheError::BadQuery("ingest writer panicked".into())))
+        self.writer.finish().await
     }
 }
 
-/// Starts ingesting from `readers` into `cache`, telling `live` about every
-/// commit. Must be called inside a tokio runtime.
+/// Starts ingesting from the in-process bus's `readers` into `cache`,
+/// telling `live` about every commit. Must be called inside a tokio runtime.
 pub fn spawn_ingest(
     readers: Vec<ShardReader>,
     cache: Cache,
     live: Arc<LiveView>,
     config: IngestConfig,
 ) -> IngestHandle {
-    let (tx, rx) = mpsc::channel::<ShardBatch>(readers.len().max(1) * 4);
-    let reader_tasks = readers
+    let read_limit = config.read_limit;
+    let (tx, writer) = spawn_writer(cache, live, config);
+    let readers = readers
         .into_iter()
-        .map(|reader| tokio::spawn(read_shard(reader, tx.clone(), config.read_limit)))
+        .map(|reader| tokio::spawn(read_shard(reader, tx.clone(), read_limit)))
         .collect();
-    drop(tx);
-    let writer = std::thread::Builder::new()
-        .name("gridwatch-cache-writer".into())
-        .spawn(move || write_batches(rx, cache, &live, &config));
-    let writer = match writer {
-        Ok(w) => w,
-        // Spawning a thread fails only when the OS is out of threads; report
-        // it through the same path as any other writer failure.
-        Err(e) => std::thread::spawn(move || {
-            Err(CacheError::BadQuery(format!(
-                "cannot start the cache writer: {e}"
-            )))
-        }),
-    };
-    IngestHandle {
-        readers: reader_tasks,
-        writer,
-    }
+    IngestHandle { readers, writer }
 }
 
 async fn read_shard(mut reader: ShardReader, tx: mpsc::Sender<ShardBatch>, limit: usize) {
+    let name = reader.shard.name();
     loop {
         let read = reader.read(limit).await;
         let Some(last) = read.last() else {
-            tracing::debug!(shard = %reader.shard, "shard drained");
+            tracing::debug!(shard = %name, "shard drained");
             return;
         };
-        let batch = decode_batch(reader.shard, last.sequence, read);
+        let mut batch = ShardBatch::new(name.clone());
+        batch.checkpoint = Some(last.sequence.to_string());
+        for r in &read {
+            batch.add(&r.data, r.arrival_us, &r.sequence.to_string());
+        }
         if tx.send(batch).await.is_err() {
             return; // the writer stopped; it reports why
         }
-    }
-}
-
-fn decode_batch(shard: ShardId, last_sequence: u64, read: Vec<BusRecord>) -> ShardBatch {
-    let mut records = Vec::with_capacity(read.len());
-    let mut quarantined = Vec::new();
-    for r in read {
-        match codec::decode(&r.data, r.arrival_us) {
-            Ok(rec) => records.push(rec),
-            Err(e) => {
-                tracing::warn!(shard = %shard, sequence = r.sequence, reason = %e, "record quarantined");
-                quarantined.push(Quarantined {
-                    shard: Some(shard.name()),
-                    sequence: Some(r.sequence.to_string()),
-                    received_us: r.arrival_us,
-                    reason_code: e.code().into(),
-                    reason: e.to_string(),
-                    raw: r.data,
-                });
-            }
-        }
-    }
-    ShardBatch {
-        shard,
-        last_sequence,
-        records,
-        quarantined,
     }
 }
 
@@ -164,7 +245,7 @@ fn write_batches(
     let mut summary = IngestSummary::default();
     let mut records = Vec::new();
     let mut quarantined = Vec::new();
-    let mut checkpoints: Vec<(ShardId, u64)> = Vec::new();
+    let mut checkpoints: Vec<Checkpoint> = Vec::new();
     while let Some(first) = rx.blocking_recv() {
         records.clear();
         quarantined.clear();
@@ -173,27 +254,26 @@ fn write_batches(
         while let Some(b) = next.take() {
             records.extend(b.records);
             quarantined.extend(b.quarantined);
-            match checkpoints.iter_mut().find(|(s, _)| *s == b.shard) {
-                Some(slot) => slot.1 = slot.1.max(b.last_sequence),
-                None => checkpoints.push((b.shard, b.last_sequence)),
+            if let Some(sequence) = b.checkpoint {
+                // Batches of one shard arrive in read order: the last wins.
+                match checkpoints.iter_mut().find(|c| c.shard == b.shard) {
+                    Some(slot) => slot.sequence = sequence,
+                    None => checkpoints.push(Checkpoint {
+                        shard: b.shard,
+                        sequence,
+                    }),
+                }
             }
             if records.len() + quarantined.len() < config.max_records_per_commit {
                 next = rx.try_recv().ok();
             }
         }
-        let cps: Vec<Checkpoint> = checkpoints
-            .iter()
-            .map(|(s, seq)| Checkpoint {
-                shard: s.name(),
-                sequence: seq.to_string(),
-            })
-            .collect();
         let outcome = cache
             .ingest(&IngestBatch {
                 source: &config.source,
                 records: &records,
                 quarantined: &quarantined,
-                checkpoints: &cps,
+                checkpoints: &checkpoints,
             })
             .inspect_err(
                 |e| tracing::error!(error = %e, "ingest stopped: the cache refused a batch"),

@@ -4,14 +4,17 @@
 //! - [`bus`]: the embedded, Kinesis-like sharded bus.
 //! - [`cache`]: the SQLite cache: readings, devices, checkpoints, quarantine.
 //! - [`ingest`]: shards -> decode -> cache, exactly once per checkpoint.
+//! - [`kinesis`]: following a Kinesis stream's shards; [`aws`]: credentials.
 //! - [`live`]: what the operator's screen needs from the stream.
 //!
 //! This crate knows nothing of Tauri, egui or the simulator.
 
+pub mod aws;
 pub mod bus;
 pub mod cache;
 pub mod codec;
 pub mod ingest;
+pub mod kinesis;
 pub mod live;
 pub mod time;
 

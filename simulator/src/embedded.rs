@@ -104,6 +104,7 @@ impl Embedded {
             running: self.running().await,
             shards: self.shards(),
             cache_path: self.cache_path.display().to_string(),
+            stream: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod embedded;
 pub mod fleet;
+pub mod kinesis;
 pub mod run;
 pub mod signal;
 

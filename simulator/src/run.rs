@@ -16,6 +16,8 @@ use crate::fleet::Fleet;
 pub enum SinkError {
     #[error("the in-process bus is closed")]
     BusClosed,
+    #[error("Kinesis: {0}")]
+    Kinesis(String),
 }
 
 /// Where a fleet's records go: one record at a time, keyed by device.
@@ -25,6 +27,12 @@ pub trait RecordSink {
         partition_key: &str,
         data: Vec<u8>,
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Sends whatever the sink holds back for batching. Called before the
+    /// fleet waits for its next reading, and at the end.
+    fn flush(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// The embedded default: records go onto the in-process sharded bus.
@@ -107,6 +115,7 @@ pub async fn run_fleet<S: RecordSink>(
             let wait = Duration::from_micros((due - sim_start).max(0) as u64);
             let at = wall_start + wait;
             if at > Instant::now() {
+                sink.flush().await?;
                 tokio::select! {
                     _ = tokio::time::sleep_until(at) => {}
                     changed = stop.changed() => {
@@ -134,6 +143,7 @@ pub async fn run_fleet<S: RecordSink>(
             });
         }
     }
+    sink.flush().await?;
     progress(RunProgress {
         records: summary.records,
         reached_us: summary.reached_us,

@@ -34,14 +34,28 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Open the app following this Kinesis stream instead of the embedded
+    /// fleet (with --profile, --region, --endpoint-url as needed).
+    #[arg(long)]
+    pub stream: Option<String>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a simulated fleet through the embedded pipeline into the cache.
+    /// Run a simulated fleet: through the embedded pipeline into the cache
+    /// (default), or onto a Kinesis stream (--to kinesis).
     Simulate(SimulateArgs),
+    /// Print a Kinesis stream's readings as they arrive, with each shard's lag.
+    Tail(crate::stream::TailArgs),
+    /// Follow every shard of a Kinesis stream into the cache, resuming from
+    /// the checkpoints of the previous run.
+    Ingest(crate::stream::IngestArgs),
     /// Bucketed statistics (avg, min, max, sum, count) of one measure from
     /// the cache, for one device or the whole fleet.
     Query(QueryArgs),
@@ -49,8 +63,54 @@ pub enum Command {
     Devices(DevicesArgs),
 }
 
+/// Where a simulated fleet's records go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Destination {
+    /// The in-process bus and the local cache.
+    Embedded,
+    /// A Kinesis data stream (--stream), real or emulated (--endpoint-url).
+    Kinesis,
+}
+
+/// How to reach AWS: the default credential chain (profiles, SSO,
+/// environment), never a key on the command line.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// A profile from ~/.aws/config (default: AWS_PROFILE or "default").
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// The AWS region (default: from the profile or AWS_REGION).
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// An emulator or VPC endpoint, e.g. http://127.0.0.1:4567.
+    #[arg(long, env = "GRIDWATCH_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> gridwatch_core::aws::AwsOptions {
+        gridwatch_core::aws::AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
+    /// Where the records go.
+    #[arg(long, value_enum, default_value_t = Destination::Embedded)]
+    pub to: Destination,
+    /// The Kinesis stream, with --to kinesis.
+    #[arg(long, required_if_eq("to", "kinesis"))]
+    pub stream: Option<String>,
+    /// With --to kinesis: readings per Kinesis record (one per line), to pass
+    /// 1,000 readings a second per shard. 1 sends each on its own.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub aggregate: u32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Smart meters in the fleet.
     #[arg(long, default_value_t = 200)]
     pub devices: u32,
@@ -122,13 +182,19 @@ pub fn default_cache_path() -> PathBuf {
 
 pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
     match command {
+        Command::Simulate(args) if args.to == Destination::Kinesis => {
+            crate::stream::simulate_to_kinesis(args)
+        }
         Command::Simulate(args) => simulate(args, cache),
+        Command::Tail(args) => crate::stream::tail(args),
+        Command::Ingest(args) => crate::stream::ingest(args, cache),
         Command::Query(args) => query(args, cache),
         Command::Devices(args) => devices(args, cache),
     }
 }
 
-fn simulate(args: SimulateArgs, cache: &Path) -> anyhow::Result<()> {
+/// The fleet, start time and run options that `simulate`'s flags describe.
+pub fn fleet_plan(args: &SimulateArgs) -> anyhow::Result<(FleetSpec, i64, RunOptions)> {
     if args.devices + args.feeders + args.transformers == 0 {
         bail!("the fleet is empty: give --devices, --feeders or --transformers a number above 0");
     }
@@ -164,7 +230,28 @@ fn simulate(args: SimulateArgs, cache: &Path) -> anyhow::Result<()> {
         },
         end_us: duration_us.map(|d| start_us + d),
     };
+    Ok((spec, start_us, options))
+}
 
+/// A progress bar over the simulated span, or a spinner when it is open.
+pub fn fleet_bar(options: &RunOptions, start_us: i64) -> ProgressBar {
+    match options.end_us {
+        Some(end) => {
+            let bar = ProgressBar::new(((end - start_us) / 1_000_000).max(1) as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} simulated {pos}/{len} s [{bar:30}] {msg} ({eta} left)",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        None => ProgressBar::new_spinner(),
+    }
+}
+
+fn simulate(args: SimulateArgs, cache: &Path) -> anyhow::Result<()> {
+    let (spec, start_us, options) = fleet_plan(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -172,19 +259,7 @@ fn simulate(args: SimulateArgs, cache: &Path) -> anyhow::Result<()> {
     runtime.block_on(async {
         let engine = Embedded::open(cache, args.shards)
             .with_context(|| format!("cannot open the cache at {}", cache.display()))?;
-        let bar = match duration_us {
-            Some(d) => {
-                let bar = ProgressBar::new((d / 1_000_000).max(1) as u64);
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} simulated {pos}/{len} s [{bar:30}] {msg} ({eta} left)",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar
-            }
-            None => ProgressBar::new_spinner(),
-        };
+        let bar = fleet_bar(&options, start_us);
         let progress_bar = bar.clone();
         engine
             .start_fleet(spec.clone(), start_us, options, move |p| {

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod output;
+pub mod stream;
 pub mod timearg;
 
 use std::process::ExitCode;
@@ -32,7 +33,17 @@ pub fn main() -> ExitCode {
     let cache = cli.cache.clone().unwrap_or_else(cli::default_cache_path);
     let result = match cli.command {
         Some(command) => cli::run(command, &cache),
-        None => app::run(cache),
+        None => app::run(
+            cache,
+            cli.stream
+                .clone()
+                .map(|stream| gridwatch_types::StreamConnection {
+                    stream,
+                    profile: cli.aws.profile.clone(),
+                    region: cli.aws.region.clone(),
+                    endpoint_url: cli.aws.endpoint_url.clone(),
+                }),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

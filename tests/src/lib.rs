@@ -124,3 +124,275 @@ impl Xvfb {
         panic!("no free X display between :90 and :129");
     }
 }
+
+/// Environment for child processes that talk to an emulator: dummy static
+/// credentials through the default chain, never a real account.
+pub const EMULATOR_ENV: [(&str, &str); 4] = [
+    ("AWS_ACCESS_KEY_ID", "gridwatch-test"),
+    ("AWS_SECRET_ACCESS_KEY", "gridwatch-test"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+];
+
+/// Where the emulators' npm and Python packages live (`./dev.sh setup`).
+pub fn emulators_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("emulators")
+}
+
+/// kinesalite on a free 127.0.0.1 port, in memory or on a data folder.
+pub struct Kinesalite {
+    pub port: u16,
+    data: Option<PathBuf>,
+    process: Option<KillOnDrop>,
+}
+
+impl Kinesalite {
+    /// Starts kinesalite; fails the test (never skips it) when it is missing.
+    pub fn start(data: Option<&Path>) -> Kinesalite {
+        let mut k = Kinesalite {
+            port: 0,
+            data: data.map(Path::to_owned),
+            process: None,
+        };
+        k.launch();
+        k
+    }
+
+    fn launch(&mut self) {
+        let dir = emulators_dir();
+        assert!(
+            dir.join("node_modules/kinesalite").exists(),
+            "kinesalite is not installed in {}: run `./dev.sh setup`",
+            dir.display()
+        );
+        let mut cmd = Command::new("node");
+        cmd.arg(dir.join("kinesalite.js"))
+            .arg(self.port.to_string());
+        if let Some(d) = &self.data {
+            cmd.arg(d);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs (package nodejs)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("kinesalite prints its port");
+        let port = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("kinesalite did not start: {line:?}"));
+        self.port = port;
+        self.process = Some(KillOnDrop(child));
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server (its data folder stays).
+    pub fn stop(&mut self) {
+        self.process.take();
+    }
+
+    /// Starts it again on the same port and data folder.
+    pub fn restart(&mut self) {
+        self.stop();
+        // The port was ours a moment ago; retry briefly while it is released.
+        self.launch();
+    }
+
+    pub fn client(&self) -> aws_sdk_kinesis::Client {
+        kinesis_client(&self.endpoint())
+    }
+}
+
+/// A Kinesis client for an emulator at `endpoint`, with dummy credentials.
+pub fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
+    use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "gridwatch-test",
+            "gridwatch-test",
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_kinesis::Client::from_conf(conf)
+}
+
+/// Creates a stream and waits until it is ACTIVE.
+pub async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("CreateStream");
+    wait_active(client, name).await;
+}
+
+/// Waits until a stream is ACTIVE again (after create, split or merge).
+pub async fn wait_active(client: &aws_sdk_kinesis::Client, name: &str) {
+    for _ in 0..100 {
+        let d = client
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .expect("DescribeStreamSummary");
+        if d.stream_description_summary()
+            .map(|s| s.stream_status().as_str())
+            == Some("ACTIVE")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("stream {name} did not become ACTIVE");
+}
+
+/// A loopback HTTP proxy in front of an emulator that answers some requests
+/// itself with an AWS error, to inject faults a real service produces
+/// (throttling, expired iterators) into a real protocol exchange.
+pub struct FaultProxy {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub injected: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Which error to answer the n-th request of a target with, if any.
+pub type FaultRule = dyn Fn(&str, u64) -> Option<&'static str> + Send + Sync;
+
+impl FaultProxy {
+    pub fn start(upstream: u16, rule: std::sync::Arc<FaultRule>) -> FaultProxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let stop = Arc::new(AtomicBool::new(false));
+        let injected = Arc::new(AtomicU64::new(0));
+        let counts: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>> = Arc::default();
+        let (stop2, injected2) = (stop.clone(), injected.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let (rule, counts, injected) =
+                            (rule.clone(), counts.clone(), injected2.clone());
+                        std::thread::spawn(move || {
+                            let _ = proxy_connection(client, upstream, &*rule, &counts, &injected);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FaultProxy {
+            port,
+            stop,
+            injected,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Reads one HTTP/1.1 message (headers and a Content-Length body).
+fn read_message(r: &mut impl std::io::BufRead) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    std::io::Read::read_exact(r, &mut body)?;
+    Ok(Some((head, body)))
+}
+
+fn proxy_connection(
+    client: std::net::TcpStream,
+    upstream: u16,
+    rule: &FaultRule,
+    counts: &std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    injected: &std::sync::atomic::AtomicU64,
+) -> std::io::Result<()> {
+    use std::io::{BufReader, Write};
+    client.set_nonblocking(false)?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut writer = client;
+    let server = std::net::TcpStream::connect(("127.0.0.1", upstream))?;
+    let mut server_reader = BufReader::new(server.try_clone()?);
+    let mut server_writer = server;
+    while let Some((head, body)) = read_message(&mut reader)? {
+        let target = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("x-amz-target")
+                    .then(|| v.trim().to_owned())
+            })
+            .unwrap_or_default();
+        let op = target.rsplit('.').next().unwrap_or("").to_owned();
+        let n = {
+            let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
+            let n = c.entry(op.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        if let Some(error) = rule(&op, n) {
+            injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = format!(r#"{{"__type":"{error}","message":"injected by the test proxy"}}"#);
+            write!(
+                writer,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: {error}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )?;
+            writer.flush()?;
+            continue;
+        }
+        server_writer.write_all(head.as_bytes())?;
+        server_writer.write_all(&body)?;
+        server_writer.flush()?;
+        let Some((rhead, rbody)) = read_message(&mut server_reader)? else {
+            return Ok(());
+        };
+        writer.write_all(rhead.as_bytes())?;
+        writer.write_all(&rbody)?;
+        writer.flush()?;
+    }
+    Ok(())
+}

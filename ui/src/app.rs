@@ -5,7 +5,9 @@ use std::ops::RangeInclusive;
 
 use egui::{Color32, RichText};
 use egui_plot::{GridMark, Legend, Line, Plot, PlotPoints};
-use gridwatch_types::{ApiError, ChartRequest, ErrorCode, FleetSpec, UiHealth};
+use gridwatch_types::{
+    ApiError, ChartRequest, ErrorCode, FleetSpec, Mode, ShardState, StreamConnection, UiHealth,
+};
 
 use crate::backend::{Backend, Reply, Request};
 use crate::model::{LIVE_WINDOW_US, Model};
@@ -30,6 +32,9 @@ pub struct GridwatchUi {
     frames: u64,
     frame_ms: Vec<f32>,
     started: bool,
+    /// The "Connect to Kinesis" form, when open.
+    pub connection: Option<StreamConnection>,
+    last_shard_poll: f64,
 }
 
 impl GridwatchUi {
@@ -46,6 +51,8 @@ impl GridwatchUi {
             frames: 0,
             frame_ms: Vec::with_capacity(256),
             started: false,
+            connection: None,
+            last_shard_poll: 0.0,
         }
     }
 
@@ -100,7 +107,8 @@ impl GridwatchUi {
     fn handle_replies(&mut self) {
         for reply in self.backend.poll() {
             match reply {
-                Reply::FleetStatus(s) => self.model.status = Some(s),
+                Reply::FleetStatus(s) => self.model.apply_status(s),
+                Reply::Shards(shards) => self.model.shards = shards,
                 Reply::Devices(list) => self.model.apply_devices(list),
                 Reply::Chart(c) => self.model.apply_chart(c),
                 Reply::Live(batch) => self.model.apply_live(batch),
@@ -143,6 +151,10 @@ impl GridwatchUi {
             let health = self.health();
             self.backend.send(Request::ReportHealth(health));
         }
+        if self.model.mode() == Mode::Kinesis && self.now_s - self.last_shard_poll > 1.0 {
+            self.last_shard_poll = self.now_s;
+            self.backend.send(Request::ShardStatus);
+        }
         self.handle_replies();
 
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar(ui));
@@ -151,7 +163,14 @@ impl GridwatchUi {
             .resizable(true)
             .default_size(300.0)
             .show(ui, |ui| self.device_list(ui));
+        if self.model.mode() == Mode::Kinesis {
+            egui::Panel::right("shards")
+                .resizable(true)
+                .default_size(430.0)
+                .show(ui, |ui| self.shard_panel(ui));
+        }
         egui::CentralPanel::default().show(ui, |ui| self.charts(ui));
+        self.connection_window(ui);
         // Live data arrives between frames; keep drawing while it flows.
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(100));
@@ -160,12 +179,25 @@ impl GridwatchUi {
     fn top_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.heading(RichText::new("Gridwatch").strong());
+            let (badge, hover) = match (&self.model.mode(), self.model.status.as_ref()) {
+                (Mode::Kinesis, Some(s)) => (
+                    format!(" KINESIS {} ", s.stream.as_deref().unwrap_or("")),
+                    "Live data from the stream's shards, cached locally",
+                ),
+                _ => (
+                    " EMBEDDED ".to_string(),
+                    "The whole pipeline on this machine: simulator, in-process bus, cache",
+                ),
+            };
             ui.label(
-                RichText::new(" EMBEDDED ")
+                RichText::new(badge)
                     .background_color(Color32::from_rgb(15, 42, 68))
                     .color(Color32::from_rgb(255, 196, 0)),
             )
-            .on_hover_text("The whole pipeline on this machine: simulator, in-process bus, cache");
+            .on_hover_text(hover);
+            if ui.button("Kinesis…").clicked() {
+                self.connection = Some(self.connection.take().unwrap_or_default());
+            }
             ui.separator();
             let running = self.model.status.as_ref().and_then(|s| s.running.clone());
             match &running {
@@ -199,6 +231,105 @@ impl GridwatchUi {
             } else {
                 q
             });
+        });
+    }
+
+    fn connection_window(&mut self, ui: &mut egui::Ui) {
+        let Some(mut form) = self.connection.take() else {
+            return;
+        };
+        let mut open = true;
+        let mut action = None;
+        let connected = self.model.mode() == Mode::Kinesis;
+        egui::Window::new("Connect to Kinesis")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ui.ctx(), |ui| {
+                egui::Grid::new("connection_form")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        field(ui, "Stream", &mut form.stream, "telemetry");
+                        optional_field(ui, "Profile", &mut form.profile, "default chain");
+                        optional_field(ui, "Region", &mut form.region, "from the profile");
+                        optional_field(ui, "Endpoint URL", &mut form.endpoint_url, "AWS");
+                    });
+                ui.label(
+                    RichText::new("Credentials come from your AWS profile chain; none are stored.")
+                        .weak(),
+                );
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(!form.stream.trim().is_empty(), egui::Button::new("Connect"))
+                        .clicked()
+                    {
+                        action = Some(Request::ConnectStream(form.clone()));
+                    }
+                    if connected && ui.button("Back to embedded").clicked() {
+                        action = Some(Request::DisconnectStream);
+                    }
+                });
+            });
+        if let Some(request) = action {
+            self.last_error = None;
+            self.backend.send(request);
+            open = false;
+        }
+        if open {
+            self.connection = Some(form);
+        }
+    }
+
+    fn shard_panel(&mut self, ui: &mut egui::Ui) {
+        ui.heading(format!("Shards ({})", self.model.shards.len()));
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            egui::Grid::new("shard_grid")
+                .striped(true)
+                .num_columns(7)
+                .show(ui, |ui| {
+                    for h in [
+                        "Shard",
+                        "State",
+                        "Parent",
+                        "rec/s",
+                        "Lag",
+                        "Throttled",
+                        "Quarantined",
+                    ] {
+                        ui.label(RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for s in &self.model.shards {
+                        ui.label(short_shard(&s.shard_id))
+                            .on_hover_text(&s.shard_id);
+                        let state = match s.state {
+                            ShardState::Waiting => "waiting for parents",
+                            ShardState::Reading if s.open => "open, reading",
+                            ShardState::Reading => "closed, draining",
+                            ShardState::CaughtUp => "caught up",
+                            ShardState::Ended => "closed, read",
+                        };
+                        let state = ui.label(state);
+                        if let Some(e) = &s.last_error {
+                            state.on_hover_text(e);
+                        }
+                        let parents: Vec<String> = [&s.parent, &s.adjacent_parent]
+                            .into_iter()
+                            .flatten()
+                            .map(|p| short_shard(p))
+                            .collect();
+                        ui.label(if parents.is_empty() {
+                            "–".into()
+                        } else {
+                            parents.join(" + ")
+                        });
+                        ui.label(format!("{:.0}", s.records_per_s));
+                        ui.label(s.millis_behind.map_or("–".into(), |m| format!("{m} ms")));
+                        ui.label(thousands(s.throttled));
+                        ui.label(thousands(s.quarantined));
+                        ui.end_row();
+                    }
+                });
         });
     }
 
@@ -355,6 +486,30 @@ impl GridwatchUi {
                 );
             });
     }
+}
+
+fn field(ui: &mut egui::Ui, name: &str, value: &mut String, hint: &str) {
+    ui.label(name);
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .hint_text(hint)
+            .desired_width(260.0),
+    )
+    .accessible_name(name);
+    ui.end_row();
+}
+
+fn optional_field(ui: &mut egui::Ui, name: &str, value: &mut Option<String>, hint: &str) {
+    let mut text = value.clone().unwrap_or_default();
+    field(ui, name, &mut text, hint);
+    *value = (!text.trim().is_empty()).then(|| text.trim().to_string());
+}
+
+/// `shardId-000000000004` -> `shard 4`.
+fn short_shard(id: &str) -> String {
+    id.strip_prefix("shardId-")
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or_else(|| id.to_string(), |n| format!("shard {n}"))
 }
 
 /// Time of day (UTC) for the x axis; tenths of a second when zoomed in that far.

@@ -5,8 +5,8 @@
 //! (see `web.rs`); in tests it is the real pipeline in-process.
 
 use gridwatch_types::{
-    ApiError, ChartRequest, ChartSeries, DeviceInfo, FleetSpec, FleetStatus, LiveBatch, UiHealth,
-    command,
+    ApiError, ChartRequest, ChartSeries, DeviceInfo, FleetSpec, FleetStatus, LiveBatch,
+    ShardStatus, StreamConnection, UiHealth, command,
 };
 use serde_json::{Value, json};
 
@@ -20,6 +20,11 @@ pub enum Request {
     WatchDevice(Option<String>),
     DeviceChart(ChartRequest),
     ReportHealth(UiHealth),
+    /// Follow a Kinesis stream instead of the embedded pipeline.
+    ConnectStream(StreamConnection),
+    /// Back to the embedded pipeline.
+    DisconnectStream,
+    ShardStatus,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +33,7 @@ pub enum Reply {
     Devices(Vec<DeviceInfo>),
     Chart(ChartSeries),
     Live(LiveBatch),
+    Shards(Vec<ShardStatus>),
     /// A request that returns nothing went through.
     Done,
     Failed {
@@ -48,17 +54,23 @@ impl Request {
             Request::WatchDevice(d) => (command::WATCH_DEVICE, json!({ "request": d })),
             Request::DeviceChart(r) => (command::DEVICE_CHART, json!({ "request": r })),
             Request::ReportHealth(h) => (command::REPORT_UI_HEALTH, json!({ "request": h })),
+            Request::ConnectStream(c) => (command::CONNECT_STREAM, json!({ "request": c })),
+            Request::DisconnectStream => (command::DISCONNECT_STREAM, json!({})),
+            Request::ShardStatus => (command::SHARD_STATUS, json!({})),
         }
     }
 
     /// Turns the command's JSON answer into a reply.
     pub fn parse_reply(&self, answer: Value) -> Result<Reply, serde_json::Error> {
         Ok(match self {
-            Request::FleetStatus | Request::StartFleet(_) | Request::StopFleet => {
-                Reply::FleetStatus(serde_json::from_value(answer)?)
-            }
+            Request::FleetStatus
+            | Request::StartFleet(_)
+            | Request::StopFleet
+            | Request::ConnectStream(_)
+            | Request::DisconnectStream => Reply::FleetStatus(serde_json::from_value(answer)?),
             Request::ListDevices => Reply::Devices(serde_json::from_value(answer)?),
             Request::DeviceChart(_) => Reply::Chart(serde_json::from_value(answer)?),
+            Request::ShardStatus => Reply::Shards(serde_json::from_value(answer)?),
             Request::WatchDevice(_) | Request::ReportHealth(_) => Reply::Done,
         })
     }

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use gridwatch_types::{
-    ChartSeries, DeviceInfo, DeviceLatest, FleetPoint, FleetStatus, LiveBatch, PipelineStats,
+    ChartSeries, DeviceInfo, DeviceLatest, FleetPoint, FleetStatus, LiveBatch, Mode, PipelineStats,
+    ShardStatus,
 };
 
 /// How much live history the charts keep.
@@ -90,9 +91,32 @@ pub struct Model {
     pub last_fleet: Option<FleetPoint>,
     pub batches_received: u64,
     pub newest_us: i64,
+    /// The stream's shards, in Kinesis mode.
+    pub shards: Vec<ShardStatus>,
 }
 
 impl Model {
+    /// Takes a new status; a change of data source starts the picture afresh.
+    pub fn apply_status(&mut self, status: FleetStatus) {
+        let source = |s: &FleetStatus| (s.mode, s.stream.clone());
+        if self
+            .status
+            .as_ref()
+            .is_some_and(|old| source(old) != source(&status))
+        {
+            let batches = self.batches_received;
+            *self = Model {
+                batches_received: batches,
+                ..Model::default()
+            };
+        }
+        self.status = Some(status);
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.status.as_ref().map_or(Mode::Embedded, |s| s.mode)
+    }
+
     pub fn apply_devices(&mut self, list: Vec<DeviceInfo>) {
         for info in list {
             let key = info.device_id.clone();

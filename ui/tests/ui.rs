@@ -3,99 +3,15 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use gridwatch_core::CacheReader;
+use gridwatch_session::Session;
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
-use gridwatch_types::{ApiError, ErrorCode, FleetSpec};
+use gridwatch_types::FleetSpec;
 use gridwatch_ui::app::short_id;
-use gridwatch_ui::{Backend, GridwatchUi, Reply, Request};
 
-/// The shell's commands, answered in-process by the same engine the app uses.
-struct InProcess {
-    rt: Arc<tokio::runtime::Runtime>,
-    engine: Arc<Embedded>,
-    replies: Vec<Reply>,
-    last_live: Instant,
-    sent: Vec<Request>,
-}
-
-fn cache_failed(command: &'static str, e: impl std::fmt::Display) -> Reply {
-    Reply::Failed {
-        command,
-        error: ApiError::new(ErrorCode::Cache, e.to_string()),
-    }
-}
-
-impl Backend for InProcess {
-    fn send(&mut self, request: Request) {
-        self.sent.push(request.clone());
-        let engine = self.engine.clone();
-        let path = engine.cache_path().to_owned();
-        let reply = match request {
-            Request::FleetStatus => Reply::FleetStatus(self.rt.block_on(engine.status())),
-            Request::StartFleet(spec) => {
-                let started = self.rt.block_on(engine.start_fleet(
-                    spec,
-                    gridwatch_core::time::now_us(),
-                    RunOptions {
-                        pacing: Pacing::RealTime,
-                        end_us: None,
-                    },
-                    |_| {},
-                ));
-                match started {
-                    Ok(()) => Reply::FleetStatus(self.rt.block_on(engine.status())),
-                    Err(e) => Reply::Failed {
-                        command: "start_fleet",
-                        error: ApiError::from(&e),
-                    },
-                }
-            }
-            Request::StopFleet => {
-                self.rt.block_on(engine.stop_fleet()).unwrap();
-                Reply::FleetStatus(self.rt.block_on(engine.status()))
-            }
-            Request::ListDevices => match CacheReader::open(&path).and_then(|r| r.devices()) {
-                Ok(d) => Reply::Devices(d),
-                Err(e) => cache_failed("list_devices", e),
-            },
-            Request::WatchDevice(d) => {
-                engine.live().watch(d);
-                Reply::Done
-            }
-            Request::DeviceChart(r) => match CacheReader::open(&path).and_then(|c| {
-                c.chart(
-                    r.device_id.as_deref(),
-                    &r.measure,
-                    r.from_us,
-                    r.to_us,
-                    r.pixels,
-                )
-            }) {
-                Ok(columns) => Reply::Chart(gridwatch_types::ChartSeries {
-                    device_id: r.device_id,
-                    measure: r.measure,
-                    columns,
-                }),
-                Err(e) => cache_failed("device_chart", e),
-            },
-            Request::ReportHealth(_) => Reply::Done,
-        };
-        self.replies.push(reply);
-    }
-
-    fn poll(&mut self) -> Vec<Reply> {
-        if self.last_live.elapsed() > Duration::from_millis(100) {
-            self.last_live = Instant::now();
-            self.replies
-                .push(Reply::Live(self.engine.live().take_batch()));
-        }
-        std::mem::take(&mut self.replies)
-    }
-}
+mod common;
+use common::{harness, step_until};
 
 const DEVICES: u32 = 20;
 
@@ -107,8 +23,8 @@ fn spec() -> FleetSpec {
     }
 }
 
-/// An engine with five minutes of history and a live fleet running.
-fn engine(dir: &std::path::Path) -> (Arc<tokio::runtime::Runtime>, Arc<Embedded>) {
+/// A session with five minutes of history and a live fleet running.
+fn engine(dir: &std::path::Path) -> (Arc<tokio::runtime::Runtime>, Arc<Session>) {
     let rt = Arc::new(
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -135,44 +51,7 @@ fn engine(dir: &std::path::Path) -> (Arc<tokio::runtime::Runtime>, Arc<Embedded>
         engine.start_fleet(spec(), now, live, |_| {}).await.unwrap();
         engine
     });
-    (rt, Arc::new(engine))
-}
-
-fn harness(
-    rt: &Arc<tokio::runtime::Runtime>,
-    engine: &Arc<Embedded>,
-) -> Harness<'static, GridwatchUi> {
-    let backend = InProcess {
-        rt: rt.clone(),
-        engine: engine.clone(),
-        replies: Vec::new(),
-        last_live: Instant::now() - Duration::from_secs(1),
-        sent: Vec::new(),
-    };
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(
-            |ui, app: &mut GridwatchUi| app.show(ui),
-            GridwatchUi::new(Box::new(backend)),
-        )
-}
-
-/// Steps frames (with real time passing, for the live fleet) until `done`.
-fn step_until(
-    h: &mut Harness<'static, GridwatchUi>,
-    what: &str,
-    done: impl Fn(&GridwatchUi) -> bool,
-) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "gave up waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    h.step();
+    (rt, Arc::new(Session::new(engine)))
 }
 
 #[test]

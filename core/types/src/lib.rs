@@ -21,6 +21,9 @@ pub mod command {
     pub const WATCH_DEVICE: &str = "watch_device";
     pub const DEVICE_CHART: &str = "device_chart";
     pub const REPORT_UI_HEALTH: &str = "report_ui_health";
+    pub const CONNECT_STREAM: &str = "connect_stream";
+    pub const DISCONNECT_STREAM: &str = "disconnect_stream";
+    pub const SHARD_STATUS: &str = "shard_status";
 }
 
 /// The kind of device a simulated fleet is made of.
@@ -91,6 +94,19 @@ impl Default for FleetSpec {
 pub enum Mode {
     /// The whole pipeline on this machine: simulator, in-process bus, cache.
     Embedded,
+    /// Live data from a Kinesis data stream's shards.
+    Kinesis,
+}
+
+/// A Kinesis stream to follow, and how to reach it. No secrets: credentials
+/// come from the AWS profile chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamConnection {
+    pub stream: String,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// An emulator or VPC endpoint, e.g. `http://127.0.0.1:4567`.
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +116,8 @@ pub struct FleetStatus {
     pub running: Option<FleetSpec>,
     pub shards: u32,
     pub cache_path: String,
+    /// The Kinesis stream the live view follows, in Kinesis mode.
+    pub stream: Option<String>,
 }
 
 /// A device as the operator knows it: its ID and dimensions.
@@ -193,6 +211,39 @@ pub struct ChartSeries {
     pub columns: Vec<ChartColumn>,
 }
 
+/// Where a consumer is with one shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShardState {
+    /// A child waiting for its parents to be read to their end.
+    Waiting,
+    Reading,
+    /// Read to its tip (the consumer was asked to stop there).
+    CaughtUp,
+    /// Closed and read to its end.
+    Ended,
+}
+
+/// One row of the shard panel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardStatus {
+    pub shard_id: String,
+    pub parent: Option<String>,
+    pub adjacent_parent: Option<String>,
+    /// Open shards take new records; closed ones were split or merged.
+    pub open: bool,
+    pub state: ShardState,
+    pub records: u64,
+    pub records_per_s: f64,
+    /// MillisBehindLatest from the last read.
+    pub millis_behind: Option<i64>,
+    /// ProvisionedThroughputExceeded answers so far.
+    pub throttled: u64,
+    pub expired_iterators: u64,
+    pub quarantined: u64,
+    pub last_error: Option<String>,
+}
+
 /// What the UI tells the shell about itself, for smoke tests and soak logs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct UiHealth {
@@ -210,8 +261,10 @@ pub struct UiHealth {
 pub enum ErrorCode {
     /// The request was malformed: a bad argument, out of range.
     InvalidInput,
-    /// The named device, measure or file does not exist.
+    /// The named device, measure, stream or file does not exist.
     NotFound,
+    /// AWS refused or could not be reached: credentials, access, network.
+    Aws,
     /// The local cache could not be opened, read or written.
     Cache,
     /// A fleet is already running; stop it first.

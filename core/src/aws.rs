@@ -1,0 +1,92 @@
+//! AWS access: the default credential chain (profiles, SSO, environment),
+//! configured by profile, region and an optional endpoint URL for
+//! emulators. Nothing here ever writes a secret anywhere.
+
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Where and as whom to reach AWS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsOptions {
+    /// A profile from ~/.aws/config; None uses the default chain.
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// An emulator or a VPC endpoint, e.g. `http://127.0.0.1:4567`.
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsOptions {
+    /// Resolves the configuration through aws-config's default chain.
+    pub async fn load(&self) -> SdkConfig {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // Gridwatch's loops own their retries (they count and show
+            // throttling), so the SDK does not retry behind their back.
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        let fallback = if self.endpoint_url.is_some() {
+            // Emulators accept any region; signing still needs one.
+            Some("us-east-1")
+        } else {
+            None
+        };
+        let region = RegionProviderChain::first_try(self.region.clone().map(Region::new))
+            .or_default_provider()
+            .or_else(fallback.map(Region::from_static));
+        loader = loader.region(region);
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        loader.load().await
+    }
+
+    /// A human description for messages: which account path is in use.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = &self.profile {
+            parts.push(format!("profile {p}"));
+        }
+        if let Some(r) = &self.region {
+            parts.push(format!("region {r}"));
+        }
+        if let Some(u) = &self.endpoint_url {
+            parts.push(format!("endpoint {u}"));
+        }
+        if parts.is_empty() {
+            "the default AWS profile and region".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// The SDK's error, reduced to what a user can act on, with its message.
+pub fn describe_sdk_error<E, R>(err: &aws_sdk_kinesis::error::SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_kinesis::error::SdkError;
+    match err {
+        SdkError::DispatchFailure(e) => {
+            format!("cannot reach the service (network or endpoint): {e:?}")
+        }
+        SdkError::TimeoutError(_) => "the service did not answer in time".into(),
+        SdkError::ServiceError(e) => e.err().to_string(),
+        SdkError::ConstructionFailure(_) => {
+            "the request could not be built (missing region or credentials?)".into()
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,722 @@
+//! Following a Kinesis data stream: every shard, in order, losing nothing.
+//!
+//! The places where Kinesis consumers usually fail their users, and what this
+//! one does:
+//! - iterators expire after 5 minutes: take a new one after the last
+//!   sequence number seen;
+//! - shards split and merge: a child is read only once every parent has been
+//!   read to its end, so each device's readings stay in order;
+//! - 5 GetRecords calls a second per shard: at most that, and back off on
+//!   ProvisionedThroughputExceeded (counted, shown in the shard panel);
+//! - the network or the service goes away: retry with backoff, forever,
+//!   until stopped.
+//!
+//! Batches go to an `mpsc` channel as [`ShardBatch`]es carrying the shard's
+//! checkpoint; the cache writer commits both in one transaction.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::error::SdkError;
+use aws_sdk_kinesis::operation::get_records::GetRecordsError;
+use aws_sdk_kinesis::operation::get_shard_iterator::GetShardIteratorError;
+use aws_sdk_kinesis::operation::list_shards::ListShardsError;
+use aws_sdk_kinesis::primitives::DateTime;
+use aws_sdk_kinesis::types::ShardIteratorType;
+use gridwatch_types::{ShardState, ShardStatus};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::aws::describe_sdk_error;
+use crate::ingest::{SHARD_END, ShardBatch};
+
+/// Where to start reading a shard that has no checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    Latest,
+    TrimHorizon,
+    /// Epoch microseconds.
+    Timestamp(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub stream: String,
+    pub start: StartAt,
+    /// Stop once every shard has been read to its tip.
+    pub until_caught_up: bool,
+    /// Records asked for per GetRecords call (Kinesis allows 10,000).
+    pub records_per_call: i32,
+    /// Pause after an empty read at the tip.
+    pub idle_poll: Duration,
+    /// How often shards are listed again, to find children and new shards.
+    pub relist_every: Duration,
+}
+
+impl ConsumerConfig {
+    pub fn new(stream: impl Into<String>, start: StartAt) -> Self {
+        ConsumerConfig {
+            stream: stream.into(),
+            start,
+            until_caught_up: false,
+            records_per_call: 10_000,
+            idle_poll: Duration::from_millis(500),
+            relist_every: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Kinesis allows 5 GetRecords calls a second per shard.
+const MIN_CALL_GAP: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum KinesisError {
+    #[error("stream {stream:?} not found ({detail})")]
+    StreamNotFound { stream: String, detail: String },
+    #[error("Kinesis refused: {0}")]
+    Refused(String),
+}
+
+/// The shard panel's data, shared with whoever shows it.
+pub type ShardBoard = Arc<Mutex<BTreeMap<String, ShardStatus>>>;
+
+fn update(board: &ShardBoard, shard: &str, f: impl FnOnce(&mut ShardStatus)) {
+    // A poisoned board only means a display went stale; keep consuming.
+    let mut b = board.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = b.get_mut(shard) {
+        f(s);
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ShardInfo {
+    id: String,
+    parents: Vec<String>,
+    closed: bool,
+}
+
+/// All shards of the stream, through every ListShards page.
+pub async fn list_shards(
+    client: &Client,
+    stream: &str,
+) -> Result<Vec<ShardInfoPublic>, KinesisError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        // With a NextToken, ListShards refuses the stream name.
+        let req = match &token {
+            Some(t) => client.list_shards().next_token(t),
+            None => client.list_shards().stream_name(stream),
+        };
+        let page = req.send().await.map_err(|e| list_error(stream, &e))?;
+        for s in page.shards() {
+            let range = s.hash_key_range();
+            out.push(ShardInfoPublic {
+                shard_id: s.shard_id().to_owned(),
+                parent: s.parent_shard_id().map(str::to_owned),
+                adjacent_parent: s.adjacent_parent_shard_id().map(str::to_owned),
+                starting_hash_key: range.map(|r| r.starting_hash_key().to_owned()),
+                ending_hash_key: range.map(|r| r.ending_hash_key().to_owned()),
+                closed: s
+                    .sequence_number_range()
+                    .and_then(|r| r.ending_sequence_number())
+                    .is_some(),
+            });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// A shard as ListShards describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardInfoPublic {
+    pub shard_id: String,
+    pub parent: Option<String>,
+    pub adjacent_parent: Option<String>,
+    pub starting_hash_key: Option<String>,
+    pub ending_hash_key: Option<String>,
+    pub closed: bool,
+}
+
+impl ShardInfoPublic {
+    /// Whether this shard's hash-key range holds `key`.
+    pub fn holds(&self, key: u128) -> bool {
+        let parse = |s: &Option<String>| s.as_deref().and_then(|v| v.parse::<u128>().ok());
+        match (parse(&self.starting_hash_key), parse(&self.ending_hash_key)) {
+            (Some(a), Some(b)) => a <= key && key <= b,
+            _ => false,
+        }
+    }
+}
+
+fn list_error<R: std::fmt::Debug>(stream: &str, e: &SdkError<ListShardsError, R>) -> KinesisError {
+    match e.as_service_error() {
+        Some(ListShardsError::ResourceNotFoundException(_)) => KinesisError::StreamNotFound {
+            stream: stream.to_owned(),
+            detail: describe_sdk_error(e),
+        },
+        _ => KinesisError::Refused(describe_sdk_error(e)),
+    }
+}
+
+/// How one shard's reading ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ShardOutcome {
+    /// Closed and read to its end: children may start.
+    Ended,
+    /// At the tip, and the consumer was asked to stop there.
+    CaughtUp,
+    Stopped,
+}
+
+/// Follows every shard of `config.stream`, sending decoded batches to `out`.
+/// `checkpoints` maps shard IDs to the last sequence number already stored
+/// (or [`SHARD_END`]). Returns when `stop` turns true, when caught up (if
+/// asked), or on an error that retrying cannot fix (the stream is gone).
+pub async fn consume(
+    client: Client,
+    config: ConsumerConfig,
+    checkpoints: HashMap<String, String>,
+    out: mpsc::Sender<ShardBatch>,
+    board: ShardBoard,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), KinesisError> {
+    let mut finished: HashSet<String> = checkpoints
+        .iter()
+        .filter(|(_, seq)| seq.as_str() == SHARD_END)
+        .map(|(s, _)| s.clone())
+        .collect();
+    // Shards whose end this run has seen: their children start at the
+    // beginning, whatever `config.start` says, or records would be skipped.
+    let mut ended_here: HashSet<String> = HashSet::new();
+    let mut done_for_now: HashSet<String> = HashSet::new();
+    let mut running: HashSet<String> = HashSet::new();
+    let mut tasks: JoinSet<(String, Result<ShardOutcome, KinesisError>)> = JoinSet::new();
+    let (task_stop_tx, task_stop) = watch::channel(false);
+
+    let mut listing = list_shards(&client, &config.stream).await?;
+    let result = loop {
+        let known: HashSet<&str> = listing.iter().map(|s| s.shard_id.as_str()).collect();
+        for shard in &listing {
+            let id = &shard.shard_id;
+            if finished.contains(id) || running.contains(id) || done_for_now.contains(id) {
+                continue;
+            }
+            let parents: Vec<String> = [&shard.parent, &shard.adjacent_parent]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            // A parent no longer listed has aged out of the stream's
+            // retention: there is nothing left of it to wait for.
+            let ready = parents
+                .iter()
+                .all(|p| finished.contains(p) || !known.contains(p.as_str()));
+            if !ready {
+                board_entry(&board, shard, ShardState::Waiting);
+                continue;
+            }
+            let start = match checkpoints.get(id) {
+                Some(seq) if seq != SHARD_END => Position::After(seq.clone()),
+                _ if parents
+                    .iter()
+                    .any(|p| ended_here.contains(p) || finished.contains(p)) =>
+                {
+                    Position::TrimHorizon
+                }
+                _ => Position::from(config.start),
+            };
+            board_entry(&board, shard, ShardState::Reading);
+            running.insert(id.clone());
+            let info = ShardInfo {
+                id: id.clone(),
+                parents,
+                closed: shard.closed,
+            };
+            tracing::info!(shard = %info.id, parents = ?info.parents, closed = info.closed, ?start, "reading shard");
+            let task = ShardReader {
+                client: client.clone(),
+                stream: config.stream.clone(),
+                shard: info.id.clone(),
+                config: config.clone(),
+                out: out.clone(),
+                board: board.clone(),
+                stop: task_stop.clone(),
+            };
+            tasks.spawn(async move {
+                let id = task.shard.clone();
+                (id, task.run(start).await)
+            });
+        }
+        if config.until_caught_up && running.is_empty() {
+            break Ok(());
+        }
+        let relist_at = tokio::time::sleep(config.relist_every);
+        tokio::select! {
+            Some(joined) = tasks.join_next() => {
+                let (id, outcome) = match joined {
+                    Ok(v) => v,
+                    Err(e) => break Err(KinesisError::Refused(format!("a shard reader failed: {e}"))),
+                };
+                running.remove(&id);
+                match outcome {
+                    Ok(ShardOutcome::Ended) => {
+                        update(&board, &id, |s| s.state = ShardState::Ended);
+                        finished.insert(id.clone());
+                        ended_here.insert(id);
+                    }
+                    Ok(ShardOutcome::CaughtUp) => {
+                        update(&board, &id, |s| s.state = ShardState::CaughtUp);
+                        done_for_now.insert(id);
+                    }
+                    Ok(ShardOutcome::Stopped) => {}
+                    Err(e) => break Err(e),
+                }
+            }
+            _ = relist_at => {}
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break Ok(());
+                }
+            }
+        }
+        match list_shards(&client, &config.stream).await {
+            Ok(l) => listing = l,
+            Err(e @ KinesisError::StreamNotFound { .. }) => break Err(e),
+            Err(e) => tracing::warn!(error = %e, "listing shards failed; keeping the last listing"),
+        }
+    };
+    let _ = task_stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    result
+}
+
+fn board_entry(board: &ShardBoard, shard: &ShardInfoPublic, state: ShardState) {
+    let mut b = board.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = b
+        .entry(shard.shard_id.clone())
+        .or_insert_with(|| ShardStatus {
+            shard_id: shard.shard_id.clone(),
+            parent: shard.parent.clone(),
+            adjacent_parent: shard.adjacent_parent.clone(),
+            open: !shard.closed,
+            state,
+            records: 0,
+            records_per_s: 0.0,
+            millis_behind: None,
+            throttled: 0,
+            expired_iterators: 0,
+            quarantined: 0,
+            last_error: None,
+        });
+    entry.open = !shard.closed;
+    if entry.state != ShardState::Ended {
+        entry.state = state;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Position {
+    Latest,
+    TrimHorizon,
+    Timestamp(i64),
+    After(String),
+}
+
+impl From<StartAt> for Position {
+    fn from(s: StartAt) -> Self {
+        match s {
+            StartAt::Latest => Position::Latest,
+            StartAt::TrimHorizon => Position::TrimHorizon,
+            StartAt::Timestamp(t) => Position::Timestamp(t),
+        }
+    }
+}
+
+struct ShardReader {
+    client: Client,
+    stream: String,
+    shard: String,
+    config: ConsumerConfig,
+    out: mpsc::Sender<ShardBatch>,
+    board: ShardBoard,
+    stop: watch::Receiver<bool>,
+}
+
+enum Failure {
+    Throttled,
+    Expired,
+    NotFound(String),
+    Retry(String),
+}
+
+fn classify_get_records<R: std::fmt::Debug>(e: &SdkError<GetRecordsError, R>) -> Failure {
+    match e.as_service_error() {
+        Some(GetRecordsError::ProvisionedThroughputExceededException(_))
+        | Some(GetRecordsError::KmsThrottlingException(_)) => Failure::Throttled,
+        Some(GetRecordsError::ExpiredIteratorException(_)) => Failure::Expired,
+        Some(GetRecordsError::ResourceNotFoundException(_)) => {
+            Failure::NotFound(describe_sdk_error(e))
+        }
+        _ => Failure::Retry(describe_sdk_error(e)),
+    }
+}
+
+fn classify_iterator<R: std::fmt::Debug>(e: &SdkError<GetShardIteratorError, R>) -> Failure {
+    match e.as_service_error() {
+        Some(GetShardIteratorError::ProvisionedThroughputExceededException(_)) => {
+            Failure::Throttled
+        }
+        Some(GetShardIteratorError::ResourceNotFoundException(_)) => {
+            Failure::NotFound(describe_sdk_error(e))
+        }
+        _ => Failure::Retry(describe_sdk_error(e)),
+    }
+}
+
+/// Exponential backoff with jitter, from a base, capped.
+struct Backoff {
+    next: Duration,
+    base: Duration,
+    seed: u64,
+}
+
+impl Backoff {
+    fn new(base: Duration) -> Self {
+        Backoff {
+            next: base,
+            base,
+            seed: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+    fn reset(&mut self) {
+        self.next = self.base;
+    }
+    fn step(&mut self) -> Duration {
+        // xorshift: jitter need not be cryptographic, only spread out.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let jitter = 0.5 + (self.seed % 1000) as f64 / 1000.0;
+        let d = self.next.mul_f64(jitter);
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        d
+    }
+}
+
+impl ShardReader {
+    /// Sleeps unless stopped first; true if stopped.
+    async fn pause(&mut self, d: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => *self.stop.borrow(),
+            changed = self.stop.changed() => changed.is_err() || *self.stop.borrow(),
+        }
+    }
+
+    async fn iterator(&self, position: &Position) -> Result<Option<String>, Failure> {
+        let mut req = self
+            .client
+            .get_shard_iterator()
+            .stream_name(&self.stream)
+            .shard_id(&self.shard);
+        req = match position {
+            Position::Latest => req.shard_iterator_type(ShardIteratorType::Latest),
+            Position::TrimHorizon => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
+            Position::Timestamp(us) => req
+                .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                .timestamp(DateTime::from_millis(us / 1000)),
+            Position::After(seq) => req
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .starting_sequence_number(seq),
+        };
+        let out = req.send().await.map_err(|e| classify_iterator(&e))?;
+        Ok(out.shard_iterator().map(str::to_owned))
+    }
+
+    async fn run(mut self, start: Position) -> Result<ShardOutcome, KinesisError> {
+        let mut position = start;
+        let mut iterator: Option<String> = None;
+        let mut backoff = Backoff::new(Duration::from_millis(250));
+        let mut last_call = Instant::now() - MIN_CALL_GAP;
+        let mut rate_window = (Instant::now(), 0u64);
+        loop {
+            if *self.stop.borrow() {
+                return Ok(ShardOutcome::Stopped);
+            }
+            let since = last_call.elapsed();
+            if since < MIN_CALL_GAP && self.pause(MIN_CALL_GAP - since).await {
+                return Ok(ShardOutcome::Stopped);
+            }
+            last_call = Instant::now();
+            let it = match &iterator {
+                Some(it) => it.clone(),
+                None => match self.iterator(&position).await {
+                    Ok(Some(it)) => it,
+                    // No iterator: the shard is closed and nothing is after
+                    // the position.
+                    Ok(None) => return self.end().await,
+                    Err(f) => {
+                        if let Some(outcome) = self.failed(f, &mut backoff).await? {
+                            return Ok(outcome);
+                        }
+                        continue;
+                    }
+                },
+            };
+            let result = self
+                .client
+                .get_records()
+                .shard_iterator(&it)
+                .limit(self.config.records_per_call)
+                .send()
+                .await;
+            let out = match result {
+                Ok(out) => out,
+                Err(e) => {
+                    let f = classify_get_records(&e);
+                    if matches!(f, Failure::Expired) {
+                        update(&self.board, &self.shard, |s| s.expired_iterators += 1);
+                        tracing::info!(shard = %self.shard, "iterator expired; taking a new one after the last record");
+                        iterator = None;
+                        continue;
+                    }
+                    // Whatever went wrong, a fresh iterator from the last
+                    // record seen is always valid; an old one may not be.
+                    if !matches!(f, Failure::Throttled) {
+                        iterator = None;
+                    }
+                    if let Some(outcome) = self.failed(f, &mut backoff).await? {
+                        return Ok(outcome);
+                    }
+                    continue;
+                }
+            };
+            backoff.reset();
+            let records = out.records();
+            let behind = out.millis_behind_latest();
+            if let Some(last) = records.last() {
+                let mut batch = ShardBatch::new(self.shard.clone());
+                let now = crate::time::now_us();
+                for r in records {
+                    let arrival = r
+                        .approximate_arrival_timestamp()
+                        .and_then(|t| t.to_millis().ok())
+                        .map_or(now, |ms| ms * 1000);
+                    batch.add(r.data().as_ref(), arrival, r.sequence_number());
+                }
+                let last_seq = last.sequence_number().to_owned();
+                batch.checkpoint = Some(last_seq.clone());
+                position = Position::After(last_seq);
+                let n = records.len() as u64;
+                let q = batch.quarantined.len() as u64;
+                if self.out.send(batch).await.is_err() {
+                    return Ok(ShardOutcome::Stopped);
+                }
+                rate_window.1 += n;
+                let elapsed = rate_window.0.elapsed().as_secs_f64();
+                update(&self.board, &self.shard, |s| {
+                    s.records += n;
+                    s.quarantined += q;
+                    s.millis_behind = behind;
+                    s.last_error = None;
+                    if elapsed >= 1.0 {
+                        s.records_per_s = rate_window.1 as f64 / elapsed;
+                    }
+                });
+                if elapsed >= 1.0 {
+                    rate_window = (Instant::now(), 0);
+                }
+            } else {
+                update(&self.board, &self.shard, |s| {
+                    s.millis_behind = behind;
+                    s.last_error = None;
+                });
+            }
+            match out.next_shard_iterator() {
+                None => return self.end().await,
+                Some(next) => iterator = Some(next.to_owned()),
+            }
+            if records.is_empty() && behind.unwrap_or(0) == 0 {
+                if self.config.until_caught_up {
+                    return Ok(ShardOutcome::CaughtUp);
+                }
+                if self.pause(self.config.idle_poll).await {
+                    return Ok(ShardOutcome::Stopped);
+                }
+            }
+        }
+    }
+
+    /// A closed shard read to its end: checkpoint that, so a restart never
+    /// reads it again and its children may start.
+    async fn end(&mut self) -> Result<ShardOutcome, KinesisError> {
+        tracing::info!(shard = %self.shard, "shard read to its end");
+        let mut batch = ShardBatch::new(self.shard.clone());
+        batch.checkpoint = Some(SHARD_END.to_owned());
+        if self.out.send(batch).await.is_err() {
+            return Ok(ShardOutcome::Stopped);
+        }
+        Ok(ShardOutcome::Ended)
+    }
+
+    /// Waits out a failure; Some(outcome) ends the reader.
+    async fn failed(
+        &mut self,
+        failure: Failure,
+        backoff: &mut Backoff,
+    ) -> Result<Option<ShardOutcome>, KinesisError> {
+        let message = match failure {
+            Failure::Throttled => {
+                update(&self.board, &self.shard, |s| s.throttled += 1);
+                "throttled (ProvisionedThroughputExceeded)".to_string()
+            }
+            Failure::Expired => "iterator expired".to_string(),
+            Failure::NotFound(detail) => {
+                return Err(KinesisError::StreamNotFound {
+                    stream: self.stream.clone(),
+                    detail,
+                });
+            }
+            Failure::Retry(m) => m,
+        };
+        let wait = backoff.step();
+        tracing::warn!(shard = %self.shard, error = %message, retry_in = ?wait, "read failed; retrying");
+        update(&self.board, &self.shard, |s| s.last_error = Some(message));
+        if self.pause(wait).await {
+            return Ok(Some(ShardOutcome::Stopped));
+        }
+        Ok(None)
+    }
+}
+
+/// A stream followed into the cache: the consumer, the cache writer and the
+/// live view together, as the app and `gridwatch ingest` run them.
+pub struct Follower {
+    pub live: Arc<crate::live::LiveView>,
+    pub board: ShardBoard,
+    stop: watch::Sender<bool>,
+    consumer: tokio::task::JoinHandle<Result<(), KinesisError>>,
+    writer: crate::ingest::Writer,
+}
+
+impl Follower {
+    /// Starts following `config.stream` into the cache at `cache`, resuming
+    /// from the checkpoints stored under `source`. Must run in a tokio
+    /// runtime.
+    pub fn start(
+        client: Client,
+        config: ConsumerConfig,
+        cache: crate::Cache,
+        source: String,
+    ) -> Result<Follower, crate::CacheError> {
+        let checkpoints: HashMap<String, String> = cache
+            .checkpoints(&source)?
+            .into_iter()
+            .map(|c| (c.shard, c.sequence))
+            .collect();
+        if !checkpoints.is_empty() {
+            tracing::info!(shards = checkpoints.len(), %source, "resuming from checkpoints");
+        }
+        let live = Arc::new(crate::live::LiveView::new());
+        let (tx, writer) = crate::ingest::spawn_writer(
+            cache,
+            live.clone(),
+            crate::ingest::IngestConfig {
+                source,
+                ..crate::ingest::IngestConfig::default()
+            },
+        );
+        let board: ShardBoard = Arc::default();
+        let (stop, stop_rx) = watch::channel(false);
+        let consumer = tokio::spawn(consume(
+            client,
+            config,
+            checkpoints,
+            tx,
+            board.clone(),
+            stop_rx,
+        ));
+        Ok(Follower {
+            live,
+            board,
+            stop,
+            consumer,
+            writer,
+        })
+    }
+
+    /// A handle that stops the follower from elsewhere (Ctrl-C).
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+
+    pub fn shards(&self) -> Vec<ShardStatus> {
+        let b = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        b.values().cloned().collect()
+    }
+
+    /// Waits for the consumer to end (caught up, stopped, or failed), then
+    /// for the last commit.
+    pub async fn finish(
+        self,
+    ) -> (
+        Result<(), KinesisError>,
+        Result<crate::ingest::IngestSummary, crate::CacheError>,
+    ) {
+        let consumed = match self.consumer.await {
+            Ok(r) => r,
+            Err(e) => Err(KinesisError::Refused(format!(
+                "the consumer task failed: {e}"
+            ))),
+        };
+        (consumed, self.writer.finish().await)
+    }
+
+    /// Stops reading and waits for what was read to be committed.
+    pub async fn stop(
+        self,
+    ) -> (
+        Result<(), KinesisError>,
+        Result<crate::ingest::IngestSummary, crate::CacheError>,
+    ) {
+        let _ = self.stop.send(true);
+        self.finish().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps_with_jitter() {
+        let mut b = Backoff::new(Duration::from_millis(100));
+        let waits: Vec<Duration> = (0..10).map(|_| b.step()).collect();
+        assert!(waits[0] >= Duration::from_millis(50) && waits[0] <= Duration::from_millis(150));
+        assert!(waits[3] > waits[0]);
+        assert!(waits.iter().all(|w| *w <= MAX_BACKOFF.mul_f64(1.5)));
+        b.reset();
+        assert!(b.step() <= Duration::from_millis(150));
+    }
+
+    #[test]
+    fn shards_know_their_hash_ranges() {
+        let s = ShardInfoPublic {
+            shard_id: "shardId-000000000000".into(),
+            parent: None,
+            adjacent_parent: None,
+            starting_hash_key: Some("0".into()),
+            ending_hash_key: Some("170141183460469231731687303715884105727".into()),
+            closed: false,
+        };
+        assert!(s.holds(0));
+        assert!(s.holds((1u128 << 127) - 1));
+        assert!(!s.holds(1u128 << 127));
+    }
+}

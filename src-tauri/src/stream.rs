@@ -1,0 +1,296 @@
+//! The Kinesis commands: simulate onto a stream, tail it, ingest it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use gridwatch_core::Cache;
+use gridwatch_core::ingest::ShardBatch;
+use gridwatch_core::kinesis::{self, ConsumerConfig, Follower, ShardBoard, StartAt};
+use gridwatch_simulator::kinesis::KinesisSink;
+use gridwatch_simulator::{Fleet, run_fleet};
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+
+use crate::cli::{AwsArgs, SimulateArgs, fleet_bar, fleet_plan};
+use crate::output::Format;
+use crate::timearg::{format_time, parse_time};
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// The Kinesis stream.
+    #[arg(long)]
+    pub stream: String,
+    /// Where to start: latest, trim-horizon, or a time (-15m, RFC 3339, epoch ms).
+    #[arg(long, default_value = "latest", allow_hyphen_values = true)]
+    pub from: String,
+    /// Exit once every shard has been read to its tip.
+    #[arg(long)]
+    pub until_caught_up: bool,
+    /// table: one line per record; json: one JSON object per line.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The Kinesis stream.
+    #[arg(long)]
+    pub stream: String,
+    /// Where shards without a checkpoint start: trim-horizon, latest, or a time.
+    #[arg(long, default_value = "trim-horizon", allow_hyphen_values = true)]
+    pub from: String,
+    /// Exit once every shard has been read to its tip (for scripts).
+    #[arg(long)]
+    pub until_caught_up: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+fn start_at(s: &str) -> anyhow::Result<StartAt> {
+    Ok(match s.trim().to_ascii_lowercase().as_str() {
+        "latest" => StartAt::Latest,
+        "trim-horizon" | "trim_horizon" | "earliest" => StartAt::TrimHorizon,
+        other => StartAt::Timestamp(
+            parse_time(other, gridwatch_core::time::now_us())
+                .map_err(|e| anyhow::anyhow!("--from: {e}; or use latest or trim-horizon"))?,
+        ),
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+use gridwatch_session::stream_source as source_name;
+
+/// Stops `stop` on Ctrl-C.
+fn stop_on_ctrl_c(stop: watch::Sender<bool>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop.send(true);
+        }
+    });
+}
+
+fn lag_line(board: &ShardBoard) -> String {
+    let b = board.lock().unwrap_or_else(|e| e.into_inner());
+    b.values()
+        .map(|s| {
+            format!(
+                "{} {:?}: {} records, {} ms behind{}{}",
+                s.shard_id,
+                s.state,
+                s.records,
+                s.millis_behind.map_or("?".into(), |m| m.to_string()),
+                if s.throttled > 0 {
+                    format!(", throttled {}x", s.throttled)
+                } else {
+                    String::new()
+                },
+                if s.quarantined > 0 {
+                    format!(", {} quarantined", s.quarantined)
+                } else {
+                    String::new()
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn simulate_to_kinesis(args: SimulateArgs) -> anyhow::Result<()> {
+    let (spec, start_us, options) = fleet_plan(&args)?;
+    let stream = args.stream.clone().context("--to kinesis needs --stream")?;
+    let aws = args.aws.options();
+    runtime()?.block_on(async {
+        let conf = aws.load().await;
+        let client = aws_sdk_kinesis::Client::new(&conf);
+        let mut sink = KinesisSink::connect(client, &stream, args.aggregate as usize)
+            .await
+            .with_context(|| format!("cannot produce to {stream:?} with {}", aws.describe()))?;
+        let bar = fleet_bar(&options, start_us);
+        let (stop_tx, stop) = watch::channel(false);
+        stop_on_ctrl_c(stop_tx);
+        let mut fleet = Fleet::new(&spec, start_us);
+        let progress_bar = bar.clone();
+        let summary = run_fleet(&mut fleet, &mut sink, options, stop, move |p| {
+            progress_bar.set_position(((p.reached_us - start_us).max(0) / 1_000_000) as u64);
+            progress_bar.set_message(format!("{} readings", p.records));
+        })
+        .await?;
+        bar.finish_and_clear();
+        let stats = sink.stats();
+        println!(
+            "simulated {} devices onto {stream} ({} open shards): {} readings in {} Kinesis records, {} PutRecords calls, {} entries resent, {} throttled",
+            spec.device_count(),
+            sink.open_shards(),
+            summary.records,
+            stats.records_put,
+            stats.calls,
+            stats.entries_retried,
+            stats.throttled
+        );
+        anyhow::Ok(())
+    })
+}
+
+pub fn tail(args: TailArgs) -> anyhow::Result<()> {
+    let start = start_at(&args.from)?;
+    let aws = args.aws.options();
+    let format = args.format;
+    if format == Format::Csv {
+        bail!("tail prints table or json");
+    }
+    runtime()?.block_on(async {
+        let conf = aws.load().await;
+        let client = aws_sdk_kinesis::Client::new(&conf);
+        let mut config = ConsumerConfig::new(&args.stream, start);
+        config.until_caught_up = args.until_caught_up;
+        let board: ShardBoard = Arc::default();
+        let (tx, mut rx) = mpsc::channel::<ShardBatch>(16);
+        let (stop_tx, stop) = watch::channel(false);
+        stop_on_ctrl_c(stop_tx);
+        let consumer = tokio::spawn(kinesis::consume(
+            client,
+            config,
+            HashMap::new(),
+            tx,
+            board.clone(),
+            stop,
+        ));
+        let mut lag_tick = tokio::time::interval(Duration::from_secs(5));
+        lag_tick.tick().await;
+        let mut out = std::io::stdout().lock();
+        loop {
+            tokio::select! {
+                batch = rx.recv() => {
+                    let Some(batch) = batch else { break };
+                    print_batch(&mut out, &batch, format)?;
+                }
+                _ = lag_tick.tick() => {
+                    eprintln!("lag: {}", lag_line(&board));
+                }
+            }
+        }
+        consumer
+            .await
+            .context("the consumer task failed")?
+            .with_context(|| format!("cannot read {:?} with {}", args.stream, aws.describe()))?;
+        anyhow::Ok(())
+    })
+}
+
+fn print_batch(out: &mut impl Write, batch: &ShardBatch, format: Format) -> anyhow::Result<()> {
+    for r in &batch.records {
+        match format {
+            Format::Json => {
+                let measures: serde_json::Map<String, serde_json::Value> = r
+                    .measures
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect();
+                let dims: serde_json::Map<String, serde_json::Value> = r
+                    .dimensions
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect();
+                serde_json::to_writer(
+                    &mut *out,
+                    &json!({
+                        "time": format_time(r.time_us),
+                        "time_us": r.time_us,
+                        "device_id": r.device_id,
+                        "shard": batch.shard,
+                        "measures": measures,
+                        "dimensions": dims,
+                    }),
+                )?;
+                writeln!(out)?;
+            }
+            _ => {
+                let measures: Vec<String> =
+                    r.measures.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                writeln!(
+                    out,
+                    "{}  {}  {}  {}",
+                    format_time(r.time_us),
+                    batch.shard,
+                    r.device_id,
+                    measures.join(" ")
+                )?;
+            }
+        }
+    }
+    for q in &batch.quarantined {
+        eprintln!(
+            "quarantined {} #{}: {}",
+            batch.shard,
+            q.sequence.as_deref().unwrap_or("?"),
+            q.reason
+        );
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
+    let start = start_at(&args.from)?;
+    let aws = args.aws.options();
+    runtime()?.block_on(async {
+        let cache = Cache::open(cache_path)
+            .with_context(|| format!("cannot open the cache at {}", cache_path.display()))?;
+        let conf = aws.load().await;
+        let client = aws_sdk_kinesis::Client::new(&conf);
+        let mut config = ConsumerConfig::new(&args.stream, start);
+        config.until_caught_up = args.until_caught_up;
+        let follower = Follower::start(client, config, cache, source_name(&args.stream))?;
+        stop_on_ctrl_c(follower.stopper());
+        let bar = indicatif::ProgressBar::new_spinner();
+        let progress = {
+            let bar = bar.clone();
+            let live = follower.live.clone();
+            let board = follower.board.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(500));
+                loop {
+                    tick.tick().await;
+                    let s = live.stats();
+                    let shards = board.lock().map(|b| b.len()).unwrap_or(0);
+                    bar.set_message(format!(
+                        "{} records, {} new readings, {} quarantined, {shards} shards",
+                        s.records_ingested, s.readings_ingested, s.records_quarantined
+                    ));
+                    bar.tick();
+                }
+            })
+        };
+        let board = follower.board.clone();
+        let (consumed, summary) = follower.finish().await;
+        progress.abort();
+        bar.finish_and_clear();
+        consumed.with_context(|| format!("cannot read {:?} with {}", args.stream, aws.describe()))?;
+        let summary = summary?;
+        println!(
+            "ingested {} records from {}: {} new readings ({} already cached), {} quarantined, in {} commits -> {}",
+            summary.records,
+            args.stream,
+            summary.readings_new,
+            summary.readings_repeated,
+            summary.quarantined,
+            summary.commits,
+            cache_path.display()
+        );
+        eprintln!("shards: {}", lag_line(&board));
+        anyhow::Ok(())
+    })
+}

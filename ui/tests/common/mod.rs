@@ -1,0 +1,108 @@
+//! The in-process backend and harness helpers shared by the UI tests.
+#![allow(clippy::unwrap_used, dead_code)] // test helpers: some binaries use only part
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use gridwatch_session::Session;
+use gridwatch_types::ApiError;
+use gridwatch_ui::{Backend, GridwatchUi, Reply, Request};
+
+/// The shell's commands, answered in-process by the same session the app's
+/// Tauri commands call.
+pub struct InProcess {
+    rt: Arc<tokio::runtime::Runtime>,
+    session: Arc<Session>,
+    replies: Vec<Reply>,
+    last_live: Instant,
+}
+
+impl InProcess {
+    pub fn new(rt: Arc<tokio::runtime::Runtime>, session: Arc<Session>) -> Self {
+        InProcess {
+            rt,
+            session,
+            replies: Vec::new(),
+            last_live: Instant::now() - Duration::from_secs(1),
+        }
+    }
+}
+
+fn answer<T>(command: &'static str, r: Result<T, ApiError>, ok: impl FnOnce(T) -> Reply) -> Reply {
+    match r {
+        Ok(v) => ok(v),
+        Err(error) => Reply::Failed { command, error },
+    }
+}
+
+impl Backend for InProcess {
+    fn send(&mut self, request: Request) {
+        let s = self.session.clone();
+        let reply = self.rt.block_on(async move {
+            match request {
+                Request::FleetStatus => Reply::FleetStatus(s.status().await),
+                Request::StartFleet(spec) => {
+                    answer("start_fleet", s.start_fleet(spec).await, Reply::FleetStatus)
+                }
+                Request::StopFleet => {
+                    answer("stop_fleet", s.stop_fleet().await, Reply::FleetStatus)
+                }
+                Request::ListDevices => answer("list_devices", s.devices().await, Reply::Devices),
+                Request::WatchDevice(d) => {
+                    s.watch(d);
+                    Reply::Done
+                }
+                Request::DeviceChart(r) => answer("device_chart", s.chart(r).await, Reply::Chart),
+                Request::ReportHealth(_) => Reply::Done,
+                Request::ConnectStream(c) => {
+                    answer("connect_stream", s.connect(c).await, Reply::FleetStatus)
+                }
+                Request::DisconnectStream => Reply::FleetStatus(s.disconnect().await),
+                Request::ShardStatus => Reply::Shards(s.shards().await),
+            }
+        });
+        self.replies.push(reply);
+    }
+
+    fn poll(&mut self) -> Vec<Reply> {
+        if self.last_live.elapsed() > Duration::from_millis(100) {
+            self.last_live = Instant::now();
+            let live = gridwatch_session::current(&self.session.active_handle());
+            self.replies.push(Reply::Live(live.take_batch()));
+        }
+        std::mem::take(&mut self.replies)
+    }
+}
+
+/// A harness drawing the whole UI over `session`, at a desktop size.
+pub fn harness(
+    rt: &Arc<tokio::runtime::Runtime>,
+    session: &Arc<Session>,
+) -> Harness<'static, GridwatchUi> {
+    let backend = InProcess::new(rt.clone(), session.clone());
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, app: &mut GridwatchUi| app.show(ui),
+            GridwatchUi::new(Box::new(backend)),
+        )
+}
+
+/// Steps frames (with real time passing, for the live fleet) until `done`.
+pub fn step_until(
+    h: &mut Harness<'static, GridwatchUi>,
+    what: &str,
+    done: impl Fn(&GridwatchUi) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "gave up waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    h.step();
+}

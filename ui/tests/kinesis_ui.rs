@@ -1,0 +1,113 @@
+//! The UI in Kinesis mode, by widget label: the operator connects to a
+//! stream served by kinesalite on 127.0.0.1 and sees its devices, charts and
+//! shard panel fed from the shards.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
+use std::sync::Arc;
+
+use aws_sdk_kinesis::primitives::Blob;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use gridwatch_session::Session;
+use gridwatch_simulator::Embedded;
+use gridwatch_tests::{EMULATOR_ENV, Kinesalite, create_stream};
+use gridwatch_types::{Mode, ShardState};
+
+mod common;
+use common::{harness, step_until};
+
+#[test]
+fn connecting_to_a_stream_shows_its_shards_and_devices() {
+    for (k, v) in EMULATOR_ENV {
+        // SAFETY: this test binary holds this one test and no thread has
+        // started yet that reads the environment; the AWS default chain
+        // then finds the emulator's dummy credentials.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(k, v)
+        };
+    }
+    let kinesalite = Kinesalite::start(None);
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let session = rt.block_on(async {
+        create_stream(&kinesalite.client(), "ui-stream", 2).await;
+        Arc::new(Session::new(
+            Embedded::open(&dir.path().join("ui.sqlite"), 2).unwrap(),
+        ))
+    });
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "the first status", |app| app.model.status.is_some());
+
+    h.get_by_label("Kinesis…").click();
+    h.run_steps(2);
+    let input = |h: &egui_kittest::Harness<'static, gridwatch_ui::GridwatchUi>, name: &str| {
+        h.get_by_role_and_label(Role::TextInput, name).focus();
+    };
+    input(&h, "Stream");
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Stream")
+        .type_text("ui-stream");
+    h.step();
+    input(&h, "Endpoint URL");
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Endpoint URL")
+        .type_text(&kinesalite.endpoint());
+    h.step();
+    h.get_by_label("Connect").click();
+    step_until(&mut h, "Kinesis mode", |app| {
+        app.model.mode() == Mode::Kinesis
+    });
+    h.get_by_label_contains("KINESIS ui-stream");
+
+    // Records arrive on the stream after the connection (it reads from LATEST).
+    rt.block_on(async {
+        let client = kinesalite.client();
+        for n in 0..30u64 {
+            for d in 0..4 {
+                let device = format!("meter-{d}");
+                let data = format!(
+                    r#"{{"Time": {}, "DeviceID": "{device}", "watt_measure": {}, "voltage_measure": 231.0, "Region": "west"}}"#,
+                    gridwatch_core::time::now_us() / 1000 - 30_000 + n as i64 * 1000,
+                    100 + n
+                );
+                client.put_record().stream_name("ui-stream").partition_key(&device).data(Blob::new(data)).send().await.unwrap();
+            }
+        }
+    });
+    step_until(&mut h, "the stream's devices and shards", |app| {
+        app.model.devices.len() == 4
+            && app.model.shards.len() == 2
+            && app.model.shards.iter().map(|s| s.records).sum::<u64>() == 120
+    });
+    h.get_by_label("Shards (2)");
+    h.get_by_label("shard 0");
+    h.get_by_label("shard 1");
+    assert!(
+        h.state()
+            .model
+            .shards
+            .iter()
+            .all(|s| s.state == ShardState::Reading && s.open)
+    );
+    step_until(&mut h, "a chart of a stream device", |app| {
+        app.model.series.get("watt").is_some_and(|s| s.len() >= 10)
+    });
+    h.get_by_label_contains("Chart: watt of meter-");
+
+    // Back to the embedded pipeline.
+    h.get_by_label("Kinesis…").click();
+    h.run_steps(2);
+    h.get_by_label("Back to embedded").click();
+    step_until(&mut h, "embedded mode", |app| {
+        app.model.mode() == Mode::Embedded
+    });
+    h.get_by_label_contains("EMBEDDED");
+    rt.block_on(session.shutdown()).unwrap();
+}
