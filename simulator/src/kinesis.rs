@@ -278,7 +278,7 @@ impl KinesisSink {
 }
 
 impl RecordSink for KinesisSink {
-    async fn send(&mut self, partition_key: &str, data: Vec<u8>) -> Result<(), SinkError> {
+    async fn send(&mut self, partition_key: &str, data: Vec<u8>, _: i64) -> Result<(), SinkError> {
         if data.len() + partition_key.len() > MAX_RECORD_BYTES {
             return Err(SinkError::Kinesis(format!(
                 "a record of {} bytes is over Kinesis's 1 MiB limit",

@@ -8,6 +8,7 @@
 pub mod embedded;
 pub mod fleet;
 pub mod kinesis;
+pub mod lake;
 pub mod run;
 pub mod signal;
 

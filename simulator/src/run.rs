@@ -18,20 +18,35 @@ pub enum SinkError {
     BusClosed,
     #[error("Kinesis: {0}")]
     Kinesis(String),
+    #[error("lake {path}: {source}")]
+    Lake {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Where a fleet's records go: one record at a time, keyed by device.
 pub trait RecordSink {
+    /// One record in the wire format, keyed by its device, with its time
+    /// (epoch microseconds) for sinks that partition by time.
     fn send(
         &mut self,
         partition_key: &str,
         data: Vec<u8>,
+        time_us: i64,
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
 
-    /// Sends whatever the sink holds back for batching. Called before the
-    /// fleet waits for its next reading, and at the end.
+    /// Sends whatever the sink holds back for batching. Called at the end.
     fn flush(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
         async { Ok(()) }
+    }
+
+    /// Called before the fleet waits for its next reading: a sink that
+    /// batches for throughput sends now, one that batches into files may
+    /// wait for its buffer interval.
+    fn idle(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
+        self.flush()
     }
 }
 
@@ -47,7 +62,7 @@ impl BusSink {
 }
 
 impl RecordSink for BusSink {
-    async fn send(&mut self, partition_key: &str, data: Vec<u8>) -> Result<(), SinkError> {
+    async fn send(&mut self, partition_key: &str, data: Vec<u8>, _: i64) -> Result<(), SinkError> {
         self.bus
             .put(partition_key, data, gridwatch_core::time::now_us())
             .await
@@ -115,7 +130,7 @@ pub async fn run_fleet<S: RecordSink>(
             let wait = Duration::from_micros((due - sim_start).max(0) as u64);
             let at = wall_start + wait;
             if at > Instant::now() {
-                sink.flush().await?;
+                sink.idle().await?;
                 tokio::select! {
                     _ = tokio::time::sleep_until(at) => {}
                     changed = stop.changed() => {
@@ -132,7 +147,8 @@ pub async fn run_fleet<S: RecordSink>(
         };
         buf.clear();
         codec::encode(&record, &mut buf);
-        sink.send(&record.device_id, buf.clone()).await?;
+        sink.send(&record.device_id, buf.clone(), record.time_us)
+            .await?;
         summary.records += 1;
         summary.reached_us = record.time_us;
         if summary.records % 4096 == 0 || last_report.elapsed() > Duration::from_millis(250) {

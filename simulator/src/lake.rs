@@ -1,0 +1,254 @@
+//! The lake sink: extracts written as Kinesis Data Firehose writes them to
+//! S3, into a local folder.
+//!
+//! `DIR/readings/json/year=YYYY/month=MM/day=DD/hour=HH/<name>-<seq>-<yyyy-MM-dd-HH-mm-ss>-<uuid>`,
+//! newline-delimited JSON (or, like Firehose without a delimiter, objects
+//! written back to back), optionally gzip. Records go to the hour partition
+//! of their own time; a file is closed when its hour ends or its buffer is
+//! full, and written under a temporary name first, so a reader never sees
+//! half a file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gridwatch_core::time::{MICROS_PER_HOUR, civil};
+
+use crate::run::{RecordSink, SinkError};
+use crate::signal::Rng;
+
+#[derive(Debug, Clone)]
+pub struct LakeOptions {
+    pub dir: PathBuf,
+    /// The delivery stream's name, first in every file name.
+    pub name: String,
+    pub gzip: bool,
+    /// A newline after each record (Firehose writes none unless told to).
+    pub newline_delimited: bool,
+    /// Firehose's buffer size: a file is closed when it reaches this.
+    pub buffer_bytes: usize,
+    /// Firehose's buffer interval, for live fleets.
+    pub buffer_interval: Duration,
+}
+
+impl LakeOptions {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        LakeOptions {
+            dir: dir.into(),
+            name: "gridwatch-readings".into(),
+            gzip: false,
+            newline_delimited: true,
+            buffer_bytes: 5 * 1024 * 1024,
+            buffer_interval: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Where a lake's JSON extracts live under its folder.
+pub fn json_root(dir: &Path) -> PathBuf {
+    dir.join("readings").join("json")
+}
+
+/// The partition folder of an hour.
+pub fn partition(root: &Path, hour_start_us: i64) -> PathBuf {
+    let c = civil(hour_start_us);
+    root.join(format!("year={:04}", c.year))
+        .join(format!("month={:02}", c.month))
+        .join(format!("day={:02}", c.day))
+        .join(format!("hour={:02}", c.hour))
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LakeStats {
+    pub files: u64,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+pub struct LakeSink {
+    options: LakeOptions,
+    hour: Option<i64>,
+    buffer: Vec<u8>,
+    first_us: i64,
+    opened: Instant,
+    seq: u64,
+    rng: Rng,
+    stats: LakeStats,
+}
+
+impl LakeSink {
+    pub fn new(options: LakeOptions) -> Self {
+        let seed = gridwatch_core::time::now_us() as u64 ^ u64::from(std::process::id());
+        LakeSink {
+            options,
+            hour: None,
+            buffer: Vec::new(),
+            first_us: 0,
+            opened: Instant::now(),
+            seq: 0,
+            rng: Rng::new(seed),
+            stats: LakeStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> LakeStats {
+        self.stats
+    }
+
+    fn uuid(&mut self) -> String {
+        let a = self.rng.next_u64();
+        let b = self.rng.next_u64();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            ((b >> 48) & 0x3fff) | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    fn write_file(&mut self) -> Result<(), SinkError> {
+        let Some(hour) = self.hour else { return Ok(()) };
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.seq += 1;
+        let c = civil(self.first_us);
+        let dir = partition(&json_root(&self.options.dir), hour);
+        let uuid = self.uuid();
+        let name = format!(
+            "{}-{}-{:04}-{:02}-{:02}-{:02}-{:02}-{:02}-{}{}",
+            self.options.name,
+            self.seq,
+            c.year,
+            c.month,
+            c.day,
+            c.hour,
+            c.minute,
+            c.second,
+            uuid,
+            if self.options.gzip { ".gz" } else { "" }
+        );
+        let path = dir.join(&name);
+        let io = |source| SinkError::Lake {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let bytes = if self.options.gzip {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(&self.buffer).map_err(io)?;
+            gz.finish().map_err(io)?
+        } else {
+            std::mem::take(&mut self.buffer)
+        };
+        std::fs::write(&tmp, &bytes).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        self.stats.files += 1;
+        self.stats.bytes += bytes.len() as u64;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl RecordSink for LakeSink {
+    async fn send(&mut self, _key: &str, data: Vec<u8>, time_us: i64) -> Result<(), SinkError> {
+        let hour = time_us.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR;
+        if self.hour != Some(hour) || self.buffer.len() + data.len() + 1 > self.options.buffer_bytes
+        {
+            self.write_file()?;
+            self.hour = Some(hour);
+            self.first_us = time_us;
+            self.opened = Instant::now();
+        }
+        self.buffer.extend_from_slice(&data);
+        if self.options.newline_delimited {
+            self.buffer.push(b'\n');
+        }
+        self.stats.records += 1;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        self.write_file()
+    }
+
+    async fn idle(&mut self) -> Result<(), SinkError> {
+        if self.opened.elapsed() >= self.options.buffer_interval {
+            self.write_file()?;
+            self.opened = Instant::now();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_land_in_their_hour_partition_with_firehose_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = LakeSink::new(LakeOptions::new(dir.path()));
+        let t0 = 1_700_000_000_000_000; // 2023-11-14T22:13:20Z
+        sink.send("a", b"{\"x\":1}".to_vec(), t0).await.unwrap();
+        sink.send("a", b"{\"x\":2}".to_vec(), t0 + 1).await.unwrap();
+        sink.send("a", b"{\"x\":3}".to_vec(), t0 + MICROS_PER_HOUR)
+            .await
+            .unwrap();
+        sink.flush().await.unwrap();
+        let h22 = dir
+            .path()
+            .join("readings/json/year=2023/month=11/day=14/hour=22");
+        let h23 = dir
+            .path()
+            .join("readings/json/year=2023/month=11/day=14/hour=23");
+        let files: Vec<_> = std::fs::read_dir(&h22)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(
+            name.starts_with("gridwatch-readings-1-2023-11-14-22-13-20-"),
+            "{name}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&files[0]).unwrap(),
+            "{\"x\":1}\n{\"x\":2}\n"
+        );
+        assert_eq!(std::fs::read_dir(&h23).unwrap().count(), 1);
+        assert_eq!(sink.stats().files, 2);
+    }
+
+    #[tokio::test]
+    async fn gzip_and_back_to_back_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = LakeOptions::new(dir.path());
+        opts.gzip = true;
+        opts.newline_delimited = false;
+        let mut sink = LakeSink::new(opts);
+        sink.send("a", b"{\"x\":1}".to_vec(), 0).await.unwrap();
+        sink.send("a", b"{\"x\":2}".to_vec(), 1).await.unwrap();
+        sink.flush().await.unwrap();
+        let part = dir
+            .path()
+            .join("readings/json/year=1970/month=01/day=01/hour=00");
+        let file = std::fs::read_dir(&part)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        assert!(file.to_str().unwrap().ends_with(".gz"));
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(file).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        assert_eq!(text, "{\"x\":1}{\"x\":2}");
+    }
+}
