@@ -56,6 +56,12 @@ pub enum Command {
     /// Follow every shard of a Kinesis stream into the cache, resuming from
     /// the checkpoints of the previous run.
     Ingest(crate::stream::IngestArgs),
+    /// Strategic figures over lake extracts: energy, peak demand, load
+    /// factor, voltage quality, by any dimension and period.
+    Aggregate(crate::lake::AggregateArgs),
+    /// Look after the lake: compact, Athena DDL.
+    #[command(subcommand)]
+    Lake(crate::lake::LakeCommand),
     /// Bucketed statistics (avg, min, max, sum, count) of one measure from
     /// the cache, for one device or the whole fleet.
     Query(QueryArgs),
@@ -70,6 +76,8 @@ pub enum Destination {
     Embedded,
     /// A Kinesis data stream (--stream), real or emulated (--endpoint-url).
     Kinesis,
+    /// A local lake folder (--lake), written as Firehose writes to S3.
+    Lake,
 }
 
 /// How to reach AWS: the default credential chain (profiles, SSO,
@@ -111,6 +119,20 @@ pub struct SimulateArgs {
     pub aggregate: u32,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// With --to lake: the lake folder [default: the OS data folder's
+    /// gridwatch/lake].
+    #[arg(long, env = "GRIDWATCH_LAKE")]
+    pub lake: Option<PathBuf>,
+    /// With --to lake: gzip each extract, as Firehose can.
+    #[arg(long)]
+    pub gzip: bool,
+    /// With --to lake: write objects back to back, as Firehose does unless a
+    /// delimiter is configured.
+    #[arg(long)]
+    pub no_delimiter: bool,
+    /// Days to simulate (the same as --duration Nd).
+    #[arg(long, conflicts_with = "duration")]
+    pub days: Option<u32>,
     /// Smart meters in the fleet.
     #[arg(long, default_value_t = 200)]
     pub devices: u32,
@@ -128,10 +150,11 @@ pub struct SimulateArgs {
     pub duration: Option<Duration>,
     /// Generate the readings without waiting for their time: fills history
     /// quickly. Needs --duration; starts at --start or `now - duration`.
-    #[arg(long, requires = "duration")]
+    #[arg(long)]
     pub fast: bool,
-    /// The first reading's time with --fast (now, -24h, RFC 3339, epoch ms).
-    #[arg(long, requires = "fast", allow_hyphen_values = true)]
+    /// The first reading's time with --fast or --to lake (now, -24h, RFC 3339,
+    /// epoch ms).
+    #[arg(long, allow_hyphen_values = true)]
     pub start: Option<String>,
     /// Same seed, same fleet and readings.
     #[arg(long, default_value_t = 42)]
@@ -185,7 +208,12 @@ pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
         Command::Simulate(args) if args.to == Destination::Kinesis => {
             crate::stream::simulate_to_kinesis(args)
         }
+        Command::Simulate(args) if args.to == Destination::Lake => {
+            crate::lake::simulate_to_lake(args)
+        }
         Command::Simulate(args) => simulate(args, cache),
+        Command::Aggregate(args) => crate::lake::aggregate(args),
+        Command::Lake(command) => crate::lake::run(command),
         Command::Tail(args) => crate::stream::tail(args),
         Command::Ingest(args) => crate::stream::ingest(args, cache),
         Command::Query(args) => query(args, cache),
@@ -216,14 +244,21 @@ pub fn fleet_plan(args: &SimulateArgs) -> anyhow::Result<(FleetSpec, i64, RunOpt
         seed: args.seed,
     };
     let now = gridwatch_core::time::now_us();
-    let duration_us = args.duration.map(|d| d.as_micros() as i64);
+    let duration_us = args.duration.map(|d| d.as_micros() as i64).or(args
+        .days
+        .map(|d| i64::from(d) * gridwatch_core::time::MICROS_PER_DAY));
+    // A lake is history: it ends now unless told otherwise.
+    let fast = args.fast || args.to == Destination::Lake;
+    if fast && duration_us.is_none() {
+        bail!("--fast (and --to lake) need --duration or --days: how much history to write");
+    }
     let start_us = match (&args.start, duration_us) {
         (Some(s), _) => parse_time(s, now).map_err(anyhow::Error::msg)?,
-        (None, Some(d)) if args.fast => now - d,
+        (None, Some(d)) if fast => now - d,
         _ => now,
     };
     let options = RunOptions {
-        pacing: if args.fast {
+        pacing: if fast {
             Pacing::AsFastAsPossible
         } else {
             Pacing::RealTime

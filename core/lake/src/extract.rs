@@ -1,0 +1,328 @@
+//! Finding and reading a lake's extracts.
+//!
+//! Layout, under the lake folder:
+//! - `readings/json/year=YYYY/month=MM/day=DD/hour=HH/<file>`: what Firehose
+//!   (or `gridwatch simulate --to lake`) writes; newline-delimited JSON or
+//!   objects back to back, plain or gzip.
+//! - `readings/parquet/year=YYYY/month=MM/day=DD/part-0.parquet`: what
+//!   `gridwatch lake compact` makes of a whole day. Where a day has Parquet,
+//!   its JSON is not read.
+//!
+//! Pruning: partitions outside the asked range are never opened. A line that
+//! cannot be read is counted and reported with its file and line, and the
+//! rest of the file is read on.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use gridwatch_core::codec::{self, Record};
+use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, from_civil};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ExtractError + '_ {
+    move |source| ExtractError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A line (or object) that could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadLine {
+    pub file: PathBuf,
+    /// 1-based line, or object number for back-to-back files.
+    pub line: usize,
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.reason)
+    }
+}
+
+/// The files that cover a time range, by kind.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Selection {
+    pub json: Vec<PathBuf>,
+    pub parquet: Vec<PathBuf>,
+}
+
+fn parse_key(name: &str, key: &str) -> Option<u32> {
+    name.strip_prefix(key)?.strip_prefix('=')?.parse().ok()
+}
+
+fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, ExtractError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        if entry.file_type().map_err(io(dir))?.is_dir() {
+            out.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn files_in(dir: &Path, want: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, ExtractError> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Dot files are in-flight writes (Firehose-style temporary names).
+        if !name.starts_with('.') && entry.file_type().map_err(io(dir))?.is_file() && want(&name) {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The days (start, folder) under a `year=/month=/day=` tree overlapping
+/// [from, to).
+fn days(root: &Path, from_us: i64, to_us: i64) -> Result<Vec<(i64, PathBuf)>, ExtractError> {
+    let mut out = Vec::new();
+    for (y, ydir) in subdirs(root)? {
+        let Some(year) = parse_key(&y, "year") else {
+            continue;
+        };
+        for (m, mdir) in subdirs(&ydir)? {
+            let Some(month) = parse_key(&m, "month") else {
+                continue;
+            };
+            for (d, ddir) in subdirs(&mdir)? {
+                let Some(day) = parse_key(&d, "day") else {
+                    continue;
+                };
+                let start = from_civil(year as i32, month, day, 0);
+                if start < to_us && start + MICROS_PER_DAY > from_us {
+                    out.push((start, ddir));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The extract files covering [from, to): Parquet days where compacted,
+/// JSON hours elsewhere. Nothing outside the range is listed.
+pub fn select(lake: &Path, from_us: i64, to_us: i64) -> Result<Selection, ExtractError> {
+    let mut sel = Selection::default();
+    let parquet_days = days(&lake.join("readings/parquet"), from_us, to_us)?;
+    for (_, dir) in &parquet_days {
+        sel.parquet
+            .extend(files_in(dir, |n| n.ends_with(".parquet"))?);
+    }
+    let compacted: Vec<i64> = parquet_days.iter().map(|(d, _)| *d).collect();
+    for (day, ddir) in days(&lake.join("readings/json"), from_us, to_us)? {
+        if compacted.contains(&day) {
+            continue;
+        }
+        for (h, hdir) in subdirs(&ddir)? {
+            let Some(hour) = parse_key(&h, "hour") else {
+                continue;
+            };
+            let start = day + i64::from(hour) * MICROS_PER_HOUR;
+            if start < to_us && start + MICROS_PER_HOUR > from_us {
+                sel.json.extend(files_in(&hdir, |_| true)?);
+            }
+        }
+    }
+    Ok(sel)
+}
+
+/// Reads one JSON extract (plain or gzip; newline-delimited or back to
+/// back), returning its records and the lines it could not read.
+pub fn read_json(path: &Path) -> Result<(Vec<Record>, Vec<BadLine>), ExtractError> {
+    let raw = std::fs::read(path).map_err(io(path))?;
+    let data = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(raw.len() * 6);
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(io(path))?;
+        out
+    } else {
+        raw
+    };
+    let mut records = Vec::new();
+    let mut bad = Vec::new();
+    // Records in an extract carry their own time; arrival is long past, so
+    // the future rule uses the record's own clock only as a bound.
+    let arrival = i64::MAX / 2;
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if has_adjacent_objects(line) {
+            // Firehose without a delimiter: objects back to back.
+            let stream =
+                serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>();
+            let mut start = 0;
+            let mut n = 0;
+            let mut stream = stream;
+            loop {
+                let item = stream.next();
+                let end = stream.byte_offset();
+                match item {
+                    None => break,
+                    Some(Ok(_)) => {
+                        n += 1;
+                        match codec::decode(&line[start..end], arrival) {
+                            Ok(r) => records.push(r),
+                            Err(e) => bad.push(BadLine {
+                                file: path.to_owned(),
+                                line: n,
+                                reason: e.to_string(),
+                            }),
+                        }
+                        start = end;
+                    }
+                    Some(Err(e)) => {
+                        bad.push(BadLine {
+                            file: path.to_owned(),
+                            line: n + 1,
+                            reason: format!("not JSON: {e}"),
+                        });
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        match codec::decode(line, arrival) {
+            Ok(r) => records.push(r),
+            Err(e) => bad.push(BadLine {
+                file: path.to_owned(),
+                line: i + 1,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    Ok((records, bad))
+}
+
+/// Whether a line holds `}{` outside strings: two objects back to back.
+fn has_adjacent_objects(line: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut last_close = false;
+    for &b in line {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                last_close = false;
+            }
+            b'}' => last_close = true,
+            b'{' if last_close => return true,
+            b if b.is_ascii_whitespace() => {}
+            _ => last_close = false,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REC: &str =
+        r#"{"Time": 1700000000000, "DeviceID": "m1", "watt_measure": 5, "Region": "n"}"#;
+
+    #[test]
+    fn newline_delimited_back_to_back_and_gzip_read_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let nd = dir.path().join("nd");
+        std::fs::write(&nd, format!("{REC}\n{REC}\n")).unwrap();
+        let b2b = dir.path().join("b2b");
+        std::fs::write(&b2b, format!("{REC}{REC}")).unwrap();
+        let gz = dir.path().join("gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, format!("{REC}\n{REC}").as_bytes()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        for p in [&nd, &b2b, &gz] {
+            let (records, bad) = read_json(p).unwrap();
+            assert_eq!(records.len(), 2, "{}", p.display());
+            assert!(bad.is_empty());
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_reported_with_file_and_line_and_the_rest_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, format!("{REC}\n{{oops\n\n{REC}\n{{\"Time\": 1}}\n")).unwrap();
+        let (records, bad) = read_json(&f).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(bad.len(), 2);
+        assert_eq!(bad[0].line, 2);
+        assert_eq!(bad[1].line, 5);
+        assert!(
+            bad[1].to_string().contains(":5: missing \"DeviceID\""),
+            "{}",
+            bad[1]
+        );
+    }
+
+    #[test]
+    fn strings_with_braces_are_not_mistaken_for_adjacent_objects() {
+        assert!(!has_adjacent_objects(br#"{"a": "}{"}"#));
+        assert!(has_adjacent_objects(br#"{"a": 1}{"a": 2}"#));
+        assert!(has_adjacent_objects(br#"{"a": 1} {"a": 2}"#));
+    }
+
+    #[test]
+    fn selection_prunes_by_partition_and_prefers_parquet_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        for (d, h) in [(14, 22), (14, 23), (15, 0), (16, 5)] {
+            let p = lake.join(format!(
+                "readings/json/year=2023/month=11/day={d:02}/hour={h:02}"
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join("f"), REC).unwrap();
+            std::fs::write(p.join(".f.tmp"), "partial").unwrap();
+        }
+        let pq = lake.join("readings/parquet/year=2023/month=11/day=15");
+        std::fs::create_dir_all(&pq).unwrap();
+        std::fs::write(pq.join("part-0.parquet"), b"").unwrap();
+        let from = from_civil(2023, 11, 14, 23);
+        let to = from_civil(2023, 11, 16, 0);
+        let sel = select(lake, from, to).unwrap();
+        let json: Vec<String> = sel
+            .json
+            .iter()
+            .map(|p| p.strip_prefix(lake).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            json,
+            vec!["readings/json/year=2023/month=11/day=14/hour=23/f"]
+        );
+        assert_eq!(sel.parquet.len(), 1);
+    }
+}

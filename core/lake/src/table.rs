@@ -1,0 +1,189 @@
+//! Records as a wide table: one row per record, a column per dimension and
+//! per measure, plus the time keys the views group by.
+
+use std::collections::BTreeMap;
+
+use gridwatch_core::codec::Record;
+use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, civil};
+use polars::prelude::*;
+
+pub const TIME: &str = "time_us";
+pub const DEVICE: &str = "device_id";
+pub const HOUR: &str = "hour";
+pub const DAY: &str = "day";
+pub const WEEK: &str = "week";
+pub const MONTH: &str = "month";
+/// The 15-minute demand interval a reading falls in (its start, epoch µs).
+pub const INTERVAL: &str = "interval";
+pub const DEMAND_INTERVAL_US: i64 = 15 * 60 * 1_000_000;
+
+/// Column-wise records, built one record at a time.
+#[derive(Debug, Default)]
+pub struct Columns {
+    pub time_us: Vec<i64>,
+    pub device_id: Vec<String>,
+    pub dims: BTreeMap<String, Vec<Option<String>>>,
+    pub measures: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+impl Columns {
+    pub fn len(&self) -> usize {
+        self.time_us.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time_us.is_empty()
+    }
+
+    pub fn push(&mut self, r: &Record) {
+        let n = self.len();
+        self.time_us.push(r.time_us);
+        self.device_id.push(r.device_id.clone());
+        for (k, v) in &r.dimensions {
+            let col = match self.dims.get_mut(k) {
+                Some(c) => c,
+                None => self.dims.entry(k.clone()).or_insert_with(|| vec![None; n]),
+            };
+            if col.len() == n {
+                col.push(Some(v.clone()));
+            }
+        }
+        for (k, v) in &r.measures {
+            let col = match self.measures.get_mut(k) {
+                Some(c) => c,
+                None => self
+                    .measures
+                    .entry(k.clone())
+                    .or_insert_with(|| vec![None; n]),
+            };
+            if col.len() == n {
+                col.push(Some(*v));
+            }
+        }
+        // Columns this record does not have get a null.
+        for col in self.dims.values_mut() {
+            col.resize(n + 1, None);
+        }
+        for col in self.measures.values_mut() {
+            col.resize(n + 1, None);
+        }
+    }
+
+    /// Appends `other`'s rows; columns missing on either side are null.
+    pub fn append(&mut self, other: Columns) {
+        let n = self.len();
+        let m = other.len();
+        self.time_us.extend(other.time_us);
+        self.device_id.extend(other.device_id);
+        for (k, mut v) in other.dims {
+            let col = self.dims.entry(k).or_insert_with(|| vec![None; n]);
+            col.append(&mut v);
+        }
+        for (k, mut v) in other.measures {
+            let col = self.measures.entry(k).or_insert_with(|| vec![None; n]);
+            col.append(&mut v);
+        }
+        for col in self.dims.values_mut() {
+            col.resize(n + m, None);
+        }
+        for col in self.measures.values_mut() {
+            col.resize(n + m, None);
+        }
+    }
+
+    /// The table, without time keys (what compaction stores).
+    pub fn into_frame(self) -> PolarsResult<DataFrame> {
+        let height = self.len();
+        let mut cols = vec![
+            Column::new(TIME.into(), self.time_us),
+            Column::new(DEVICE.into(), self.device_id),
+        ];
+        for (k, v) in self.dims {
+            cols.push(Column::new(k.as_str().into(), v));
+        }
+        for (k, v) in self.measures {
+            cols.push(Column::new(k.as_str().into(), v));
+        }
+        DataFrame::new(height, cols)
+    }
+}
+
+/// Monday of the week, as epoch microseconds.
+pub fn week_start(us: i64) -> i64 {
+    let days = us.div_euclid(MICROS_PER_DAY);
+    // 1970-01-01 was a Thursday: three days after a Monday.
+    (days - (days + 3).rem_euclid(7)) * MICROS_PER_DAY
+}
+
+/// Adds the hour, day, week, month and demand-interval keys, computed from
+/// `time_us` in UTC.
+pub fn with_time_keys(mut df: DataFrame) -> PolarsResult<DataFrame> {
+    let times = df.column(TIME)?.i64()?.clone();
+    let n = times.len();
+    let mut hour = Vec::with_capacity(n);
+    let mut day = Vec::with_capacity(n);
+    let mut week = Vec::with_capacity(n);
+    let mut month = Vec::with_capacity(n);
+    let mut interval = Vec::with_capacity(n);
+    for t in times.iter() {
+        let t = t.unwrap_or(0);
+        hour.push(t - t.rem_euclid(MICROS_PER_HOUR));
+        day.push(t - t.rem_euclid(MICROS_PER_DAY));
+        week.push(week_start(t));
+        let c = civil(t);
+        month.push(c.year * 100 + c.month as i32);
+        interval.push(t - t.rem_euclid(DEMAND_INTERVAL_US));
+    }
+    df.with_column(Column::new(HOUR.into(), hour))?;
+    df.with_column(Column::new(DAY.into(), day))?;
+    df.with_column(Column::new(WEEK.into(), week))?;
+    df.with_column(Column::new(MONTH.into(), month))?;
+    df.with_column(Column::new(INTERVAL.into(), interval))?;
+    Ok(df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(d: &str, t: i64, m: &[(&str, f64)], dims: &[(&str, &str)]) -> Record {
+        Record {
+            device_id: d.into(),
+            time_us: t,
+            time_adjusted: false,
+            measures: m.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            dimensions: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn missing_columns_are_null_on_either_side() {
+        let mut a = Columns::default();
+        a.push(&rec("m", 1, &[("watt", 1.0)], &[("Region", "n")]));
+        a.push(&rec("f", 2, &[("power_factor", 0.9)], &[]));
+        let mut b = Columns::default();
+        b.push(&rec(
+            "t",
+            3,
+            &[("oil_temperature", 50.0)],
+            &[("Feeder", "F1")],
+        ));
+        a.append(b);
+        assert_eq!(a.len(), 3);
+        assert_eq!(a.measures["watt"], vec![Some(1.0), None, None]);
+        assert_eq!(a.measures["oil_temperature"], vec![None, None, Some(50.0)]);
+        assert_eq!(a.dims["Feeder"], vec![None, None, Some("F1".into())]);
+        let df = a.into_frame().unwrap();
+        assert_eq!(df.height(), 3);
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        // 2023-11-14 was a Tuesday; its week began Monday 2023-11-13.
+        let tue = 1_699_920_000_000_000 + 3_600_000_000;
+        assert_eq!(week_start(tue), 1_699_833_600_000_000);
+    }
+}

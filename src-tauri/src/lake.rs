@@ -1,0 +1,308 @@
+//! The lake commands: simulate into a lake, aggregate, compact, Athena DDL.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use gridwatch_lake::{AggregateRequest, GroupKey};
+use gridwatch_simulator::lake::{LakeOptions, LakeSink};
+use gridwatch_simulator::{Fleet, Pacing, run_fleet};
+use polars::prelude::*;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::cli::{SimulateArgs, fleet_bar, fleet_plan};
+use crate::output::{Format, Rows};
+use crate::timearg::{format_time, parse_time};
+
+/// The lake folder when none is given.
+pub fn default_lake_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("gridwatch")
+        .join("lake")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AggregateFormat {
+    Table,
+    Csv,
+    Json,
+    /// Parquet, written to --out.
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct AggregateArgs {
+    /// The lake folder (extracts under readings/json or readings/parquet).
+    #[arg(long, env = "GRIDWATCH_LAKE")]
+    pub lake: Option<PathBuf>,
+    /// Start of the range (RFC 3339, -30d, epoch ms).
+    #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
+    pub from: String,
+    /// End of the range, exclusive.
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub to: String,
+    /// Group by, comma separated: device, region, feeder, type, any other
+    /// dimension, hour, day, week, month. Nothing: the whole range.
+    #[arg(long, value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// Keep rows whose dimension has this value, e.g. --where region=north
+    /// (repeatable; all must hold).
+    #[arg(long = "where", value_name = "DIMENSION=VALUE")]
+    pub filters: Vec<String>,
+    /// Only the N groups that used the most energy (top consumers).
+    #[arg(long)]
+    pub top: Option<usize>,
+    /// Print the load duration curve (each 15-minute demand, largest first)
+    /// instead of the summary figures.
+    #[arg(long)]
+    pub load_duration: bool,
+    #[arg(long, value_enum, default_value_t = AggregateFormat::Table)]
+    pub format: AggregateFormat,
+    /// The output file, for --format parquet.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Turn whole days of JSON extracts into Parquet (read many times faster).
+    Compact(CompactArgs),
+    /// Print the Athena CREATE EXTERNAL TABLE, with partition projection, for
+    /// the same extracts in S3.
+    AthenaDdl(AthenaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    #[arg(long, env = "GRIDWATCH_LAKE")]
+    pub lake: Option<PathBuf>,
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    pub from: String,
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub to: String,
+    /// Keep the JSON of compacted days (the views read the Parquet).
+    #[arg(long)]
+    pub keep_json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AthenaArgs {
+    #[arg(long)]
+    pub bucket: String,
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    #[arg(long, default_value = "gridwatch_readings")]
+    pub table: String,
+}
+
+pub fn run(command: LakeCommand) -> anyhow::Result<()> {
+    match command {
+        LakeCommand::Compact(args) => compact(args),
+        LakeCommand::AthenaDdl(args) => {
+            print!(
+                "{}",
+                gridwatch_lake::athena::ddl(&args.bucket, &args.prefix, &args.table)
+            );
+            Ok(())
+        }
+    }
+}
+
+pub fn simulate_to_lake(args: SimulateArgs) -> anyhow::Result<()> {
+    let (spec, start_us, mut options) = fleet_plan(&args)?;
+    if options.end_us.is_none() {
+        bail!("--to lake needs --duration (or --days): how much history to write");
+    }
+    // A lake is history: write it as fast as the disk takes it.
+    options.pacing = Pacing::AsFastAsPossible;
+    let dir = args.lake.clone().unwrap_or_else(default_lake_dir);
+    let mut lake = LakeOptions::new(&dir);
+    lake.gzip = args.gzip;
+    lake.newline_delimited = !args.no_delimiter;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let mut sink = LakeSink::new(lake);
+        let bar = fleet_bar(&options, start_us);
+        let mut fleet = Fleet::new(&spec, start_us);
+        let (_stop_tx, stop) = watch::channel(false);
+        let progress_bar = bar.clone();
+        let summary = run_fleet(&mut fleet, &mut sink, options, stop, move |p| {
+            progress_bar.set_position(((p.reached_us - start_us).max(0) / 1_000_000) as u64);
+            progress_bar.set_message(format!("{} records", p.records));
+        })
+        .await?;
+        bar.finish_and_clear();
+        let stats = sink.stats();
+        println!(
+            "simulated {} devices into the lake: {} records in {} files ({} bytes) -> {}",
+            spec.device_count(),
+            summary.records,
+            stats.files,
+            stats.bytes,
+            dir.display()
+        );
+        anyhow::Ok(())
+    })
+}
+
+fn range(from: &str, to: &str) -> anyhow::Result<(i64, i64)> {
+    let now = gridwatch_core::time::now_us();
+    let from_us = parse_time(from, now).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+    let to_us = parse_time(to, now).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    if to_us <= from_us {
+        bail!("--to must be after --from");
+    }
+    Ok((from_us, to_us))
+}
+
+fn report_bad_lines(bad: &[gridwatch_lake::BadLine]) {
+    for b in bad.iter().take(10) {
+        eprintln!("skipped {b}");
+    }
+    if bad.len() > 10 {
+        eprintln!("... and {} more lines skipped", bad.len() - 10);
+    }
+}
+
+/// A cell for people and scripts: time keys as dates, months as YYYY-MM.
+fn cell(column: &str, v: AnyValue<'_>) -> Value {
+    match (column, v) {
+        (_, AnyValue::Null) => Value::Null,
+        ("day" | "week", AnyValue::Int64(us)) => json!(format_time(us)[..10]),
+        ("hour" | "peak_at_us", AnyValue::Int64(us)) => json!(format_time(us)),
+        ("month", AnyValue::Int32(m)) => json!(format!("{:04}-{:02}", m / 100, m % 100)),
+        (_, AnyValue::Int64(i)) => json!(i),
+        (_, AnyValue::Int32(i)) => json!(i),
+        (_, AnyValue::UInt32(i)) => json!(i),
+        (_, AnyValue::UInt64(i)) => json!(i),
+        (_, AnyValue::Float64(f)) => json!(f),
+        (_, AnyValue::String(s)) => json!(s),
+        (_, AnyValue::StringOwned(s)) => json!(s.as_str()),
+        (_, other) => json!(other.to_string()),
+    }
+}
+
+pub fn rows(df: &DataFrame) -> anyhow::Result<Rows> {
+    let names: Vec<&'static str> = df
+        .get_column_names()
+        .iter()
+        .map(|n| match n.as_str() {
+            "peak_at_us" => "peak_at",
+            other => Box::leak(other.to_owned().into_boxed_str()) as &'static str,
+        })
+        .collect();
+    let mut out = Vec::with_capacity(df.height());
+    let columns = df.columns();
+    for i in 0..df.height() {
+        let mut row = Vec::with_capacity(columns.len());
+        for c in columns {
+            row.push(cell(c.name().as_str(), c.get(i)?));
+        }
+        out.push(row);
+    }
+    Ok(Rows {
+        columns: names,
+        rows: out,
+    })
+}
+
+pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
+    let (from_us, to_us) = range(&args.from, &args.to)?;
+    let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
+    if !lake.join("readings").exists() {
+        bail!(
+            "no extracts in {}: write some with `gridwatch simulate --to lake --lake {}` or give --lake",
+            lake.display(),
+            lake.display()
+        );
+    }
+    let filters = args
+        .filters
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .with_context(|| format!("--where {f:?}: use DIMENSION=VALUE, e.g. region=north"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let request = AggregateRequest {
+        from_us,
+        to_us,
+        by: args
+            .by
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.parse::<GroupKey>())
+            .collect::<Result<_, _>>()?,
+        filters,
+        top: args.top,
+    };
+    let started = Instant::now();
+    let (df, report) = gridwatch_lake::load(&lake, from_us, to_us)
+        .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
+    report_bad_lines(&report.bad_lines);
+    let mut out = if args.load_duration {
+        gridwatch_lake::load_duration(df, &request)?
+    } else {
+        gridwatch_lake::aggregate(df, &request)?
+    };
+    tracing::info!(
+        json_files = report.json_files,
+        parquet_files = report.parquet_files,
+        records = report.records,
+        elapsed = ?started.elapsed(),
+        "aggregated"
+    );
+    match args.format {
+        AggregateFormat::Parquet => {
+            let path = args
+                .out
+                .context("--format parquet writes a file: give --out PATH")?;
+            write_parquet(&mut out, &path)?;
+            eprintln!("{} rows -> {}", out.height(), path.display());
+        }
+        f => {
+            let format = match f {
+                AggregateFormat::Csv => Format::Csv,
+                AggregateFormat::Json => Format::Json,
+                _ => Format::Table,
+            };
+            let mut stdout = std::io::stdout().lock();
+            rows(&out)?.write(format, &mut stdout)?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    ParquetWriter::new(file).finish(df)?;
+    Ok(())
+}
+
+fn compact(args: CompactArgs) -> anyhow::Result<()> {
+    let (from_us, to_us) = range(&args.from, &args.to)?;
+    let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
+    let report = gridwatch_lake::compact::compact(
+        &lake,
+        from_us,
+        to_us,
+        gridwatch_core::time::now_us(),
+        args.keep_json,
+    )?;
+    report_bad_lines(&report.bad_lines);
+    println!(
+        "compacted {} days: {} records, {} bytes of JSON into {} bytes of Parquet",
+        report.days, report.records, report.json_bytes, report.parquet_bytes
+    );
+    Ok(())
+}

@@ -1,0 +1,91 @@
+"""The strategic figures computed by DuckDB, independently of Gridwatch.
+
+Usage: duckdb_aggregate.py LAKE FROM_US TO_US BY WHERE [--load-duration]
+  BY: comma-separated keys (device, region, feeder, type, hour, day, week,
+  month) or ""; WHERE: comma-separated dimension=value or "".
+Prints a JSON list of rows with Gridwatch's column names and formats.
+"""
+import datetime as dt
+import json
+import sys
+
+import duckdb
+
+lake, frm, to, by, where = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+load_duration = "--load-duration" in sys.argv
+
+DIM = {"region": "Region", "feeder": "Feeder", "type": "DeviceType", "device": "device_id"}
+TIME_KEYS = {"hour", "day", "week", "month"}
+keys = [DIM.get(k, k) if k not in TIME_KEYS else k for k in by.split(",") if k]
+
+con = duckdb.connect()
+con.execute(f"""
+CREATE TABLE raw AS SELECT * FROM read_json('{lake}/readings/json/*/*/*/*/*',
+    format = 'newline_delimited', union_by_name = true, hive_partitioning = false)
+""")
+con.execute(f"""
+CREATE TABLE t AS SELECT
+    CAST(round("Time" * 1000) AS BIGINT) AS time_us,
+    DeviceID AS device_id, Region, Feeder, DeviceType,
+    voltage_measure AS voltage, watt_measure AS watt, energy_measure AS energy
+FROM raw
+WHERE CAST(round("Time" * 1000) AS BIGINT) >= {frm} AND CAST(round("Time" * 1000) AS BIGINT) < {to}
+""")
+for k, v in (w.split("=", 1) for w in where.split(",") if w):
+    con.execute(f"DELETE FROM t WHERE {DIM.get(k, k)} IS DISTINCT FROM '{v}'")
+con.execute("""
+CREATE TABLE k AS SELECT *,
+    time_us - time_us % 3600000000 AS hour,
+    time_us - time_us % 86400000000 AS day,
+    (time_us // 86400000000 - ((time_us // 86400000000 + 3) % 7)) * 86400000000 AS week,
+    CAST(strftime(make_timestamp(time_us), '%Y%m') AS INTEGER) AS month,
+    time_us - time_us % 900000000 AS interval,
+    1 AS _all
+FROM t
+""")
+g = keys or ["_all"]
+gl = ", ".join(g)
+dev_keys = ", ".join(dict.fromkeys(g + ["device_id", "interval"]))
+demand = f"""
+WITH dev AS (SELECT {dev_keys}, avg(watt) AS w FROM k WHERE watt IS NOT NULL GROUP BY {dev_keys}),
+grp AS (SELECT {gl}, interval, sum(w) AS demand_w FROM dev GROUP BY {gl}, interval)
+"""
+if load_duration:
+    rows = con.execute(demand + f"SELECT {gl}, interval, demand_w FROM grp ORDER BY {gl}, demand_w DESC").fetchall()
+    cols = g + ["interval", "demand_w"]
+else:
+    rows = con.execute(demand + f"""
+, inc AS (SELECT *, energy - lag(energy) OVER (PARTITION BY device_id ORDER BY time_us) AS d FROM k),
+e AS (SELECT *, CASE WHEN d < 0 THEN energy ELSE d END AS energy_inc,
+        CASE DeviceType WHEN 'feeder' THEN 11000.0 WHEN 'transformer' THEN 400.0 ELSE 230.0 END AS nominal FROM inc),
+stats AS (SELECT {gl}, count(*) AS records, coalesce(sum(energy_inc), 0) AS energy_kwh,
+        quantile_cont(voltage, 0.5) AS voltage_p50, quantile_cont(voltage, 0.95) AS voltage_p95,
+        quantile_cont(voltage, 0.99) AS voltage_p99, count(voltage) AS vcount,
+        sum(CASE WHEN voltage >= nominal * 0.9 AND voltage <= nominal * 1.1 THEN 1.0 ELSE 0.0 END) AS vwithin
+    FROM e GROUP BY {gl}),
+peaks AS (SELECT {gl}, max(demand_w) AS peak_demand_w, arg_max(interval, demand_w) AS peak_at_us,
+        avg(demand_w) AS mean_demand FROM grp GROUP BY {gl})
+SELECT {", ".join("stats." + c for c in g)}, records, energy_kwh, peak_demand_w, peak_at_us,
+    mean_demand / peak_demand_w AS load_factor, voltage_p50, voltage_p95, voltage_p99,
+    vwithin / vcount AS voltage_compliance, CAST(vcount - vwithin AS BIGINT) AS voltage_anomalies
+FROM stats LEFT JOIN peaks USING ({gl})
+""").fetchall()
+    cols = g + ["records", "energy_kwh", "peak_demand_w", "peak_at", "load_factor", "voltage_p50",
+                "voltage_p95", "voltage_p99", "voltage_compliance", "voltage_anomalies"]
+
+
+def fmt(col, v):
+    if v is None:
+        return None
+    utc = lambda us: dt.datetime.fromtimestamp(us / 1e6, dt.timezone.utc)
+    if col in ("day", "week"):
+        return utc(v).strftime("%Y-%m-%d")
+    if col in ("hour", "peak_at"):
+        return utc(v).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if col == "month":
+        return f"{v // 100:04d}-{v % 100:02d}"
+    return v
+
+
+out = [{c: fmt(c, v) for c, v in zip(cols, row) if c != "_all"} for row in rows]
+print(json.dumps(out))

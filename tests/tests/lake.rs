@@ -1,0 +1,376 @@
+//! Lake extracts and the strategic views, checked against DuckDB (an
+//! independent engine, run from its PyPI package) on the same files.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use gridwatch_tests::{emulators_dir, gridwatch, gridwatch_ok};
+use serde_json::Value;
+
+const START_MS: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
+const DAY_MS: i64 = 86_400_000;
+
+fn simulate(lake: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "simulate",
+        "--to",
+        "lake",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--devices",
+        "60",
+        "--feeders",
+        "3",
+        "--transformers",
+        "3",
+        "--interval",
+        "10m",
+        "--days",
+        "3",
+        "--start",
+    ];
+    let start = START_MS.to_string();
+    args.push(&start);
+    args.extend_from_slice(extra);
+    gridwatch_ok(&lake.join("unused.sqlite"), &args);
+}
+
+/// A device whose energy counter resets and has a gap, in its own extract.
+fn add_counter_reset(lake: &Path) {
+    let dir = lake.join("readings/json/year=2023/month=11/day=15/hour=10");
+    std::fs::create_dir_all(&dir).unwrap();
+    let t0 = 1_700_042_400_000i64; // 2023-11-15T10:00:00Z
+    let mut lines = String::new();
+    for (i, (offset_min, energy)) in [(0, 100.0), (10, 101.5), (20, 2.0), (50, 4.5), (55, 6.0)]
+        .iter()
+        .enumerate()
+    {
+        lines.push_str(&format!(
+            "{{\"Time\": {}, \"DeviceID\": \"reset-meter\", \"voltage_measure\": {}, \"watt_measure\": {}, \"energy_measure\": {energy}, \"current_measure\": 1, \"Region\": \"north\", \"Feeder\": \"N-F01\", \"DeviceType\": \"smart_meter\"}}\n",
+            t0 + offset_min * 60_000,
+            229.0 + i as f64,
+            500 + i * 10
+        ));
+    }
+    std::fs::write(dir.join("manual-1-2023-11-15-10-00-00-reset"), lines).unwrap();
+}
+
+fn ours(lake: &Path, from: i64, to: i64, by: &str, filter: &str, extra: &[&str]) -> Vec<Value> {
+    let (from, to) = (from.to_string(), to.to_string());
+    let mut args = vec![
+        "aggregate",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--format",
+        "json",
+    ];
+    let by_arg = format!("--by={by}");
+    if !by.is_empty() {
+        args.push(&by_arg);
+    }
+    let where_arg = format!("--where={filter}");
+    if !filter.is_empty() {
+        args.push(&where_arg);
+    }
+    args.extend_from_slice(extra);
+    let out = gridwatch_ok(&lake.join("unused.sqlite"), &args);
+    serde_json::from_str::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn duckdb(
+    lake: &Path,
+    from: i64,
+    to: i64,
+    by: &str,
+    filter: &str,
+    load_duration: bool,
+) -> Vec<Value> {
+    let python = emulators_dir().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "duckdb is not installed: run `./dev.sh setup`"
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_aggregate.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .arg(lake)
+        .arg((from * 1000).to_string())
+        .arg((to * 1000).to_string())
+        .arg(by)
+        .arg(filter);
+    if load_duration {
+        cmd.arg("--load-duration");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn key_columns(by: &str) -> Vec<String> {
+    by.split(',')
+        .filter(|k| !k.is_empty())
+        .map(|k| match k {
+            "region" => "Region".to_string(),
+            "feeder" => "Feeder".to_string(),
+            "type" => "DeviceType".to_string(),
+            "device" => "device_id".to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn by_key(rows: &[Value], keys: &[String]) -> BTreeMap<String, Value> {
+    rows.iter()
+        .map(|r| {
+            (
+                keys.iter()
+                    .map(|k| r[k].to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                r.clone(),
+            )
+        })
+        .collect()
+}
+
+fn assert_close(what: &str, a: &Value, b: &Value) {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => {
+            let tol = 1e-9 * x.abs().max(y.abs()).max(1e-300);
+            assert!((x - y).abs() <= tol, "{what}: gridwatch {x} vs duckdb {y}");
+        }
+        _ => assert_eq!(a, b, "{what}"),
+    }
+}
+
+/// Equal row for row, numbers to 1e-9 relative (sums in another order may
+/// differ in their last bits).
+fn assert_rows_equal(a: &[Value], b: &[Value]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x.as_object().unwrap(), y.as_object().unwrap());
+        assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>());
+        for (col, v) in x {
+            assert_close(col, v, &y[col]);
+        }
+    }
+}
+
+fn assert_same(ours: &[Value], theirs: &[Value], by: &str) {
+    let keys = key_columns(by);
+    let (a, b) = (by_key(ours, &keys), by_key(theirs, &keys));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "groups for --by {by}"
+    );
+    assert!(!a.is_empty());
+    for (k, row) in &a {
+        let other = &b[k];
+        for (col, v) in row.as_object().unwrap() {
+            assert_close(&format!("--by {by} group {k} {col}"), v, &other[col]);
+        }
+    }
+}
+
+#[test]
+fn every_aggregate_equals_duckdb_on_the_same_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    simulate(&lake, &[]);
+    add_counter_reset(&lake);
+    // A range that cuts partitions in the middle, to exercise the time filter.
+    let (from, to) = (
+        START_MS + 3_600_000 * 5 + 123_000,
+        START_MS + 2 * DAY_MS + 777_000,
+    );
+    for (by, filter) in [
+        ("region,day", ""),
+        ("", ""),
+        ("device", ""),
+        ("type,week", ""),
+        ("feeder,month", ""),
+        ("hour", "region=north"),
+        ("day", "type=smart_meter"),
+    ] {
+        let ours = ours(&lake, from, to, by, filter, &[]);
+        let theirs = duckdb(&lake, from, to, by, filter, false);
+        assert_same(&ours, &theirs, by);
+    }
+    // The reset counter: 1.5 + 2.0 (reset: the new value) + 2.5 + 1.5 kWh.
+    let reset = ours(&lake, START_MS, START_MS + 3 * DAY_MS, "device", "", &[])
+        .into_iter()
+        .find(|r| r["device_id"] == "reset-meter")
+        .unwrap();
+    assert_close(
+        "reset meter energy",
+        &reset["energy_kwh"],
+        &serde_json::json!(7.5),
+    );
+
+    // Top consumers: the first rows of the device view, by energy.
+    let top = ours(&lake, from, to, "device", "", &["--top", "5"]);
+    let all = duckdb(&lake, from, to, "device", "", false);
+    let mut energies: Vec<f64> = all
+        .iter()
+        .map(|r| r["energy_kwh"].as_f64().unwrap())
+        .collect();
+    energies.sort_by(|a, b| b.total_cmp(a));
+    let got: Vec<f64> = top
+        .iter()
+        .map(|r| r["energy_kwh"].as_f64().unwrap())
+        .collect();
+    assert_eq!(got.len(), 5);
+    for (g, w) in got.iter().zip(&energies) {
+        assert_close(
+            "top consumer energy",
+            &serde_json::json!(g),
+            &serde_json::json!(w),
+        );
+    }
+
+    // The load duration curve, interval by interval.
+    let ldc = ours(&lake, from, to, "region", "", &["--load-duration"]);
+    let theirs = duckdb(&lake, from, to, "region", "", true);
+    assert_eq!(ldc.len(), theirs.len());
+    for (a, b) in ldc.iter().zip(&theirs) {
+        assert_eq!(a["Region"], b["Region"]);
+        assert_close("demand", &a["demand_w"], &b["demand_w"]);
+    }
+}
+
+#[test]
+fn a_corrupt_file_outside_the_range_is_never_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    simulate(&lake, &[]);
+    let (from, to) = (START_MS + DAY_MS, START_MS + 2 * DAY_MS);
+    let before = ours(&lake, from, to, "region", "", &[]);
+    // Garbage in an hour well before the range.
+    let outside = lake.join("readings/json/year=2023/month=11/day=14/hour=23");
+    std::fs::write(outside.join("garbage"), b"\x00\x01 not json at all {{{").unwrap();
+    let out = gridwatch(
+        &lake.join("unused.sqlite"),
+        &[
+            "aggregate",
+            "--lake",
+            lake.to_str().unwrap(),
+            "--from",
+            &from.to_string(),
+            "--to",
+            &to.to_string(),
+            "--by",
+            "region",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("garbage"));
+    assert_rows_equal(
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap(),
+        &before,
+    );
+    // Inside the range, a bad line is reported with its file and line, and
+    // the rest is still counted.
+    let inside = lake.join("readings/json/year=2023/month=11/day=16/hour=01");
+    std::fs::write(inside.join("bad"), b"{\"Time\": 1}\n").unwrap();
+    let out = gridwatch(
+        &lake.join("unused.sqlite"),
+        &[
+            "aggregate",
+            "--lake",
+            lake.to_str().unwrap(),
+            "--from",
+            &from.to_string(),
+            "--to",
+            &to.to_string(),
+            "--by",
+            "region",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hour=01/bad:1: missing \"DeviceID\""), "{err}");
+}
+
+#[test]
+fn back_to_back_gzip_and_parquet_extracts_give_identical_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    let b2b = dir.path().join("b2b");
+    let gz = dir.path().join("gz");
+    simulate(&plain, &[]);
+    simulate(&b2b, &["--no-delimiter"]);
+    simulate(&gz, &["--gzip"]);
+    let sample = std::fs::read_dir(b2b.join("readings/json/year=2023/month=11/day=15/hour=00"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(std::fs::read_to_string(sample).unwrap().contains("}{"));
+    let (from, to) = (START_MS, START_MS + 3 * DAY_MS);
+    let want = ours(&plain, from, to, "region,day", "", &[]);
+    assert_rows_equal(&ours(&b2b, from, to, "region,day", "", &[]), &want);
+    assert_rows_equal(&ours(&gz, from, to, "region,day", "", &[]), &want);
+
+    // Compaction: whole days become Parquet, their JSON goes, results stay.
+    let out = gridwatch_ok(
+        &plain.join("unused.sqlite"),
+        &["lake", "compact", "--lake", plain.to_str().unwrap()],
+    );
+    assert!(out.contains("compacted 4 days"), "{out}");
+    assert!(
+        !plain
+            .join("readings/json/year=2023/month=11/day=15")
+            .exists()
+    );
+    assert!(
+        plain
+            .join("readings/parquet/year=2023/month=11/day=15/part-0.parquet")
+            .exists()
+    );
+    assert_rows_equal(&ours(&plain, from, to, "region,day", "", &[]), &want);
+}
+
+#[test]
+fn athena_ddl_names_the_bucket_and_projects_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let ddl = gridwatch_ok(
+        &dir.path().join("x"),
+        &[
+            "lake",
+            "athena-ddl",
+            "--bucket",
+            "utility-lake",
+            "--prefix",
+            "firehose",
+        ],
+    );
+    assert!(ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `gridwatch_readings`"));
+    assert!(ddl.contains("s3://utility-lake/firehose/readings/json/year=${year}/month=${month}/day=${day}/hour=${hour}/"));
+}
