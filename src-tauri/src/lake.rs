@@ -74,6 +74,27 @@ pub enum LakeCommand {
     /// Print the Athena CREATE EXTERNAL TABLE, with partition projection, for
     /// the same extracts in S3.
     AthenaDdl(AthenaArgs),
+    /// Download the extracts in a time range from S3 (what Firehose wrote)
+    /// into the lake folder; files already here are skipped.
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[arg(long)]
+    pub bucket: String,
+    /// The prefix Firehose writes under (before readings/json/...).
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
+    pub from: String,
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub to: String,
+    /// The local lake folder.
+    #[arg(long, env = "GRIDWATCH_LAKE")]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: crate::cli::AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +122,7 @@ pub struct AthenaArgs {
 
 pub fn run(command: LakeCommand) -> anyhow::Result<()> {
     match command {
+        LakeCommand::Sync(args) => sync(args),
         LakeCommand::Compact(args) => compact(args),
         LakeCommand::AthenaDdl(args) => {
             print!(
@@ -305,4 +327,68 @@ fn compact(args: CompactArgs) -> anyhow::Result<()> {
         report.days, report.records, report.json_bytes, report.parquet_bytes
     );
     Ok(())
+}
+
+/// The sync's progress, on an indicatif bar.
+struct SyncBar(indicatif::ProgressBar);
+
+impl gridwatch_lake::sync::SyncProgress for SyncBar {
+    fn planned(&self, objects: u64, bytes: u64) {
+        self.0.set_length(bytes);
+        self.0.set_message(format!("{objects} files to fetch"));
+    }
+    fn fetched(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+}
+
+fn sync(args: SyncArgs) -> anyhow::Result<()> {
+    let (from_us, to_us) = range(&args.from, &args.to)?;
+    let dir = args.dir.clone().unwrap_or_else(default_lake_dir);
+    let aws = args.aws.options();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let conf = aws.load().await;
+        let client = aws_sdk_s3::Client::new(&conf);
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} [{bar:30}] {msg} ({eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let report = gridwatch_lake::sync::sync(
+            &client,
+            &args.bucket,
+            &args.prefix,
+            from_us,
+            to_us,
+            &dir,
+            std::sync::Arc::new(SyncBar(bar.clone())),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot sync s3://{}/{} with {}",
+                args.bucket,
+                args.prefix,
+                aws.describe()
+            )
+        })?;
+        bar.finish_and_clear();
+        println!(
+            "synced s3://{}/{}: {} files in range, {} downloaded ({} bytes), {} already here -> {}",
+            args.bucket,
+            args.prefix.trim_matches('/'),
+            report.listed,
+            report.downloaded,
+            report.bytes,
+            report.skipped,
+            dir.display()
+        );
+        anyhow::Ok(())
+    })
 }

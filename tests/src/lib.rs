@@ -396,3 +396,63 @@ fn proxy_connection(
     }
     Ok(())
 }
+
+/// moto server (S3, Timestream) on a free 127.0.0.1 port.
+pub struct Moto {
+    pub port: u16,
+    _process: KillOnDrop,
+}
+
+impl Moto {
+    /// Starts moto; fails the test (never skips it) when it is missing.
+    pub fn start() -> Moto {
+        let bin = emulators_dir().join(".venv/bin/moto_server");
+        assert!(bin.exists(), "moto is not installed: run `./dev.sh setup`");
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("moto_server starts");
+            let process = KillOnDrop(child);
+            let up = (0..100).any(|_| {
+                std::thread::sleep(Duration::from_millis(100));
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            if up {
+                return Moto {
+                    port,
+                    _process: process,
+                };
+            }
+        }
+        panic!("moto_server did not start");
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .force_path_style(true)
+            .credentials_provider(Credentials::new(
+                "gridwatch-test",
+                "gridwatch-test",
+                None,
+                None,
+                "test",
+            ))
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}

@@ -7,11 +7,13 @@
 //! - [`aggregate`]: energy, peak demand, load factor, voltage quality.
 //! - [`compact`]: whole days of JSON into Parquet.
 //! - [`athena`]: the Athena DDL for the same layout.
+//! - [`sync`]: extracts from S3 into the local folder.
 
 pub mod aggregate;
 pub mod athena;
 pub mod compact;
 pub mod extract;
+pub mod sync;
 pub mod table;
 
 use std::path::{Path, PathBuf};
