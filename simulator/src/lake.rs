@@ -74,6 +74,7 @@ pub struct LakeSink {
     seq: u64,
     rng: Rng,
     stats: LakeStats,
+    written: Vec<PathBuf>,
 }
 
 impl LakeSink {
@@ -88,11 +89,22 @@ impl LakeSink {
             seq: 0,
             rng: Rng::new(seed),
             stats: LakeStats::default(),
+            written: Vec::new(),
         }
     }
 
     pub fn stats(&self) -> LakeStats {
         self.stats
+    }
+
+    /// Removes every file this sink wrote: a cancelled fill leaves the lake
+    /// as it found it.
+    pub fn remove_written(&mut self) -> std::io::Result<()> {
+        for path in self.written.drain(..) {
+            std::fs::remove_file(&path)?;
+        }
+        self.buffer.clear();
+        Ok(())
     }
 
     fn uuid(&mut self) -> String {
@@ -146,6 +158,7 @@ impl LakeSink {
         };
         std::fs::write(&tmp, &bytes).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;
+        self.written.push(path.clone());
         self.stats.files += 1;
         self.stats.bytes += bytes.len() as u64;
         self.buffer.clear();

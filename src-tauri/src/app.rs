@@ -16,8 +16,8 @@ use anyhow::Context;
 use gridwatch_session::{Session, current};
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
 use gridwatch_types::{
-    ApiError, ChartRequest, ChartSeries, DeviceInfo, FleetSpec, FleetStatus, LiveBatch,
-    ShardStatus, StreamConnection, UiHealth,
+    AggregateQuery, ApiError, ChartRequest, ChartSeries, DeviceInfo, FillLake, FleetSpec,
+    FleetStatus, JobStatus, LiveBatch, ResultTable, ShardStatus, StreamConnection, UiHealth,
 };
 use tauri::ipc::Channel;
 
@@ -87,6 +87,26 @@ async fn shard_status(state: State<'_>) -> Result<Vec<ShardStatus>, ApiError> {
 }
 
 #[tauri::command]
+async fn aggregate(state: State<'_>, request: AggregateQuery) -> Result<ResultTable, ApiError> {
+    state.session.aggregate(request).await
+}
+
+#[tauri::command]
+async fn fill_lake(state: State<'_>, request: FillLake) -> Result<JobStatus, ApiError> {
+    state.session.fill_lake(request).await
+}
+
+#[tauri::command]
+async fn job_status(state: State<'_>) -> Result<JobStatus, ApiError> {
+    Ok(state.session.job_status().await)
+}
+
+#[tauri::command]
+async fn cancel_job(state: State<'_>) -> Result<JobStatus, ApiError> {
+    Ok(state.session.cancel_job().await)
+}
+
+#[tauri::command]
 async fn subscribe_live(state: State<'_>, on_batch: Channel<LiveBatch>) -> Result<(), ApiError> {
     let id = state.subscription.fetch_add(1, Ordering::SeqCst) + 1;
     let newest = state.subscription.clone();
@@ -130,7 +150,11 @@ fn live_options() -> RunOptions {
 
 /// Opens the app window: in embedded mode with the default fleet running,
 /// or following `connect`'s Kinesis stream.
-pub fn run(cache_path: PathBuf, connect: Option<StreamConnection>) -> anyhow::Result<()> {
+pub fn run(
+    cache_path: PathBuf,
+    lake_dir: PathBuf,
+    connect: Option<StreamConnection>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -154,7 +178,7 @@ pub fn run(cache_path: PathBuf, connect: Option<StreamConnection>) -> anyhow::Re
     })?;
 
     let state = AppState {
-        session: Session::new(engine),
+        session: Session::new(engine, lake_dir),
         subscription: Arc::new(AtomicU64::new(0)),
         health: Mutex::new(UiHealth::default()),
         health_file: std::env::var_os("GRIDWATCH_UI_HEALTH_FILE").map(PathBuf::from),
@@ -178,7 +202,11 @@ pub fn run(cache_path: PathBuf, connect: Option<StreamConnection>) -> anyhow::Re
             report_ui_health,
             connect_stream,
             disconnect_stream,
-            shard_status
+            shard_status,
+            aggregate,
+            fill_lake,
+            job_status,
+            cancel_job
         ])
         .build(tauri::generate_context!())
         .context("cannot start the app window")?;

@@ -34,6 +34,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// The lake folder the app's strategic view reads [default: the OS data
+    /// folder's gridwatch/lake].
+    #[arg(long, env = "GRIDWATCH_LAKE")]
+    pub lake: Option<PathBuf>,
+
     /// Open the app following this Kinesis stream instead of the embedded
     /// fleet (with --profile, --region, --endpoint-url as needed).
     #[arg(long)]

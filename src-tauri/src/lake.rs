@@ -15,7 +15,8 @@ use tokio::sync::watch;
 
 use crate::cli::{SimulateArgs, fleet_bar, fleet_plan};
 use crate::output::{Format, Rows};
-use crate::timearg::{format_time, parse_time};
+use crate::timearg::parse_time;
+use gridwatch_types::Cell;
 
 /// The lake folder when none is given.
 pub fn default_lake_dir() -> PathBuf {
@@ -193,45 +194,31 @@ fn report_bad_lines(bad: &[gridwatch_lake::BadLine]) {
     }
 }
 
-/// A cell for people and scripts: time keys as dates, months as YYYY-MM.
-fn cell(column: &str, v: AnyValue<'_>) -> Value {
-    match (column, v) {
-        (_, AnyValue::Null) => Value::Null,
-        ("day" | "week", AnyValue::Int64(us)) => json!(format_time(us)[..10]),
-        ("hour" | "peak_at_us", AnyValue::Int64(us)) => json!(format_time(us)),
-        ("month", AnyValue::Int32(m)) => json!(format!("{:04}-{:02}", m / 100, m % 100)),
-        (_, AnyValue::Int64(i)) => json!(i),
-        (_, AnyValue::Int32(i)) => json!(i),
-        (_, AnyValue::UInt32(i)) => json!(i),
-        (_, AnyValue::UInt64(i)) => json!(i),
-        (_, AnyValue::Float64(f)) => json!(f),
-        (_, AnyValue::String(s)) => json!(s),
-        (_, AnyValue::StringOwned(s)) => json!(s.as_str()),
-        (_, other) => json!(other.to_string()),
-    }
-}
-
+/// A view's frame as printable rows, numbers kept as numbers.
 pub fn rows(df: &DataFrame) -> anyhow::Result<Rows> {
-    let names: Vec<&'static str> = df
-        .get_column_names()
-        .iter()
-        .map(|n| match n.as_str() {
-            "peak_at_us" => "peak_at",
-            other => Box::leak(other.to_owned().into_boxed_str()) as &'static str,
-        })
-        .collect();
-    let mut out = Vec::with_capacity(df.height());
-    let columns = df.columns();
-    for i in 0..df.height() {
-        let mut row = Vec::with_capacity(columns.len());
-        for c in columns {
-            row.push(cell(c.name().as_str(), c.get(i)?));
-        }
-        out.push(row);
-    }
+    let table = gridwatch_lake::table::result_table(df)?;
     Ok(Rows {
-        columns: names,
-        rows: out,
+        // Column names live as long as the command: leaking a handful of
+        // short strings is the simplest way to give `Rows` its `&'static`.
+        columns: table
+            .columns
+            .into_iter()
+            .map(|c| &*Box::leak(c.into_boxed_str()))
+            .collect(),
+        rows: table
+            .rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|c| match c {
+                        Cell::Number(n) if n.fract() == 0.0 && n.abs() < 9e15 => json!(n as i64),
+                        Cell::Number(n) => json!(n),
+                        Cell::Text(t) => json!(t),
+                        Cell::Null => Value::Null,
+                    })
+                    .collect()
+            })
+            .collect(),
     })
 }
 

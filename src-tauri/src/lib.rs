@@ -36,6 +36,7 @@ pub fn main() -> ExitCode {
         Some(command) => cli::run(command, &cache),
         None => app::run(
             cache,
+            cli.lake.clone().unwrap_or_else(lake::default_lake_dir),
             cli.stream
                 .clone()
                 .map(|stream| gridwatch_types::StreamConnection {

@@ -11,6 +11,7 @@ use gridwatch_types::{
 
 use crate::backend::{Backend, Reply, Request};
 use crate::model::{LIVE_WINDOW_US, Model};
+use crate::strategic::Strategic;
 
 /// How often the device list (with dimensions) is fetched again, in frames'
 /// worth of seconds.
@@ -35,6 +36,16 @@ pub struct GridwatchUi {
     /// The "Connect to Kinesis" form, when open.
     pub connection: Option<StreamConnection>,
     last_shard_poll: f64,
+    pub view: View,
+    pub strategic: Strategic,
+    last_job_poll: f64,
+}
+
+/// The operator's two views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Operations,
+    Strategic,
 }
 
 impl GridwatchUi {
@@ -53,6 +64,9 @@ impl GridwatchUi {
             started: false,
             connection: None,
             last_shard_poll: 0.0,
+            view: View::Operations,
+            strategic: Strategic::default(),
+            last_job_poll: 0.0,
         }
     }
 
@@ -109,6 +123,28 @@ impl GridwatchUi {
             match reply {
                 Reply::FleetStatus(s) => self.model.apply_status(s),
                 Reply::Shards(shards) => self.model.shards = shards,
+                Reply::Table(t) => {
+                    self.strategic.waiting = false;
+                    self.strategic.lake_empty = false;
+                    self.strategic.table = Some(t);
+                }
+                Reply::Job(j) => {
+                    let finished = self.strategic.job.as_ref().is_some_and(|old| old.running)
+                        && !j.running
+                        && j.error.is_none();
+                    self.strategic.job = Some(j);
+                    // History just written: show it.
+                    if finished {
+                        self.strategic.waiting = true;
+                        let now = crate::clock::now_us();
+                        self.backend
+                            .send(Request::Aggregate(self.strategic.query(now)));
+                    }
+                }
+                Reply::Failed {
+                    command: gridwatch_types::command::AGGREGATE,
+                    error,
+                } if self.strategic.failed(error.code) => {}
                 Reply::Devices(list) => self.model.apply_devices(list),
                 Reply::Chart(c) => self.model.apply_chart(c),
                 Reply::Live(batch) => self.model.apply_live(batch),
@@ -151,6 +187,12 @@ impl GridwatchUi {
             let health = self.health();
             self.backend.send(Request::ReportHealth(health));
         }
+        if self.strategic.job.as_ref().is_some_and(|j| j.running)
+            && self.now_s - self.last_job_poll > 0.5
+        {
+            self.last_job_poll = self.now_s;
+            self.backend.send(Request::JobStatus);
+        }
         if self.model.mode() == Mode::Kinesis && self.now_s - self.last_shard_poll > 1.0 {
             self.last_shard_poll = self.now_s;
             self.backend.send(Request::ShardStatus);
@@ -158,6 +200,26 @@ impl GridwatchUi {
         self.handle_replies();
 
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::top("views").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.view, View::Operations, "Operations");
+                ui.selectable_value(&mut self.view, View::Strategic, "Strategic");
+            });
+        });
+        if self.view == View::Strategic {
+            egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
+            let now = crate::clock::now_us();
+            let requests = egui::CentralPanel::default()
+                .show(ui, |ui| self.strategic.show(ui, now))
+                .inner;
+            for r in requests {
+                self.backend.send(r);
+            }
+            self.connection_window(ui);
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(250));
+            return;
+        }
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("devices")
             .resizable(true)

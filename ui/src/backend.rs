@@ -5,8 +5,9 @@
 //! (see `web.rs`); in tests it is the real pipeline in-process.
 
 use gridwatch_types::{
-    ApiError, ChartRequest, ChartSeries, DeviceInfo, FleetSpec, FleetStatus, LiveBatch,
-    ShardStatus, StreamConnection, UiHealth, command,
+    AggregateQuery, ApiError, ChartRequest, ChartSeries, DeviceInfo, FillLake, FleetSpec,
+    FleetStatus, JobStatus, LiveBatch, ResultTable, ShardStatus, StreamConnection, UiHealth,
+    command,
 };
 use serde_json::{Value, json};
 
@@ -25,6 +26,12 @@ pub enum Request {
     /// Back to the embedded pipeline.
     DisconnectStream,
     ShardStatus,
+    /// A strategic view over the lake.
+    Aggregate(AggregateQuery),
+    /// Write simulated history into the lake (a long job).
+    FillLake(FillLake),
+    JobStatus,
+    CancelJob,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +41,8 @@ pub enum Reply {
     Chart(ChartSeries),
     Live(LiveBatch),
     Shards(Vec<ShardStatus>),
+    Table(ResultTable),
+    Job(JobStatus),
     /// A request that returns nothing went through.
     Done,
     Failed {
@@ -57,6 +66,10 @@ impl Request {
             Request::ConnectStream(c) => (command::CONNECT_STREAM, json!({ "request": c })),
             Request::DisconnectStream => (command::DISCONNECT_STREAM, json!({})),
             Request::ShardStatus => (command::SHARD_STATUS, json!({})),
+            Request::Aggregate(q) => (command::AGGREGATE, json!({ "request": q })),
+            Request::FillLake(f) => (command::FILL_LAKE, json!({ "request": f })),
+            Request::JobStatus => (command::JOB_STATUS, json!({})),
+            Request::CancelJob => (command::CANCEL_JOB, json!({})),
         }
     }
 
@@ -71,6 +84,10 @@ impl Request {
             Request::ListDevices => Reply::Devices(serde_json::from_value(answer)?),
             Request::DeviceChart(_) => Reply::Chart(serde_json::from_value(answer)?),
             Request::ShardStatus => Reply::Shards(serde_json::from_value(answer)?),
+            Request::Aggregate(_) => Reply::Table(serde_json::from_value(answer)?),
+            Request::FillLake(_) | Request::JobStatus | Request::CancelJob => {
+                Reply::Job(serde_json::from_value(answer)?)
+            }
             Request::WatchDevice(_) | Request::ReportHealth(_) => Reply::Done,
         })
     }

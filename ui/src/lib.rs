@@ -6,7 +6,9 @@
 
 pub mod app;
 pub mod backend;
+pub mod clock;
 pub mod model;
+pub mod strategic;
 #[cfg(target_arch = "wasm32")]
 mod web;
 

@@ -40,6 +40,7 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
         create_stream(&kinesalite.client(), "ui-stream", 2).await;
         Arc::new(Session::new(
             Embedded::open(&dir.path().join("ui.sqlite"), 2).unwrap(),
+            dir.path().join("lake"),
         ))
     });
     let mut h = harness(&rt, &session);

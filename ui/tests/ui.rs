@@ -51,7 +51,7 @@ fn engine(dir: &std::path::Path) -> (Arc<tokio::runtime::Runtime>, Arc<Session>)
         engine.start_fleet(spec(), now, live, |_| {}).await.unwrap();
         engine
     });
-    (rt, Arc::new(Session::new(engine)))
+    (rt, Arc::new(Session::new(engine, dir.join("lake"))))
 }
 
 #[test]
@@ -166,4 +166,80 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
             .is_some_and(|s| s.running.is_some())
     });
     rt.block_on(engine.shutdown()).unwrap();
+}
+
+#[test]
+fn the_strategic_view_fills_an_empty_lake_with_progress_and_cancel_then_shows_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, session) = engine(dir.path());
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "the first status", |app| app.model.status.is_some());
+    h.get_by_label("Strategic").click();
+    h.run_steps(2);
+    h.get_by_label("Run").click();
+    step_until(&mut h, "the empty-lake offer", |app| {
+        app.strategic.lake_empty
+    });
+    h.get_by_label("Write 30 days of simulated history").click();
+    step_until(&mut h, "the job to show progress", |app| {
+        app.strategic.job.as_ref().is_some_and(|j| j.running)
+    });
+    h.get_by_label("Cancel").click();
+    step_until(&mut h, "the job to stop", |app| {
+        app.strategic.job.as_ref().is_some_and(|j| !j.running)
+    });
+    let error = h
+        .state()
+        .strategic
+        .job
+        .as_ref()
+        .unwrap()
+        .error
+        .clone()
+        .unwrap();
+    assert!(error.starts_with("cancelled"), "{error}");
+    assert!(
+        !dir.path().join("lake/readings/json").exists()
+            || count_files(&dir.path().join("lake/readings/json")) == 0,
+        "a cancelled fill leaves no files"
+    );
+    h.step();
+
+    // Again, to the end: the figures appear by themselves when it is done.
+    h.get_by_label("Write 30 days of simulated history").click();
+    let start = std::time::Instant::now();
+    while h.state().strategic.table.is_none() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(240),
+            "no figures"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let table = h.state().strategic.table.clone().unwrap();
+    assert_eq!(
+        table.columns[..2],
+        ["Region".to_string(), "day".to_string()]
+    );
+    assert!(table.rows.len() >= 5 * 30, "{} rows", table.rows.len());
+    h.run_steps(2);
+    h.get_by_label("energy_kwh");
+    h.get_by_label("peak_demand_w");
+    rt.block_on(session.shutdown()).unwrap();
+}
+
+fn count_files(root: &std::path::Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                n += 1;
+            }
+        }
+    }
+    n
 }

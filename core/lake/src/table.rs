@@ -142,6 +142,63 @@ pub fn with_time_keys(mut df: DataFrame) -> PolarsResult<DataFrame> {
     Ok(df)
 }
 
+/// Epoch microseconds as `YYYY-MM-DD`.
+pub fn format_date(us: i64) -> String {
+    let c = civil(us);
+    format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
+}
+
+/// Epoch microseconds as RFC 3339 UTC to the second.
+pub fn format_datetime(us: i64) -> String {
+    let c = civil(us);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+/// A view's frame as a table for people and files: time keys as dates,
+/// months as `YYYY-MM`, `peak_at_us` as `peak_at`.
+pub fn result_table(df: &DataFrame) -> PolarsResult<gridwatch_types::ResultTable> {
+    use gridwatch_types::Cell;
+    let columns: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| match n.as_str() {
+            "peak_at_us" => "peak_at".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let mut row = Vec::with_capacity(df.width());
+        for c in df.columns() {
+            let v = c.get(i)?;
+            row.push(match (c.name().as_str(), v) {
+                (_, AnyValue::Null) => Cell::Null,
+                (DAY | WEEK, AnyValue::Int64(us)) => Cell::Text(format_date(us)),
+                (HOUR | "peak_at_us", AnyValue::Int64(us)) => Cell::Text(format_datetime(us)),
+                (MONTH, AnyValue::Int32(m)) => Cell::Text(format!("{:04}-{:02}", m / 100, m % 100)),
+                (_, AnyValue::Int64(x)) => Cell::Number(x as f64),
+                (_, AnyValue::Int32(x)) => Cell::Number(f64::from(x)),
+                (_, AnyValue::UInt32(x)) => Cell::Number(f64::from(x)),
+                (_, AnyValue::UInt64(x)) => Cell::Number(x as f64),
+                (_, AnyValue::Float64(x)) => Cell::Number(x),
+                (_, AnyValue::String(s)) => Cell::Text(s.to_owned()),
+                (_, AnyValue::StringOwned(s)) => Cell::Text(s.to_string()),
+                (_, other) => Cell::Text(other.to_string()),
+            });
+        }
+        rows.push(row);
+    }
+    Ok(gridwatch_types::ResultTable {
+        columns,
+        rows,
+        skipped: Vec::new(),
+        lake_dir: String::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

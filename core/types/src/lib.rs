@@ -24,6 +24,10 @@ pub mod command {
     pub const CONNECT_STREAM: &str = "connect_stream";
     pub const DISCONNECT_STREAM: &str = "disconnect_stream";
     pub const SHARD_STATUS: &str = "shard_status";
+    pub const AGGREGATE: &str = "aggregate";
+    pub const FILL_LAKE: &str = "fill_lake";
+    pub const JOB_STATUS: &str = "job_status";
+    pub const CANCEL_JOB: &str = "cancel_job";
 }
 
 /// The kind of device a simulated fleet is made of.
@@ -242,6 +246,57 @@ pub struct ShardStatus {
     pub expired_iterators: u64,
     pub quarantined: u64,
     pub last_error: Option<String>,
+}
+
+/// A strategic view over the lake's extracts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AggregateQuery {
+    pub from_us: i64,
+    pub to_us: i64,
+    /// Group keys: device, region, feeder, type, hour, day, week, month.
+    pub by: Vec<String>,
+    /// Dimension = value filters.
+    pub filters: Vec<(String, String)>,
+    /// Only the N groups with the most energy.
+    pub top: Option<u32>,
+}
+
+/// One cell of a result table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Number(f64),
+    Text(String),
+    Null,
+}
+
+/// A result table, as the strategic view shows and exports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResultTable {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// Extract lines that could not be read, as `file:line: reason`.
+    pub skipped: Vec<String>,
+    pub lake_dir: String,
+}
+
+/// Write simulated history into the lake (a long job).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FillLake {
+    pub days: u32,
+    pub spec: FleetSpec,
+}
+
+/// A long job's progress, for a progress bar with a Cancel button.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobStatus {
+    pub running: bool,
+    pub name: String,
+    /// 0.0 to 1.0.
+    pub fraction: f32,
+    pub message: String,
+    /// How the last job ended, if it failed or was cancelled.
+    pub error: Option<String>,
 }
 
 /// What the UI tells the shell about itself, for smoke tests and soak logs.

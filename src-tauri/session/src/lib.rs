@@ -6,6 +6,7 @@
 //! Kinesis stream, a [`Follower`] of that stream. The UI is fed from one of
 //! their live views, the *active* one.
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use gridwatch_core::kinesis::{ConsumerConfig, Follower, KinesisError, StartAt, list_shards};
@@ -13,8 +14,8 @@ use gridwatch_core::live::LiveView;
 use gridwatch_core::{Cache, CacheReader};
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
 use gridwatch_types::{
-    ApiError, ChartRequest, ChartSeries, DeviceInfo, ErrorCode, FleetSpec, FleetStatus, Mode,
-    ShardStatus, StreamConnection,
+    AggregateQuery, ApiError, ChartRequest, ChartSeries, DeviceInfo, ErrorCode, FillLake,
+    FleetSpec, FleetStatus, JobStatus, Mode, ResultTable, ShardStatus, StreamConnection,
 };
 
 /// Which live view feeds the UI; swapped when a stream is connected.
@@ -38,15 +39,29 @@ fn cache_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::Cache, e.to_string())
 }
 
+/// A long job running in the background, with its progress.
+struct Job {
+    name: String,
+    progress: Arc<std::sync::Mutex<(f32, String)>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<String, String>>,
+}
+
 pub struct Session {
     engine: Embedded,
+    lake_dir: PathBuf,
+    job: tokio::sync::Mutex<Option<Job>>,
+    last_job: std::sync::Mutex<Option<JobStatus>>,
     stream: tokio::sync::Mutex<Option<(String, Follower)>>,
     active: ActiveLive,
 }
 
 impl Session {
-    pub fn new(engine: Embedded) -> Session {
+    pub fn new(engine: Embedded, lake_dir: PathBuf) -> Session {
         Session {
+            lake_dir,
+            job: tokio::sync::Mutex::new(None),
+            last_job: std::sync::Mutex::new(None),
             active: Arc::new(RwLock::new(engine.live().clone())),
             stream: tokio::sync::Mutex::new(None),
             engine,
@@ -225,6 +240,167 @@ impl Session {
             .as_ref()
             .map(|(_, f)| f.shards())
             .unwrap_or_default()
+    }
+
+    /// A strategic view over the lake's extracts.
+    pub async fn aggregate(&self, query: AggregateQuery) -> Result<ResultTable, ApiError> {
+        if query.to_us <= query.from_us {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "the range must end after it starts",
+            ));
+        }
+        let lake = self.lake_dir.clone();
+        blocking(move || {
+            if !lake.join("readings").exists() {
+                return Err(ApiError::new(
+                    ErrorCode::NotFound,
+                    format!("the lake at {} has no extracts yet", lake.display()),
+                ));
+            }
+            let request = gridwatch_lake::AggregateRequest {
+                from_us: query.from_us,
+                to_us: query.to_us,
+                by: query
+                    .by
+                    .iter()
+                    .map(|k| k.parse().unwrap_or(gridwatch_lake::GroupKey::Day))
+                    .collect(),
+                filters: query.filters,
+                top: query.top.map(|n| n as usize),
+            };
+            let lake_error =
+                |e: &dyn std::fmt::Display| ApiError::new(ErrorCode::InvalidInput, e.to_string());
+            let (df, report) = gridwatch_lake::load(&lake, request.from_us, request.to_us)
+                .map_err(|e| lake_error(&e))?;
+            let out = gridwatch_lake::aggregate(df, &request).map_err(|e| lake_error(&e))?;
+            let mut table =
+                gridwatch_lake::table::result_table(&out).map_err(|e| lake_error(&e))?;
+            table.skipped = report.bad_lines.iter().map(|b| b.to_string()).collect();
+            table.lake_dir = lake.display().to_string();
+            Ok(table)
+        })
+        .await
+    }
+
+    /// Starts writing `days` of simulated history into the lake.
+    pub async fn fill_lake(&self, request: FillLake) -> Result<JobStatus, ApiError> {
+        let mut slot = self.job.lock().await;
+        if slot.as_ref().is_some_and(|j| !j.task.is_finished()) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "a job is already running; cancel it or wait",
+            ));
+        }
+        if request.days == 0 || request.spec.device_count() == 0 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "give at least one day and one device",
+            ));
+        }
+        let progress = Arc::new(std::sync::Mutex::new((0.0f32, "starting".to_string())));
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let now = gridwatch_core::time::now_us();
+        let span = i64::from(request.days) * gridwatch_core::time::MICROS_PER_DAY;
+        let start = now - span;
+        let dir = self.lake_dir.clone();
+        let shared = progress.clone();
+        let cancelled = stop_rx.clone();
+        let task = tokio::spawn(async move {
+            let mut sink = gridwatch_simulator::lake::LakeSink::new(
+                gridwatch_simulator::lake::LakeOptions::new(&dir),
+            );
+            let mut fleet = gridwatch_simulator::Fleet::new(&request.spec, start);
+            let options = RunOptions {
+                pacing: Pacing::AsFastAsPossible,
+                end_us: Some(now),
+            };
+            let summary =
+                gridwatch_simulator::run_fleet(&mut fleet, &mut sink, options, stop_rx, move |p| {
+                    if let Ok(mut g) = shared.lock() {
+                        g.0 = ((p.reached_us - start) as f64 / span as f64).clamp(0.0, 1.0) as f32;
+                        g.1 = format!("{} records", p.records);
+                    }
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            if *cancelled.borrow() {
+                sink.remove_written().map_err(|e| e.to_string())?;
+                return Err("cancelled; the partial history was removed".to_string());
+            }
+            let stats = sink.stats();
+            Ok(format!(
+                "{} records in {} files",
+                summary.records, stats.files
+            ))
+        });
+        *slot = Some(Job {
+            name: format!("writing {} days of history", request.days),
+            progress,
+            stop,
+            task,
+        });
+        drop(slot);
+        Ok(self.job_status().await)
+    }
+
+    /// The running (or last) long job.
+    pub async fn job_status(&self) -> JobStatus {
+        let mut slot = self.job.lock().await;
+        if let Some(job) = slot.as_ref() {
+            if !job.task.is_finished() {
+                let (fraction, message) =
+                    job.progress.lock().map(|g| g.clone()).unwrap_or_default();
+                return JobStatus {
+                    running: true,
+                    name: job.name.clone(),
+                    fraction,
+                    message,
+                    error: None,
+                };
+            }
+            if let Some(job) = slot.take() {
+                let status = match job.task.await {
+                    Ok(Ok(message)) => JobStatus {
+                        running: false,
+                        name: job.name,
+                        fraction: 1.0,
+                        message,
+                        error: None,
+                    },
+                    Ok(Err(e)) => JobStatus {
+                        running: false,
+                        name: job.name,
+                        fraction: 0.0,
+                        message: String::new(),
+                        error: Some(e),
+                    },
+                    Err(e) => JobStatus {
+                        running: false,
+                        name: job.name,
+                        fraction: 0.0,
+                        message: String::new(),
+                        error: Some(e.to_string()),
+                    },
+                };
+                if let Ok(mut last) = self.last_job.lock() {
+                    *last = Some(status);
+                }
+            }
+        }
+        self.last_job
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())
+            .unwrap_or_default()
+    }
+
+    /// Asks the running job to stop; what it wrote so far stays.
+    pub async fn cancel_job(&self) -> JobStatus {
+        if let Some(job) = self.job.lock().await.as_ref() {
+            let _ = job.stop.send(true);
+        }
+        self.job_status().await
     }
 
     /// Stops everything and commits what was read.

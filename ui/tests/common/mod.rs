@@ -60,6 +60,10 @@ impl Backend for InProcess {
                 }
                 Request::DisconnectStream => Reply::FleetStatus(s.disconnect().await),
                 Request::ShardStatus => Reply::Shards(s.shards().await),
+                Request::Aggregate(q) => answer("aggregate", s.aggregate(q).await, Reply::Table),
+                Request::FillLake(f) => answer("fill_lake", s.fill_lake(f).await, Reply::Job),
+                Request::JobStatus => Reply::Job(s.job_status().await),
+                Request::CancelJob => Reply::Job(s.cancel_job().await),
             }
         });
         self.replies.push(reply);
