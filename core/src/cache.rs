@@ -59,6 +59,12 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         raw BLOB NOT NULL
     );",
+    // 2: history fetched from Timestream, kept for offline use.
+    "CREATE TABLE history_result (
+        query TEXT PRIMARY KEY,
+        fetched_us INTEGER NOT NULL,
+        result TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -433,6 +439,19 @@ impl CacheReader {
         checkpoints(&self.conn, source).map_err(self.err())
     }
 
+    /// A history result kept by [`Cache::store_history`], with when it was
+    /// fetched.
+    pub fn history(&self, query: &str) -> Result<Option<(i64, String)>> {
+        self.conn
+            .query_row(
+                "SELECT fetched_us, result FROM history_result WHERE query = ?1",
+                [query],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
     pub fn quarantine_count(&self) -> Result<u64> {
         self.conn
             .query_row("SELECT count(*) FROM quarantine", [], |r| {
@@ -472,6 +491,18 @@ impl CacheReader {
 }
 
 impl Cache {
+    /// Keeps a fetched history result (JSON) for offline use.
+    pub fn store_history(&self, query: &str, fetched_us: i64, result_json: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO history_result (query, fetched_us, result) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (query) DO UPDATE SET fetched_us = excluded.fetched_us, result = excluded.result",
+                params![query, fetched_us, result_json],
+            )
+            .map(|_| ())
+            .map_err(sqlite(&self.path))
+    }
+
     pub fn checkpoints(&self, source: &str) -> Result<Vec<Checkpoint>> {
         checkpoints(&self.conn, source).map_err(sqlite(&self.path))
     }

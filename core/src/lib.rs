@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod kinesis;
 pub mod live;
 pub mod time;
+pub mod timestream;
 
 pub use cache::{Cache, CacheError, CacheReader};
 pub use codec::{DecodeError, Record};

@@ -61,6 +61,8 @@ pub enum Command {
     /// Follow every shard of a Kinesis stream into the cache, resuming from
     /// the checkpoints of the previous run.
     Ingest(crate::stream::IngestArgs),
+    /// Run Timestream SQL (Grafana's macros work), every page fetched.
+    Sql(crate::history::SqlArgs),
     /// Strategic figures over lake extracts: energy, peak demand, load
     /// factor, voltage quality, by any dimension and period.
     Aggregate(crate::lake::AggregateArgs),
@@ -172,8 +174,30 @@ pub struct SimulateArgs {
     pub shards: u32,
 }
 
+/// Where `query` reads history from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistorySource {
+    /// The local cache (what the embedded pipeline or `ingest` wrote).
+    Cache,
+    /// Amazon Timestream (--database, --table), aggregated on the server.
+    Timestream,
+}
+
 #[derive(Debug, Args)]
 pub struct QueryArgs {
+    #[arg(long, value_enum, default_value_t = HistorySource::Cache)]
+    pub source: HistorySource,
+    /// With --source timestream: the database.
+    #[arg(long, required_if_eq("source", "timestream"))]
+    pub database: Option<String>,
+    /// With --source timestream: the table.
+    #[arg(long, required_if_eq("source", "timestream"))]
+    pub table: Option<String>,
+    /// With --source timestream: stop a query that meters more bytes.
+    #[arg(long, env = "GRIDWATCH_MAX_BYTES")]
+    pub max_bytes: Option<i64>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// The measure, e.g. voltage, watt, current, energy, temperature
     /// (voltage_measure works too).
     #[arg(long)]
@@ -218,6 +242,7 @@ pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
         }
         Command::Simulate(args) => simulate(args, cache),
         Command::Aggregate(args) => crate::lake::aggregate(args),
+        Command::Sql(args) => crate::history::sql(args),
         Command::Lake(command) => crate::lake::run(command),
         Command::Tail(args) => crate::stream::tail(args),
         Command::Ingest(args) => crate::stream::ingest(args, cache),
@@ -357,6 +382,31 @@ fn query(args: QueryArgs, cache: &Path) -> anyhow::Result<()> {
     let bucket_us = args.bucket.as_micros() as i64;
     if bucket_us <= 0 {
         bail!("--bucket must be longer than zero");
+    }
+    if args.source == HistorySource::Timestream {
+        return crate::history::query(
+            crate::history::TimestreamQuery {
+                database: args.database.context("--database is needed")?,
+                table: args.table.context("--table is needed")?,
+                // Timestream keeps the wire's measure names.
+                measure: if args
+                    .measure
+                    .ends_with(gridwatch_core::codec::MEASURE_SUFFIX)
+                {
+                    args.measure.clone()
+                } else {
+                    format!("{}{}", args.measure, gridwatch_core::codec::MEASURE_SUFFIX)
+                },
+                device: args.device.clone(),
+                from_us,
+                to_us,
+                bucket: args.bucket,
+                max_bytes: args.max_bytes,
+                format: args.format,
+                aws: args.aws.clone(),
+            },
+            cache,
+        );
     }
     let reader = open_reader(cache)?;
     if let Some(device) = &args.device

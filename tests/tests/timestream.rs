@@ -1,0 +1,279 @@
+//! Timestream history against moto server on 127.0.0.1, which answers
+//! queries with canned, paged results in the real Query protocol.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use gridwatch_tests::{EMULATOR_ENV, Moto, gridwatch_bin};
+use serde_json::{Value, json};
+
+fn can(moto: &Moto, query: &str, pages: Vec<Value>) {
+    let body = json!({
+        "account_id": "123456789012",
+        "region": "us-east-1",
+        "results": { query: pages },
+    });
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+        ])
+        .arg(body.to_string())
+        .arg(format!(
+            "{}/moto-api/static/timestream/query-results",
+            moto.endpoint()
+        ))
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "canning failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn gridwatch(cache: &std::path::Path, endpoint: &str, args: &[&str]) -> Output {
+    Command::new(gridwatch_bin())
+        .arg("--cache")
+        .arg(cache)
+        .args(args)
+        .args(["--endpoint-url", endpoint])
+        .envs(EMULATOR_ENV)
+        .output()
+        .unwrap()
+}
+
+fn scalar(t: &str) -> Value {
+    json!({"ScalarType": t})
+}
+
+fn columns() -> Value {
+    json!([
+        {"Name": "device", "Type": scalar("VARCHAR")},
+        {"Name": "volts", "Type": scalar("DOUBLE")},
+        {"Name": "n", "Type": scalar("BIGINT")},
+        {"Name": "i", "Type": scalar("INTEGER")},
+        {"Name": "ok", "Type": scalar("BOOLEAN")},
+        {"Name": "t", "Type": scalar("TIMESTAMP")},
+        {"Name": "d", "Type": scalar("DATE")},
+        {"Name": "tod", "Type": scalar("TIME")},
+        {"Name": "span", "Type": scalar("INTERVAL_DAY_TO_SECOND")},
+        {"Name": "months", "Type": scalar("INTERVAL_YEAR_TO_MONTH")},
+        {"Name": "tags", "Type": {"ArrayColumnInfo": {"Type": scalar("VARCHAR")}}},
+        {"Name": "pair", "Type": {"RowColumnInfo": [{"Name": "a", "Type": scalar("BIGINT")}, {"Name": "b", "Type": scalar("VARCHAR")}]}},
+        {"Name": "series", "Type": {"TimeSeriesMeasureValueColumnInfo": {"Type": scalar("DOUBLE")}}}
+    ])
+}
+
+fn row(device: &str, null_volts: bool) -> Value {
+    let s = |v: &str| json!({"ScalarValue": v});
+    json!({"Data": [
+        s(device),
+        if null_volts { json!({"NullValue": true}) } else { s("231.5") },
+        s("9007199254740993"),
+        s("-7"),
+        s("true"),
+        s("2023-11-14 22:13:20.123456789"),
+        s("2023-11-14"),
+        s("01:02:03.500000000"),
+        s("1 00:00:01.000000000"),
+        s("1-2"),
+        {"ArrayValue": [s("north"), s("feeder-7")]},
+        {"RowValue": {"Data": [s("5"), s("five")]}},
+        {"TimeSeriesValue": [
+            {"Time": "2023-11-14 22:00:00.000000000", "Value": s("230.1")},
+            {"Time": "2023-11-14 22:01:00.000000000", "Value": s("229.9")}
+        ]}
+    ]})
+}
+
+fn page(rows: Vec<Value>, next: Option<&str>, metered: i64) -> Value {
+    let mut p = json!({
+        "QueryId": "q-1",
+        "ColumnInfo": columns(),
+        "Rows": rows,
+        "QueryStatus": {"ProgressPercentage": 100.0, "CumulativeBytesScanned": metered, "CumulativeBytesMetered": metered},
+    });
+    if let Some(n) = next {
+        p["NextToken"] = json!(n);
+    }
+    p
+}
+
+#[test]
+fn every_page_arrives_with_every_type_parsed() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let q = "SELECT * FROM \"grid\".\"readings\" WHERE x = 1";
+    can(
+        &moto,
+        q,
+        vec![
+            page(
+                vec![row("m-1", false), row("m-2", true)],
+                Some("page-2"),
+                100,
+            ),
+            page(vec![row("m-3", false)], Some("page-3"), 200),
+            page(vec![row("m-4", false)], None, 300),
+        ],
+    );
+    let out = gridwatch(
+        &dir.path().join("c.sqlite"),
+        &moto.endpoint(),
+        &["sql", q, "--format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    let devices: Vec<&str> = rows.iter().map(|r| r["device"].as_str().unwrap()).collect();
+    assert_eq!(devices, vec!["m-1", "m-2", "m-3", "m-4"], "all three pages");
+    let r = &rows[0];
+    assert_eq!(r["volts"], json!(231.5));
+    assert_eq!(rows[1]["volts"], Value::Null);
+    assert_eq!(
+        r["n"],
+        json!(9_007_199_254_740_993i64),
+        "a BIGINT past 2^53 keeps every digit"
+    );
+    assert_eq!(r["i"], json!(-7));
+    assert_eq!(r["ok"], json!(true));
+    assert_eq!(r["t"], json!("2023-11-14T22:13:20.123456789Z"));
+    assert_eq!(r["d"], json!("2023-11-14"));
+    assert_eq!(r["tod"], json!("01:02:03.500000000"));
+    assert_eq!(r["span"], json!("86401 s"));
+    assert_eq!(r["months"], json!("14 months"));
+    assert_eq!(r["tags"], json!(["north", "feeder-7"]));
+    assert_eq!(r["pair"], json!([5, "five"]));
+    assert_eq!(
+        r["series"],
+        json!([{"time": "2023-11-14T22:00:00Z", "value": 230.1}, {"time": "2023-11-14T22:01:00Z", "value": 229.9}])
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("4 rows in 3 pages; 300 bytes scanned, 300 bytes metered"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_query_over_its_byte_cap_is_stopped() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let q = "SELECT * FROM big";
+    can(
+        &moto,
+        q,
+        vec![
+            page(vec![row("m-1", false)], Some("more"), 5_000_000),
+            page(vec![], None, 9_000_000),
+        ],
+    );
+    let out = gridwatch(
+        &dir.path().join("c.sqlite"),
+        &moto.endpoint(),
+        &["sql", q, "--max-bytes", "1000000"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("metering 5000000 bytes, over the cap of 1000000 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn history_is_bucketed_on_the_server_escaped_and_cached_for_offline_use() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("c.sqlite");
+    let (from, to) = (1_700_000_000_000i64, 1_700_003_600_000i64);
+    // The exact SQL Gridwatch sends: a hostile device ID stays a literal.
+    let sql = gridwatch_core::timestream::bucket_query(
+        "grid",
+        "readings",
+        "voltage_measure",
+        Some("x' OR '1'='1"),
+        from * 1000,
+        to * 1000,
+        Duration::from_secs(60),
+    );
+    assert!(sql.contains("'x'' OR ''1''=''1'"));
+    let cols = json!([
+        {"Name": "bucket", "Type": scalar("TIMESTAMP")},
+        {"Name": "avg", "Type": scalar("DOUBLE")},
+        {"Name": "min", "Type": scalar("DOUBLE")},
+        {"Name": "max", "Type": scalar("DOUBLE")},
+        {"Name": "sum", "Type": scalar("DOUBLE")},
+        {"Name": "count", "Type": scalar("BIGINT")}
+    ]);
+    let bucket = |t: &str, v: &str| {
+        json!({"Data": [
+        {"ScalarValue": t}, {"ScalarValue": v}, {"ScalarValue": v}, {"ScalarValue": v}, {"ScalarValue": v}, {"ScalarValue": "1"}]})
+    };
+    can(
+        &moto,
+        &sql,
+        vec![
+            json!({"QueryId": "h", "ColumnInfo": cols, "Rows": [bucket("2023-11-14 22:13:00.000000000", "230.5")], "NextToken": "2"}),
+            json!({"QueryId": "h", "ColumnInfo": cols, "Rows": [bucket("2023-11-14 22:14:00.000000000", "231.5")]}),
+        ],
+    );
+    let args = [
+        "query",
+        "--source",
+        "timestream",
+        "--database",
+        "grid",
+        "--table",
+        "readings",
+        "--device",
+        "x' OR '1'='1",
+        "--measure",
+        "voltage",
+        "--from",
+        &from.to_string(),
+        "--to",
+        &to.to_string(),
+        "--bucket",
+        "1m",
+        "--format",
+        "json",
+    ];
+    let out = gridwatch(&cache, &moto.endpoint(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2, "both pages: {rows}");
+    assert_eq!(rows[1]["avg"], json!(231.5));
+
+    // Offline: the endpoint is gone, the cached result is shown, marked.
+    drop(moto);
+    let offline = gridwatch(&cache, "http://127.0.0.1:9", &args);
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&offline.stdout).unwrap(),
+        rows
+    );
+    let err = String::from_utf8_lossy(&offline.stderr);
+    assert!(
+        err.contains("showing the CACHED result fetched at"),
+        "{err}"
+    );
+}
