@@ -10,6 +10,7 @@
 //! This crate knows nothing of Tauri, egui or the simulator.
 
 pub mod aws;
+pub mod bridge;
 pub mod bus;
 pub mod cache;
 pub mod codec;

@@ -378,6 +378,9 @@ fn iso(us: i64) -> String {
     )
 }
 
+/// A macro's value, computed only when the query uses it.
+type Expansion<'a> = Box<dyn Fn() -> Result<String, String> + 'a>;
+
 /// Expands Grafana's macros, so an operator can paste a Grafana panel's
 /// query. A macro whose value is unknown is an error naming it.
 pub fn expand_macros(sql: &str, ctx: &MacroContext) -> Result<String, String> {
@@ -393,7 +396,7 @@ pub fn expand_macros(sql: &str, ctx: &MacroContext) -> Result<String, String> {
     };
     let mut out = sql.to_owned();
     // Longest names first: $__timeFilter before $__timeFrom, etc.
-    let pairs: Vec<(&str, Box<dyn Fn() -> Result<String, String>>)> = vec![
+    let pairs: Vec<(&str, Expansion<'_>)> = vec![
         (
             "$__timeFilter",
             Box::new(|| Ok(format!("time BETWEEN {from} AND {to}"))),

@@ -61,6 +61,9 @@ pub enum Command {
     /// Follow every shard of a Kinesis stream into the cache, resuming from
     /// the checkpoints of the previous run.
     Ingest(crate::stream::IngestArgs),
+    /// Do the seed's Flink job: a Kinesis stream into Timestream, with
+    /// checkpoints and a quarantine for rejected records.
+    Bridge(crate::stream::BridgeArgs),
     /// Run Timestream SQL (Grafana's macros work), every page fetched.
     Sql(crate::history::SqlArgs),
     /// Strategic figures over lake extracts: energy, peak demand, load
@@ -243,6 +246,7 @@ pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate(args, cache),
         Command::Aggregate(args) => crate::lake::aggregate(args),
         Command::Sql(args) => crate::history::sql(args),
+        Command::Bridge(args) => crate::stream::bridge(args, cache),
         Command::Lake(command) => crate::lake::run(command),
         Command::Tail(args) => crate::stream::tail(args),
         Command::Ingest(args) => crate::stream::ingest(args, cache),

@@ -39,6 +39,34 @@ pub struct TailArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BridgeArgs {
+    /// The Kinesis stream to read.
+    #[arg(long)]
+    pub stream: String,
+    /// The Timestream database to write to.
+    #[arg(long)]
+    pub database: String,
+    /// The Timestream table to write to.
+    #[arg(long)]
+    pub table: String,
+    /// One multi-measure record per reading instead of one per measure.
+    #[arg(long)]
+    pub multi_measure: bool,
+    /// Where shards without a checkpoint start: trim-horizon, latest, or a time.
+    #[arg(long, default_value = "trim-horizon", allow_hyphen_values = true)]
+    pub from: String,
+    /// Exit once every shard has been read to its tip (for scripts).
+    #[arg(long)]
+    pub until_caught_up: bool,
+    /// Timestream's endpoint, when it differs from --endpoint-url's (two
+    /// emulators, say).
+    #[arg(long)]
+    pub timestream_endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct IngestArgs {
     /// The Kinesis stream.
     #[arg(long)]
@@ -291,6 +319,55 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
             cache_path.display()
         );
         eprintln!("shards: {}", lag_line(&board));
+        anyhow::Ok(())
+    })
+}
+
+pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
+    let start = start_at(&args.from)?;
+    let aws = args.aws.options();
+    runtime()?.block_on(async {
+        let cache = Cache::open(cache_path)
+            .with_context(|| format!("cannot open the cache at {}", cache_path.display()))?;
+        let conf = aws.load().await;
+        let kinesis = aws_sdk_kinesis::Client::new(&conf);
+        let mut ts_aws = aws.clone();
+        if let Some(url) = &args.timestream_endpoint_url {
+            ts_aws.endpoint_url = Some(url.clone());
+        }
+        let timestream = gridwatch_core::bridge::write_client(&ts_aws).await?;
+        let mut consumer = ConsumerConfig::new(&args.stream, start);
+        consumer.until_caught_up = args.until_caught_up;
+        let (stop_tx, stop) = watch::channel(false);
+        stop_on_ctrl_c(stop_tx);
+        let summary = gridwatch_core::bridge::run(
+            kinesis,
+            timestream,
+            consumer,
+            gridwatch_core::bridge::BridgeConfig {
+                database: args.database.clone(),
+                table: args.table.clone(),
+                multi_measure: args.multi_measure,
+                multi_measure_name: "readings".into(),
+            },
+            cache,
+            format!("bridge:{}", args.stream),
+            stop,
+        )
+        .await
+        .with_context(|| format!("bridging {} to {}.{} with {}", args.stream, args.database, args.table, aws.describe()))?;
+        println!(
+            "bridged {} readings from {} to {}.{}: {} Timestream records written in {} calls ({} retried), {} rejected, {} quarantined",
+            summary.readings,
+            args.stream,
+            args.database,
+            args.table,
+            summary.written,
+            summary.writes,
+            summary.retries,
+            summary.rejected,
+            summary.quarantined
+        );
         anyhow::Ok(())
     })
 }

@@ -267,10 +267,31 @@ pub struct FaultProxy {
     pub port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub injected: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Every request seen: (operation, body).
+    pub requests: RequestLog,
 }
 
-/// Which error to answer the n-th request of a target with, if any.
-pub type FaultRule = dyn Fn(&str, u64) -> Option<&'static str> + Send + Sync;
+/// The requests a proxy saw: (operation, body).
+pub type RequestLog = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// An AWS error to answer with: its type, and any more JSON fields of its
+/// body (e.g. `"RejectedRecords": [...]`).
+pub struct Fault {
+    pub error: &'static str,
+    pub extra: String,
+}
+
+impl Fault {
+    pub fn new(error: &'static str) -> Option<Fault> {
+        Some(Fault {
+            error,
+            extra: String::new(),
+        })
+    }
+}
+
+/// Which error to answer the n-th request of an operation with, if any.
+pub type FaultRule = dyn Fn(&str, u64) -> Option<Fault> + Send + Sync;
 
 impl FaultProxy {
     pub fn start(upstream: u16, rule: std::sync::Arc<FaultRule>) -> FaultProxy {
@@ -283,16 +304,23 @@ impl FaultProxy {
             .expect("non-blocking listener");
         let stop = Arc::new(AtomicBool::new(false));
         let injected = Arc::new(AtomicU64::new(0));
+        let requests: RequestLog = Arc::default();
         let counts: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>> = Arc::default();
-        let (stop2, injected2) = (stop.clone(), injected.clone());
+        let (stop2, injected2, requests2) = (stop.clone(), injected.clone(), requests.clone());
         std::thread::spawn(move || {
             while !stop2.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let (rule, counts, injected) =
-                            (rule.clone(), counts.clone(), injected2.clone());
+                        let (rule, counts, injected, log) = (
+                            rule.clone(),
+                            counts.clone(),
+                            injected2.clone(),
+                            requests2.clone(),
+                        );
                         std::thread::spawn(move || {
-                            let _ = proxy_connection(client, upstream, &*rule, &counts, &injected);
+                            let _ = proxy_connection(
+                                client, upstream, &*rule, &counts, &injected, &log,
+                            );
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -303,6 +331,7 @@ impl FaultProxy {
             port,
             stop,
             injected,
+            requests,
         }
     }
 
@@ -349,6 +378,7 @@ fn proxy_connection(
     rule: &FaultRule,
     counts: &std::sync::Mutex<std::collections::HashMap<String, u64>>,
     injected: &std::sync::atomic::AtomicU64,
+    log: &std::sync::Mutex<Vec<(String, Vec<u8>)>>,
 ) -> std::io::Result<()> {
     use std::io::{BufReader, Write};
     client.set_nonblocking(false)?;
@@ -373,9 +403,13 @@ fn proxy_connection(
             *n += 1;
             *n
         };
-        if let Some(error) = rule(&op, n) {
+        if let Ok(mut l) = log.lock() {
+            l.push((op.clone(), body.clone()));
+        }
+        if let Some(Fault { error, extra }) = rule(&op, n) {
             injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let body = format!(r#"{{"__type":"{error}","message":"injected by the test proxy"}}"#);
+            let body =
+                format!(r#"{{"__type":"{error}","message":"injected by the test proxy"{extra}}}"#);
             write!(
                 writer,
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: {error}\r\nContent-Length: {}\r\n\r\n{body}",

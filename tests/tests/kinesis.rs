@@ -13,8 +13,8 @@ use gridwatch_core::bus::{Bus, hash_key};
 use gridwatch_core::ingest::ShardBatch;
 use gridwatch_core::kinesis::{self, ConsumerConfig, ShardBoard, StartAt, list_shards};
 use gridwatch_tests::{
-    EMULATOR_ENV, FaultProxy, KillOnDrop, Kinesalite, create_stream, emulators_dir, gridwatch_bin,
-    kinesis_client, wait_active, wait_for,
+    EMULATOR_ENV, Fault, FaultProxy, KillOnDrop, Kinesalite, create_stream, emulators_dir,
+    gridwatch_bin, kinesis_client, wait_active, wait_for,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -387,8 +387,10 @@ fn throttling_and_expired_iterators_are_ridden_out() {
     let proxy = FaultProxy::start(
         k.port,
         Arc::new(|op: &str, n: u64| match op {
-            "GetRecords" if n.is_multiple_of(3) => Some("ProvisionedThroughputExceededException"),
-            "GetRecords" if n.is_multiple_of(7) => Some("ExpiredIteratorException"),
+            "GetRecords" if n.is_multiple_of(3) => {
+                Fault::new("ProvisionedThroughputExceededException")
+            }
+            "GetRecords" if n.is_multiple_of(7) => Fault::new("ExpiredIteratorException"),
             _ => None,
         }),
     );

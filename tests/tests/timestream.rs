@@ -277,3 +277,133 @@ fn history_is_bucketed_on_the_server_escaped_and_cached_for_offline_use() {
         "{err}"
     );
 }
+
+#[test]
+fn the_bridge_writes_batches_of_at_most_100_retries_quarantines_and_resumes() {
+    use aws_sdk_kinesis::primitives::Blob;
+    use gridwatch_tests::{Fault, FaultProxy, Kinesalite, create_stream};
+    let moto = Moto::start();
+    let kinesalite = Kinesalite::start(None);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let k = kinesalite.client();
+        create_stream(&k, "to-timestream", 2).await;
+        for n in 0..13u64 {
+            for d in 0..10 {
+                let device = format!("meter-{d}");
+                let data = format!(
+                    r#"{{"Time": {}, "DeviceID": "{device}", "voltage_measure": 230.{n}, "watt_measure": {}, "Region": "north"}}"#,
+                    1_700_000_000_000u64 + n * 1000,
+                    100 + n
+                );
+                k.put_record().stream_name("to-timestream").partition_key(&device).data(Blob::new(data)).send().await.unwrap();
+            }
+        }
+    });
+    let python = gridwatch_tests::emulators_dir().join(".venv/bin/python");
+    let made = Command::new(python)
+        .args(["-c", "import boto3,sys; c=boto3.client('timestream-write', endpoint_url=sys.argv[1]); c.create_database(DatabaseName='grid'); c.create_table(DatabaseName='grid', TableName='readings')", &moto.endpoint()])
+        .envs(EMULATOR_ENV)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // The first write is throttled; the third has one record rejected.
+    let proxy = FaultProxy::start(
+        moto.port,
+        std::sync::Arc::new(|op: &str, n: u64| {
+            match (op, n) {
+            ("WriteRecords", 1) => Fault::new("ThrottlingException"),
+            ("WriteRecords", 3) => Some(Fault {
+                error: "RejectedRecordsException",
+                extra: r#","RejectedRecords":[{"RecordIndex":0,"Reason":"The record timestamp is outside the time range of the data ingestion window."}]"#.into(),
+            }),
+            _ => None,
+        }
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("bridge.sqlite");
+    let bridge = || {
+        Command::new(gridwatch_bin())
+            .arg("--cache")
+            .arg(&cache)
+            .args([
+                "bridge",
+                "--stream",
+                "to-timestream",
+                "--database",
+                "grid",
+                "--table",
+                "readings",
+                "--until-caught-up",
+            ])
+            .args([
+                "--endpoint-url",
+                &kinesalite.endpoint(),
+                "--timestream-endpoint-url",
+                &proxy.endpoint(),
+            ])
+            .envs(EMULATOR_ENV)
+            .output()
+            .unwrap()
+    };
+    let out = bridge();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("bridged 130 readings"), "{stdout}");
+    assert!(
+        stdout.contains("259 Timestream records written"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 rejected"), "{stdout}");
+
+    let writes: Vec<usize> = proxy
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| op == "WriteRecords")
+        .map(|(_, body)| {
+            serde_json::from_slice::<Value>(body).unwrap()["Records"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert!(writes.len() >= 4, "{writes:?}");
+    assert!(
+        writes.iter().all(|n| *n <= 100),
+        "no call over 100 records: {writes:?}"
+    );
+
+    let conn = rusqlite::Connection::open(&cache).unwrap();
+    let (code, reason): (String, String) = conn
+        .query_row("SELECT reason_code, reason FROM quarantine", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(code, "rejected_by_timestream");
+    assert!(reason.contains("outside the time range"), "{reason}");
+
+    // A restart resumes from the checkpoints: nothing is written again.
+    let calls_before = writes.len();
+    let again = bridge();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("bridged 0 readings"));
+    let calls_after = proxy
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| op == "WriteRecords")
+        .count();
+    assert_eq!(calls_after, calls_before);
+}

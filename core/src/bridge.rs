@@ -1,0 +1,322 @@
+//! The stream-to-Timestream bridge: what the seed's Flink job does
+//! (JsonToTimestreamPayloadFn, OffsetFutureTimestreamPoints, TimestreamSink),
+//! for users without Flink.
+//!
+//! Records are decoded (points more than 15 minutes ahead take their arrival
+//! time), written in batches of at most 100 Timestream records, throttling
+//! and internal errors retried with backoff, rejected records quarantined
+//! with Timestream's reason. A shard's checkpoint is stored after its batch
+//! is written: at least once, which is safe because Timestream accepts an
+//! identical duplicate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_timestreamwrite::Client;
+use aws_sdk_timestreamwrite::operation::write_records::WriteRecordsError;
+use aws_sdk_timestreamwrite::types::{
+    Dimension, MeasureValue, MeasureValueType, Record as TsRecord, TimeUnit,
+};
+use tokio::sync::{mpsc, watch};
+
+use crate::cache::{Cache, Checkpoint, IngestBatch, Quarantined};
+use crate::codec::{self, MEASURE_SUFFIX, Record};
+use crate::ingest::ShardBatch;
+use crate::kinesis::{self, ConsumerConfig, KinesisError, ShardBoard};
+
+/// Timestream's limit per WriteRecords call.
+pub const MAX_RECORDS_PER_WRITE: usize = 100;
+const MAX_ATTEMPTS: u32 = 10;
+
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    pub database: String,
+    pub table: String,
+    /// One multi-measure record per reading instead of one record per
+    /// measure (the seed's layout).
+    pub multi_measure: bool,
+    /// The name of the multi-measure record.
+    pub multi_measure_name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error(transparent)]
+    Kinesis(#[from] KinesisError),
+    #[error(transparent)]
+    Cache(#[from] crate::CacheError),
+    #[error("Timestream refused the write: {0}")]
+    Timestream(String),
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeSummary {
+    pub readings: u64,
+    pub written: u64,
+    pub rejected: u64,
+    pub quarantined: u64,
+    pub writes: u64,
+    pub retries: u64,
+}
+
+/// The Timestream records of one reading: one per measure, or one
+/// multi-measure record.
+pub fn to_timestream(r: &Record, config: &BridgeConfig) -> Vec<TsRecord> {
+    let mut dims = vec![
+        Dimension::builder()
+            .name(codec::DEVICE_KEY)
+            .value(&r.device_id)
+            .build(),
+    ];
+    dims.extend(
+        r.dimensions
+            .iter()
+            .map(|(k, v)| Dimension::builder().name(k).value(v).build()),
+    );
+    // Builders fail only on missing required fields, all set here.
+    let dims: Vec<Dimension> = dims.into_iter().filter_map(Result::ok).collect();
+    let time = r.time_us.to_string();
+    if config.multi_measure {
+        let values = r
+            .measures
+            .iter()
+            .filter_map(|(m, v)| {
+                MeasureValue::builder()
+                    .name(format!("{m}{MEASURE_SUFFIX}"))
+                    .value(v.to_string())
+                    .r#type(MeasureValueType::Double)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        return vec![
+            TsRecord::builder()
+                .set_dimensions(Some(dims))
+                .measure_name(&config.multi_measure_name)
+                .measure_value_type(MeasureValueType::Multi)
+                .set_measure_values(Some(values))
+                .time(time)
+                .time_unit(TimeUnit::Microseconds)
+                .build(),
+        ];
+    }
+    r.measures
+        .iter()
+        .map(|(m, v)| {
+            TsRecord::builder()
+                .set_dimensions(Some(dims.clone()))
+                .measure_name(format!("{m}{MEASURE_SUFFIX}"))
+                .measure_value(v.to_string())
+                .measure_value_type(MeasureValueType::Double)
+                .time(time.clone())
+                .time_unit(TimeUnit::Microseconds)
+                .build()
+        })
+        .collect()
+}
+
+/// Writes one shard batch; returns the readings Timestream rejected, with
+/// the reason, for the quarantine.
+async fn write_batch(
+    client: &Client,
+    config: &BridgeConfig,
+    batch: &ShardBatch,
+    summary: &mut BridgeSummary,
+) -> Result<Vec<Quarantined>, BridgeError> {
+    // Each Timestream record remembers which reading it came from.
+    let mut items: Vec<(usize, TsRecord)> = Vec::new();
+    for (i, r) in batch.records.iter().enumerate() {
+        items.extend(to_timestream(r, config).into_iter().map(|t| (i, t)));
+    }
+    let mut rejected: Vec<(usize, String)> = Vec::new();
+    for chunk in items.chunks(MAX_RECORDS_PER_WRITE) {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            summary.writes += 1;
+            let result = client
+                .write_records()
+                .database_name(&config.database)
+                .table_name(&config.table)
+                .set_records(Some(chunk.iter().map(|(_, t)| t.clone()).collect()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {
+                    summary.written += chunk.len() as u64;
+                    break;
+                }
+                Err(e) => match e.as_service_error() {
+                    Some(WriteRecordsError::RejectedRecordsException(r)) => {
+                        // The others in the call were written.
+                        let bad = r.rejected_records();
+                        summary.written += (chunk.len() - bad.len().min(chunk.len())) as u64;
+                        summary.rejected += bad.len() as u64;
+                        for rr in bad {
+                            let idx = rr.record_index() as usize;
+                            if let Some((reading, _)) = chunk.get(idx) {
+                                rejected
+                                    .push((*reading, rr.reason().unwrap_or("rejected").to_owned()));
+                            }
+                        }
+                        break;
+                    }
+                    Some(WriteRecordsError::ThrottlingException(_))
+                    | Some(WriteRecordsError::InternalServerException(_))
+                    | None
+                        if attempt < MAX_ATTEMPTS =>
+                    {
+                        summary.retries += 1;
+                        let wait = Duration::from_millis(100 * 2u64.pow(attempt.min(6)));
+                        tracing::warn!(attempt, ?wait, error = %crate::aws::describe_sdk_error(&e), "WriteRecords failed; retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    _ => {
+                        return Err(BridgeError::Timestream(crate::aws::describe_sdk_error(&e)));
+                    }
+                },
+            }
+        }
+    }
+    rejected.sort();
+    rejected.dedup_by_key(|(i, _)| *i);
+    Ok(rejected
+        .into_iter()
+        .map(|(i, reason)| {
+            let r = &batch.records[i];
+            let mut raw = Vec::new();
+            codec::encode(r, &mut raw);
+            Quarantined {
+                shard: Some(batch.shard.clone()),
+                sequence: batch.checkpoint.clone(),
+                received_us: r.time_us,
+                reason_code: "rejected_by_timestream".into(),
+                reason,
+                raw,
+            }
+        })
+        .collect())
+}
+
+/// Follows the stream and writes it to Timestream until caught up (if
+/// asked) or stopped. Checkpoints and quarantined records go to `cache`
+/// under `source`.
+pub async fn run(
+    kinesis: aws_sdk_kinesis::Client,
+    timestream: Client,
+    consumer: ConsumerConfig,
+    config: BridgeConfig,
+    mut cache: Cache,
+    source: String,
+    stop: watch::Receiver<bool>,
+) -> Result<BridgeSummary, BridgeError> {
+    let checkpoints = cache
+        .checkpoints(&source)?
+        .into_iter()
+        .map(|c| (c.shard, c.sequence))
+        .collect();
+    let board: ShardBoard = Arc::default();
+    let (tx, mut rx) = mpsc::channel::<ShardBatch>(8);
+    let consumer = tokio::spawn(kinesis::consume(
+        kinesis,
+        consumer,
+        checkpoints,
+        tx,
+        board,
+        stop,
+    ));
+    let mut summary = BridgeSummary::default();
+    while let Some(batch) = rx.recv().await {
+        summary.readings += batch.records.len() as u64;
+        let mut quarantined = batch.quarantined.clone();
+        quarantined.extend(write_batch(&timestream, &config, &batch, &mut summary).await?);
+        summary.quarantined += quarantined.len() as u64;
+        let checkpoints: Vec<Checkpoint> = batch
+            .checkpoint
+            .iter()
+            .map(|seq| Checkpoint {
+                shard: batch.shard.clone(),
+                sequence: seq.clone(),
+            })
+            .collect();
+        cache.ingest(&IngestBatch {
+            source: &source,
+            records: &[],
+            quarantined: &quarantined,
+            checkpoints: &checkpoints,
+        })?;
+    }
+    match consumer.await {
+        Ok(r) => r?,
+        Err(e) => {
+            return Err(BridgeError::Timestream(format!(
+                "the consumer task failed: {e}"
+            )));
+        }
+    }
+    Ok(summary)
+}
+
+/// A Timestream write client: endpoint discovery against AWS, none against
+/// an endpoint URL.
+pub async fn write_client(options: &crate::aws::AwsOptions) -> Result<Client, BridgeError> {
+    let conf = options.load().await;
+    if options.endpoint_url.is_some() {
+        return Ok(Client::new(&conf));
+    }
+    let (client, reloader) = Client::new(&conf)
+        .with_endpoint_discovery_enabled()
+        .await
+        .map_err(|e| BridgeError::Timestream(format!("endpoint discovery failed: {e}")))?;
+    tokio::spawn(reloader.reload_task());
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading() -> Record {
+        Record {
+            device_id: "m1".into(),
+            time_us: 1_700_000_000_123_456,
+            time_adjusted: false,
+            measures: vec![("voltage".into(), 231.5), ("watt".into(), 800.0)],
+            dimensions: vec![("Region".into(), "north".into())],
+        }
+    }
+
+    fn config(multi: bool) -> BridgeConfig {
+        BridgeConfig {
+            database: "db".into(),
+            table: "t".into(),
+            multi_measure: multi,
+            multi_measure_name: "readings".into(),
+        }
+    }
+
+    #[test]
+    fn single_measure_records_as_the_seed_writes_them() {
+        let recs = to_timestream(&reading(), &config(false));
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].measure_name(), Some("voltage_measure"));
+        assert_eq!(recs[0].measure_value(), Some("231.5"));
+        assert_eq!(recs[0].time(), Some("1700000000123456"));
+        assert_eq!(recs[0].time_unit(), Some(&TimeUnit::Microseconds));
+        let dims: Vec<(&str, &str)> = recs[0]
+            .dimensions()
+            .iter()
+            .map(|d| (d.name(), d.value()))
+            .collect();
+        assert_eq!(dims, vec![("DeviceID", "m1"), ("Region", "north")]);
+    }
+
+    #[test]
+    fn multi_measure_records_carry_every_measure() {
+        let recs = to_timestream(&reading(), &config(true));
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].measure_value_type(), Some(&MeasureValueType::Multi));
+        let names: Vec<&str> = recs[0].measure_values().iter().map(|m| m.name()).collect();
+        assert_eq!(names, vec!["voltage_measure", "watt_measure"]);
+    }
+}
