@@ -334,6 +334,119 @@ pub async fn query_client(options: &crate::aws::AwsOptions) -> Result<Client, Ti
     Ok(client)
 }
 
+/// A typed value as JSON: times as RFC 3339, intervals spelled out, series
+/// as points, BIGINTs past 2^53 exact.
+pub fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::json;
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Varchar(s) | Value::Unknown(s) => json!(s),
+        Value::Double(f) if f.is_finite() => json!(f),
+        Value::Double(f) => json!(f.to_string()),
+        Value::Bigint(i) => json!(i),
+        Value::Integer(i) => json!(i),
+        Value::Boolean(b) => json!(b),
+        Value::Timestamp(ns) => json!(format_ns(*ns)),
+        Value::Date(d) => json!(format_ns(d * 86_400_000_000_000)[..10]),
+        Value::Time(ns) => {
+            let t = format_ns(*ns);
+            json!(t[11..].trim_end_matches('Z'))
+        }
+        Value::IntervalDayToSecond(ns) => json!(format!("{} s", *ns as f64 / 1e9)),
+        Value::IntervalYearToMonth(m) => json!(format!("{m} months")),
+        Value::Array(a) | Value::Row(a) => {
+            serde_json::Value::Array(a.iter().map(to_json).collect())
+        }
+        Value::TimeSeries(points) => serde_json::Value::Array(
+            points
+                .iter()
+                .map(|(t, v)| json!({"time": format_ns(*t), "value": to_json(v)}))
+                .collect(),
+        ),
+    }
+}
+
+/// Epoch nanoseconds as RFC 3339 UTC, with the fraction only when there is one.
+pub fn format_ns(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let c = crate::time::civil(secs * 1_000_000);
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    );
+    match ns.rem_euclid(1_000_000_000) {
+        0 => format!("{base}Z"),
+        frac => format!("{base}.{frac:09}Z"),
+    }
+}
+
+/// A result as people and the cache keep it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Fetched {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    #[serde(skip)]
+    pub stats: QueryStats,
+    /// When the result was fetched, if it came from the cache (offline).
+    #[serde(skip)]
+    pub cached_at_us: Option<i64>,
+}
+
+/// Runs `sql` to the end and keeps the result in the cache at `cache`;
+/// when Timestream cannot be reached, answers from the cache instead,
+/// saying when that answer was fetched.
+pub async fn fetch_with_cache(
+    options: &crate::aws::AwsOptions,
+    sql: &str,
+    max_bytes: Option<i64>,
+    cancelled: &tokio::sync::watch::Receiver<bool>,
+    cache: &std::path::Path,
+) -> Result<Fetched, TimestreamError> {
+    let live = async {
+        let client = query_client(options).await?;
+        let mut out = Fetched::default();
+        out.stats = run_query(&client, sql, max_bytes, cancelled, |cols, page| {
+            if out.columns.is_empty() {
+                out.columns = cols.iter().map(|c| c.name.clone()).collect();
+            }
+            out.rows.extend(
+                page.iter()
+                    .map(|r| r.iter().map(to_json).collect::<Vec<_>>()),
+            );
+        })
+        .await?;
+        Ok::<_, TimestreamError>(out)
+    };
+    match live.await {
+        Ok(out) => {
+            let stored = serde_json::to_string(&out).unwrap_or_default();
+            match crate::Cache::open(cache) {
+                Ok(c) => {
+                    if let Err(e) = c.store_history(sql, crate::time::now_us(), &stored) {
+                        tracing::warn!(error = %e, "the result was not cached");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the result was not cached"),
+            }
+            Ok(out)
+        }
+        Err(e @ (TimestreamError::OverCap { .. } | TimestreamError::Cancelled)) => Err(e),
+        Err(e) => {
+            let cached = crate::CacheReader::open(cache)
+                .ok()
+                .and_then(|r| r.history(sql).ok().flatten());
+            let Some((fetched_us, stored)) = cached else {
+                return Err(e);
+            };
+            tracing::warn!(error = %e, "Timestream unreachable; answering from the cache");
+            let mut out: Fetched = serde_json::from_str(&stored)
+                .map_err(|p| TimestreamError::Parse(format!("the cached result: {p}")))?;
+            out.cached_at_us = Some(fetched_us);
+            Ok(out)
+        }
+    }
+}
+
 /// Quotes an identifier (database, table, column) for Timestream SQL.
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))

@@ -17,7 +17,8 @@ use gridwatch_session::{Session, current};
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
 use gridwatch_types::{
     AggregateQuery, ApiError, ChartRequest, ChartSeries, DeviceInfo, FillLake, FleetSpec,
-    FleetStatus, JobStatus, LiveBatch, ResultTable, ShardStatus, StreamConnection, UiHealth,
+    FleetStatus, HistoryQuery, HistoryResult, JobStatus, LiveBatch, ResultTable, ShardStatus,
+    StreamConnection, UiHealth,
 };
 use tauri::ipc::Channel;
 
@@ -104,6 +105,17 @@ async fn job_status(state: State<'_>) -> Result<JobStatus, ApiError> {
 #[tauri::command]
 async fn cancel_job(state: State<'_>) -> Result<JobStatus, ApiError> {
     Ok(state.session.cancel_job().await)
+}
+
+#[tauri::command]
+async fn history(state: State<'_>, request: HistoryQuery) -> Result<HistoryResult, ApiError> {
+    state.session.history(request).await
+}
+
+#[tauri::command]
+async fn cancel_history(state: State<'_>) -> Result<(), ApiError> {
+    state.session.cancel_history();
+    Ok(())
 }
 
 #[tauri::command]
@@ -206,7 +218,9 @@ pub fn run(
             aggregate,
             fill_lake,
             job_status,
-            cancel_job
+            cancel_job,
+            history,
+            cancel_history
         ])
         .build(tauri::generate_context!())
         .context("cannot start the app window")?;

@@ -245,7 +245,7 @@ pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
         }
         Command::Simulate(args) => simulate(args, cache),
         Command::Aggregate(args) => crate::lake::aggregate(args),
-        Command::Sql(args) => crate::history::sql(args),
+        Command::Sql(args) => crate::history::sql(args, cache),
         Command::Bridge(args) => crate::stream::bridge(args, cache),
         Command::Lake(command) => crate::lake::run(command),
         Command::Tail(args) => crate::stream::tail(args),

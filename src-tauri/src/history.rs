@@ -6,9 +6,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gridwatch_core::timestream::{self, Column, MacroContext, Value};
-use gridwatch_core::{Cache, CacheReader};
-use serde_json::{Value as Json, json};
+use gridwatch_core::timestream::{self, MacroContext};
+use serde_json::Value as Json;
 use tokio::sync::watch;
 
 use crate::cli::AwsArgs;
@@ -62,42 +61,6 @@ pub struct TimestreamQuery {
     pub aws: AwsArgs,
 }
 
-/// A typed value as JSON for output: times as RFC 3339, series as points.
-pub fn to_json(v: &Value) -> Json {
-    match v {
-        Value::Null => Json::Null,
-        Value::Varchar(s) | Value::Unknown(s) => json!(s),
-        Value::Double(f) if f.is_finite() => json!(f),
-        Value::Double(f) => json!(f.to_string()),
-        Value::Bigint(i) => json!(i),
-        Value::Integer(i) => json!(i),
-        Value::Boolean(b) => json!(b),
-        Value::Timestamp(ns) => json!(format_ns(*ns)),
-        Value::Date(d) => json!(format_time(d * 86_400_000_000)[..10]),
-        Value::Time(ns) => json!(format_ns(*ns)[11..].trim_end_matches('Z')),
-        Value::IntervalDayToSecond(ns) => json!(format!("{} s", *ns as f64 / 1e9)),
-        Value::IntervalYearToMonth(m) => json!(format!("{} months", m)),
-        Value::Array(a) | Value::Row(a) => Json::Array(a.iter().map(to_json).collect()),
-        Value::TimeSeries(points) => Json::Array(
-            points
-                .iter()
-                .map(|(t, v)| json!({"time": format_ns(*t), "value": to_json(v)}))
-                .collect(),
-        ),
-    }
-}
-
-fn format_ns(ns: i64) -> String {
-    let us = ns.div_euclid(1000);
-    let base = format_time(us - us.rem_euclid(1_000_000));
-    let frac = ns.rem_euclid(1_000_000_000);
-    if frac == 0 {
-        base
-    } else {
-        format!("{}.{:09}Z", base.trim_end_matches('Z'), frac)
-    }
-}
-
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -105,36 +68,23 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Runs a query to its last page; the rows as JSON, and the stats.
+/// Runs a query to its end (Ctrl-C cancels it), through the cache.
 async fn fetch(
     aws: &AwsArgs,
     sql: &str,
     max_bytes: Option<i64>,
-) -> anyhow::Result<(Vec<String>, Vec<Vec<Json>>, timestream::QueryStats)> {
+    cache: &Path,
+) -> anyhow::Result<timestream::Fetched> {
     let options = aws.options();
-    let client = timestream::query_client(&options)
-        .await
-        .with_context(|| format!("cannot reach Timestream with {}", options.describe()))?;
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = stop_tx.send(true);
         }
     });
-    let mut names: Vec<String> = Vec::new();
-    let mut rows: Vec<Vec<Json>> = Vec::new();
-    let stats = timestream::run_query(&client, sql, max_bytes, &stop, |cols: &[Column], page| {
-        if names.is_empty() {
-            names = cols.iter().map(|c| c.name.clone()).collect();
-        }
-        rows.extend(
-            page.iter()
-                .map(|r| r.iter().map(to_json).collect::<Vec<_>>()),
-        );
-    })
-    .await
-    .with_context(|| format!("Timestream with {}", options.describe()))?;
-    Ok((names, rows, stats))
+    timestream::fetch_with_cache(&options, sql, max_bytes, &stop, cache)
+        .await
+        .with_context(|| format!("Timestream with {}", options.describe()))
 }
 
 fn print(names: Vec<String>, rows: Vec<Vec<Json>>, format: Format) -> anyhow::Result<()> {
@@ -152,7 +102,7 @@ fn print(names: Vec<String>, rows: Vec<Vec<Json>>, format: Format) -> anyhow::Re
     Ok(())
 }
 
-pub fn sql(args: SqlArgs) -> anyhow::Result<()> {
+pub fn sql(args: SqlArgs, cache: &Path) -> anyhow::Result<()> {
     if args.source != "timestream" {
         bail!("--source {:?}: only timestream runs SQL", args.source);
     }
@@ -170,13 +120,22 @@ pub fn sql(args: SqlArgs) -> anyhow::Result<()> {
     };
     let sql = timestream::expand_macros(&args.query, &ctx).map_err(anyhow::Error::msg)?;
     tracing::info!(%sql, "running");
-    let (names, rows, stats) = runtime()?.block_on(fetch(&args.aws, &sql, args.max_bytes))?;
-    print(names, rows, args.format)?;
-    eprintln!(
-        "{} rows in {} pages; {} bytes scanned, {} bytes metered",
-        stats.rows, stats.pages, stats.bytes_scanned, stats.bytes_metered
-    );
-    Ok(())
+    let fetched = runtime()?.block_on(fetch(&args.aws, &sql, args.max_bytes, cache))?;
+    report(&fetched);
+    print(fetched.columns, fetched.rows, args.format)
+}
+
+fn report(f: &timestream::Fetched) {
+    match f.cached_at_us {
+        Some(at) => eprintln!(
+            "Timestream is unreachable; showing the CACHED result fetched at {}",
+            format_time(at)
+        ),
+        None => eprintln!(
+            "{} rows in {} pages; {} bytes scanned, {} bytes metered",
+            f.stats.rows, f.stats.pages, f.stats.bytes_scanned, f.stats.bytes_metered
+        ),
+    }
 }
 
 /// `gridwatch query --source timestream`: bucketed on the server, every page
@@ -192,46 +151,7 @@ pub fn query(q: TimestreamQuery, cache: &Path) -> anyhow::Result<()> {
         q.to_us,
         q.bucket,
     );
-    let fetched = runtime()?.block_on(fetch(&q.aws, &sql, q.max_bytes));
-    match fetched {
-        Ok((names, rows, stats)) => {
-            let stored = json!({"columns": names, "rows": rows}).to_string();
-            match Cache::open(cache) {
-                Ok(c) => c.store_history(&sql, gridwatch_core::time::now_us(), &stored)?,
-                Err(e) => tracing::warn!(error = %e, "the result was not cached"),
-            }
-            print(names, rows, q.format)?;
-            eprintln!(
-                "{} buckets from Timestream; {} bytes scanned, {} bytes metered",
-                stats.rows, stats.bytes_scanned, stats.bytes_metered
-            );
-            Ok(())
-        }
-        Err(e) => {
-            let cached = CacheReader::open(cache)
-                .ok()
-                .and_then(|r| r.history(&sql).ok().flatten());
-            let Some((fetched_us, stored)) = cached else {
-                return Err(e);
-            };
-            let v: Json = serde_json::from_str(&stored)?;
-            let names = v["columns"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|n| n.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let rows = v["rows"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|r| r.as_array().cloned()).collect())
-                .unwrap_or_default();
-            eprintln!(
-                "Timestream is unreachable ({e:#}); showing the CACHED result fetched at {}",
-                format_time(fetched_us)
-            );
-            print(names, rows, q.format)
-        }
-    }
+    let fetched = runtime()?.block_on(fetch(&q.aws, &sql, q.max_bytes, cache))?;
+    report(&fetched);
+    print(fetched.columns, fetched.rows, q.format)
 }

@@ -10,6 +10,7 @@ use gridwatch_types::{
 };
 
 use crate::backend::{Backend, Reply, Request};
+use crate::history::History;
 use crate::model::{LIVE_WINDOW_US, Model};
 use crate::strategic::Strategic;
 
@@ -38,6 +39,7 @@ pub struct GridwatchUi {
     last_shard_poll: f64,
     pub view: View,
     pub strategic: Strategic,
+    pub history: History,
     last_job_poll: f64,
 }
 
@@ -45,6 +47,7 @@ pub struct GridwatchUi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Operations,
+    History,
     Strategic,
 }
 
@@ -66,6 +69,7 @@ impl GridwatchUi {
             last_shard_poll: 0.0,
             view: View::Operations,
             strategic: Strategic::default(),
+            history: History::default(),
             last_job_poll: 0.0,
         }
     }
@@ -145,6 +149,18 @@ impl GridwatchUi {
                     command: gridwatch_types::command::AGGREGATE,
                     error,
                 } if self.strategic.failed(error.code) => {}
+                Reply::History(r) => {
+                    self.history.waiting = false;
+                    self.history.error = None;
+                    self.history.result = Some(r);
+                }
+                Reply::Failed {
+                    command: gridwatch_types::command::HISTORY,
+                    error,
+                } => {
+                    self.history.waiting = false;
+                    self.history.error = Some(error.message);
+                }
                 Reply::Devices(list) => self.model.apply_devices(list),
                 Reply::Chart(c) => self.model.apply_chart(c),
                 Reply::Live(batch) => self.model.apply_live(batch),
@@ -203,9 +219,27 @@ impl GridwatchUi {
         egui::Panel::top("views").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.view, View::Operations, "Operations");
+                ui.selectable_value(&mut self.view, View::History, "History");
                 ui.selectable_value(&mut self.view, View::Strategic, "Strategic");
             });
         });
+        if self.view == View::History {
+            egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
+            let device = self.model.selected.clone();
+            let requests = egui::CentralPanel::default()
+                .show(ui, |ui| {
+                    self.history
+                        .show(ui, device.as_deref(), crate::clock::now_us())
+                })
+                .inner;
+            for r in requests {
+                self.backend.send(r);
+            }
+            self.connection_window(ui);
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(250));
+            return;
+        }
         if self.view == View::Strategic {
             egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
             let now = crate::clock::now_us();

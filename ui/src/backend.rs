@@ -6,8 +6,8 @@
 
 use gridwatch_types::{
     AggregateQuery, ApiError, ChartRequest, ChartSeries, DeviceInfo, FillLake, FleetSpec,
-    FleetStatus, JobStatus, LiveBatch, ResultTable, ShardStatus, StreamConnection, UiHealth,
-    command,
+    FleetStatus, HistoryQuery, HistoryResult, JobStatus, LiveBatch, ResultTable, ShardStatus,
+    StreamConnection, UiHealth, command,
 };
 use serde_json::{Value, json};
 
@@ -32,6 +32,9 @@ pub enum Request {
     FillLake(FillLake),
     JobStatus,
     CancelJob,
+    /// History from Timestream (a chart, or the operator's SQL).
+    History(HistoryQuery),
+    CancelHistory,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +46,7 @@ pub enum Reply {
     Shards(Vec<ShardStatus>),
     Table(ResultTable),
     Job(JobStatus),
+    History(HistoryResult),
     /// A request that returns nothing went through.
     Done,
     Failed {
@@ -70,6 +74,8 @@ impl Request {
             Request::FillLake(f) => (command::FILL_LAKE, json!({ "request": f })),
             Request::JobStatus => (command::JOB_STATUS, json!({})),
             Request::CancelJob => (command::CANCEL_JOB, json!({})),
+            Request::History(q) => (command::HISTORY, json!({ "request": q })),
+            Request::CancelHistory => (command::CANCEL_HISTORY, json!({})),
         }
     }
 
@@ -85,6 +91,8 @@ impl Request {
             Request::DeviceChart(_) => Reply::Chart(serde_json::from_value(answer)?),
             Request::ShardStatus => Reply::Shards(serde_json::from_value(answer)?),
             Request::Aggregate(_) => Reply::Table(serde_json::from_value(answer)?),
+            Request::History(_) => Reply::History(serde_json::from_value(answer)?),
+            Request::CancelHistory => Reply::Done,
             Request::FillLake(_) | Request::JobStatus | Request::CancelJob => {
                 Reply::Job(serde_json::from_value(answer)?)
             }

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod backend;
 pub mod clock;
+pub mod history;
 pub mod model;
 pub mod strategic;
 #[cfg(target_arch = "wasm32")]

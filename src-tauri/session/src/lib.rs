@@ -14,8 +14,9 @@ use gridwatch_core::live::LiveView;
 use gridwatch_core::{Cache, CacheReader};
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
 use gridwatch_types::{
-    AggregateQuery, ApiError, ChartRequest, ChartSeries, DeviceInfo, ErrorCode, FillLake,
-    FleetSpec, FleetStatus, JobStatus, Mode, ResultTable, ShardStatus, StreamConnection,
+    AggregateQuery, ApiError, Cell, ChartRequest, ChartSeries, DeviceInfo, ErrorCode, FillLake,
+    FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus, Mode, ResultTable, ShardStatus,
+    StreamConnection,
 };
 
 /// Which live view feeds the UI; swapped when a stream is connected.
@@ -52,6 +53,7 @@ pub struct Session {
     lake_dir: PathBuf,
     job: tokio::sync::Mutex<Option<Job>>,
     last_job: std::sync::Mutex<Option<JobStatus>>,
+    history_stop: std::sync::Mutex<Option<tokio::sync::watch::Sender<bool>>>,
     stream: tokio::sync::Mutex<Option<(String, Follower)>>,
     active: ActiveLive,
 }
@@ -62,6 +64,7 @@ impl Session {
             lake_dir,
             job: tokio::sync::Mutex::new(None),
             last_job: std::sync::Mutex::new(None),
+            history_stop: std::sync::Mutex::new(None),
             active: Arc::new(RwLock::new(engine.live().clone())),
             stream: tokio::sync::Mutex::new(None),
             engine,
@@ -401,6 +404,109 @@ impl Session {
             let _ = job.stop.send(true);
         }
         self.job_status().await
+    }
+
+    /// History from Timestream: a chart aggregated on the server to the
+    /// chart's width, or the operator's SQL; cached for offline use.
+    pub async fn history(&self, q: HistoryQuery) -> Result<HistoryResult, ApiError> {
+        use gridwatch_core::timestream::{self, MacroContext, TimestreamError};
+        let c = &q.connection;
+        let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let measure = if q.measure.ends_with(gridwatch_core::codec::MEASURE_SUFFIX) {
+            q.measure.clone()
+        } else {
+            format!("{}{}", q.measure, gridwatch_core::codec::MEASURE_SUFFIX)
+        };
+        let sql = match q.sql.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(sql) => timestream::expand_macros(
+                sql,
+                &MacroContext {
+                    database: Some(c.database.clone()).filter(|s| !s.is_empty()),
+                    table: Some(c.table.clone()).filter(|s| !s.is_empty()),
+                    measure: Some(measure),
+                    from_us: q.from_us,
+                    to_us: q.to_us,
+                    pixels: q.pixels.max(1),
+                    now_us: gridwatch_core::time::now_us(),
+                },
+            )
+            .map_err(|e| ApiError::new(ErrorCode::InvalidInput, e))?,
+            None => {
+                if c.database.is_empty() || c.table.is_empty() {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidInput,
+                        "name the Timestream database and table",
+                    ));
+                }
+                // Grafana's $__interval_ms idea: one bucket per pixel.
+                let bucket_ms = ((q.to_us - q.from_us) / 1000 / i64::from(q.pixels.max(1))).max(1);
+                timestream::bucket_query(
+                    &c.database,
+                    &c.table,
+                    &measure,
+                    q.device.as_deref(),
+                    q.from_us,
+                    q.to_us,
+                    std::time::Duration::from_millis(bucket_ms as u64),
+                )
+            }
+        };
+        let options = gridwatch_core::aws::AwsOptions {
+            profile: keep(&c.profile),
+            region: keep(&c.region),
+            endpoint_url: keep(&c.endpoint_url),
+        };
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        if let Ok(mut slot) = self.history_stop.lock() {
+            *slot = Some(stop);
+        }
+        let fetched = timestream::fetch_with_cache(
+            &options,
+            &sql,
+            q.max_bytes,
+            &stop_rx,
+            self.engine.cache_path(),
+        )
+        .await
+        .map_err(|e| {
+            let code = match e {
+                TimestreamError::Cancelled => ErrorCode::Cancelled,
+                TimestreamError::OverCap { .. } => ErrorCode::InvalidInput,
+                _ => ErrorCode::Aws,
+            };
+            ApiError::new(code, format!("{e} (using {})", options.describe()))
+        })?;
+        let cell = |v: &serde_json::Value| match v {
+            serde_json::Value::Null => Cell::Null,
+            serde_json::Value::Number(n) => n.as_f64().map_or(Cell::Null, Cell::Number),
+            serde_json::Value::String(s) => Cell::Text(s.clone()),
+            other => Cell::Text(other.to_string()),
+        };
+        Ok(HistoryResult {
+            table: ResultTable {
+                columns: fetched.columns.clone(),
+                rows: fetched
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(cell).collect())
+                    .collect(),
+                skipped: Vec::new(),
+                lake_dir: String::new(),
+            },
+            sql,
+            bytes_scanned: fetched.stats.bytes_scanned,
+            bytes_metered: fetched.stats.bytes_metered,
+            cached_at_us: fetched.cached_at_us,
+        })
+    }
+
+    /// Cancels the running history query, if any.
+    pub fn cancel_history(&self) {
+        if let Ok(slot) = self.history_stop.lock()
+            && let Some(stop) = slot.as_ref()
+        {
+            let _ = stop.send(true);
+        }
     }
 
     /// Stops everything and commits what was read.

@@ -64,6 +64,11 @@ impl Backend for InProcess {
                 Request::FillLake(f) => answer("fill_lake", s.fill_lake(f).await, Reply::Job),
                 Request::JobStatus => Reply::Job(s.job_status().await),
                 Request::CancelJob => Reply::Job(s.cancel_job().await),
+                Request::History(q) => answer("history", s.history(q).await, Reply::History),
+                Request::CancelHistory => {
+                    s.cancel_history();
+                    Reply::Done
+                }
             }
         });
         self.replies.push(reply);

@@ -1,0 +1,204 @@
+//! The history view: Timestream history of a device's measure, aggregated on
+//! the server to the chart's width, and a query editor that takes a Grafana
+//! panel's SQL as it is. Offline, the cached answer is shown, marked.
+
+use egui::{Color32, RichText};
+use egui_plot::{Line, Plot, PlotPoints};
+use gridwatch_types::{Cell, HistoryQuery, HistoryResult, TimestreamConnection};
+
+use crate::backend::Request;
+
+pub const RANGES: [(&str, i64); 4] = [
+    ("5 min", 300),
+    ("1 h", 3_600),
+    ("24 h", 86_400),
+    ("7 d", 604_800),
+];
+
+#[derive(Debug)]
+pub struct History {
+    pub connection: TimestreamConnection,
+    pub measure: String,
+    pub range_s: i64,
+    pub sql: String,
+    pub max_bytes: String,
+    pub result: Option<HistoryResult>,
+    pub waiting: bool,
+    pub error: Option<String>,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            connection: TimestreamConnection::default(),
+            measure: "voltage".into(),
+            range_s: 3_600,
+            sql: "SELECT bin(time, $__interval_ms ms) AS t, avg(measure_value::double) AS avg\nFROM $__database.$__table\nWHERE measure_name = '$__measure' AND $__timeFilter\nGROUP BY 1 ORDER BY 1".into(),
+            max_bytes: "10000000000".into(),
+            result: None,
+            waiting: false,
+            error: None,
+        }
+    }
+}
+
+fn text(ui: &mut egui::Ui, name: &str, value: &mut String, width: f32) {
+    ui.label(name);
+    ui.add(egui::TextEdit::singleline(value).desired_width(width))
+        .accessible_name(name);
+}
+
+impl History {
+    fn query(
+        &self,
+        device: Option<String>,
+        sql: Option<String>,
+        pixels: u32,
+        now_us: i64,
+    ) -> HistoryQuery {
+        HistoryQuery {
+            connection: self.connection.clone(),
+            sql,
+            device,
+            measure: self.measure.clone(),
+            from_us: now_us - self.range_s * 1_000_000,
+            to_us: now_us,
+            pixels,
+            max_bytes: self.max_bytes.trim().parse().ok(),
+        }
+    }
+
+    /// Draws the view; returns the requests it wants sent.
+    pub fn show(&mut self, ui: &mut egui::Ui, device: Option<&str>, now_us: i64) -> Vec<Request> {
+        let mut out = Vec::new();
+        ui.horizontal(|ui| {
+            ui.heading("History");
+            text(ui, "Database", &mut self.connection.database, 110.0);
+            text(ui, "Table", &mut self.connection.table, 110.0);
+            let mut endpoint = self.connection.endpoint_url.clone().unwrap_or_default();
+            text(ui, "Endpoint URL", &mut endpoint, 170.0);
+            self.connection.endpoint_url =
+                (!endpoint.trim().is_empty()).then(|| endpoint.trim().to_owned());
+        });
+        let width = ui.available_width().max(100.0) as u32;
+        ui.horizontal(|ui| {
+            ui.label(format!("Device: {}", device.unwrap_or("the whole fleet")));
+            text(ui, "Measure", &mut self.measure, 90.0);
+            for (label, secs) in RANGES {
+                ui.selectable_value(&mut self.range_s, secs, label);
+            }
+            text(ui, "Max bytes", &mut self.max_bytes, 110.0);
+            if ui
+                .add_enabled(!self.waiting, egui::Button::new("Chart"))
+                .clicked()
+            {
+                self.waiting = true;
+                out.push(Request::History(self.query(
+                    device.map(String::from),
+                    None,
+                    width,
+                    now_us,
+                )));
+            }
+        });
+        ui.add(
+            egui::TextEdit::multiline(&mut self.sql)
+                .code_editor()
+                .desired_rows(4)
+                .desired_width(f32::INFINITY),
+        )
+        .accessible_name("Query");
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!self.waiting, egui::Button::new("Run query"))
+                .clicked()
+            {
+                self.waiting = true;
+                out.push(Request::History(self.query(
+                    device.map(String::from),
+                    Some(self.sql.clone()),
+                    width,
+                    now_us,
+                )));
+            }
+            if ui
+                .add_enabled(self.waiting, egui::Button::new("Cancel"))
+                .clicked()
+            {
+                out.push(Request::CancelHistory);
+            }
+            if self.waiting {
+                ui.spinner();
+            }
+        });
+        if let Some(e) = &self.error {
+            ui.label(RichText::new(e).color(Color32::from_rgb(220, 60, 60)));
+        }
+        let Some(result) = &self.result else {
+            return out;
+        };
+        ui.horizontal(|ui| match result.cached_at_us {
+            Some(at) => {
+                ui.label(
+                    RichText::new(format!(
+                        " CACHED, fetched {} ",
+                        crate::clock::format_utc(at)
+                    ))
+                    .background_color(Color32::from_rgb(120, 80, 0))
+                    .color(Color32::WHITE),
+                );
+            }
+            None => {
+                ui.label(format!(
+                    "{} rows · {} bytes scanned · {} bytes metered",
+                    result.table.rows.len(),
+                    result.bytes_scanned,
+                    result.bytes_metered
+                ));
+            }
+        });
+        // A chart when the first column is a time and another is a number.
+        let points: Vec<[f64; 2]> = result
+            .table
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let t = match r.first()? {
+                    Cell::Text(t) => crate::clock::parse_utc(t)?,
+                    _ => return None,
+                };
+                let v = r.iter().skip(1).find_map(|c| match c {
+                    Cell::Number(n) => Some(*n),
+                    _ => None,
+                })?;
+                Some([t, v])
+            })
+            .collect();
+        if !points.is_empty() {
+            Plot::new("history_chart").height(220.0).show(ui, |plot| {
+                plot.line(Line::new(self.measure.clone(), PlotPoints::from(points)));
+            });
+        }
+        egui::ScrollArea::both().show(ui, |ui| {
+            egui::Grid::new("history_table")
+                .striped(true)
+                .show(ui, |ui| {
+                    for c in &result.table.columns {
+                        ui.label(RichText::new(c).strong());
+                    }
+                    ui.end_row();
+                    for row in result.table.rows.iter().take(2_000) {
+                        for c in row {
+                            ui.label(match c {
+                                Cell::Number(n) => format!("{n}"),
+                                Cell::Text(t) => t.clone(),
+                                Cell::Null => "–".into(),
+                            });
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+        out
+    }
+}

@@ -1,0 +1,131 @@
+//! The history view by widget label, against moto's Timestream on
+//! 127.0.0.1: a pasted Grafana query runs, every page arrives, and offline
+//! the cached answer is shown and marked as cached.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
+use std::sync::Arc;
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use gridwatch_session::Session;
+use gridwatch_simulator::Embedded;
+use gridwatch_tests::{EMULATOR_ENV, Moto};
+
+mod common;
+use common::{harness, step_until};
+
+fn can(moto: &Moto, query: &str) {
+    let page = |rows: &str, next: Option<&str>| {
+        let next = next
+            .map(|n| format!(r#","NextToken":"{n}""#))
+            .unwrap_or_default();
+        format!(
+            r#"{{"QueryId":"q","ColumnInfo":[{{"Name":"t","Type":{{"ScalarType":"TIMESTAMP"}}}},{{"Name":"avg","Type":{{"ScalarType":"DOUBLE"}}}}],"Rows":[{rows}],"QueryStatus":{{"CumulativeBytesScanned":1234,"CumulativeBytesMetered":10000000}}{next}}}"#
+        )
+    };
+    let row = |t: &str, v: &str| {
+        format!(r#"{{"Data":[{{"ScalarValue":"{t}"}},{{"ScalarValue":"{v}"}}]}}"#)
+    };
+    let body = format!(
+        r#"{{"account_id":"123456789012","region":"us-east-1","results":{{{}:[{},{}]}}}}"#,
+        serde_json::to_string(query).unwrap(),
+        page(&row("2023-11-14 22:00:00.000000000", "230.1"), Some("p2")),
+        page(&row("2023-11-14 22:01:00.000000000", "229.7"), None)
+    );
+    let ok = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &body,
+        ])
+        .arg(format!(
+            "{}/moto-api/static/timestream/query-results",
+            moto.endpoint()
+        ))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
+    for (k, v) in EMULATOR_ENV {
+        // SAFETY: this test binary holds this one test and no thread has
+        // started yet that reads the environment.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(k, v)
+        };
+    }
+    let moto = Moto::start();
+    can(&moto, "SELECT t, avg FROM \"grid\".\"readings\"");
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let session = rt.block_on(async {
+        Arc::new(Session::new(
+            Embedded::open(&dir.path().join("h.sqlite"), 2).unwrap(),
+            dir.path().join("lake"),
+        ))
+    });
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "the first status", |app| app.model.status.is_some());
+    h.get_by_label("History").click();
+    h.run_steps(2);
+    let mut fill = |name: &str, value: &str| {
+        h.get_by_role_and_label(Role::TextInput, name).focus();
+        h.step();
+        h.get_by_role_and_label(Role::TextInput, name)
+            .type_text(value);
+        h.step();
+    };
+    fill("Database", "grid");
+    fill("Table", "readings");
+    fill("Endpoint URL", &moto.endpoint());
+    h.state_mut().history.sql = "SELECT t, avg FROM $__database.$__table".into();
+    h.get_by_label("Run query").click();
+    step_until(&mut h, "the result", |app| {
+        app.history.result.is_some() || app.history.error.is_some()
+    });
+    let result = h
+        .state()
+        .history
+        .result
+        .clone()
+        .unwrap_or_else(|| panic!("{:?}", h.state().history.error));
+    assert_eq!(result.sql, "SELECT t, avg FROM \"grid\".\"readings\"");
+    assert_eq!(result.table.rows.len(), 2, "both pages");
+    assert_eq!(result.bytes_metered, 10_000_000);
+    assert!(result.cached_at_us.is_none());
+    h.get_by_label_contains("bytes metered");
+
+    drop(moto);
+    h.get_by_label("Run query").click();
+    step_until(&mut h, "the cached result", |app| {
+        app.history
+            .result
+            .as_ref()
+            .is_some_and(|r| r.cached_at_us.is_some())
+            || app.history.error.is_some()
+    });
+    assert!(
+        h.state().history.error.is_none(),
+        "{:?}",
+        h.state().history.error
+    );
+    assert_eq!(
+        h.state().history.result.as_ref().unwrap().table.rows.len(),
+        2
+    );
+    h.get_by_label_contains("CACHED, fetched");
+    rt.block_on(session.shutdown()).unwrap();
+}
