@@ -14,6 +14,7 @@ pub mod bridge;
 pub mod bus;
 pub mod cache;
 pub mod codec;
+pub mod cost;
 pub mod ingest;
 pub mod kinesis;
 pub mod live;

@@ -16,9 +16,9 @@ use anyhow::Context;
 use gridwatch_session::{Session, current};
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
 use gridwatch_types::{
-    AggregateQuery, ApiError, ChartRequest, ChartSeries, DeviceInfo, FillLake, FleetSpec,
-    FleetStatus, HistoryQuery, HistoryResult, JobStatus, LiveBatch, ResultTable, ShardStatus,
-    StreamConnection, UiHealth,
+    AggregateQuery, ApiError, ChartRequest, ChartSeries, CostEstimate, DeviceInfo, FillLake,
+    FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus, LiveBatch, ResultTable,
+    ShardStatus, StreamConnection, UiHealth,
 };
 use tauri::ipc::Channel;
 
@@ -116,6 +116,11 @@ async fn history(state: State<'_>, request: HistoryQuery) -> Result<HistoryResul
 async fn cancel_history(state: State<'_>) -> Result<(), ApiError> {
     state.session.cancel_history();
     Ok(())
+}
+
+#[tauri::command]
+async fn estimate_cost(state: State<'_>, request: FleetSpec) -> Result<CostEstimate, ApiError> {
+    Ok(state.session.estimate_cost(&request))
 }
 
 #[tauri::command]
@@ -220,7 +225,8 @@ pub fn run(
             job_status,
             cancel_job,
             history,
-            cancel_history
+            cancel_history,
+            estimate_cost
         ])
         .build(tauri::generate_context!())
         .context("cannot start the app window")?;

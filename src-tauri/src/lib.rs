@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cost;
 pub mod history;
 pub mod lake;
 pub mod output;

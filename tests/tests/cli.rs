@@ -220,3 +220,63 @@ fn help_names_every_command() {
         assert!(help.contains(cmd), "{help}");
     }
 }
+
+#[test]
+fn cost_prices_the_seeds_fleet_and_names_the_prices_it_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("x.sqlite");
+    let out: Value = serde_json::from_str(&gridwatch_ok(
+        &cache,
+        &[
+            "cost",
+            "--devices",
+            "50",
+            "--interval",
+            "6s",
+            "--record-bytes",
+            "200",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert!(out["prices"].as_str().unwrap().contains("2022-09-28"));
+    let lines = out["lines"].as_array().unwrap();
+    let sum: f64 = lines
+        .iter()
+        .map(|l| l["monthly_usd"].as_f64().unwrap())
+        .sum();
+    assert!((out["total_usd"].as_f64().unwrap() - sum).abs() < 1e-9);
+    let stream_hours = lines
+        .iter()
+        .find(|l| l["item"].as_str().unwrap().starts_with("stream hours"))
+        .unwrap();
+    assert!((stream_hours["monthly_usd"].as_f64().unwrap() - 29.2).abs() < 1e-9);
+
+    // An edited price file is used, and named.
+    let prices = dir.path().join("prices.json");
+    gridwatch_ok(
+        &cache,
+        &["cost", "--write-prices", prices.to_str().unwrap()],
+    );
+    let mut p: Value = serde_json::from_str(&std::fs::read_to_string(&prices).unwrap()).unwrap();
+    p["name"] = "our negotiated prices".into();
+    p["kinesis_on_demand_stream_hour"] = 0.02.into();
+    std::fs::write(&prices, p.to_string()).unwrap();
+    let out: Value = serde_json::from_str(&gridwatch_ok(
+        &cache,
+        &[
+            "cost",
+            "--prices",
+            prices.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(out["prices"], "our negotiated prices");
+    assert!((out["lines"][0]["monthly_usd"].as_f64().unwrap() - 14.6).abs() < 1e-9);
+
+    let bad = gridwatch(&cache, &["cost", "--prices", cache.to_str().unwrap()]);
+    assert!(!bad.status.success());
+}

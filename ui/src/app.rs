@@ -40,6 +40,9 @@ pub struct GridwatchUi {
     pub view: View,
     pub strategic: Strategic,
     pub history: History,
+    /// The running fleet's pipeline cost, and the fleet it was asked for.
+    pub cost: Option<(FleetSpec, gridwatch_types::CostEstimate)>,
+    cost_asked: Option<FleetSpec>,
     last_job_poll: f64,
 }
 
@@ -70,6 +73,8 @@ impl GridwatchUi {
             view: View::Operations,
             strategic: Strategic::default(),
             history: History::default(),
+            cost: None,
+            cost_asked: None,
             last_job_poll: 0.0,
         }
     }
@@ -149,6 +154,11 @@ impl GridwatchUi {
                     command: gridwatch_types::command::AGGREGATE,
                     error,
                 } if self.strategic.failed(error.code) => {}
+                Reply::Cost(c) => {
+                    if let Some(spec) = self.cost_asked.take() {
+                        self.cost = Some((spec, c));
+                    }
+                }
                 Reply::History(r) => {
                     self.history.waiting = false;
                     self.history.error = None;
@@ -303,6 +313,29 @@ impl GridwatchUi {
                         spec.device_count(),
                         format_interval(spec.interval_ms)
                     ));
+                    // The live cost of running this fleet through AWS.
+                    match &self.cost {
+                        Some((asked, c)) if asked == spec => {
+                            let breakdown: Vec<String> = c
+                                .lines
+                                .iter()
+                                .map(|l| {
+                                    format!("{} – {}: ${:.2}", l.service, l.item, l.monthly_usd)
+                                })
+                                .collect();
+                            ui.label(format!("≈ ${:.0}/month on AWS", c.total_usd))
+                                .on_hover_text(format!(
+                                    "{}\n\nprices: {}",
+                                    breakdown.join("\n"),
+                                    c.prices
+                                ));
+                        }
+                        _ if self.cost_asked.is_none() => {
+                            self.cost_asked = Some(spec.clone());
+                            self.backend.send(Request::EstimateCost(spec.clone()));
+                        }
+                        _ => {}
+                    }
                     if ui.button("Stop fleet").clicked() {
                         self.backend.send(Request::StopFleet);
                     }

@@ -5,9 +5,9 @@
 //! (see `web.rs`); in tests it is the real pipeline in-process.
 
 use gridwatch_types::{
-    AggregateQuery, ApiError, ChartRequest, ChartSeries, DeviceInfo, FillLake, FleetSpec,
-    FleetStatus, HistoryQuery, HistoryResult, JobStatus, LiveBatch, ResultTable, ShardStatus,
-    StreamConnection, UiHealth, command,
+    AggregateQuery, ApiError, ChartRequest, ChartSeries, CostEstimate, DeviceInfo, FillLake,
+    FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus, LiveBatch, ResultTable,
+    ShardStatus, StreamConnection, UiHealth, command,
 };
 use serde_json::{Value, json};
 
@@ -35,6 +35,8 @@ pub enum Request {
     /// History from Timestream (a chart, or the operator's SQL).
     History(HistoryQuery),
     CancelHistory,
+    /// The pipeline's monthly cost for a fleet.
+    EstimateCost(FleetSpec),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,7 @@ pub enum Reply {
     Table(ResultTable),
     Job(JobStatus),
     History(HistoryResult),
+    Cost(CostEstimate),
     /// A request that returns nothing went through.
     Done,
     Failed {
@@ -76,6 +79,7 @@ impl Request {
             Request::CancelJob => (command::CANCEL_JOB, json!({})),
             Request::History(q) => (command::HISTORY, json!({ "request": q })),
             Request::CancelHistory => (command::CANCEL_HISTORY, json!({})),
+            Request::EstimateCost(spec) => (command::ESTIMATE_COST, json!({ "request": spec })),
         }
     }
 
@@ -93,6 +97,7 @@ impl Request {
             Request::Aggregate(_) => Reply::Table(serde_json::from_value(answer)?),
             Request::History(_) => Reply::History(serde_json::from_value(answer)?),
             Request::CancelHistory => Reply::Done,
+            Request::EstimateCost(_) => Reply::Cost(serde_json::from_value(answer)?),
             Request::FillLake(_) | Request::JobStatus | Request::CancelJob => {
                 Reply::Job(serde_json::from_value(answer)?)
             }

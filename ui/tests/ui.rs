@@ -66,6 +66,9 @@ fn device_list_and_chart_show_the_pipelines_data() {
     });
     h.get_by_label(&format!("Devices ({DEVICES})"));
     h.get_by_label("Stop fleet");
+    // What this fleet would cost through the AWS pipeline, live.
+    step_until(&mut h, "the cost estimate", |app| app.cost.is_some());
+    h.get_by_label_contains("/month on AWS");
     let first = h
         .state()
         .model

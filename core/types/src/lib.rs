@@ -30,6 +30,7 @@ pub mod command {
     pub const CANCEL_JOB: &str = "cancel_job";
     pub const HISTORY: &str = "history";
     pub const CANCEL_HISTORY: &str = "cancel_history";
+    pub const ESTIMATE_COST: &str = "estimate_cost";
 }
 
 /// The kind of device a simulated fleet is made of.
@@ -337,6 +338,28 @@ pub struct HistoryResult {
     /// Set when Timestream was unreachable and this is the cached answer,
     /// fetched at this time.
     pub cached_at_us: Option<i64>,
+}
+
+/// One line of a pipeline cost estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostLine {
+    pub service: String,
+    pub item: String,
+    pub quantity: f64,
+    pub unit: String,
+    pub monthly_usd: f64,
+}
+
+/// What the seed's pipeline would cost a month for a fleet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostEstimate {
+    /// Which prices were used.
+    pub prices: String,
+    pub records_per_second: f64,
+    pub bytes_per_second: f64,
+    pub shards: u64,
+    pub lines: Vec<CostLine>,
+    pub total_usd: f64,
 }
 
 /// What the UI tells the shell about itself, for smoke tests and soak logs.

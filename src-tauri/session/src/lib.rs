@@ -500,6 +500,20 @@ impl Session {
         })
     }
 
+    /// What the seed's pipeline would cost a month for this fleet (the
+    /// built-in prices; records of about 200 bytes).
+    pub fn estimate_cost(&self, spec: &FleetSpec) -> gridwatch_types::CostEstimate {
+        use gridwatch_core::cost::{CostInput, Prices, estimate};
+        estimate(
+            &CostInput {
+                devices: f64::from(spec.device_count()),
+                interval_s: spec.interval_ms as f64 / 1000.0,
+                ..CostInput::default()
+            },
+            &Prices::seed(),
+        )
+    }
+
     /// Cancels the running history query, if any.
     pub fn cancel_history(&self) {
         if let Ok(slot) = self.history_stop.lock()

@@ -65,6 +65,7 @@ impl Backend for InProcess {
                 Request::JobStatus => Reply::Job(s.job_status().await),
                 Request::CancelJob => Reply::Job(s.cancel_job().await),
                 Request::History(q) => answer("history", s.history(q).await, Reply::History),
+                Request::EstimateCost(spec) => Reply::Cost(s.estimate_cost(&spec)),
                 Request::CancelHistory => {
                     s.cancel_history();
                     Reply::Done
