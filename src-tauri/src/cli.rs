@@ -61,6 +61,9 @@ pub enum Command {
     /// Follow every shard of a Kinesis stream into the cache, resuming from
     /// the checkpoints of the previous run.
     Ingest(crate::stream::IngestArgs),
+    /// A self-contained HTML or PDF report over the lake: summary figures,
+    /// charts, tables.
+    Report(crate::report::ReportArgs),
     /// What the seed's pipeline would cost a month for a fleet, per service.
     Cost(crate::cost::CostArgs),
     /// Do the seed's Flink job: a Kinesis stream into Timestream, with
@@ -250,6 +253,7 @@ pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
         Command::Sql(args) => crate::history::sql(args, cache),
         Command::Bridge(args) => crate::stream::bridge(args, cache),
         Command::Cost(args) => crate::cost::run(args),
+        Command::Report(args) => crate::report::run(args),
         Command::Lake(command) => crate::lake::run(command),
         Command::Tail(args) => crate::stream::tail(args),
         Command::Ingest(args) => crate::stream::ingest(args, cache),

@@ -7,6 +7,7 @@ pub mod cost;
 pub mod history;
 pub mod lake;
 pub mod output;
+pub mod report;
 pub mod stream;
 pub mod timearg;
 

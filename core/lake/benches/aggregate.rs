@@ -92,6 +92,7 @@ src = (f"read_json('{lake}/readings/json/*/*/*/*/*', format='newline_delimited')
 cols = ('CAST(round("Time" * 1000) AS BIGINT) AS time_us, DeviceID AS device_id, Region, watt_measure AS watt, energy_measure AS energy'
         if kind == 'json' else 'time_us, device_id, Region, watt, energy')
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 con.execute(f"""
 WITH t AS (SELECT {cols} FROM {src}),

@@ -156,10 +156,13 @@ pub fn aggregate(df: DataFrame, req: &AggregateRequest) -> PolarsResult<DataFram
     } else {
         lit(230.0)
     };
+    // Sorting by time alone is enough: the window below keeps each
+    // device's rows in frame order, and an i64 sort is far cheaper than one
+    // on (device string, time).
     let with_increments = lf
         .clone()
         .sort(
-            [DEVICE, TIME],
+            [TIME],
             SortMultipleOptions::default().with_maintain_order(true),
         )
         .with_column(
@@ -274,4 +277,22 @@ pub fn load_duration(df: DataFrame, req: &AggregateRequest) -> PolarsResult<Data
         out = out.drop(ALL)?;
     }
     Ok(out)
+}
+
+/// Device availability: the share of 15-minute intervals in the range in
+/// which a device reported at least once, averaged over the devices seen.
+pub fn availability(df: DataFrame, req: &AggregateRequest) -> PolarsResult<Option<f64>> {
+    let (lf, _) = selected(df, req)?;
+    let intervals =
+        ((req.to_us - req.from_us) as f64 / crate::table::DEMAND_INTERVAL_US as f64).ceil();
+    let out = lf
+        .group_by([col(DEVICE)])
+        .agg([col(INTERVAL).n_unique().alias("n")])
+        .select([col("n").cast(DataType::Float64).mean().alias("mean")])
+        .collect()?;
+    Ok(out
+        .column("mean")?
+        .f64()?
+        .get(0)
+        .map(|m| (m / intervals.max(1.0)).min(1.0)))
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-pub use aggregate::{AggregateRequest, GroupKey, aggregate, load_duration};
+pub use aggregate::{AggregateRequest, GroupKey, aggregate, availability, load_duration};
 pub use extract::{BadLine, ExtractError};
 
 #[derive(Debug, thiserror::Error)]
