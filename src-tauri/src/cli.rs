@@ -461,7 +461,7 @@ fn query(args: QueryArgs, cache: &Path) -> anyhow::Result<()> {
             })
             .collect(),
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout(args.format)?;
     rows.write(args.format, &mut out)?;
     out.flush()?;
     if buckets.is_empty() {
@@ -477,7 +477,7 @@ fn query(args: QueryArgs, cache: &Path) -> anyhow::Result<()> {
 fn devices(args: DevicesArgs, cache: &Path) -> anyhow::Result<()> {
     let reader = open_reader(cache)?;
     let devices = reader.devices()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout(args.format)?;
     if args.format == Format::Json {
         serde_json::to_writer_pretty(&mut out, &devices)?;
         writeln!(out)?;

@@ -109,7 +109,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<()> {
         json!(""),
         json!(format!("{:.2}", e.total_usd)),
     ]);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout(args.format)?;
     Rows {
         columns: vec!["service", "item", "quantity", "usd_per_month"],
         rows,

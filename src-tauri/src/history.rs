@@ -96,7 +96,7 @@ fn print(names: Vec<String>, rows: Vec<Vec<Json>>, format: Format) -> anyhow::Re
             .collect(),
         rows,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout(format)?;
     table.write(format, &mut out)?;
     out.flush()?;
     Ok(())

@@ -12,6 +12,58 @@ pub enum Format {
     Json,
     /// RFC 4180 CSV with a header row.
     Csv,
+    /// Apache Parquet, to a file: redirect standard output (`> out.parquet`).
+    Parquet,
+}
+
+/// Standard output for `format`; Parquet is refused on a terminal.
+pub fn stdout(format: Format) -> anyhow::Result<std::io::StdoutLock<'static>> {
+    use std::io::IsTerminal;
+    let out = std::io::stdout();
+    if format == Format::Parquet && out.is_terminal() {
+        anyhow::bail!("--format parquet writes binary: redirect it to a file, e.g. > out.parquet");
+    }
+    Ok(out.lock())
+}
+
+/// The rows as a polars frame: a column of numbers where every value is a
+/// number (integers stay integers), text otherwise.
+fn frame(rows: &Rows) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    let mut cols = Vec::with_capacity(rows.columns.len());
+    for (i, name) in rows.columns.iter().enumerate() {
+        let values: Vec<&Value> = rows
+            .rows
+            .iter()
+            .map(|r| r.get(i).unwrap_or(&Value::Null))
+            .collect();
+        let non_null = values.iter().filter(|v| !v.is_null());
+        let col = if non_null.clone().all(|v| v.is_i64()) {
+            Column::new(
+                (*name).into(),
+                values.iter().map(|v| v.as_i64()).collect::<Vec<_>>(),
+            )
+        } else if non_null.clone().all(|v| v.is_number()) {
+            Column::new(
+                (*name).into(),
+                values.iter().map(|v| v.as_f64()).collect::<Vec<_>>(),
+            )
+        } else {
+            Column::new(
+                (*name).into(),
+                values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Null => None,
+                        Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        };
+        cols.push(col);
+    }
+    DataFrame::new(rows.rows.len(), cols)
 }
 
 /// Rows of named columns; each cell is JSON so numbers stay numbers in JSON
@@ -40,6 +92,14 @@ fn csv_cell(s: &str) -> String {
 impl Rows {
     pub fn write(&self, format: Format, out: &mut impl Write) -> std::io::Result<()> {
         match format {
+            Format::Parquet => {
+                let mut df = frame(self).map_err(std::io::Error::other)?;
+                let mut buf = Vec::new();
+                polars::prelude::ParquetWriter::new(&mut buf)
+                    .finish(&mut df)
+                    .map_err(std::io::Error::other)?;
+                out.write_all(&buf)
+            }
             Format::Json => {
                 let items: Vec<Value> = self
                     .rows
@@ -124,6 +184,22 @@ mod tests {
         let v: Value = serde_json::from_str(&render(Format::Json)).unwrap();
         assert_eq!(v[0]["avg"], json!(1.5));
         assert_eq!(v[1]["device"], json!("c"));
+    }
+
+    #[test]
+    fn parquet_reads_back_with_the_same_rows_and_types() {
+        use polars::prelude::*;
+        let mut bytes = Vec::new();
+        rows().write(Format::Parquet, &mut bytes).unwrap();
+        let df = ParquetReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .unwrap();
+        assert_eq!(df.height(), 2);
+        assert_eq!(
+            df.column("device").unwrap().str().unwrap().get(0),
+            Some("a,b")
+        );
+        assert_eq!(df.column("avg").unwrap().f64().unwrap().get(1), Some(2.0));
     }
 
     #[test]

@@ -176,8 +176,8 @@ pub fn tail(args: TailArgs) -> anyhow::Result<()> {
     let start = start_at(&args.from)?;
     let aws = args.aws.options();
     let format = args.format;
-    if format == Format::Csv {
-        bail!("tail prints table or json");
+    if matches!(format, Format::Csv | Format::Parquet) {
+        bail!("tail prints table or json (one object per line)");
     }
     runtime()?.block_on(async {
         let conf = aws.load().await;

@@ -280,3 +280,83 @@ fn cost_prices_the_seeds_fleet_and_names_the_prices_it_used() {
     let bad = gridwatch(&cache, &["cost", "--prices", cache.to_str().unwrap()]);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn csv_and_parquet_exports_read_back_with_the_same_rows() {
+    let (dir, cache) = simulated();
+    let to = (START_US / 1000 + 120_000).to_string();
+    let args = |format: &'static str| -> Vec<String> {
+        [
+            "query",
+            "--measure",
+            "watt",
+            "--from",
+            START_MS,
+            "--to",
+            &to,
+            "--bucket",
+            "30s",
+            "--format",
+            format,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |format: &'static str| {
+        let a = args(format);
+        let out = gridwatch(&cache, &a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let json: Value = serde_json::from_slice(&run("json")).unwrap();
+    let parquet = dir.path().join("q.parquet");
+    std::fs::write(&parquet, run("parquet")).unwrap();
+    let csv = dir.path().join("q.csv");
+    std::fs::write(&csv, run("csv")).unwrap();
+    // An independent reader: DuckDB reads both files back.
+    let python = gridwatch_tests::emulators_dir().join(".venv/bin/python");
+    let script = "import duckdb, json, sys\nfor f in sys.argv[1:]:\n    con = duckdb.connect()\n    rows = con.execute(f\"SELECT * FROM '{f}'\").fetchall()\n    print(json.dumps([[c if isinstance(c, (int, float)) else str(c) for c in r] for r in rows]))";
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(&parquet)
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let want: Vec<Vec<Value>> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().values().cloned().collect())
+        .collect();
+    for (label, line) in [
+        ("parquet", lines.next().unwrap()),
+        ("csv", lines.next().unwrap()),
+    ] {
+        let got: Vec<Vec<Value>> = serde_json::from_str(line).unwrap();
+        assert_eq!(got.len(), want.len(), "{label}");
+        for (g, w) in got.iter().zip(&want) {
+            // The same instant, however the reader spells a time.
+            let start = |v: &Value| v.as_str().map(|s| s.replace(' ', "T")[..19].to_string());
+            assert_eq!(start(&g[0]), start(&w[0]), "{label} start");
+            for i in 1..w.len() {
+                let (a, b) = (g[i].as_f64().unwrap(), w[i].as_f64().unwrap());
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                    "{label} column {i}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
