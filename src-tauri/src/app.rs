@@ -118,6 +118,53 @@ async fn cancel_history(state: State<'_>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Asks where to save, in the desktop's own save dialog; None if cancelled.
+async fn ask_path(app: &tauri::AppHandle, name: &str, filter: (&str, &[&str])) -> Option<PathBuf> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name(name)
+        .add_filter(filter.0, filter.1)
+        .save_file(move |path| {
+            let _ = tx.send(path.and_then(|p| p.into_path().ok()));
+        });
+    rx.await.ok().flatten()
+}
+
+#[tauri::command]
+async fn export_table(
+    app: tauri::AppHandle,
+    state: State<'_>,
+    request: gridwatch_types::ExportTable,
+) -> Result<gridwatch_types::Saved, ApiError> {
+    let filter = match request.format {
+        gridwatch_types::TableFormat::Csv => ("CSV", &["csv"][..]),
+        gridwatch_types::TableFormat::Parquet => ("Parquet", &["parquet"][..]),
+    };
+    match ask_path(&app, &request.name, filter).await {
+        Some(path) => state.session.export_table(request, path).await,
+        None => Ok(gridwatch_types::Saved::default()),
+    }
+}
+
+#[tauri::command]
+async fn save_report(
+    app: tauri::AppHandle,
+    state: State<'_>,
+    request: gridwatch_types::SaveReport,
+) -> Result<gridwatch_types::Saved, ApiError> {
+    let (name, filter) = if request.pdf {
+        ("gridwatch-report.pdf", ("PDF", &["pdf"][..]))
+    } else {
+        ("gridwatch-report.html", ("HTML", &["html"][..]))
+    };
+    match ask_path(&app, name, filter).await {
+        Some(path) => state.session.save_report(request, path).await,
+        None => Ok(gridwatch_types::Saved::default()),
+    }
+}
+
 #[tauri::command]
 async fn estimate_cost(state: State<'_>, request: FleetSpec) -> Result<CostEstimate, ApiError> {
     Ok(state.session.estimate_cost(&request))
@@ -207,6 +254,7 @@ pub fn run(
             .map_err(|e| anyhow::anyhow!("cannot follow the stream {stream:?}: {}", e.message))?;
     }
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             fleet_status,
@@ -226,7 +274,9 @@ pub fn run(
             cancel_job,
             history,
             cancel_history,
-            estimate_cost
+            estimate_cost,
+            export_table,
+            save_report
         ])
         .build(tauri::generate_context!())
         .context("cannot start the app window")?;

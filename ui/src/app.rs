@@ -154,6 +154,12 @@ impl GridwatchUi {
                     command: gridwatch_types::command::AGGREGATE,
                     error,
                 } if self.strategic.failed(error.code) => {}
+                Reply::Saved(saved) => {
+                    if let Some(path) = saved.path {
+                        self.strategic.saved = Some(path.clone());
+                        self.history.saved = Some(path);
+                    }
+                }
                 Reply::Cost(c) => {
                     if let Some(spec) = self.cost_asked.take() {
                         self.cost = Some((spec, c));

@@ -37,6 +37,10 @@ pub enum Request {
     CancelHistory,
     /// The pipeline's monthly cost for a fleet.
     EstimateCost(FleetSpec),
+    /// Export a table; the shell asks where.
+    ExportTable(gridwatch_types::ExportTable),
+    /// Save a report over the lake; the shell asks where.
+    SaveReport(gridwatch_types::SaveReport),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +54,7 @@ pub enum Reply {
     Job(JobStatus),
     History(HistoryResult),
     Cost(CostEstimate),
+    Saved(gridwatch_types::Saved),
     /// A request that returns nothing went through.
     Done,
     Failed {
@@ -80,6 +85,8 @@ impl Request {
             Request::History(q) => (command::HISTORY, json!({ "request": q })),
             Request::CancelHistory => (command::CANCEL_HISTORY, json!({})),
             Request::EstimateCost(spec) => (command::ESTIMATE_COST, json!({ "request": spec })),
+            Request::ExportTable(e) => (command::EXPORT_TABLE, json!({ "request": e })),
+            Request::SaveReport(r) => (command::SAVE_REPORT, json!({ "request": r })),
         }
     }
 
@@ -98,6 +105,9 @@ impl Request {
             Request::History(_) => Reply::History(serde_json::from_value(answer)?),
             Request::CancelHistory => Reply::Done,
             Request::EstimateCost(_) => Reply::Cost(serde_json::from_value(answer)?),
+            Request::ExportTable(_) | Request::SaveReport(_) => {
+                Reply::Saved(serde_json::from_value(answer)?)
+            }
             Request::FillLake(_) | Request::JobStatus | Request::CancelJob => {
                 Reply::Job(serde_json::from_value(answer)?)
             }

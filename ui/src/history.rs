@@ -4,7 +4,9 @@
 
 use egui::{Color32, RichText};
 use egui_plot::{Line, Plot, PlotPoints};
-use gridwatch_types::{Cell, HistoryQuery, HistoryResult, TimestreamConnection};
+use gridwatch_types::{
+    Cell, ExportTable, HistoryQuery, HistoryResult, TableFormat, TimestreamConnection,
+};
 
 use crate::backend::Request;
 
@@ -25,6 +27,8 @@ pub struct History {
     pub result: Option<HistoryResult>,
     pub waiting: bool,
     pub error: Option<String>,
+    /// Where the last export went.
+    pub saved: Option<String>,
 }
 
 impl Default for History {
@@ -38,6 +42,7 @@ impl Default for History {
             result: None,
             waiting: false,
             error: None,
+            saved: None,
         }
     }
 }
@@ -137,24 +142,41 @@ impl History {
         let Some(result) = &self.result else {
             return out;
         };
-        ui.horizontal(|ui| match result.cached_at_us {
-            Some(at) => {
-                ui.label(
-                    RichText::new(format!(
-                        " CACHED, fetched {} ",
-                        crate::clock::format_utc(at)
-                    ))
-                    .background_color(Color32::from_rgb(120, 80, 0))
-                    .color(Color32::WHITE),
-                );
+        ui.horizontal(|ui| {
+            for (label, format, ext) in [
+                ("Export CSV…", TableFormat::Csv, "csv"),
+                ("Export Parquet…", TableFormat::Parquet, "parquet"),
+            ] {
+                if ui.button(label).clicked() {
+                    out.push(Request::ExportTable(ExportTable {
+                        table: result.table.clone(),
+                        format,
+                        name: format!("gridwatch-history.{ext}"),
+                    }));
+                }
             }
-            None => {
-                ui.label(format!(
-                    "{} rows · {} bytes scanned · {} bytes metered",
-                    result.table.rows.len(),
-                    result.bytes_scanned,
-                    result.bytes_metered
-                ));
+            if let Some(path) = &self.saved {
+                ui.label(RichText::new(format!("Saved to {path}")).weak());
+            }
+            match result.cached_at_us {
+                Some(at) => {
+                    ui.label(
+                        RichText::new(format!(
+                            " CACHED, fetched {} ",
+                            crate::clock::format_utc(at)
+                        ))
+                        .background_color(Color32::from_rgb(120, 80, 0))
+                        .color(Color32::WHITE),
+                    );
+                }
+                None => {
+                    ui.label(format!(
+                        "{} rows · {} bytes scanned · {} bytes metered",
+                        result.table.rows.len(),
+                        result.bytes_scanned,
+                        result.bytes_metered
+                    ));
+                }
             }
         });
         // A chart when the first column is a time and another is a number.

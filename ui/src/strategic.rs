@@ -6,7 +6,8 @@
 use egui::RichText;
 use egui_plot::{Bar, BarChart, Plot};
 use gridwatch_types::{
-    AggregateQuery, Cell, ErrorCode, FillLake, FleetSpec, JobStatus, ResultTable,
+    AggregateQuery, Cell, ErrorCode, ExportTable, FillLake, FleetSpec, JobStatus, ResultTable,
+    SaveReport, TableFormat,
 };
 
 use crate::backend::Request;
@@ -35,6 +36,8 @@ pub struct Strategic {
     pub lake_empty: bool,
     pub job: Option<JobStatus>,
     pub waiting: bool,
+    /// Where the last export or report went.
+    pub saved: Option<String>,
 }
 
 impl Default for Strategic {
@@ -46,6 +49,7 @@ impl Default for Strategic {
             lake_empty: false,
             job: None,
             waiting: false,
+            saved: None,
         }
     }
 }
@@ -141,6 +145,38 @@ impl Strategic {
         let Some(table) = &self.table else {
             return out;
         };
+        ui.horizontal(|ui| {
+            let name = GROUPINGS[self.grouping]
+                .0
+                .to_lowercase()
+                .replace([' ', '×'], "-");
+            for (label, format, ext) in [
+                ("Export CSV…", TableFormat::Csv, "csv"),
+                ("Export Parquet…", TableFormat::Parquet, "parquet"),
+            ] {
+                if ui.button(label).clicked() {
+                    out.push(Request::ExportTable(ExportTable {
+                        table: table.clone(),
+                        format,
+                        name: format!("gridwatch-{name}.{ext}"),
+                    }));
+                }
+            }
+            let query = self.query(now_us);
+            for (label, pdf) in [("Save report (HTML)…", false), ("Save report (PDF)…", true)] {
+                if ui.button(label).clicked() {
+                    out.push(Request::SaveReport(SaveReport {
+                        from_us: query.from_us,
+                        to_us: query.to_us,
+                        region: None,
+                        pdf,
+                    }));
+                }
+            }
+            if let Some(path) = &self.saved {
+                ui.label(RichText::new(format!("Saved to {path}")).weak());
+            }
+        });
         ui.label(
             RichText::new(format!(
                 "{} rows from {}{}",

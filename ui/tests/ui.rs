@@ -246,3 +246,62 @@ fn count_files(root: &std::path::Path) -> usize {
     }
     n
 }
+
+#[test]
+fn strategic_tables_export_to_csv_and_parquet_and_reports_save() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, session) = engine(dir.path());
+    // History in the lake to report on: the last three days, quickly.
+    rt.block_on(async {
+        let mut sink = gridwatch_simulator::lake::LakeSink::new(
+            gridwatch_simulator::lake::LakeOptions::new(dir.path().join("lake")),
+        );
+        let now = gridwatch_core::time::now_us();
+        let mut fleet = gridwatch_simulator::Fleet::new(
+            &FleetSpec {
+                smart_meters: 30,
+                interval_ms: 15 * 60 * 1000,
+                ..FleetSpec::default()
+            },
+            now - 3 * 86_400_000_000,
+        );
+        let (_tx, stop) = tokio::sync::watch::channel(false);
+        gridwatch_simulator::run_fleet(
+            &mut fleet,
+            &mut sink,
+            RunOptions {
+                pacing: Pacing::AsFastAsPossible,
+                end_us: Some(now),
+            },
+            stop,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    });
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "the first status", |app| app.model.status.is_some());
+    h.get_by_label("Strategic").click();
+    h.run_steps(2);
+    h.get_by_label("Run").click();
+    step_until(&mut h, "the figures", |app| app.strategic.table.is_some());
+    let rows = h.state().strategic.table.as_ref().unwrap().rows.len();
+    for (button, file) in [
+        ("Export CSV…", "export.csv"),
+        ("Export Parquet…", "export.parquet"),
+        ("Save report (HTML)…", "report.html"),
+    ] {
+        h.state_mut().strategic.saved = None;
+        h.get_by_label(button).click();
+        step_until(&mut h, button, |app| app.strategic.saved.is_some());
+        let path = std::path::PathBuf::from(h.state().strategic.saved.clone().unwrap());
+        assert!(path.ends_with(file), "{}", path.display());
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+    }
+    let csv = std::fs::read_to_string(common::export_dir().join("export.csv")).unwrap();
+    assert_eq!(csv.lines().count(), rows + 1, "a header and every row");
+    assert!(csv.starts_with("Region,day,records,energy_kwh"));
+    let html = std::fs::read_to_string(common::export_dir().join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 3);
+    rt.block_on(session.shutdown()).unwrap();
+}

@@ -199,6 +199,79 @@ pub fn result_table(df: &DataFrame) -> PolarsResult<gridwatch_types::ResultTable
     })
 }
 
+/// Writes a result table as CSV or Parquet.
+pub fn write_table(
+    table: &gridwatch_types::ResultTable,
+    path: &std::path::Path,
+    format: gridwatch_types::TableFormat,
+) -> Result<(), crate::LakeError> {
+    use gridwatch_types::{Cell, TableFormat};
+    let io = |source| crate::LakeError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    match format {
+        TableFormat::Csv => {
+            let cell = |c: &Cell| match c {
+                Cell::Number(n) => n.to_string(),
+                Cell::Null => String::new(),
+                Cell::Text(t) if t.contains([',', '"', '\n', '\r']) => {
+                    format!("\"{}\"", t.replace('"', "\"\""))
+                }
+                Cell::Text(t) => t.clone(),
+            };
+            let mut out = table.columns.join(",");
+            out.push('\n');
+            for row in &table.rows {
+                out.push_str(&row.iter().map(cell).collect::<Vec<_>>().join(","));
+                out.push('\n');
+            }
+            std::fs::write(path, out).map_err(io)
+        }
+        TableFormat::Parquet => {
+            let mut cols = Vec::with_capacity(table.columns.len());
+            for (i, name) in table.columns.iter().enumerate() {
+                let cells: Vec<&Cell> = table
+                    .rows
+                    .iter()
+                    .map(|r| r.get(i).unwrap_or(&Cell::Null))
+                    .collect();
+                let numeric = cells
+                    .iter()
+                    .all(|c| matches!(c, Cell::Number(_) | Cell::Null));
+                cols.push(if numeric {
+                    Column::new(
+                        name.as_str().into(),
+                        cells
+                            .iter()
+                            .map(|c| match c {
+                                Cell::Number(n) => Some(*n),
+                                _ => None,
+                            })
+                            .collect::<Vec<_>>(),
+                    )
+                } else {
+                    Column::new(
+                        name.as_str().into(),
+                        cells
+                            .iter()
+                            .map(|c| match c {
+                                Cell::Text(t) => Some(t.clone()),
+                                Cell::Number(n) => Some(n.to_string()),
+                                Cell::Null => None,
+                            })
+                            .collect::<Vec<_>>(),
+                    )
+                });
+            }
+            let mut df = DataFrame::new(table.rows.len(), cols)?;
+            let file = std::fs::File::create(path).map_err(io)?;
+            ParquetWriter::new(file).finish(&mut df)?;
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

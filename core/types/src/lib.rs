@@ -31,6 +31,8 @@ pub mod command {
     pub const HISTORY: &str = "history";
     pub const CANCEL_HISTORY: &str = "cancel_history";
     pub const ESTIMATE_COST: &str = "estimate_cost";
+    pub const EXPORT_TABLE: &str = "export_table";
+    pub const SAVE_REPORT: &str = "save_report";
 }
 
 /// The kind of device a simulated fleet is made of.
@@ -360,6 +362,38 @@ pub struct CostEstimate {
     pub shards: u64,
     pub lines: Vec<CostLine>,
     pub total_usd: f64,
+}
+
+/// A file format a table exports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableFormat {
+    Csv,
+    Parquet,
+}
+
+/// Export a table the UI shows; the shell asks where with a save dialog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportTable {
+    pub table: ResultTable,
+    pub format: TableFormat,
+    /// The file name the dialog suggests.
+    pub name: String,
+}
+
+/// Save a report over the lake; the shell asks where with a save dialog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveReport {
+    pub from_us: i64,
+    pub to_us: i64,
+    pub region: Option<String>,
+    pub pdf: bool,
+}
+
+/// Where a file was saved; None when the operator cancelled the dialog.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Saved {
+    pub path: Option<String>,
 }
 
 /// What the UI tells the shell about itself, for smoke tests and soak logs.

@@ -6,6 +6,8 @@
 //! Kinesis stream, a [`Follower`] of that stream. The UI is fed from one of
 //! their live views, the *active* one.
 
+pub mod report;
+
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -512,6 +514,44 @@ impl Session {
             },
             &Prices::seed(),
         )
+    }
+
+    /// Writes a table the UI shows to `path` (chosen in a save dialog).
+    pub async fn export_table(
+        &self,
+        request: gridwatch_types::ExportTable,
+        path: PathBuf,
+    ) -> Result<gridwatch_types::Saved, ApiError> {
+        blocking(move || {
+            gridwatch_lake::table::write_table(&request.table, &path, request.format)
+                .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+            Ok(gridwatch_types::Saved {
+                path: Some(path.display().to_string()),
+            })
+        })
+        .await
+    }
+
+    /// Writes a report over the lake to `path` (chosen in a save dialog).
+    pub async fn save_report(
+        &self,
+        request: gridwatch_types::SaveReport,
+        path: PathBuf,
+    ) -> Result<gridwatch_types::Saved, ApiError> {
+        let lake = self.lake_dir.clone();
+        blocking(move || {
+            let filters = request
+                .region
+                .iter()
+                .map(|r| ("Region".to_string(), r.clone()))
+                .collect();
+            report::write(&lake, request.from_us, request.to_us, filters, &[], &path)
+                .map_err(|e| ApiError::new(ErrorCode::Internal, format!("{e:#}")))?;
+            Ok(gridwatch_types::Saved {
+                path: Some(path.display().to_string()),
+            })
+        })
+        .await
     }
 
     /// Cancels the running history query, if any.

@@ -29,6 +29,13 @@ impl InProcess {
     }
 }
 
+/// Where the "save dialog" of the tests puts files: one folder per process.
+pub fn export_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gridwatch-ui-exports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn answer<T>(command: &'static str, r: Result<T, ApiError>, ok: impl FnOnce(T) -> Reply) -> Reply {
     match r {
         Ok(v) => ok(v),
@@ -66,6 +73,19 @@ impl Backend for InProcess {
                 Request::CancelJob => Reply::Job(s.cancel_job().await),
                 Request::History(q) => answer("history", s.history(q).await, Reply::History),
                 Request::EstimateCost(spec) => Reply::Cost(s.estimate_cost(&spec)),
+                // No desktop dialog here: the file goes to the test's folder.
+                Request::ExportTable(e) => {
+                    let ext = match e.format {
+                        gridwatch_types::TableFormat::Csv => "csv",
+                        gridwatch_types::TableFormat::Parquet => "parquet",
+                    };
+                    let path = export_dir().join(format!("export.{ext}"));
+                    answer("export_table", s.export_table(e, path).await, Reply::Saved)
+                }
+                Request::SaveReport(r) => {
+                    let path = export_dir().join(if r.pdf { "report.pdf" } else { "report.html" });
+                    answer("save_report", s.save_report(r, path).await, Reply::Saved)
+                }
                 Request::CancelHistory => {
                     s.cancel_history();
                     Reply::Done

@@ -1,0 +1,334 @@
+//! Reports: a self-contained HTML (or PDF) page over the lake: summary
+//! figures, charts as inline SVG, tables. The figures are the `aggregate`
+//! command's, computed the same way. The CLI's `report` and the app's
+//! "Save report…" both use this.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use gridwatch_lake::table::format_datetime as format_time;
+use gridwatch_lake::{AggregateRequest, GroupKey};
+use gridwatch_types::{Cell, ResultTable};
+
+/// The figures of a report, as computed.
+pub struct Report {
+    pub title: String,
+    pub summary: ResultTable,
+    pub by_day: ResultTable,
+    pub by_region: ResultTable,
+    pub top: ResultTable,
+    pub availability: Option<f64>,
+    pub alarmed_devices: usize,
+}
+
+fn number(t: &ResultTable, row: usize, col: &str) -> Option<f64> {
+    let i = t.columns.iter().position(|c| c == col)?;
+    match t.rows.get(row)?.get(i)? {
+        Cell::Number(n) => Some(*n),
+        _ => None,
+    }
+}
+
+fn text(t: &ResultTable, row: usize, col: &str) -> String {
+    let Some(i) = t.columns.iter().position(|c| c == col) else {
+        return String::new();
+    };
+    match t.rows.get(row).and_then(|r| r.get(i)) {
+        Some(Cell::Text(s)) => s.clone(),
+        Some(Cell::Number(n)) => format!("{n}"),
+        _ => "–".into(),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Computes the report's figures from the lake.
+pub fn compute(
+    lake: &Path,
+    from_us: i64,
+    to_us: i64,
+    filters: Vec<(String, String)>,
+    devices: &[String],
+) -> anyhow::Result<Report> {
+    let (df, report) = gridwatch_lake::load(lake, from_us, to_us)
+        .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
+    if !report.bad_lines.is_empty() {
+        eprintln!("{} unreadable lines skipped", report.bad_lines.len());
+    }
+    let df = if devices.is_empty() {
+        df
+    } else {
+        use polars::prelude::*;
+        let wanted: std::collections::HashSet<&str> = devices.iter().map(String::as_str).collect();
+        let mask: BooleanChunked = df
+            .column("device_id")?
+            .str()?
+            .iter()
+            .map(|d| Some(d.is_some_and(|d| wanted.contains(d))))
+            .collect();
+        df.filter(&mask)?
+    };
+    let req = |by: Vec<GroupKey>, top: Option<usize>| AggregateRequest {
+        from_us,
+        to_us,
+        by,
+        filters: filters.clone(),
+        top,
+    };
+    let table =
+        |df: polars::prelude::DataFrame, r: AggregateRequest| -> anyhow::Result<ResultTable> {
+            Ok(gridwatch_lake::table::result_table(
+                &gridwatch_lake::aggregate(df, &r)?,
+            )?)
+        };
+    let summary = table(df.clone(), req(vec![], None))?;
+    let by_day = table(df.clone(), req(vec![GroupKey::Day], None))?;
+    let by_region = table(
+        df.clone(),
+        req(vec![GroupKey::Dimension("Region".into())], None),
+    )?;
+    let top = table(df.clone(), req(vec![GroupKey::Device], Some(10)))?;
+    let by_device = table(df.clone(), req(vec![GroupKey::Device], None))?;
+    let alarmed_devices = (0..by_device.rows.len())
+        .filter(|i| number(&by_device, *i, "voltage_anomalies").unwrap_or(0.0) > 0.0)
+        .count();
+    let availability = gridwatch_lake::availability(df, &req(vec![], None))?;
+    let mut title = format!(
+        "Gridwatch report, {} to {}",
+        format_time(from_us),
+        format_time(to_us)
+    );
+    for (k, v) in &filters {
+        let _ = write!(title, ", {k} {v}");
+    }
+    if !devices.is_empty() {
+        let _ = write!(title, ", {} devices", devices.len());
+    }
+    Ok(Report {
+        title,
+        summary,
+        by_day,
+        by_region,
+        top,
+        availability,
+        alarmed_devices,
+    })
+}
+
+/// A bar chart as SVG: one bar per label.
+fn bars(title: &str, labels: &[String], values: &[f64], unit: &str) -> String {
+    let (w, h, pad) = (720.0, 240.0, 40.0);
+    let max = values.iter().cloned().fold(0.0f64, f64::max).max(1e-9);
+    let n = values.len().max(1) as f64;
+    let bw = (w - 2.0 * pad) / n;
+    let mut svg = format!(
+        r##"<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><rect width="100%" height="100%" fill="#fff"/><text x="{pad}" y="20" font-size="14" font-family="sans-serif">{t} ({u})</text>"##,
+        t = escape(title),
+        u = escape(unit)
+    );
+    for (i, (label, v)) in labels.iter().zip(values).enumerate() {
+        let bh = (h - 2.0 * pad - 10.0) * v / max;
+        let x = pad + i as f64 * bw;
+        let y = h - pad - bh;
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{bh:.1}" fill="#0f2a44"><title>{}: {v:.2}</title></rect>"##,
+            (bw * 0.8).max(1.0),
+            escape(label)
+        );
+        if n <= 31.0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="9" font-family="sans-serif" text-anchor="middle">{}</text>"##,
+                x + bw * 0.4,
+                h - pad + 12.0,
+                escape(
+                    &label
+                        .chars()
+                        .rev()
+                        .take(5)
+                        .collect::<String>()
+                        .chars()
+                        .rev()
+                        .collect::<String>()
+                )
+            );
+        }
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{pad}" y="{:.1}" font-size="10" font-family="sans-serif">max {max:.1}</text></svg>"##,
+        pad + 8.0
+    );
+    svg
+}
+
+fn html_table(t: &ResultTable) -> String {
+    let mut s = String::from("<table><thead><tr>");
+    for c in &t.columns {
+        let _ = write!(s, "<th>{}</th>", escape(c));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for row in &t.rows {
+        s.push_str("<tr>");
+        for c in row {
+            let v = match c {
+                Cell::Number(n) if n.fract() == 0.0 => format!("{n:.0}"),
+                Cell::Number(n) => format!("{n:.3}"),
+                Cell::Text(t) => escape(t),
+                Cell::Null => "–".into(),
+            };
+            let _ = write!(s, "<td>{v}</td>");
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+fn series(t: &ResultTable, key: &str, value: &str) -> (Vec<String>, Vec<f64>) {
+    (0..t.rows.len())
+        .map(|i| (text(t, i, key), number(t, i, value).unwrap_or(0.0)))
+        .unzip()
+}
+
+/// The report as one self-contained HTML page.
+pub fn html(r: &Report) -> String {
+    let s = &r.summary;
+    let figure = |label: &str, value: String| {
+        format!("<div class=fig><div class=v>{value}</div><div class=l>{label}</div></div>")
+    };
+    let pct = |v: Option<f64>| v.map_or("–".into(), |v| format!("{:.1}%", v * 100.0));
+    let figures = [
+        figure(
+            "energy",
+            format!("{:.0} kWh", number(s, 0, "energy_kwh").unwrap_or(0.0)),
+        ),
+        figure(
+            "peak demand",
+            format!(
+                "{:.1} kW",
+                number(s, 0, "peak_demand_w").unwrap_or(0.0) / 1000.0
+            ),
+        ),
+        figure("peak at", text(s, 0, "peak_at")),
+        figure(
+            "load factor",
+            format!("{:.2}", number(s, 0, "load_factor").unwrap_or(0.0)),
+        ),
+        figure(
+            "voltage within ±10%",
+            pct(number(s, 0, "voltage_compliance")),
+        ),
+        figure(
+            "voltage anomalies",
+            format!("{:.0}", number(s, 0, "voltage_anomalies").unwrap_or(0.0)),
+        ),
+        figure("devices with alarms", r.alarmed_devices.to_string()),
+        figure("device availability", pct(r.availability)),
+    ]
+    .join("");
+    let (days, energy) = series(&r.by_day, "day", "energy_kwh");
+    let (_, peaks) = series(&r.by_day, "day", "peak_demand_w");
+    let (regions, compliance) = series(&r.by_region, "Region", "voltage_compliance");
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:24px;color:#111}}h1{{font-size:20px}}h2{{font-size:16px;margin-top:28px}}
+.figs{{display:flex;flex-wrap:wrap;gap:12px}}.fig{{border:1px solid #ccc;border-radius:6px;padding:10px 14px;min-width:140px}}
+.v{{font-size:20px;font-weight:bold}}.l{{color:#555;font-size:12px}}table{{border-collapse:collapse;font-size:11px}}
+td,th{{border:1px solid #ddd;padding:3px 6px;text-align:right}}th{{background:#f0f0f0}}</style></head><body>
+<h1>{title}</h1><div class=figs>{figures}</div>
+<h2>Energy per day</h2>{energy_chart}
+<h2>Peak demand per day</h2>{peak_chart}
+<h2>Voltage compliance per region</h2>{compliance_chart}
+<h2>Summary</h2>{summary}
+<h2>By day</h2>{by_day}
+<h2>By region</h2>{by_region}
+<h2>Top 10 consumers</h2>{top}
+<p style="color:#777;font-size:11px">Figures as `gridwatch aggregate` computes them. Generated by Gridwatch.</p>
+</body></html>"#,
+        title = escape(&r.title),
+        energy_chart = bars("Energy per day", &days, &energy, "kWh"),
+        peak_chart = bars(
+            "Peak demand per day",
+            &days,
+            &peaks.iter().map(|p| p / 1000.0).collect::<Vec<_>>(),
+            "kW"
+        ),
+        compliance_chart = bars(
+            "Voltage within ±10%",
+            &regions,
+            &compliance.iter().map(|c| c * 100.0).collect::<Vec<_>>(),
+            "%"
+        ),
+        summary = html_table(&r.summary),
+        by_day = html_table(&r.by_day),
+        by_region = html_table(&r.by_region),
+        top = html_table(&r.top),
+    )
+}
+
+/// Prints HTML to PDF with headless Chromium.
+pub fn print_pdf(html_path: &Path, pdf: &Path) -> anyhow::Result<()> {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new("sh").args(["-c", &format!("command -v {c}")]).output().is_ok_and(|o| o.status.success()))
+        .context("a PDF is printed by Chromium, which is not installed (apt-get install chromium), or write --out report.html")?;
+    let profile = tempfile::tempdir()?;
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html_path.display()))
+        .output()
+        .context("cannot run Chromium")?;
+    if !pdf.exists() {
+        bail!(
+            "Chromium did not write the PDF: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Writes the report over [from, to) of the lake to `out`: PDF when it ends
+/// in `.pdf`, HTML otherwise.
+pub fn write(
+    lake: &Path,
+    from_us: i64,
+    to_us: i64,
+    filters: Vec<(String, String)>,
+    devices: &[String],
+    out: &Path,
+) -> anyhow::Result<()> {
+    let report = compute(lake, from_us, to_us, filters, devices)?;
+    let page = html(&report);
+    if out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+    {
+        let dir = tempfile::tempdir()?;
+        let html_path = dir.path().join("report.html");
+        std::fs::write(&html_path, &page)?;
+        print_pdf(&html_path, &std::path::absolute(out)?)?;
+    } else {
+        std::fs::write(out, &page).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    Ok(())
+}
