@@ -165,11 +165,7 @@ impl GridwatchUi {
                         self.cost = Some((spec, c));
                     }
                 }
-                Reply::History(r) => {
-                    self.history.waiting = false;
-                    self.history.error = None;
-                    self.history.result = Some(r);
-                }
+                Reply::History(r) => self.history.take(r),
                 Reply::Failed {
                     command: gridwatch_types::command::HISTORY,
                     error,
@@ -584,12 +580,35 @@ impl GridwatchUi {
             .get(&self.measure)
             .map(|s| s.to_vec())
             .unwrap_or_default();
-        ui.label(format!(
-            "Chart: {} of {} ({} points, UTC)",
-            self.measure,
-            short_id(&selected),
-            points.len()
-        ));
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "Chart: {} of {} ({} points, UTC)",
+                self.measure,
+                short_id(&selected),
+                points.len()
+            ));
+            // The chart's points, as shown, to a file.
+            for (label, format, ext) in [
+                ("Export CSV…", gridwatch_types::TableFormat::Csv, "csv"),
+                (
+                    "Export Parquet…",
+                    gridwatch_types::TableFormat::Parquet,
+                    "parquet",
+                ),
+            ] {
+                if ui.small_button(label).clicked() {
+                    self.backend
+                        .send(Request::ExportTable(gridwatch_types::ExportTable {
+                            table: chart_table(&self.measure, &points),
+                            format,
+                            name: format!("{}-{}.{ext}", short_id(&selected), self.measure),
+                        }));
+                }
+            }
+            if let Some(path) = &self.strategic.saved {
+                ui.label(RichText::new(format!("Saved to {path}")).weak());
+            }
+        });
         let link = egui::Id::unique("gridwatch_time_axis");
         let height = (ui.available_height() - 40.0).max(200.0) * 0.6;
         Plot::new("device_chart")
@@ -645,6 +664,25 @@ fn short_shard(id: &str) -> String {
     id.strip_prefix("shardId-")
         .and_then(|n| n.parse::<u64>().ok())
         .map_or_else(|| id.to_string(), |n| format!("shard {n}"))
+}
+
+/// A chart's points as a table: time (UTC) and value.
+fn chart_table(measure: &str, points: &[[f64; 2]]) -> gridwatch_types::ResultTable {
+    use gridwatch_types::Cell;
+    gridwatch_types::ResultTable {
+        columns: vec!["time".into(), measure.to_owned()],
+        rows: points
+            .iter()
+            .map(|[t, v]| {
+                vec![
+                    Cell::Text(crate::clock::format_utc((t * 1e6) as i64)),
+                    Cell::Number(*v),
+                ]
+            })
+            .collect(),
+        skipped: Vec::new(),
+        lake_dir: String::new(),
+    }
 }
 
 /// Time of day (UTC) for the x axis; tenths of a second when zoomed in that far.

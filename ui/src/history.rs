@@ -29,7 +29,13 @@ pub struct History {
     pub error: Option<String>,
     /// Where the last export went.
     pub saved: Option<String>,
+    /// What `SHOW MEASURES` and `DESCRIBE` found, for the pickers.
+    pub measures: Vec<String>,
+    pub dimensions: Vec<String>,
 }
+
+const SHOW_MEASURES: &str = "SHOW MEASURES FROM $__database.$__table";
+const DESCRIBE: &str = "DESCRIBE $__database.$__table";
 
 impl Default for History {
     fn default() -> Self {
@@ -43,6 +49,8 @@ impl Default for History {
             waiting: false,
             error: None,
             saved: None,
+            measures: Vec::new(),
+            dimensions: Vec::new(),
         }
     }
 }
@@ -54,6 +62,42 @@ fn text(ui: &mut egui::Ui, name: &str, value: &mut String, width: f32) {
 }
 
 impl History {
+    /// Takes a result: discovery answers fill the pickers, others are shown.
+    pub fn take(&mut self, result: HistoryResult) {
+        self.waiting = false;
+        self.error = None;
+        let first_column = |r: &HistoryResult| -> Vec<String> {
+            r.table
+                .rows
+                .iter()
+                .filter_map(|row| match row.first() {
+                    Some(Cell::Text(t)) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        if result.sql.starts_with("SHOW MEASURES") {
+            self.measures = first_column(&result);
+        } else if result.sql.starts_with("DESCRIBE") {
+            // Dimensions are the VARCHAR columns Timestream marks DIMENSION.
+            self.dimensions = result
+                .table
+                .rows
+                .iter()
+                .filter(|row| {
+                    row.iter()
+                        .any(|c| matches!(c, Cell::Text(t) if t == "DIMENSION"))
+                })
+                .filter_map(|row| match row.first() {
+                    Some(Cell::Text(t)) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect();
+        } else {
+            self.result = Some(result);
+        }
+    }
+
     fn query(
         &self,
         device: Option<String>,
@@ -94,6 +138,19 @@ impl History {
             }
             text(ui, "Max bytes", &mut self.max_bytes, 110.0);
             if ui
+                .add_enabled(!self.waiting, egui::Button::new("Discover"))
+                .clicked()
+            {
+                for sql in [SHOW_MEASURES, DESCRIBE] {
+                    out.push(Request::History(self.query(
+                        None,
+                        Some(sql.into()),
+                        width,
+                        now_us,
+                    )));
+                }
+            }
+            if ui
                 .add_enabled(!self.waiting, egui::Button::new("Chart"))
                 .clicked()
             {
@@ -106,6 +163,18 @@ impl History {
                 )));
             }
         });
+        if !self.measures.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Measures:");
+                for m in &self.measures {
+                    let name = m.strip_suffix("_measure").unwrap_or(m).to_owned();
+                    ui.selectable_value(&mut self.measure, name.clone(), m.as_str());
+                }
+            });
+        }
+        if !self.dimensions.is_empty() {
+            ui.label(format!("Dimensions: {}", self.dimensions.join(", ")));
+        }
         ui.add(
             egui::TextEdit::multiline(&mut self.sql)
                 .code_editor()

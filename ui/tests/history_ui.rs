@@ -51,6 +51,30 @@ fn can(moto: &Moto, query: &str) {
     assert!(ok.success());
 }
 
+fn can_raw(moto: &Moto, query: &str, page: &str) {
+    let body = format!(
+        r#"{{"account_id":"123456789012","region":"us-east-1","results":{{{}:[{page}]}}}}"#,
+        serde_json::to_string(query).unwrap()
+    );
+    let ok = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &body,
+        ])
+        .arg(format!(
+            "{}/moto-api/static/timestream/query-results",
+            moto.endpoint()
+        ))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
 #[test]
 fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
     for (k, v) in EMULATOR_ENV {
@@ -63,6 +87,16 @@ fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
     }
     let moto = Moto::start();
     can(&moto, "SELECT t, avg FROM \"grid\".\"readings\"");
+    can_raw(
+        &moto,
+        "SHOW MEASURES FROM \"grid\".\"readings\"",
+        r#"{"QueryId":"m","ColumnInfo":[{"Name":"measure_name","Type":{"ScalarType":"VARCHAR"}},{"Name":"data_type","Type":{"ScalarType":"VARCHAR"}}],"Rows":[{"Data":[{"ScalarValue":"voltage_measure"},{"ScalarValue":"double"}]},{"Data":[{"ScalarValue":"watt_measure"},{"ScalarValue":"double"}]}]}"#,
+    );
+    can_raw(
+        &moto,
+        "DESCRIBE \"grid\".\"readings\"",
+        r#"{"QueryId":"d","ColumnInfo":[{"Name":"Column","Type":{"ScalarType":"VARCHAR"}},{"Name":"Type","Type":{"ScalarType":"VARCHAR"}},{"Name":"Timestream attribute type","Type":{"ScalarType":"VARCHAR"}}],"Rows":[{"Data":[{"ScalarValue":"DeviceID"},{"ScalarValue":"varchar"},{"ScalarValue":"DIMENSION"}]},{"Data":[{"ScalarValue":"Region"},{"ScalarValue":"varchar"},{"ScalarValue":"DIMENSION"}]},{"Data":[{"ScalarValue":"measure_name"},{"ScalarValue":"varchar"},{"ScalarValue":"MEASURE_NAME"}]},{"Data":[{"ScalarValue":"time"},{"ScalarValue":"timestamp"},{"ScalarValue":"TIMESTAMP"}]}]}"#,
+    );
     let rt = Arc::new(
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -107,6 +141,21 @@ fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
     assert_eq!(result.bytes_metered, 10_000_000);
     assert!(result.cached_at_us.is_none());
     h.get_by_label_contains("bytes metered");
+
+    // Discovery fills the measure picker and lists the dimensions.
+    h.get_by_label("Discover").click();
+    step_until(&mut h, "the pickers", |app| {
+        !app.history.measures.is_empty() && !app.history.dimensions.is_empty()
+    });
+    assert_eq!(
+        h.state().history.measures,
+        vec!["voltage_measure", "watt_measure"]
+    );
+    assert_eq!(h.state().history.dimensions, vec!["DeviceID", "Region"]);
+    h.run_steps(2);
+    h.get_by_label("watt_measure").click();
+    h.run_steps(2);
+    assert_eq!(h.state().history.measure, "watt");
 
     drop(moto);
     h.get_by_label("Run query").click();
