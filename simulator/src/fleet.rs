@@ -42,19 +42,6 @@ pub struct Fleet {
     start_us: i64,
 }
 
-fn uuid_like(rng: &mut Rng) -> String {
-    let a = rng.next_u64();
-    let b = rng.next_u64();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        ((b >> 48) & 0x3fff) | 0x8000,
-        b & 0xffff_ffff_ffff
-    )
-}
-
 impl Fleet {
     /// Builds the fleet described by `spec`, whose first readings fall
     /// within one interval after `start_us`.
@@ -73,7 +60,7 @@ impl Fleet {
         let mut devices = Vec::with_capacity(spec.device_count() as usize);
         let mut due = BinaryHeap::with_capacity(spec.device_count() as usize);
         for (idx, kind) in kinds.enumerate() {
-            let device_id = uuid_like(&mut rng);
+            let device_id = rng.uuid();
             let region = REGIONS[(rng.next_u64() % REGIONS.len() as u64) as usize];
             let feeder = format!(
                 "{}-F{:02}",

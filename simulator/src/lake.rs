@@ -107,19 +107,6 @@ impl LakeSink {
         Ok(())
     }
 
-    fn uuid(&mut self) -> String {
-        let a = self.rng.next_u64();
-        let b = self.rng.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            ((b >> 48) & 0x3fff) | 0x8000,
-            b & 0xffff_ffff_ffff
-        )
-    }
-
     fn write_file(&mut self) -> Result<(), SinkError> {
         let Some(hour) = self.hour else { return Ok(()) };
         if self.buffer.is_empty() {
@@ -128,7 +115,7 @@ impl LakeSink {
         self.seq += 1;
         let c = civil(self.first_us);
         let dir = partition(&json_root(&self.options.dir), hour);
-        let uuid = self.uuid();
+        let uuid = self.rng.uuid();
         let name = format!(
             "{}-{}-{:04}-{:02}-{:02}-{:02}-{:02}-{:02}-{}{}",
             self.options.name,

@@ -271,14 +271,22 @@ fn print_batch(out: &mut impl Write, batch: &ShardBatch, format: Format) -> anyh
     Ok(())
 }
 
+/// The cache and a Kinesis client, as `ingest` and `bridge` both start.
+async fn cache_and_kinesis(
+    cache_path: &Path,
+    aws: &gridwatch_core::aws::AwsOptions,
+) -> anyhow::Result<(Cache, aws_sdk_kinesis::Client)> {
+    let cache = Cache::open(cache_path)
+        .with_context(|| format!("cannot open the cache at {}", cache_path.display()))?;
+    let conf = aws.load().await;
+    Ok((cache, aws_sdk_kinesis::Client::new(&conf)))
+}
+
 pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
     let start = start_at(&args.from)?;
     let aws = args.aws.options();
     runtime()?.block_on(async {
-        let cache = Cache::open(cache_path)
-            .with_context(|| format!("cannot open the cache at {}", cache_path.display()))?;
-        let conf = aws.load().await;
-        let client = aws_sdk_kinesis::Client::new(&conf);
+        let (cache, client) = cache_and_kinesis(cache_path, &aws).await?;
         let mut config = ConsumerConfig::new(&args.stream, start);
         config.until_caught_up = args.until_caught_up;
         let follower = Follower::start(client, config, cache, source_name(&args.stream))?;
@@ -327,10 +335,7 @@ pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
     let start = start_at(&args.from)?;
     let aws = args.aws.options();
     runtime()?.block_on(async {
-        let cache = Cache::open(cache_path)
-            .with_context(|| format!("cannot open the cache at {}", cache_path.display()))?;
-        let conf = aws.load().await;
-        let kinesis = aws_sdk_kinesis::Client::new(&conf);
+        let (cache, kinesis) = cache_and_kinesis(cache_path, &aws).await?;
         let mut ts_aws = aws.clone();
         if let Some(url) = &args.timestream_endpoint_url {
             ts_aws.endpoint_url = Some(url.clone());

@@ -472,6 +472,33 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Queues canned Timestream query pages (JSON, in the Query response's
+    /// shape) for the exact query string; moto serves them in order.
+    pub fn can_query(&self, query: &str, pages: &[String]) {
+        let body = format!(
+            r#"{{"account_id":"123456789012","region":"us-east-1","results":{{{}:[{}]}}}}"#,
+            serde_json::to_string(query).expect("a string serialises"),
+            pages.join(",")
+        );
+        let ok = Command::new("curl")
+            .args([
+                "-sf",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                &body,
+            ])
+            .arg(format!(
+                "{}/moto-api/static/timestream/query-results",
+                self.endpoint()
+            ))
+            .status()
+            .expect("curl runs (package curl)");
+        assert!(ok.success(), "moto refused the canned result");
+    }
+
     pub fn s3(&self) -> aws_sdk_s3::Client {
         use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
         let conf = aws_sdk_s3::Config::builder()

@@ -9,31 +9,9 @@ use gridwatch_tests::{EMULATOR_ENV, Moto, gridwatch_bin};
 use serde_json::{Value, json};
 
 fn can(moto: &Moto, query: &str, pages: Vec<Value>) {
-    let body = json!({
-        "account_id": "123456789012",
-        "region": "us-east-1",
-        "results": { query: pages },
-    });
-    let out = Command::new("curl")
-        .args([
-            "-sf",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-        ])
-        .arg(body.to_string())
-        .arg(format!(
-            "{}/moto-api/static/timestream/query-results",
-            moto.endpoint()
-        ))
-        .output()
-        .expect("curl runs");
-    assert!(
-        out.status.success(),
-        "canning failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    moto.can_query(
+        query,
+        &pages.iter().map(Value::to_string).collect::<Vec<_>>(),
     );
 }
 

@@ -235,28 +235,15 @@ impl GridwatchUi {
                 ui.selectable_value(&mut self.view, View::Strategic, "Strategic");
             });
         });
-        if self.view == View::History {
-            egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
-            let device = self.model.selected.clone();
-            let requests = egui::CentralPanel::default()
-                .show(ui, |ui| {
-                    self.history
-                        .show(ui, device.as_deref(), crate::clock::now_us())
-                })
-                .inner;
-            for r in requests {
-                self.backend.send(r);
-            }
-            self.connection_window(ui);
-            ui.ctx()
-                .request_repaint_after(std::time::Duration::from_millis(250));
-            return;
-        }
-        if self.view == View::Strategic {
+        if self.view != View::Operations {
             egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
             let now = crate::clock::now_us();
+            let device = self.model.selected.clone();
             let requests = egui::CentralPanel::default()
-                .show(ui, |ui| self.strategic.show(ui, now))
+                .show(ui, |ui| match self.view {
+                    View::History => self.history.show(ui, device.as_deref(), now),
+                    _ => self.strategic.show(ui, now),
+                })
                 .inner;
             for r in requests {
                 self.backend.send(r);

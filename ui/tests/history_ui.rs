@@ -26,53 +26,17 @@ fn can(moto: &Moto, query: &str) {
     let row = |t: &str, v: &str| {
         format!(r#"{{"Data":[{{"ScalarValue":"{t}"}},{{"ScalarValue":"{v}"}}]}}"#)
     };
-    let body = format!(
-        r#"{{"account_id":"123456789012","region":"us-east-1","results":{{{}:[{},{}]}}}}"#,
-        serde_json::to_string(query).unwrap(),
-        page(&row("2023-11-14 22:00:00.000000000", "230.1"), Some("p2")),
-        page(&row("2023-11-14 22:01:00.000000000", "229.7"), None)
+    moto.can_query(
+        query,
+        &[
+            page(&row("2023-11-14 22:00:00.000000000", "230.1"), Some("p2")),
+            page(&row("2023-11-14 22:01:00.000000000", "229.7"), None),
+        ],
     );
-    let ok = std::process::Command::new("curl")
-        .args([
-            "-sf",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &body,
-        ])
-        .arg(format!(
-            "{}/moto-api/static/timestream/query-results",
-            moto.endpoint()
-        ))
-        .status()
-        .unwrap();
-    assert!(ok.success());
 }
 
 fn can_raw(moto: &Moto, query: &str, page: &str) {
-    let body = format!(
-        r#"{{"account_id":"123456789012","region":"us-east-1","results":{{{}:[{page}]}}}}"#,
-        serde_json::to_string(query).unwrap()
-    );
-    let ok = std::process::Command::new("curl")
-        .args([
-            "-sf",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &body,
-        ])
-        .arg(format!(
-            "{}/moto-api/static/timestream/query-results",
-            moto.endpoint()
-        ))
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    moto.can_query(query, &[page.to_string()]);
 }
 
 #[test]
