@@ -399,7 +399,11 @@ impl GridwatchUi {
     }
 
     fn shard_panel(&mut self, ui: &mut egui::Ui) {
-        ui.heading(format!("Shards ({})", self.model.shards.len()));
+        ui.horizontal(|ui| {
+            ui.heading(format!("Shards ({})", self.model.shards.len()));
+            let shards = self.model.shards.clone();
+            export_buttons(ui, self.backend.as_mut(), "shards", || shard_table(&shards));
+        });
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::Grid::new("shard_grid")
                 .striped(true)
@@ -613,9 +617,14 @@ impl GridwatchUi {
         let fleet = self.model.fleet.to_vec();
         let reporting = self.model.last_fleet.map_or(0, |f| f.devices_reporting);
         let total = self.model.last_fleet.map_or(0.0, |f| f.total_watt / 1000.0);
-        ui.label(format!(
-            "Fleet total power: {total:.1} kW from {reporting} devices"
-        ));
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "Fleet total power: {total:.1} kW from {reporting} devices"
+            ));
+            export_buttons(ui, self.backend.as_mut(), "fleet-power", || {
+                chart_table("fleet_kw", &fleet)
+            });
+        });
         Plot::new("fleet_chart")
             .height(ui.available_height().max(120.0))
             .x_axis_formatter(time_axis)
@@ -651,6 +660,75 @@ fn short_shard(id: &str) -> String {
     id.strip_prefix("shardId-")
         .and_then(|n| n.parse::<u64>().ok())
         .map_or_else(|| id.to_string(), |n| format!("shard {n}"))
+}
+
+/// "Export CSV…" and "Export Parquet…" for a table made on demand.
+fn export_buttons(
+    ui: &mut egui::Ui,
+    backend: &mut dyn Backend,
+    name: &str,
+    table: impl Fn() -> gridwatch_types::ResultTable,
+) {
+    for (label, format, ext) in [
+        ("Export CSV…", gridwatch_types::TableFormat::Csv, "csv"),
+        (
+            "Export Parquet…",
+            gridwatch_types::TableFormat::Parquet,
+            "parquet",
+        ),
+    ] {
+        if ui.small_button(label).clicked() {
+            backend.send(Request::ExportTable(gridwatch_types::ExportTable {
+                table: table(),
+                format,
+                name: format!("gridwatch-{name}.{ext}"),
+            }));
+        }
+    }
+}
+
+/// The shard panel as a table.
+fn shard_table(shards: &[gridwatch_types::ShardStatus]) -> gridwatch_types::ResultTable {
+    use gridwatch_types::Cell;
+    let text = |s: &Option<String>| s.clone().map_or(Cell::Null, Cell::Text);
+    gridwatch_types::ResultTable {
+        columns: [
+            "shard",
+            "open",
+            "state",
+            "parent",
+            "adjacent_parent",
+            "records",
+            "records_per_s",
+            "millis_behind",
+            "throttled",
+            "expired_iterators",
+            "quarantined",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: shards
+            .iter()
+            .map(|s| {
+                vec![
+                    Cell::Text(s.shard_id.clone()),
+                    Cell::Text(s.open.to_string()),
+                    Cell::Text(format!("{:?}", s.state).to_lowercase()),
+                    text(&s.parent),
+                    text(&s.adjacent_parent),
+                    Cell::Number(s.records as f64),
+                    Cell::Number(s.records_per_s),
+                    s.millis_behind
+                        .map_or(Cell::Null, |m| Cell::Number(m as f64)),
+                    Cell::Number(s.throttled as f64),
+                    Cell::Number(s.expired_iterators as f64),
+                    Cell::Number(s.quarantined as f64),
+                ]
+            })
+            .collect(),
+        skipped: Vec::new(),
+        lake_dir: String::new(),
+    }
 }
 
 /// A chart's points as a table: time (UTC) and value.

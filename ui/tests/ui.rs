@@ -102,7 +102,8 @@ fn device_list_and_chart_show_the_pipelines_data() {
 
     // The chart exports what it shows (live points keep arriving meanwhile).
     let shown = h.state().model.series["watt"].len();
-    h.get_by_label("Export CSV…").click();
+    // The device chart's button comes first; the fleet chart has its own.
+    h.get_all_by_label("Export CSV…").next().unwrap().click();
     step_until(&mut h, "the chart's export", |app| {
         app.strategic.saved.is_some()
     });
