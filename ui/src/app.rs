@@ -42,6 +42,8 @@ pub struct GridwatchUi {
     pub history: History,
     /// The running fleet's pipeline cost, and the fleet it was asked for.
     pub cost: Option<(FleetSpec, gridwatch_types::CostEstimate)>,
+    last_stale_check: f64,
+    pub dark: bool,
     cost_asked: Option<FleetSpec>,
     last_job_poll: f64,
 }
@@ -75,6 +77,8 @@ impl GridwatchUi {
             history: History::default(),
             cost: None,
             cost_asked: None,
+            last_stale_check: 0.0,
+            dark: true,
             last_job_poll: 0.0,
         }
     }
@@ -226,6 +230,35 @@ impl GridwatchUi {
             self.backend.send(Request::ShardStatus);
         }
         self.handle_replies();
+        self.shortcuts(ui);
+        // Devices gone quiet, while something is feeding the view.
+        let feeding = self
+            .model
+            .status
+            .as_ref()
+            .is_some_and(|s| s.running.is_some())
+            || self.model.mode() == Mode::Kinesis;
+        if feeding && self.now_s - self.last_stale_check > 1.0 {
+            self.last_stale_check = self.now_s;
+            let interval_us = self
+                .model
+                .status
+                .as_ref()
+                .and_then(|s| s.running.as_ref())
+                .map_or(1_000_000, |spec| spec.interval_ms as i64 * 1000);
+            let now = crate::clock::now_us();
+            let devices: Vec<(String, i64)> = self
+                .model
+                .devices
+                .iter()
+                .filter_map(|(id, r)| r.latest.as_ref().map(|l| (id.clone(), l.time_us)))
+                .collect();
+            self.model.alarms.check_stale(
+                now,
+                interval_us,
+                devices.iter().map(|(d, t)| (d.as_str(), *t)),
+            );
+        }
 
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar(ui));
         egui::Panel::top("views").show(ui, |ui| {
@@ -254,6 +287,10 @@ impl GridwatchUi {
             return;
         }
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::bottom("alarms")
+            .resizable(true)
+            .default_size(130.0)
+            .show(ui, |ui| self.alarm_list(ui));
         egui::Panel::left("devices")
             .resizable(true)
             .default_size(300.0)
@@ -290,6 +327,19 @@ impl GridwatchUi {
                     .color(Color32::from_rgb(255, 196, 0)),
             )
             .on_hover_text(hover);
+            let open = self.model.alarms.unacknowledged();
+            if open > 0 {
+                ui.label(
+                    RichText::new(format!("{open} alarms")).color(Color32::from_rgb(230, 120, 40)),
+                );
+            }
+            if ui
+                .button(if self.dark { "Light" } else { "Dark" })
+                .on_hover_text("Switch the theme (Ctrl+D)")
+                .clicked()
+            {
+                self.dark = !self.dark;
+            }
             if ui.button("Kinesis…").clicked() {
                 self.connection = Some(self.connection.take().unwrap_or_default());
             }
@@ -350,6 +400,76 @@ impl GridwatchUi {
                 q
             });
         });
+    }
+
+    /// Ctrl+1/2/3 switch views, Ctrl+D switches the theme.
+    fn shortcuts(&mut self, ui: &mut egui::Ui) {
+        use egui::{Key, Modifiers};
+        let pressed = |key| {
+            ui.ctx()
+                .input_mut(|i| i.consume_key(Modifiers::COMMAND, key))
+        };
+        if pressed(Key::Num1) {
+            self.view = View::Operations;
+        }
+        if pressed(Key::Num2) {
+            self.view = View::History;
+        }
+        if pressed(Key::Num3) {
+            self.view = View::Strategic;
+        }
+        if pressed(Key::D) {
+            self.dark = !self.dark;
+        }
+        ui.ctx().set_theme(if self.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
+    }
+
+    fn alarm_list(&mut self, ui: &mut egui::Ui) {
+        let open = self.model.alarms.unacknowledged();
+        let mut acknowledge = Vec::new();
+        ui.horizontal(|ui| {
+            ui.heading(format!("Alarms ({open} unacknowledged)"));
+            if open > 0 && ui.small_button("Acknowledge all").clicked() {
+                acknowledge.extend(self.model.alarms.list.iter().map(|a| a.id));
+            }
+        });
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for a in self
+                    .model
+                    .alarms
+                    .list
+                    .iter()
+                    .rev()
+                    .filter(|a| !a.acknowledged)
+                    .take(100)
+                {
+                    ui.horizontal(|ui| {
+                        let colour = if a.cleared {
+                            Color32::from_rgb(150, 150, 150)
+                        } else {
+                            Color32::from_rgb(230, 120, 40)
+                        };
+                        ui.label(RichText::new(crate::clock::format_utc(a.raised_us)).weak());
+                        ui.label(short_id(&a.device_id)).on_hover_text(&a.device_id);
+                        ui.label(RichText::new(&a.message).color(colour));
+                        if a.cleared {
+                            ui.label(RichText::new("(cleared)").weak());
+                        }
+                        if ui.small_button("Acknowledge").clicked() {
+                            acknowledge.push(a.id);
+                        }
+                    });
+                }
+            });
+        for id in acknowledge {
+            self.model.alarms.acknowledge(id);
+        }
     }
 
     fn connection_window(&mut self, ui: &mut egui::Ui) {

@@ -4,6 +4,7 @@
 //! the shell through Tauri's IPC. It also builds natively, without eframe,
 //! so its tests drive [`GridwatchUi`] through egui_kittest.
 
+pub mod alarms;
 pub mod app;
 pub mod backend;
 pub mod clock;

@@ -93,6 +93,7 @@ pub struct Model {
     pub newest_us: i64,
     /// The stream's shards, in Kinesis mode.
     pub shards: Vec<ShardStatus>,
+    pub alarms: crate::alarms::Alarms,
 }
 
 impl Model {
@@ -129,6 +130,11 @@ impl Model {
         self.stats = batch.stats;
         for latest in batch.devices {
             self.newest_us = self.newest_us.max(latest.time_us);
+            let device_type = self
+                .devices
+                .get(&latest.device_id)
+                .and_then(|r| r.dimension("DeviceType"));
+            self.alarms.observe(&latest, device_type);
             let key = latest.device_id.clone();
             self.devices.entry(key).or_default().latest = Some(latest);
         }

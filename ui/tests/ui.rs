@@ -93,7 +93,9 @@ fn device_list_and_chart_show_the_pipelines_data() {
         .find(|d| **d != first)
         .unwrap()
         .clone();
-    h.get_by_label_contains(short_id(&other)).click();
+    // A device row reads "<id>  <region>  <power>"; alarms name devices too.
+    h.get_by_label_contains(&format!("{}  ", short_id(&other)))
+        .click();
     step_until(&mut h, "the other device's chart", |app| {
         app.model.selected.as_ref() == Some(&other)
             && app.model.series.get("watt").is_some_and(|s| s.len() > 100)
@@ -163,9 +165,12 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
     h.step();
     h.step();
     assert_eq!(h.state().filter, "north");
-    assert!(h.query_by_label_contains(short_id(&north[0].0)).is_some());
     assert!(
-        h.query_by_label_contains(short_id(&elsewhere[0].0))
+        h.query_by_label_contains(&format!("{}  ", short_id(&north[0].0)))
+            .is_some()
+    );
+    assert!(
+        h.query_by_label_contains(&format!("{}  ", short_id(&elsewhere[0].0)))
             .is_none()
     );
 
@@ -319,5 +324,74 @@ fn strategic_tables_export_to_csv_and_parquet_and_reports_save() {
     assert!(csv.starts_with("Region,day,records,energy_kwh"));
     let html = std::fs::read_to_string(common::export_dir().join("report.html")).unwrap();
     assert_eq!(html.matches("<svg").count(), 3);
+    rt.block_on(session.shutdown()).unwrap();
+}
+
+#[test]
+fn alarms_are_raised_listed_and_acknowledged_and_the_theme_switches() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    let session = rt.block_on(async {
+        let engine = Embedded::open(&dir.path().join("a.sqlite"), 2).unwrap();
+        // A fleet whose readings are anomalous half the time.
+        let spec = FleetSpec {
+            smart_meters: 10,
+            interval_ms: 100,
+            anomaly_rate: 0.5,
+            ..FleetSpec::default()
+        };
+        let live = RunOptions {
+            pacing: Pacing::RealTime,
+            end_us: None,
+        };
+        engine
+            .start_fleet(spec, gridwatch_core::time::now_us(), live, |_| {})
+            .await
+            .unwrap();
+        Arc::new(Session::new(engine, dir.path().join("lake")))
+    });
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "alarms", |app| {
+        app.model.alarms.unacknowledged() >= 3
+    });
+    h.get_by_label_contains("unacknowledged)");
+    h.get_by_label_contains("alarms");
+    let messages: Vec<String> = h
+        .state()
+        .model
+        .alarms
+        .list
+        .iter()
+        .map(|a| a.message.clone())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("outside 230 V ±10%") || m.contains("power went from")),
+        "{messages:?}"
+    );
+    h.get_by_label("Acknowledge all").click();
+    h.run_steps(2);
+    assert!(
+        h.state()
+            .model
+            .alarms
+            .list
+            .iter()
+            .take(3)
+            .all(|a| a.acknowledged)
+    );
+
+    assert!(h.state().dark);
+    h.get_by_label("Light").click();
+    h.run_steps(2);
+    assert!(!h.state().dark);
+    h.get_by_label("Dark");
     rt.block_on(session.shutdown()).unwrap();
 }

@@ -1,0 +1,215 @@
+//! Alarms on the live readings: voltage outside +-10% of the device type's
+//! nominal, power changing too fast, and devices gone quiet. Raised once per
+//! condition (not per reading), cleared when the condition ends, and kept
+//! until the operator acknowledges them.
+
+use std::collections::HashMap;
+
+use gridwatch_types::DeviceLatest;
+
+/// Most alarms kept; the oldest acknowledged ones go first.
+const MAX_ALARMS: usize = 500;
+/// A reading more than this many times the previous one is a rapid change.
+const RAPID_FACTOR: f64 = 2.0;
+/// Intervals without a reading before a device counts as stale.
+pub const STALE_INTERVALS: i64 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlarmKind {
+    Voltage,
+    RapidChange,
+    Stale,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alarm {
+    pub id: u64,
+    pub device_id: String,
+    pub kind: AlarmKind,
+    pub message: String,
+    pub raised_us: i64,
+    /// The condition has ended (the alarm stays until acknowledged).
+    pub cleared: bool,
+    pub acknowledged: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Alarms {
+    pub list: Vec<Alarm>,
+    active: HashMap<(String, AlarmKind), u64>,
+    last_watt: HashMap<String, f64>,
+    next_id: u64,
+    /// Alarms raised since the UI last looked (for a notification).
+    pub fresh: u64,
+}
+
+/// The nominal voltage of a device type.
+pub fn nominal_voltage(device_type: Option<&str>) -> f64 {
+    match device_type {
+        Some("feeder") => 11_000.0,
+        Some("transformer") => 400.0,
+        _ => 230.0,
+    }
+}
+
+impl Alarms {
+    fn raise(&mut self, device: &str, kind: AlarmKind, message: String, at_us: i64) {
+        let key = (device.to_owned(), kind);
+        if self.active.contains_key(&key) {
+            return;
+        }
+        self.next_id += 1;
+        self.active.insert(key, self.next_id);
+        self.fresh += 1;
+        self.list.push(Alarm {
+            id: self.next_id,
+            device_id: device.to_owned(),
+            kind,
+            message,
+            raised_us: at_us,
+            cleared: false,
+            acknowledged: false,
+        });
+        if self.list.len() > MAX_ALARMS {
+            let drop = self.list.iter().position(|a| a.acknowledged).unwrap_or(0);
+            self.list.remove(drop);
+        }
+    }
+
+    fn clear(&mut self, device: &str, kind: AlarmKind) {
+        if let Some(id) = self.active.remove(&(device.to_owned(), kind))
+            && let Some(a) = self.list.iter_mut().find(|a| a.id == id)
+        {
+            a.cleared = true;
+        }
+    }
+
+    /// Takes a device's newest reading.
+    pub fn observe(&mut self, latest: &DeviceLatest, device_type: Option<&str>) {
+        let value = |m: &str| {
+            latest
+                .values
+                .iter()
+                .find(|v| v.measure == m)
+                .map(|v| v.value)
+        };
+        let d = latest.device_id.as_str();
+        self.clear(d, AlarmKind::Stale);
+        if let Some(v) = value("voltage") {
+            let nominal = nominal_voltage(device_type);
+            if (v - nominal).abs() > 0.1 * nominal {
+                self.raise(
+                    d,
+                    AlarmKind::Voltage,
+                    format!("voltage {v:.1} V is outside {nominal:.0} V ±10%"),
+                    latest.time_us,
+                );
+            } else {
+                self.clear(d, AlarmKind::Voltage);
+            }
+        }
+        if let Some(w) = value("watt") {
+            if let Some(prev) = self.last_watt.insert(d.to_owned(), w) {
+                let (lo, hi) = (prev.min(w), prev.max(w));
+                if lo > 0.0 && hi / lo > RAPID_FACTOR {
+                    self.raise(
+                        d,
+                        AlarmKind::RapidChange,
+                        format!("power went from {prev:.0} W to {w:.0} W in one reading"),
+                        latest.time_us,
+                    );
+                } else {
+                    self.clear(d, AlarmKind::RapidChange);
+                }
+            }
+        }
+    }
+
+    /// Raises a stale alarm for every device whose newest reading is older
+    /// than `STALE_INTERVALS` intervals.
+    pub fn check_stale<'a>(
+        &mut self,
+        now_us: i64,
+        interval_us: i64,
+        devices: impl Iterator<Item = (&'a str, i64)>,
+    ) {
+        let limit = STALE_INTERVALS * interval_us.max(1);
+        for (d, last) in devices {
+            if now_us - last > limit {
+                self.raise(
+                    d,
+                    AlarmKind::Stale,
+                    format!("no reading for {:.0} s", (now_us - last) as f64 / 1e6),
+                    now_us,
+                );
+            }
+        }
+    }
+
+    pub fn acknowledge(&mut self, id: u64) {
+        if let Some(a) = self.list.iter_mut().find(|a| a.id == id) {
+            a.acknowledged = true;
+        }
+    }
+
+    pub fn unacknowledged(&self) -> usize {
+        self.list.iter().filter(|a| !a.acknowledged).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridwatch_types::MeasureValue;
+
+    fn latest(d: &str, t: i64, volts: f64, watt: f64) -> DeviceLatest {
+        DeviceLatest {
+            device_id: d.into(),
+            time_us: t,
+            values: vec![
+                MeasureValue {
+                    measure: "voltage".into(),
+                    value: volts,
+                },
+                MeasureValue {
+                    measure: "watt".into(),
+                    value: watt,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_condition_raises_one_alarm_until_it_clears() {
+        let mut a = Alarms::default();
+        a.observe(&latest("m", 1, 250.0, 100.0), None);
+        a.observe(&latest("m", 2, 255.0, 100.0), None);
+        assert_eq!(a.list.len(), 1, "one alarm per condition, not per reading");
+        a.observe(&latest("m", 3, 231.0, 100.0), None);
+        assert!(a.list[0].cleared);
+        a.observe(&latest("m", 4, 200.0, 100.0), None);
+        assert_eq!(a.list.len(), 2);
+        // A transformer's 400 V is normal.
+        a.observe(&latest("t", 1, 400.0, 100.0), Some("transformer"));
+        assert_eq!(a.list.len(), 2);
+    }
+
+    #[test]
+    fn rapid_changes_and_stale_devices() {
+        let mut a = Alarms::default();
+        a.observe(&latest("m", 1, 230.0, 100.0), None);
+        a.observe(&latest("m", 2, 230.0, 350.0), None);
+        assert_eq!(a.list[0].kind, AlarmKind::RapidChange);
+        a.check_stale(
+            10_000_000,
+            1_000_000,
+            [("m", 2), ("n", 9_500_000)].into_iter(),
+        );
+        assert_eq!(a.list.len(), 2);
+        assert_eq!(a.list[1].kind, AlarmKind::Stale);
+        assert_eq!(a.list[1].device_id, "m");
+        assert_eq!(a.unacknowledged(), 2);
+        a.acknowledge(a.list[0].id);
+        assert_eq!(a.unacknowledged(), 1);
+    }
+}
