@@ -108,19 +108,19 @@ impl Alarms {
                 self.clear(d, AlarmKind::Voltage);
             }
         }
-        if let Some(w) = value("watt") {
-            if let Some(prev) = self.last_watt.insert(d.to_owned(), w) {
-                let (lo, hi) = (prev.min(w), prev.max(w));
-                if lo > 0.0 && hi / lo > RAPID_FACTOR {
-                    self.raise(
-                        d,
-                        AlarmKind::RapidChange,
-                        format!("power went from {prev:.0} W to {w:.0} W in one reading"),
-                        latest.time_us,
-                    );
-                } else {
-                    self.clear(d, AlarmKind::RapidChange);
-                }
+        if let Some(w) = value("watt")
+            && let Some(prev) = self.last_watt.insert(d.to_owned(), w)
+        {
+            let (lo, hi) = (prev.min(w), prev.max(w));
+            if lo > 0.0 && hi / lo > RAPID_FACTOR {
+                self.raise(
+                    d,
+                    AlarmKind::RapidChange,
+                    format!("power went from {prev:.0} W to {w:.0} W in one reading"),
+                    latest.time_us,
+                );
+            } else {
+                self.clear(d, AlarmKind::RapidChange);
             }
         }
     }
