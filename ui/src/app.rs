@@ -44,6 +44,10 @@ pub struct GridwatchUi {
     pub cost: Option<(FleetSpec, gridwatch_types::CostEstimate)>,
     last_stale_check: f64,
     pub dark: bool,
+    /// Dimension -> chosen value ("" for all), for the device list.
+    pub dimension_filter: std::collections::BTreeMap<String, String>,
+    /// The device chart shows the last minutes, moving, when set.
+    pub follow_live: bool,
     cost_asked: Option<FleetSpec>,
     last_job_poll: f64,
 }
@@ -79,6 +83,8 @@ impl GridwatchUi {
             cost_asked: None,
             last_stale_check: 0.0,
             dark: true,
+            dimension_filter: std::collections::BTreeMap::new(),
+            follow_live: true,
             last_job_poll: 0.0,
         }
     }
@@ -597,14 +603,40 @@ impl GridwatchUi {
 
     fn device_list(&mut self, ui: &mut egui::Ui) {
         ui.heading(format!("Devices ({})", self.model.devices.len()));
-        let search = ui
-            .add(
-                egui::TextEdit::singleline(&mut self.filter)
-                    .hint_text("search by ID, region, feeder…")
-                    .desired_width(f32::INFINITY),
-            )
-            .accessible_name("Search devices");
-        let _ = search;
+        ui.add(
+            egui::TextEdit::singleline(&mut self.filter)
+                .hint_text("search by ID, region, feeder…")
+                .desired_width(f32::INFINITY),
+        )
+        .accessible_name("Search devices");
+        // Pickers by dimension, with the values the fleet has.
+        for (key, label) in [
+            ("Region", "Region"),
+            ("Feeder", "Feeder"),
+            ("DeviceType", "Type"),
+        ] {
+            let mut values: Vec<String> = self
+                .model
+                .devices
+                .values()
+                .filter_map(|r| r.dimension(key).map(String::from))
+                .collect();
+            values.sort();
+            values.dedup();
+            let chosen = self.dimension_filter.entry(key.to_string()).or_default();
+            egui::ComboBox::from_label(label)
+                .selected_text(if chosen.is_empty() {
+                    "all"
+                } else {
+                    chosen.as_str()
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(chosen, String::new(), "all");
+                    for v in values {
+                        ui.selectable_value(chosen, v.clone(), v);
+                    }
+                });
+        }
         ui.separator();
         let needle = self.filter.to_lowercase();
         let shown: Vec<String> = self
@@ -619,6 +651,11 @@ impl GridwatchUi {
                             .values()
                             .any(|v| v.to_lowercase().contains(&needle))
                     })
+            })
+            .filter(|(_, row)| {
+                self.dimension_filter
+                    .iter()
+                    .all(|(k, v)| v.is_empty() || row.dimension(k) == Some(v.as_str()))
             })
             .map(|(id, _)| id.clone())
             .collect();
@@ -698,6 +735,7 @@ impl GridwatchUi {
                 short_id(&selected),
                 points.len()
             ));
+            ui.checkbox(&mut self.follow_live, "Follow live");
             // The chart's points, as shown, to a file.
             for (label, format, ext) in [
                 ("Export CSV…", gridwatch_types::TableFormat::Csv, "csv"),
@@ -722,12 +760,20 @@ impl GridwatchUi {
         });
         let link = egui::Id::unique("gridwatch_time_axis");
         let height = (ui.available_height() - 40.0).max(200.0) * 0.6;
+        let follow = self.follow_live;
+        let newest = points.last().map(|p| p[0]);
         Plot::new("device_chart")
             .height(height)
             .legend(Legend::default())
             .x_axis_formatter(time_axis)
             .link_cursor(link, [true, false])
             .show(ui, |plot| {
+                // Following live: the last five minutes, moving; otherwise
+                // the operator's own pan and zoom stay put.
+                if follow && let Some(t) = newest {
+                    plot.set_plot_bounds_x(t - 300.0..=t + 5.0);
+                    plot.set_auto_bounds([false, true]);
+                }
                 plot.line(Line::new(
                     format!("{} ({})", self.measure, unit(&self.measure)),
                     PlotPoints::from(points),

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use gridwatch_session::Session;
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
@@ -173,6 +174,25 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
         h.query_by_label_contains(&format!("{}  ", short_id(&elsewhere[0].0)))
             .is_none()
     );
+
+    // The dimension pickers narrow the list the same way.
+    h.get_by_role_and_label(Role::TextInput, "Search devices")
+        .focus();
+    h.state_mut().filter.clear();
+    h.state_mut()
+        .dimension_filter
+        .insert("Region".into(), "north".into());
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains(&format!("{}  ", short_id(&north[0].0)))
+            .is_some()
+    );
+    assert!(
+        h.query_by_label_contains(&format!("{}  ", short_id(&elsewhere[0].0)))
+            .is_none()
+    );
+    h.get_by_label("Region");
+    h.get_by_label("Follow live");
 
     h.get_by_label("Stop fleet").click();
     step_until(&mut h, "the fleet to stop", |app| {
