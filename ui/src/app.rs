@@ -780,6 +780,31 @@ impl GridwatchUi {
                 ));
             });
 
+        // The fleet at a glance: each measure across every device's latest.
+        egui::CollapsingHeader::new("Fleet panel")
+            .default_open(true)
+            .show(ui, |ui| {
+                egui::Grid::new("fleet_panel").striped(true).show(ui, |ui| {
+                    for h in ["measure", "devices", "avg", "p90", "p95", "p99"] {
+                        ui.label(RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for m in self.model.fleet_stats() {
+                        ui.label(format!("{} ({})", m.measure, unit(&m.measure)));
+                        ui.label(m.devices.to_string());
+                        for v in [m.avg, m.p90, m.p95, m.p99] {
+                            ui.label(format!("{v:.2}"));
+                        }
+                        ui.end_row();
+                    }
+                });
+                let s = &self.model.stats;
+                ui.label(format!(
+                    "{} records, {} readings ingested since start",
+                    thousands(s.records_ingested),
+                    thousands(s.readings_ingested)
+                ));
+            });
         let fleet = self.model.fleet.to_vec();
         let reporting = self.model.last_fleet.map_or(0, |f| f.devices_reporting);
         let total = self.model.last_fleet.map_or(0.0, |f| f.total_watt / 1000.0);

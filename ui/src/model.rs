@@ -77,6 +77,17 @@ impl Series {
     }
 }
 
+/// One measure across the fleet's latest readings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureStats {
+    pub measure: String,
+    pub devices: usize,
+    pub avg: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
 #[derive(Debug, Default)]
 pub struct Model {
     pub status: Option<FleetStatus>,
@@ -189,6 +200,42 @@ impl Model {
         self.series.clear();
     }
 
+    /// Across the fleet's latest readings, per measure: how many devices
+    /// report it, the average, and the 90th, 95th and 99th percentiles.
+    pub fn fleet_stats(&self) -> Vec<MeasureStats> {
+        let mut by_measure: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for row in self.devices.values() {
+            if let Some(l) = &row.latest {
+                for v in &l.values {
+                    by_measure
+                        .entry(v.measure.as_str())
+                        .or_default()
+                        .push(v.value);
+                }
+            }
+        }
+        by_measure
+            .into_iter()
+            .map(|(m, mut values)| {
+                values.sort_by(f64::total_cmp);
+                // Linear interpolation between closest ranks.
+                let q = |p: f64| {
+                    let pos = p * (values.len() - 1) as f64;
+                    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+                    values[lo] + (values[hi] - values[lo]) * (pos - lo as f64)
+                };
+                MeasureStats {
+                    measure: m.to_owned(),
+                    devices: values.len(),
+                    avg: values.iter().sum::<f64>() / values.len() as f64,
+                    p90: q(0.90),
+                    p95: q(0.95),
+                    p99: q(0.99),
+                }
+            })
+            .collect()
+    }
+
     /// Measures the selected device reports, from its latest reading.
     pub fn selected_measures(&self) -> Vec<String> {
         self.selected
@@ -269,6 +316,26 @@ mod tests {
         });
         let ts: Vec<f64> = m.series["watt"].to_vec().iter().map(|p| p[0]).collect();
         assert_eq!(ts, vec![1.0, 2.0, 10.0]);
+    }
+
+    #[test]
+    fn fleet_stats_interpolate_percentiles() {
+        let mut m = Model::default();
+        for i in 0..=100 {
+            m.apply_live(batch(i, &format!("d{i}"), 1, None));
+            m.devices
+                .get_mut(&format!("d{i}"))
+                .unwrap()
+                .latest
+                .as_mut()
+                .unwrap()
+                .values[0]
+                .value = i as f64;
+        }
+        let s = &m.fleet_stats()[0];
+        assert_eq!((s.measure.as_str(), s.devices), ("watt", 101));
+        assert_eq!(s.avg, 50.0);
+        assert_eq!((s.p90, s.p95, s.p99), (90.0, 95.0, 99.0));
     }
 
     #[test]

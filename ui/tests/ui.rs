@@ -193,6 +193,13 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
     );
     h.get_by_label("Region");
     h.get_by_label("Follow live");
+    // The fleet panel summarises each measure across the devices.
+    h.get_by_label("Fleet panel");
+    h.get_by_label("voltage (V)");
+    let stats = h.state().model.fleet_stats();
+    let volts = stats.iter().find(|m| m.measure == "voltage").unwrap();
+    assert_eq!(volts.devices, DEVICES as usize);
+    assert!(volts.avg <= volts.p90 && volts.p90 <= volts.p95 && volts.p95 <= volts.p99);
 
     h.get_by_label("Stop fleet").click();
     step_until(&mut h, "the fleet to stop", |app| {
