@@ -71,6 +71,29 @@ impl AwsOptions {
     }
 }
 
+/// A Timestream client (query or write: two SDK crates, one shape): with
+/// endpoint discovery against AWS, without it against an endpoint URL, where
+/// discovery would answer with AWS's own host. Evaluates to
+/// `Result<Client, String>`.
+macro_rules! timestream_client {
+    ($client:ty, $options:expr) => {
+        async {
+            let options: &$crate::aws::AwsOptions = $options;
+            let conf = options.load().await;
+            if options.endpoint_url.is_some() {
+                return Ok(<$client>::new(&conf));
+            }
+            let (client, reloader) = <$client>::new(&conf)
+                .with_endpoint_discovery_enabled()
+                .await
+                .map_err(|e| format!("endpoint discovery failed: {e}"))?;
+            tokio::spawn(reloader.reload_task());
+            Ok::<$client, String>(client)
+        }
+    };
+}
+pub(crate) use timestream_client;
+
 /// The SDK's error, reduced to what a user can act on, with its message.
 pub fn describe_sdk_error<E, R>(err: &aws_sdk_kinesis::error::SdkError<E, R>) -> String
 where

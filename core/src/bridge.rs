@@ -260,16 +260,9 @@ pub async fn run(
 /// A Timestream write client: endpoint discovery against AWS, none against
 /// an endpoint URL.
 pub async fn write_client(options: &crate::aws::AwsOptions) -> Result<Client, BridgeError> {
-    let conf = options.load().await;
-    if options.endpoint_url.is_some() {
-        return Ok(Client::new(&conf));
-    }
-    let (client, reloader) = Client::new(&conf)
-        .with_endpoint_discovery_enabled()
+    crate::aws::timestream_client!(Client, options)
         .await
-        .map_err(|e| BridgeError::Timestream(format!("endpoint discovery failed: {e}")))?;
-    tokio::spawn(reloader.reload_task());
-    Ok(client)
+        .map_err(BridgeError::Timestream)
 }
 
 #[cfg(test)]

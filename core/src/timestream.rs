@@ -322,16 +322,9 @@ pub async fn run_query(
 /// A Timestream query client: with endpoint discovery against AWS, without
 /// it against an endpoint URL (discovery would answer with AWS's own host).
 pub async fn query_client(options: &crate::aws::AwsOptions) -> Result<Client, TimestreamError> {
-    let conf = options.load().await;
-    if options.endpoint_url.is_some() {
-        return Ok(Client::new(&conf));
-    }
-    let (client, reloader) = Client::new(&conf)
-        .with_endpoint_discovery_enabled()
+    crate::aws::timestream_client!(Client, options)
         .await
-        .map_err(|e| TimestreamError::Refused(format!("endpoint discovery failed: {e}")))?;
-    tokio::spawn(reloader.reload_task());
-    Ok(client)
+        .map_err(TimestreamError::Refused)
 }
 
 /// A typed value as JSON: times as RFC 3339, intervals spelled out, series
