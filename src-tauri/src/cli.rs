@@ -54,18 +54,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a simulated fleet: through the embedded pipeline into the cache
-    /// (default), or onto a Kinesis stream (--to kinesis).
+    /// (default), onto a Kinesis stream (--to kinesis) or into a lake folder
+    /// (--to lake).
     Simulate(SimulateArgs),
+    /// The devices in the cache, with their dimensions.
+    Devices(DevicesArgs),
+    /// Bucketed statistics (avg, min, max, sum, count) of one measure from
+    /// the cache or Timestream, for one device or the whole fleet.
+    Query(QueryArgs),
     /// Print a Kinesis stream's readings as they arrive, with each shard's lag.
     Tail(crate::stream::TailArgs),
     /// Follow every shard of a Kinesis stream into the cache, resuming from
     /// the checkpoints of the previous run.
     Ingest(crate::stream::IngestArgs),
-    /// A self-contained HTML or PDF report over the lake: summary figures,
-    /// charts, tables.
-    Report(crate::report::ReportArgs),
-    /// What the seed's pipeline would cost a month for a fleet, per service.
-    Cost(crate::cost::CostArgs),
     /// Do the seed's Flink job: a Kinesis stream into Timestream, with
     /// checkpoints and a quarantine for rejected records.
     Bridge(crate::stream::BridgeArgs),
@@ -74,14 +75,14 @@ pub enum Command {
     /// Strategic figures over lake extracts: energy, peak demand, load
     /// factor, voltage quality, by any dimension and period.
     Aggregate(crate::lake::AggregateArgs),
-    /// Look after the lake: compact, Athena DDL.
+    /// Look after the lake: sync from S3, compact, Athena DDL.
     #[command(subcommand)]
     Lake(crate::lake::LakeCommand),
-    /// Bucketed statistics (avg, min, max, sum, count) of one measure from
-    /// the cache, for one device or the whole fleet.
-    Query(QueryArgs),
-    /// The devices in the cache, with their dimensions.
-    Devices(DevicesArgs),
+    /// A self-contained HTML or PDF report over the lake: summary figures,
+    /// charts, tables.
+    Report(crate::report::ReportArgs),
+    /// What the seed's pipeline would cost a month for a fleet, per service.
+    Cost(crate::cost::CostArgs),
 }
 
 /// Where a simulated fleet's records go.
