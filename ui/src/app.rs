@@ -333,12 +333,8 @@ impl GridwatchUi {
                     .color(Color32::from_rgb(255, 196, 0)),
             )
             .on_hover_text(hover);
-            let open = self.model.alarms.unacknowledged();
-            if open > 0 {
-                ui.label(
-                    RichText::new(format!("{open} alarms")).color(Color32::from_rgb(230, 120, 40)),
-                );
-            }
+            // Buttons come before anything whose width changes as data
+            // arrives, so they never move under the pointer.
             if ui
                 .button(if self.dark { "Light" } else { "Dark" })
                 .on_hover_text("Switch the theme (Ctrl+D)")
@@ -353,6 +349,9 @@ impl GridwatchUi {
             let running = self.model.status.as_ref().and_then(|s| s.running.clone());
             match &running {
                 Some(spec) => {
+                    if ui.button("Stop fleet").clicked() {
+                        self.backend.send(Request::StopFleet);
+                    }
                     ui.label(format!(
                         "Fleet running: {} devices every {}",
                         spec.device_count(),
@@ -381,15 +380,12 @@ impl GridwatchUi {
                         }
                         _ => {}
                     }
-                    if ui.button("Stop fleet").clicked() {
-                        self.backend.send(Request::StopFleet);
-                    }
                 }
                 None => {
-                    ui.label("Fleet stopped");
                     if ui.button("Start fleet").clicked() {
                         self.backend.send(Request::StartFleet(FleetSpec::default()));
                     }
+                    ui.label("Fleet stopped");
                 }
             }
             ui.separator();
@@ -405,7 +401,63 @@ impl GridwatchUi {
             } else {
                 q
             });
+            let open = self.model.alarms.unacknowledged();
+            if open > 0 {
+                ui.separator();
+                ui.label(
+                    RichText::new(format!("{open} alarms")).color(Color32::from_rgb(230, 120, 40)),
+                );
+            }
         });
+    }
+
+    /// Devices over time for the chosen measure: a row per device (the first
+    /// 40 in the list), a column per 5 s of the last 2.5 minutes.
+    fn heatmap(&self, ui: &mut egui::Ui) {
+        const COLUMNS: usize = 30;
+        const SPAN_US: i64 = 150_000_000;
+        let devices: Vec<String> = self.model.devices.keys().take(40).cloned().collect();
+        let grid = self
+            .model
+            .heatmap(&devices, &self.measure, SPAN_US, COLUMNS);
+        let values = grid.iter().flatten().flatten();
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(*v), b.max(*v))
+        });
+        ui.label(format!(
+            "Heatmap: {} of {} devices, last 2.5 min ({:.1} to {:.1})",
+            self.measure,
+            devices.len(),
+            if lo.is_finite() { lo } else { 0.0 },
+            if hi.is_finite() { hi } else { 0.0 }
+        ));
+        let cell = egui::vec2(
+            (ui.available_width() / COLUMNS as f32).clamp(4.0, 24.0),
+            4.0,
+        );
+        let (rect, _) = ui.allocate_exact_size(
+            egui::vec2(cell.x * COLUMNS as f32, cell.y * devices.len() as f32),
+            egui::Sense::hover(),
+        );
+        let painter = ui.painter_at(rect);
+        for (r, row) in grid.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let Some(v) = v else { continue };
+                let t = if hi > lo {
+                    ((v - lo) / (hi - lo)) as f32
+                } else {
+                    0.5
+                };
+                // Dark blue (low) to the Gridwatch yellow (high).
+                let colour = Color32::from_rgb(
+                    (15.0 + 240.0 * t) as u8,
+                    (42.0 + 154.0 * t) as u8,
+                    (68.0 * (1.0 - t)) as u8,
+                );
+                let min = rect.min + egui::vec2(c as f32 * cell.x, r as f32 * cell.y);
+                painter.rect_filled(egui::Rect::from_min_size(min, cell), 0.0, colour);
+            }
+        }
     }
 
     /// Ctrl+1/2/3 switch views, Ctrl+D switches the theme.
@@ -438,10 +490,14 @@ impl GridwatchUi {
         let open = self.model.alarms.unacknowledged();
         let mut acknowledge = Vec::new();
         ui.horizontal(|ui| {
-            ui.heading(format!("Alarms ({open} unacknowledged)"));
-            if open > 0 && ui.small_button("Acknowledge all").clicked() {
+            // The button before the count, so it stays put as alarms come.
+            if ui
+                .add_enabled(open > 0, egui::Button::new("Acknowledge all").small())
+                .clicked()
+            {
                 acknowledge.extend(self.model.alarms.list.iter().map(|a| a.id));
             }
+            ui.heading(format!("Alarms ({open} unacknowledged)"));
         });
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
@@ -526,9 +582,9 @@ impl GridwatchUi {
 
     fn shard_panel(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.heading(format!("Shards ({})", self.model.shards.len()));
             let shards = self.model.shards.clone();
             export_buttons(ui, self.backend.as_mut(), "shards", || shard_table(&shards));
+            ui.heading(format!("Shards ({})", self.model.shards.len()));
         });
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::Grid::new("shard_grid")
@@ -729,31 +785,19 @@ impl GridwatchUi {
             .map(|s| s.to_vec())
             .unwrap_or_default();
         ui.horizontal(|ui| {
+            // Controls first: the label after them grows with the data.
+            ui.checkbox(&mut self.follow_live, "Follow live");
+            // The chart's points, as shown, to a file.
+            let name = format!("{}-{}", short_id(&selected), self.measure);
+            export_buttons(ui, self.backend.as_mut(), &name, || {
+                chart_table(&self.measure, &points)
+            });
             ui.label(format!(
                 "Chart: {} of {} ({} points, UTC)",
                 self.measure,
                 short_id(&selected),
                 points.len()
             ));
-            ui.checkbox(&mut self.follow_live, "Follow live");
-            // The chart's points, as shown, to a file.
-            for (label, format, ext) in [
-                ("Export CSV…", gridwatch_types::TableFormat::Csv, "csv"),
-                (
-                    "Export Parquet…",
-                    gridwatch_types::TableFormat::Parquet,
-                    "parquet",
-                ),
-            ] {
-                if ui.small_button(label).clicked() {
-                    self.backend
-                        .send(Request::ExportTable(gridwatch_types::ExportTable {
-                            table: chart_table(&self.measure, &points),
-                            format,
-                            name: format!("{}-{}.{ext}", short_id(&selected), self.measure),
-                        }));
-                }
-            }
             if let Some(path) = &self.strategic.saved {
                 ui.label(RichText::new(format!("Saved to {path}")).weak());
             }
@@ -798,6 +842,7 @@ impl GridwatchUi {
                         ui.end_row();
                     }
                 });
+                self.heatmap(ui);
                 let s = &self.model.stats;
                 ui.label(format!(
                     "{} records, {} readings ingested since start",
@@ -809,12 +854,12 @@ impl GridwatchUi {
         let reporting = self.model.last_fleet.map_or(0, |f| f.devices_reporting);
         let total = self.model.last_fleet.map_or(0.0, |f| f.total_watt / 1000.0);
         ui.horizontal(|ui| {
-            ui.label(format!(
-                "Fleet total power: {total:.1} kW from {reporting} devices"
-            ));
             export_buttons(ui, self.backend.as_mut(), "fleet-power", || {
                 chart_table("fleet_kw", &fleet)
             });
+            ui.label(format!(
+                "Fleet total power: {total:.1} kW from {reporting} devices"
+            ));
         });
         Plot::new("fleet_chart")
             .height(ui.available_height().max(120.0))

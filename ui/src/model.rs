@@ -105,7 +105,12 @@ pub struct Model {
     /// The stream's shards, in Kinesis mode.
     pub shards: Vec<ShardStatus>,
     pub alarms: crate::alarms::Alarms,
+    /// Each device's recent readings, newest last, for the heatmap.
+    pub recent: BTreeMap<String, VecDeque<DeviceLatest>>,
 }
+
+/// Readings kept per device for the heatmap.
+pub const RECENT_PER_DEVICE: usize = 150;
 
 impl Model {
     /// Takes a new status; a change of data source starts the picture afresh.
@@ -146,6 +151,11 @@ impl Model {
                 .get(&latest.device_id)
                 .and_then(|r| r.dimension("DeviceType"));
             self.alarms.observe(&latest, device_type);
+            let recent = self.recent.entry(latest.device_id.clone()).or_default();
+            recent.push_back(latest.clone());
+            if recent.len() > RECENT_PER_DEVICE {
+                recent.pop_front();
+            }
             let key = latest.device_id.clone();
             self.devices.entry(key).or_default().latest = Some(latest);
         }
@@ -232,6 +242,39 @@ impl Model {
                     p95: q(0.95),
                     p99: q(0.99),
                 }
+            })
+            .collect()
+    }
+
+    /// The heatmap of `measure`: for each of `devices`, the average of its
+    /// readings in each of `columns` equal spans ending at the newest reading.
+    pub fn heatmap(
+        &self,
+        devices: &[String],
+        measure: &str,
+        span_us: i64,
+        columns: usize,
+    ) -> Vec<Vec<Option<f64>>> {
+        let end = self.newest_us + 1;
+        let start = end - span_us;
+        devices
+            .iter()
+            .map(|d| {
+                let mut sums = vec![(0.0, 0u32); columns];
+                for r in self.recent.get(d).into_iter().flatten() {
+                    if r.time_us < start || r.time_us >= end {
+                        continue;
+                    }
+                    let col =
+                        ((r.time_us - start) as i128 * columns as i128 / span_us as i128) as usize;
+                    if let Some(v) = r.values.iter().find(|v| v.measure == measure) {
+                        sums[col.min(columns - 1)].0 += v.value;
+                        sums[col.min(columns - 1)].1 += 1;
+                    }
+                }
+                sums.into_iter()
+                    .map(|(s, n)| (n > 0).then(|| s / f64::from(n)))
+                    .collect()
             })
             .collect()
     }
@@ -336,6 +379,20 @@ mod tests {
         assert_eq!((s.measure.as_str(), s.devices), ("watt", 101));
         assert_eq!(s.avg, 50.0);
         assert_eq!((s.p90, s.p95, s.p99), (90.0, 95.0, 99.0));
+    }
+
+    #[test]
+    fn the_heatmap_averages_each_devices_readings_per_column() {
+        let mut m = Model::default();
+        for (i, t) in [1_000_000, 1_500_000, 9_000_000].iter().enumerate() {
+            let mut b = batch(i as u64, "a", *t, None);
+            b.devices[0].values[0].value = (i + 1) as f64;
+            m.apply_live(b);
+        }
+        let h = m.heatmap(&["a".into(), "b".into()], "watt", 10_000_000, 2);
+        // Columns cover (0, 5 s] and (5 s, 10 s]: 1 and 2 average to 1.5.
+        assert_eq!(h[0], vec![Some(1.5), Some(3.0)]);
+        assert_eq!(h[1], vec![None, None]);
     }
 
     #[test]

@@ -200,6 +200,13 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
     let volts = stats.iter().find(|m| m.measure == "voltage").unwrap();
     assert_eq!(volts.devices, DEVICES as usize);
     assert!(volts.avg <= volts.p90 && volts.p90 <= volts.p95 && volts.p95 <= volts.p99);
+    h.get_by_label_contains("Heatmap: watt of 20 devices");
+    let devices: Vec<String> = h.state().model.devices.keys().cloned().collect();
+    let grid = h.state().model.heatmap(&devices, "watt", 150_000_000, 30);
+    assert!(
+        grid.iter().all(|row| row.iter().any(Option::is_some)),
+        "every device has cells"
+    );
 
     h.get_by_label("Stop fleet").click();
     step_until(&mut h, "the fleet to stop", |app| {
