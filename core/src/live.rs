@@ -43,21 +43,9 @@ struct LiveState {
     last_take: Instant,
 }
 
-#[derive(Default)]
-pub struct LiveView {
-    state: Mutex<Option<LiveState>>,
-}
-
-impl LiveView {
-    pub fn new() -> Self {
-        LiveView::default()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Option<LiveState>> {
-        // A panic while holding the lock leaves counters at worst stale; the
-        // view stays usable, so poisoning is ignored.
-        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        guard.get_or_insert_with(|| LiveState {
+impl Default for LiveState {
+    fn default() -> Self {
+        LiveState {
             seq: 0,
             latest: HashMap::new(),
             changed: Vec::new(),
@@ -69,15 +57,31 @@ impl LiveView {
             stats: PipelineStats::default(),
             records_since_take: 0,
             last_take: Instant::now(),
-        });
-        guard
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct LiveView {
+    state: Mutex<LiveState>,
+}
+
+impl LiveView {
+    pub fn new() -> Self {
+        LiveView::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LiveState> {
+        // A panic while holding the lock leaves counters at worst stale; the
+        // view stays usable, so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes note of records just committed to the cache, and of records
     /// quarantined in the same batch.
     pub fn observe(&self, records: &[Record], quarantined: u64, readings_new: u64) {
         let mut guard = self.lock();
-        let Some(s) = guard.as_mut() else { return };
+        let s = &mut *guard;
         s.stats.records_ingested += records.len() as u64;
         s.stats.readings_ingested += readings_new;
         s.stats.records_quarantined += quarantined;
@@ -118,30 +122,19 @@ impl LiveView {
 
     /// Chooses the device whose every new reading goes to the UI.
     pub fn watch(&self, device_id: Option<String>) {
-        let mut guard = self.lock();
-        if let Some(s) = guard.as_mut() {
-            s.watched = device_id;
-            s.watched_new.clear();
-        }
+        let mut s = self.lock();
+        s.watched = device_id;
+        s.watched_new.clear();
     }
 
     pub fn stats(&self) -> PipelineStats {
-        self.lock().as_ref().map(|s| s.stats).unwrap_or_default()
+        self.lock().stats
     }
 
     /// Everything new since the previous call.
     pub fn take_batch(&self) -> LiveBatch {
         let mut guard = self.lock();
-        let Some(s) = guard.as_mut() else {
-            return LiveBatch {
-                seq: 0,
-                fleet: None,
-                devices: Vec::new(),
-                watched_device: None,
-                watched: BTreeMap::new(),
-                stats: PipelineStats::default(),
-            };
-        };
+        let s = &mut *guard;
         s.seq += 1;
         let elapsed = s.last_take.elapsed().as_secs_f64();
         if elapsed > 0.0 {

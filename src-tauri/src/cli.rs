@@ -310,6 +310,19 @@ pub fn fleet_plan(args: &SimulateArgs) -> anyhow::Result<(FleetSpec, i64, RunOpt
     Ok((spec, start_us, options))
 }
 
+/// Moves `bar` with a running fleet: simulated seconds, and `noun`s sent.
+pub fn fleet_progress(
+    bar: &ProgressBar,
+    start_us: i64,
+    noun: &'static str,
+) -> impl FnMut(gridwatch_simulator::RunProgress) + Send + 'static {
+    let bar = bar.clone();
+    move |p| {
+        bar.set_position(((p.reached_us - start_us).max(0) / 1_000_000) as u64);
+        bar.set_message(format!("{} {noun}", p.records));
+    }
+}
+
 /// A progress bar over the simulated span, or a spinner when it is open.
 pub fn fleet_bar(options: &RunOptions, start_us: i64) -> ProgressBar {
     match options.end_us {
@@ -337,12 +350,8 @@ fn simulate(args: SimulateArgs, cache: &Path) -> anyhow::Result<()> {
         let engine = Embedded::open(cache, args.shards)
             .with_context(|| format!("cannot open the cache at {}", cache.display()))?;
         let bar = fleet_bar(&options, start_us);
-        let progress_bar = bar.clone();
         engine
-            .start_fleet(spec.clone(), start_us, options, move |p| {
-                progress_bar.set_position(((p.reached_us - start_us).max(0) / 1_000_000) as u64);
-                progress_bar.set_message(format!("{} records", p.records));
-            })
+            .start_fleet(spec.clone(), start_us, options, fleet_progress(&bar, start_us, "records"))
             .await?;
         tokio::select! {
             r = engine.wait_fleet() => { r?; }
@@ -447,7 +456,9 @@ fn query(args: QueryArgs, cache: &Path) -> anyhow::Result<()> {
         bucket_us,
     })?;
     let rows = Rows {
-        columns: vec!["start", "avg", "min", "max", "sum", "count"],
+        columns: ["start", "avg", "min", "max", "sum", "count"]
+            .map(String::from)
+            .to_vec(),
         rows: buckets
             .iter()
             .map(|b| {
@@ -488,7 +499,7 @@ fn devices(args: DevicesArgs, cache: &Path) -> anyhow::Result<()> {
     // a last column as key=value pairs.
     let known = ["DeviceType", "Region", "Feeder"];
     let rows = Rows {
-        columns: vec![
+        columns: [
             "device_id",
             "type",
             "region",
@@ -496,7 +507,9 @@ fn devices(args: DevicesArgs, cache: &Path) -> anyhow::Result<()> {
             "first_seen",
             "last_seen",
             "other_dimensions",
-        ],
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: devices
             .iter()
             .map(|d| {

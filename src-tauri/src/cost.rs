@@ -111,7 +111,9 @@ pub fn run(args: CostArgs) -> anyhow::Result<()> {
     ]);
     let mut out = crate::output::stdout(args.format)?;
     Rows {
-        columns: vec!["service", "item", "quantity", "usd_per_month"],
+        columns: ["service", "item", "quantity", "usd_per_month"]
+            .map(String::from)
+            .to_vec(),
         rows,
     }
     .write(args.format, &mut out)?;

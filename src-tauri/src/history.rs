@@ -89,11 +89,7 @@ async fn fetch(
 
 fn print(names: Vec<String>, rows: Vec<Vec<Json>>, format: Format) -> anyhow::Result<()> {
     let table = Rows {
-        // A few short column names for the life of the command.
-        columns: names
-            .into_iter()
-            .map(|n| &*Box::leak(n.into_boxed_str()))
-            .collect(),
+        columns: names,
         rows,
     };
     let mut out = crate::output::stdout(format)?;

@@ -13,7 +13,7 @@ use polars::prelude::*;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::cli::{SimulateArgs, fleet_bar, fleet_plan};
+use crate::cli::{SimulateArgs, fleet_bar, fleet_plan, fleet_progress};
 use crate::output::{Format, Rows};
 use crate::timearg::parse_time;
 use gridwatch_types::Cell;
@@ -155,12 +155,8 @@ pub fn simulate_to_lake(args: SimulateArgs) -> anyhow::Result<()> {
         let bar = fleet_bar(&options, start_us);
         let mut fleet = Fleet::new(&spec, start_us);
         let (_stop_tx, stop) = watch::channel(false);
-        let progress_bar = bar.clone();
-        let summary = run_fleet(&mut fleet, &mut sink, options, stop, move |p| {
-            progress_bar.set_position(((p.reached_us - start_us).max(0) / 1_000_000) as u64);
-            progress_bar.set_message(format!("{} records", p.records));
-        })
-        .await?;
+        let progress = fleet_progress(&bar, start_us, "records");
+        let summary = run_fleet(&mut fleet, &mut sink, options, stop, progress).await?;
         bar.finish_and_clear();
         let stats = sink.stats();
         println!(
@@ -198,13 +194,7 @@ fn report_bad_lines(bad: &[gridwatch_lake::BadLine]) {
 pub fn rows(df: &DataFrame) -> anyhow::Result<Rows> {
     let table = gridwatch_lake::table::result_table(df)?;
     Ok(Rows {
-        // Column names live as long as the command: leaking a handful of
-        // short strings is the simplest way to give `Rows` its `&'static`.
-        columns: table
-            .columns
-            .into_iter()
-            .map(|c| &*Box::leak(c.into_boxed_str()))
-            .collect(),
+        columns: table.columns,
         rows: table
             .rows
             .into_iter()

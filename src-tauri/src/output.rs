@@ -40,17 +40,17 @@ fn frame(rows: &Rows) -> polars::prelude::PolarsResult<polars::prelude::DataFram
         let non_null = values.iter().filter(|v| !v.is_null());
         let col = if non_null.clone().all(|v| v.is_i64()) {
             Column::new(
-                (*name).into(),
+                name.as_str().into(),
                 values.iter().map(|v| v.as_i64()).collect::<Vec<_>>(),
             )
         } else if non_null.clone().all(|v| v.is_number()) {
             Column::new(
-                (*name).into(),
+                name.as_str().into(),
                 values.iter().map(|v| v.as_f64()).collect::<Vec<_>>(),
             )
         } else {
             Column::new(
-                (*name).into(),
+                name.as_str().into(),
                 values
                     .iter()
                     .map(|v| match v {
@@ -69,7 +69,7 @@ fn frame(rows: &Rows) -> polars::prelude::PolarsResult<polars::prelude::DataFram
 /// Rows of named columns; each cell is JSON so numbers stay numbers in JSON
 /// output and print plainly elsewhere.
 pub struct Rows {
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
 }
 
@@ -109,7 +109,7 @@ impl Rows {
                             .columns
                             .iter()
                             .zip(row)
-                            .map(|(c, v)| ((*c).to_owned(), v.clone()))
+                            .map(|(c, v)| (c.clone(), v.clone()))
                             .collect();
                         Value::Object(obj)
                     })
@@ -163,7 +163,7 @@ mod tests {
 
     fn rows() -> Rows {
         Rows {
-            columns: vec!["device", "avg"],
+            columns: vec!["device".into(), "avg".into()],
             rows: vec![vec![json!("a,b"), json!(1.5)], vec![json!("c"), json!(2)]],
         }
     }

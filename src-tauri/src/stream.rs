@@ -16,7 +16,7 @@ use gridwatch_simulator::{Fleet, run_fleet};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::{AwsArgs, SimulateArgs, fleet_bar, fleet_plan};
+use crate::cli::{AwsArgs, SimulateArgs, fleet_bar, fleet_plan, fleet_progress};
 use crate::output::Format;
 use crate::timearg::{format_time, parse_time};
 
@@ -150,12 +150,8 @@ pub fn simulate_to_kinesis(args: SimulateArgs) -> anyhow::Result<()> {
         let (stop_tx, stop) = watch::channel(false);
         stop_on_ctrl_c(stop_tx);
         let mut fleet = Fleet::new(&spec, start_us);
-        let progress_bar = bar.clone();
-        let summary = run_fleet(&mut fleet, &mut sink, options, stop, move |p| {
-            progress_bar.set_position(((p.reached_us - start_us).max(0) / 1_000_000) as u64);
-            progress_bar.set_message(format!("{} readings", p.records));
-        })
-        .await?;
+        let progress = fleet_progress(&bar, start_us, "readings");
+        let summary = run_fleet(&mut fleet, &mut sink, options, stop, progress).await?;
         bar.finish_and_clear();
         let stats = sink.stats();
         println!(

@@ -10,6 +10,7 @@ use gridwatch_types::{
 };
 
 use crate::backend::{Backend, Reply, Request};
+use crate::export::export_buttons;
 use crate::history::History;
 use crate::model::{LIVE_WINDOW_US, Model};
 use crate::strategic::Strategic;
@@ -583,7 +584,9 @@ impl GridwatchUi {
     fn shard_panel(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             let shards = self.model.shards.clone();
-            export_buttons(ui, self.backend.as_mut(), "shards", || shard_table(&shards));
+            if let Some(r) = export_buttons(ui, "shards", || shard_table(&shards)) {
+                self.backend.send(r);
+            }
             ui.heading(format!("Shards ({})", self.model.shards.len()));
         });
         egui::ScrollArea::vertical().show(ui, |ui| {
@@ -789,9 +792,9 @@ impl GridwatchUi {
             ui.checkbox(&mut self.follow_live, "Follow live");
             // The chart's points, as shown, to a file.
             let name = format!("{}-{}", short_id(&selected), self.measure);
-            export_buttons(ui, self.backend.as_mut(), &name, || {
-                chart_table(&self.measure, &points)
-            });
+            if let Some(r) = export_buttons(ui, &name, || chart_table(&self.measure, &points)) {
+                self.backend.send(r);
+            }
             ui.label(format!(
                 "Chart: {} of {} ({} points, UTC)",
                 self.measure,
@@ -854,9 +857,9 @@ impl GridwatchUi {
         let reporting = self.model.last_fleet.map_or(0, |f| f.devices_reporting);
         let total = self.model.last_fleet.map_or(0.0, |f| f.total_watt / 1000.0);
         ui.horizontal(|ui| {
-            export_buttons(ui, self.backend.as_mut(), "fleet-power", || {
-                chart_table("fleet_kw", &fleet)
-            });
+            if let Some(r) = export_buttons(ui, "fleet-power", || chart_table("fleet_kw", &fleet)) {
+                self.backend.send(r);
+            }
             ui.label(format!(
                 "Fleet total power: {total:.1} kW from {reporting} devices"
             ));
@@ -896,31 +899,6 @@ fn short_shard(id: &str) -> String {
     id.strip_prefix("shardId-")
         .and_then(|n| n.parse::<u64>().ok())
         .map_or_else(|| id.to_string(), |n| format!("shard {n}"))
-}
-
-/// "Export CSV…" and "Export Parquet…" for a table made on demand.
-fn export_buttons(
-    ui: &mut egui::Ui,
-    backend: &mut dyn Backend,
-    name: &str,
-    table: impl Fn() -> gridwatch_types::ResultTable,
-) {
-    for (label, format, ext) in [
-        ("Export CSV…", gridwatch_types::TableFormat::Csv, "csv"),
-        (
-            "Export Parquet…",
-            gridwatch_types::TableFormat::Parquet,
-            "parquet",
-        ),
-    ] {
-        if ui.small_button(label).clicked() {
-            backend.send(Request::ExportTable(gridwatch_types::ExportTable {
-                table: table(),
-                format,
-                name: format!("gridwatch-{name}.{ext}"),
-            }));
-        }
-    }
 }
 
 /// The shard panel as a table.

@@ -4,9 +4,7 @@
 
 use egui::{Color32, RichText};
 use egui_plot::{Line, Plot, PlotPoints};
-use gridwatch_types::{
-    Cell, ExportTable, HistoryQuery, HistoryResult, TableFormat, TimestreamConnection,
-};
+use gridwatch_types::{Cell, HistoryQuery, HistoryResult, TimestreamConnection};
 
 use crate::backend::Request;
 
@@ -212,18 +210,9 @@ impl History {
             return out;
         };
         ui.horizontal(|ui| {
-            for (label, format, ext) in [
-                ("Export CSV…", TableFormat::Csv, "csv"),
-                ("Export Parquet…", TableFormat::Parquet, "parquet"),
-            ] {
-                if ui.button(label).clicked() {
-                    out.push(Request::ExportTable(ExportTable {
-                        table: result.table.clone(),
-                        format,
-                        name: format!("gridwatch-history.{ext}"),
-                    }));
-                }
-            }
+            out.extend(crate::export::export_buttons(ui, "history", || {
+                result.table.clone()
+            }));
             if let Some(path) = &self.saved {
                 ui.label(RichText::new(format!("Saved to {path}")).weak());
             }

@@ -6,8 +6,7 @@
 use egui::RichText;
 use egui_plot::{Bar, BarChart, Plot};
 use gridwatch_types::{
-    AggregateQuery, Cell, ErrorCode, ExportTable, FillLake, FleetSpec, JobStatus, ResultTable,
-    SaveReport, TableFormat,
+    AggregateQuery, Cell, ErrorCode, FillLake, FleetSpec, JobStatus, ResultTable, SaveReport,
 };
 
 use crate::backend::Request;
@@ -150,18 +149,7 @@ impl Strategic {
                 .0
                 .to_lowercase()
                 .replace([' ', '×'], "-");
-            for (label, format, ext) in [
-                ("Export CSV…", TableFormat::Csv, "csv"),
-                ("Export Parquet…", TableFormat::Parquet, "parquet"),
-            ] {
-                if ui.button(label).clicked() {
-                    out.push(Request::ExportTable(ExportTable {
-                        table: table.clone(),
-                        format,
-                        name: format!("gridwatch-{name}.{ext}"),
-                    }));
-                }
-            }
+            out.extend(crate::export::export_buttons(ui, &name, || table.clone()));
             let query = self.query(now_us);
             for (label, pdf) in [("Save report (HTML)…", false), ("Save report (PDF)…", true)] {
                 if ui.button(label).clicked() {

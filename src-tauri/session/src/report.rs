@@ -94,8 +94,19 @@ pub fn compute(
         df.clone(),
         req(vec![GroupKey::Dimension("Region".into())], None),
     )?;
-    let top = table(df.clone(), req(vec![GroupKey::Device], Some(10)))?;
     let by_device = table(df.clone(), req(vec![GroupKey::Device], None))?;
+    // The top consumers are the device view's ten most energetic rows; no
+    // need to aggregate the whole range again for them.
+    let mut top = by_device.clone();
+    let energy = |row: &Vec<Cell>| -> f64 {
+        let i = by_device.columns.iter().position(|c| c == "energy_kwh");
+        match i.and_then(|i| row.get(i)) {
+            Some(Cell::Number(n)) => *n,
+            _ => f64::NEG_INFINITY,
+        }
+    };
+    top.rows.sort_by(|a, b| energy(b).total_cmp(&energy(a)));
+    top.rows.truncate(10);
     let alarmed_devices = (0..by_device.rows.len())
         .filter(|i| number(&by_device, *i, "voltage_anomalies").unwrap_or(0.0) > 0.0)
         .count();
