@@ -210,11 +210,15 @@ impl Kinesalite {
     }
 }
 
-/// A Kinesis client for an emulator at `endpoint`, with dummy credentials.
+/// A Kinesis client for an emulator at `endpoint`, with dummy credentials
+/// and, like the product's (`AwsOptions::load`), no SDK retries: the
+/// consumer owns its retries and counts throttling itself.
 pub fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
+    use aws_sdk_kinesis::config::retry::RetryConfig;
     use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
     let conf = aws_sdk_kinesis::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .retry_config(RetryConfig::disabled())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(
@@ -238,6 +242,37 @@ pub async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards:
         .await
         .expect("CreateStream");
     wait_active(client, name).await;
+}
+
+/// Puts `(partition key, data)` records with PutRecords, 500 at a time;
+/// every entry must be accepted.
+pub async fn put_records(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+    items: &[(String, Vec<u8>)],
+) {
+    use aws_sdk_kinesis::primitives::Blob;
+    use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+    for chunk in items.chunks(500) {
+        let entries = chunk
+            .iter()
+            .map(|(k, d)| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key(k)
+                    .data(Blob::new(d.clone()))
+                    .build()
+                    .expect("key and data are set")
+            })
+            .collect();
+        let out = client
+            .put_records()
+            .stream_name(stream)
+            .set_records(Some(entries))
+            .send()
+            .await
+            .expect("PutRecords");
+        assert_eq!(out.failed_record_count(), Some(0));
+    }
 }
 
 /// Waits until a stream is ACTIVE again (after create, split or merge).
