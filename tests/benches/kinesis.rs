@@ -24,7 +24,7 @@ use gridwatch_core::Cache;
 use gridwatch_core::kinesis::{ConsumerConfig, Follower, StartAt, list_shards};
 use gridwatch_simulator::RecordSink;
 use gridwatch_simulator::kinesis::KinesisSink;
-use gridwatch_tests::{Kinesalite, create_stream, kinesis_client};
+use gridwatch_tests::{Kinesalite, create_stream, kinesis_client, put_records};
 
 const RECORDS: usize = 20_000;
 
@@ -43,35 +43,13 @@ fn items() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-async fn put_all(client: &aws_sdk_kinesis::Client, stream: &str, items: &[(String, Vec<u8>)]) {
-    for chunk in items.chunks(500) {
-        let entries = chunk
-            .iter()
-            .map(|(k, d)| {
-                PutRecordsRequestEntry::builder()
-                    .partition_key(k)
-                    .data(Blob::new(d.clone()))
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        client
-            .put_records()
-            .stream_name(stream)
-            .set_records(Some(entries))
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
 fn consume(c: &mut Criterion) {
     let k = Kinesalite::start(None);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = k.client();
     rt.block_on(async {
         create_stream(&client, "bench-consume", 2).await;
-        put_all(&client, "bench-consume", &items()).await;
+        put_records(&client, "bench-consume", &items()).await;
     });
     let mut g = c.benchmark_group("kinesis_consume");
     g.sample_size(10);
@@ -195,7 +173,7 @@ fn produce(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let start = Instant::now();
             for _ in 0..iters {
-                rt.block_on(put_all(&client, "bench-produce", &items));
+                rt.block_on(put_records(&client, "bench-produce", &items));
             }
             start.elapsed()
         })

@@ -8,13 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use gridwatch_core::bus::{Bus, hash_key};
 use gridwatch_core::ingest::ShardBatch;
 use gridwatch_core::kinesis::{self, ConsumerConfig, ShardBoard, StartAt, list_shards};
 use gridwatch_tests::{
     EMULATOR_ENV, Fault, FaultProxy, KillOnDrop, Kinesalite, create_stream, emulators_dir,
-    gridwatch_bin, kinesis_client, wait_active, wait_for,
+    gridwatch_bin, kinesis_client, put_records, wait_active, wait_for,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -34,29 +33,6 @@ fn record(device: &str, n: u64) -> Vec<u8> {
         100 + n % 50
     )
     .into_bytes()
-}
-
-async fn put(client: &aws_sdk_kinesis::Client, stream: &str, items: &[(String, Vec<u8>)]) {
-    for chunk in items.chunks(500) {
-        let entries = chunk
-            .iter()
-            .map(|(k, d)| {
-                PutRecordsRequestEntry::builder()
-                    .partition_key(k)
-                    .data(Blob::new(d.clone()))
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        let out = client
-            .put_records()
-            .stream_name(stream)
-            .set_records(Some(entries))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(out.failed_record_count(), Some(0));
-    }
 }
 
 /// Runs the consumer in-process until caught up, returning what it sent.
@@ -165,7 +141,7 @@ fn split_and_merge_while_consuming_reads_every_record_once_in_order() {
                 .flat_map(|n| devices.iter().map(move |d| (d.clone(), record(d, n))))
                 .collect()
         };
-        put(&client, "reshard", &batch(0, 20)).await;
+        put_records(&client, "reshard", &batch(0, 20)).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
 
         // Split the first shard in the middle of its range.
@@ -182,7 +158,7 @@ fn split_and_merge_while_consuming_reads_every_record_once_in_order() {
             .await
             .unwrap();
         wait_active(&client, "reshard").await;
-        put(&client, "reshard", &batch(20, 40)).await;
+        put_records(&client, "reshard", &batch(20, 40)).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
 
         // Merge the two children of the split back together.
@@ -206,7 +182,7 @@ fn split_and_merge_while_consuming_reads_every_record_once_in_order() {
             .await
             .unwrap();
         wait_active(&client, "reshard").await;
-        put(&client, "reshard", &batch(40, per_device)).await;
+        put_records(&client, "reshard", &batch(40, per_device)).await;
 
         let total = devices.len() as u64 * per_device;
         let mut batches = Vec::new();
@@ -290,7 +266,7 @@ fn sigkill_mid_ingest_then_resume_holds_each_record_once() {
     runtime.block_on(async {
         let client = k.client();
         create_stream(&client, "crash", 3).await;
-        put(&client, "crash", &wave(0)).await;
+        put_records(&client, "crash", &wave(0)).await;
     });
     let expected = 50 * 400 * 2; // devices x records x measures
 
@@ -305,14 +281,14 @@ fn sigkill_mid_ingest_then_resume_holds_each_record_once() {
     wait_for(Duration::from_secs(60), "the first commits", || {
         readings(&cache).filter(|n| *n > 0)
     });
-    runtime.block_on(async { put(&k.client(), "crash", &wave(1)).await });
+    runtime.block_on(async { put_records(&k.client(), "crash", &wave(1)).await });
     child.0.kill().unwrap();
     child.0.wait().unwrap();
     let before = readings(&cache).unwrap();
     assert!(before < expected, "killed mid-stream");
     runtime.block_on(async {
         for w in 2..10 {
-            put(&k.client(), "crash", &wave(w)).await;
+            put_records(&k.client(), "crash", &wave(w)).await;
         }
     });
 
@@ -356,7 +332,7 @@ fn the_consumer_recovers_when_kinesalite_restarts() {
     runtime.block_on(async {
         let client = k.client();
         create_stream(&client, "outage", 2).await;
-        put(&client, "outage", &items(0, 50)).await;
+        put_records(&client, "outage", &items(0, 50)).await;
     });
     let _ingest = KillOnDrop(
         ingest_cmd(&cache, &endpoint, "outage", false)
@@ -372,7 +348,7 @@ fn the_consumer_recovers_when_kinesalite_restarts() {
     k.stop();
     std::thread::sleep(Duration::from_secs(2)); // the consumer sees the outage
     k.restart();
-    runtime.block_on(async { put(&k.client(), "outage", &items(50, 100)).await });
+    runtime.block_on(async { put_records(&k.client(), "outage", &items(50, 100)).await });
     wait_for(
         Duration::from_secs(90),
         "the second half after the restart",
@@ -402,7 +378,7 @@ fn throttling_and_expired_iterators_are_ridden_out() {
                 (0..10).map(move |d| (format!("meter-{d}"), record(&format!("meter-{d}"), n)))
             })
             .collect();
-        put(&client, "faults", &items).await;
+        put_records(&client, "faults", &items).await;
         let mut config = ConsumerConfig::new("faults", StartAt::TrimHorizon);
         config.records_per_call = 37; // many calls, so many faults
         let (batches, board) = consume_all(&proxy.endpoint(), "faults", Some(config)).await;
@@ -427,7 +403,7 @@ fn a_real_iterator_expiry_after_five_minutes() {
         let items: Vec<(String, Vec<u8>)> = (0..30u64)
             .map(|n| ("meter-0".to_string(), record("meter-0", n)))
             .collect();
-        put(&client, "expiry", &items).await;
+        put_records(&client, "expiry", &items).await;
         let mut config = ConsumerConfig::new("expiry", StartAt::TrimHorizon);
         config.records_per_call = 10;
         config.until_caught_up = true;
@@ -491,7 +467,7 @@ fn malformed_and_oversized_records_are_quarantined_with_their_reason() {
             ("big".into(), huge.into_bytes()),
             ("meter-1".into(), record("meter-1", 2)),
         ];
-        put(&client, "bad", &items).await;
+        put_records(&client, "bad", &items).await;
     });
     let out = ingest_cmd(&cache, &endpoint, "bad", true).output().unwrap();
     assert!(

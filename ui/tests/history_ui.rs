@@ -9,7 +9,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use gridwatch_session::Session;
 use gridwatch_simulator::Embedded;
-use gridwatch_tests::{EMULATOR_ENV, Moto};
+use gridwatch_tests::Moto;
 
 mod common;
 use common::{harness, step_until};
@@ -41,14 +41,7 @@ fn can_raw(moto: &Moto, query: &str, page: &str) {
 
 #[test]
 fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
-    for (k, v) in EMULATOR_ENV {
-        // SAFETY: this test binary holds this one test and no thread has
-        // started yet that reads the environment.
-        #[allow(unsafe_code)]
-        unsafe {
-            std::env::set_var(k, v)
-        };
-    }
+    common::use_emulator_credentials();
     let moto = Moto::start();
     can(&moto, "SELECT t, avg FROM \"grid\".\"readings\"");
     can_raw(
@@ -61,13 +54,7 @@ fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
         "DESCRIBE \"grid\".\"readings\"",
         r#"{"QueryId":"d","ColumnInfo":[{"Name":"Column","Type":{"ScalarType":"VARCHAR"}},{"Name":"Type","Type":{"ScalarType":"VARCHAR"}},{"Name":"Timestream attribute type","Type":{"ScalarType":"VARCHAR"}}],"Rows":[{"Data":[{"ScalarValue":"DeviceID"},{"ScalarValue":"varchar"},{"ScalarValue":"DIMENSION"}]},{"Data":[{"ScalarValue":"Region"},{"ScalarValue":"varchar"},{"ScalarValue":"DIMENSION"}]},{"Data":[{"ScalarValue":"measure_name"},{"ScalarValue":"varchar"},{"ScalarValue":"MEASURE_NAME"}]},{"Data":[{"ScalarValue":"time"},{"ScalarValue":"timestamp"},{"ScalarValue":"TIMESTAMP"}]}]}"#,
     );
-    let rt = Arc::new(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap(),
-    );
+    let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let session = rt.block_on(async {
         Arc::new(Session::new(

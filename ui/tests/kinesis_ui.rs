@@ -10,7 +10,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use gridwatch_session::Session;
 use gridwatch_simulator::Embedded;
-use gridwatch_tests::{EMULATOR_ENV, Kinesalite, create_stream};
+use gridwatch_tests::{Kinesalite, create_stream};
 use gridwatch_types::{Mode, ShardState};
 
 mod common;
@@ -18,23 +18,9 @@ use common::{harness, step_until};
 
 #[test]
 fn connecting_to_a_stream_shows_its_shards_and_devices() {
-    for (k, v) in EMULATOR_ENV {
-        // SAFETY: this test binary holds this one test and no thread has
-        // started yet that reads the environment; the AWS default chain
-        // then finds the emulator's dummy credentials.
-        #[allow(unsafe_code)]
-        unsafe {
-            std::env::set_var(k, v)
-        };
-    }
+    common::use_emulator_credentials();
     let kinesalite = Kinesalite::start(None);
-    let rt = Arc::new(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap(),
-    );
+    let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let session = rt.block_on(async {
         create_stream(&kinesalite.client(), "ui-stream", 2).await;

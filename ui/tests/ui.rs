@@ -26,13 +26,7 @@ fn spec() -> FleetSpec {
 
 /// A session with five minutes of history and a live fleet running.
 fn engine(dir: &std::path::Path) -> (Arc<tokio::runtime::Runtime>, Arc<Session>) {
-    let rt = Arc::new(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap(),
-    );
+    let rt = common::runtime();
     let engine = rt.block_on(async {
         let engine = Embedded::open(&dir.join("ui.sqlite"), 2).unwrap();
         let now = gridwatch_core::time::now_us();
@@ -364,13 +358,7 @@ fn strategic_tables_export_to_csv_and_parquet_and_reports_save() {
 #[test]
 fn alarms_are_raised_listed_and_acknowledged_and_the_theme_switches() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = Arc::new(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap(),
-    );
+    let rt = common::runtime();
     let session = rt.block_on(async {
         let engine = Embedded::open(&dir.path().join("a.sqlite"), 2).unwrap();
         // A fleet whose readings are anomalous half the time.

@@ -29,6 +29,31 @@ impl InProcess {
     }
 }
 
+/// The runtime the in-process session runs on.
+pub fn runtime() -> Arc<tokio::runtime::Runtime> {
+    Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    )
+}
+
+/// Puts the emulators' dummy credentials where the AWS default chain finds
+/// them. Only for test binaries that hold one test, called before any other
+/// thread starts.
+pub fn use_emulator_credentials() {
+    for (k, v) in gridwatch_tests::EMULATOR_ENV {
+        // SAFETY: the caller's binary holds one test and no thread has
+        // started yet that reads the environment.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(k, v)
+        };
+    }
+}
+
 /// Where the "save dialog" of the tests puts files: one folder per process.
 pub fn export_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("gridwatch-ui-exports-{}", std::process::id()));
