@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::{BusSink, Fleet, RunOptions, RunProgress, RunSummary, SinkError, run_fleet};
+use crate::{
+    BusSink, Fleet, RecordSink, RunOptions, RunProgress, RunSummary, SinkError, run_fleet,
+};
 use gridwatch_core::bus::Bus;
 use gridwatch_core::ingest::{self, IngestConfig, IngestHandle, IngestSummary};
 use gridwatch_core::live::LiveView;
@@ -102,16 +104,33 @@ impl Embedded {
         FleetStatus {
             mode: Mode::Embedded,
             running: self.running().await,
+            production: None,
             shards: self.shards(),
             cache_path: self.cache_path.display().to_string(),
             stream: None,
         }
     }
 
-    /// Starts a fleet whose first readings are due at `start_us`.
+    /// Starts a fleet whose first readings are due at `start_us`, onto the
+    /// embedded bus.
     pub async fn start_fleet(
         &self,
         spec: FleetSpec,
+        start_us: i64,
+        options: RunOptions,
+        progress: impl FnMut(RunProgress) + Send + 'static,
+    ) -> Result<(), EngineError> {
+        let sink = BusSink::new(self.bus.clone());
+        self.start_fleet_into(spec, sink, start_us, options, progress)
+            .await
+    }
+
+    /// Starts a fleet into another sink (a Kinesis stream, the lake). The
+    /// engine still owns it: one fleet at a time, stopped the same way.
+    pub async fn start_fleet_into<S: RecordSink + Send + 'static>(
+        &self,
+        spec: FleetSpec,
+        mut sink: S,
         start_us: i64,
         options: RunOptions,
         progress: impl FnMut(RunProgress) + Send + 'static,
@@ -124,7 +143,6 @@ impl Embedded {
             return Err(EngineError::ShutDown);
         }
         let (stop, stop_rx) = watch::channel(false);
-        let mut sink = BusSink::new(self.bus.clone());
         let fleet_spec = spec.clone();
         let task = self.runtime.spawn(async move {
             let mut fleet = Fleet::new(&fleet_spec, start_us);

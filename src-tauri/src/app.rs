@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use gridwatch_session::{Session, current};
-use gridwatch_simulator::{Embedded, Pacing, RunOptions};
+use gridwatch_simulator::Embedded;
 use gridwatch_types::{
     AggregateQuery, ApiError, ChartRequest, ChartSeries, CostEstimate, DeviceInfo, FillLake,
-    FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus, LiveBatch, ResultTable,
-    ShardStatus, StreamConnection, UiHealth,
+    FleetLaunch, FleetSink, FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus,
+    LiveBatch, ResultTable, ShardStatus, StreamConnection, UiHealth,
 };
 use tauri::ipc::Channel;
 
@@ -44,7 +44,7 @@ async fn fleet_status(state: State<'_>) -> Result<FleetStatus, ApiError> {
 }
 
 #[tauri::command]
-async fn start_fleet(state: State<'_>, request: FleetSpec) -> Result<FleetStatus, ApiError> {
+async fn start_fleet(state: State<'_>, request: FleetLaunch) -> Result<FleetStatus, ApiError> {
     state.session.start_fleet(request).await
 }
 
@@ -205,48 +205,48 @@ fn report_ui_health(state: State<'_>, request: UiHealth) {
     }
 }
 
-fn live_options() -> RunOptions {
-    RunOptions {
-        pacing: Pacing::RealTime,
-        end_us: None,
-    }
+/// What the app opens with.
+pub struct AppOptions {
+    pub cache_path: PathBuf,
+    pub lake_dir: PathBuf,
+    /// Follow this Kinesis stream instead of running the embedded fleet.
+    pub connect: Option<StreamConnection>,
+    /// The embedded fleet started with the app.
+    pub fleet: FleetSpec,
 }
 
-/// Opens the app window: in embedded mode with the default fleet running,
-/// or following `connect`'s Kinesis stream.
-pub fn run(
-    cache_path: PathBuf,
-    lake_dir: PathBuf,
-    connect: Option<StreamConnection>,
-) -> anyhow::Result<()> {
+/// Opens the app window: in embedded mode with a fleet running, or
+/// following `connect`'s Kinesis stream.
+pub fn run(options: AppOptions) -> anyhow::Result<()> {
+    let AppOptions {
+        cache_path,
+        lake_dir,
+        connect,
+        fleet,
+    } = options;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     tauri::async_runtime::set(runtime.handle().clone());
-    let engine = runtime.block_on(async {
-        let engine = Embedded::open(&cache_path, APP_SHARDS)
-            .with_context(|| format!("cannot open the cache at {}", cache_path.display()))?;
-        if connect.is_none() {
-            engine
-                .start_fleet(
-                    FleetSpec::default(),
-                    gridwatch_core::time::now_us(),
-                    live_options(),
-                    |_| {},
-                )
-                .await?;
-            tracing::info!(cache = %cache_path.display(), "embedded mode: default fleet started");
-        }
-        anyhow::Ok(engine)
-    })?;
-
+    let engine = runtime
+        .block_on(async { Embedded::open(&cache_path, APP_SHARDS) })
+        .with_context(|| format!("cannot open the cache at {}", cache_path.display()))?;
     let state = AppState {
         session: Session::new(engine, lake_dir),
         subscription: Arc::new(AtomicU64::new(0)),
         health: Mutex::new(UiHealth::default()),
         health_file: std::env::var_os("GRIDWATCH_UI_HEALTH_FILE").map(PathBuf::from),
     };
+    if connect.is_none() {
+        runtime
+            .block_on(state.session.start_fleet(FleetLaunch {
+                spec: fleet,
+                sink: FleetSink::InProcess,
+            }))
+            .map_err(|e| anyhow::anyhow!("cannot start the default fleet: {}", e.message))?;
+        tracing::info!(cache = %cache_path.display(), "embedded mode: default fleet started");
+    }
     if let Some(conn) = connect {
         let stream = conn.stream.clone();
         runtime

@@ -44,6 +44,10 @@ pub struct Cli {
     #[arg(long)]
     pub stream: Option<String>,
 
+    /// Smart meters in the app's embedded fleet at start.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub devices: u32,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 

@@ -37,10 +37,11 @@ pub fn main() -> ExitCode {
     let cache = cli.cache.clone().unwrap_or_else(cli::default_cache_path);
     let result = match cli.command {
         Some(command) => cli::run(command, &cache),
-        None => app::run(
-            cache,
-            cli.lake.clone().unwrap_or_else(lake::default_lake_dir),
-            cli.stream
+        None => app::run(app::AppOptions {
+            cache_path: cache,
+            lake_dir: cli.lake.clone().unwrap_or_else(lake::default_lake_dir),
+            connect: cli
+                .stream
                 .clone()
                 .map(|stream| gridwatch_types::StreamConnection {
                     stream,
@@ -48,7 +49,11 @@ pub fn main() -> ExitCode {
                     region: cli.aws.region.clone(),
                     endpoint_url: cli.aws.endpoint_url.clone(),
                 }),
-        ),
+            fleet: gridwatch_types::FleetSpec {
+                smart_meters: cli.devices,
+                ..Default::default()
+            },
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ use gridwatch_types::{
 use crate::backend::{Backend, Reply, Request};
 use crate::export::export_buttons;
 use crate::history::History;
+use crate::launcher::Launcher;
 use crate::model::{LIVE_WINDOW_US, Model};
 use crate::strategic::Strategic;
 
@@ -26,7 +27,10 @@ pub struct GridwatchUi {
     backend: Box<dyn Backend>,
     pub model: Model,
     pub filter: String,
+    /// The measure of the heatmap: the one the operator picked last.
     pub measure: String,
+    /// The device's charts, one per measure, stacked with a linked cursor.
+    pub charted: Vec<String>,
     pub last_error: Option<ApiError>,
     /// Seconds since the UI started, from egui's clock.
     now_s: f64,
@@ -38,6 +42,7 @@ pub struct GridwatchUi {
     /// The "Connect to Kinesis" form, when open.
     pub connection: Option<StreamConnection>,
     last_shard_poll: f64,
+    last_status_poll: f64,
     pub view: View,
     pub strategic: Strategic,
     pub history: History,
@@ -51,6 +56,7 @@ pub struct GridwatchUi {
     pub follow_live: bool,
     cost_asked: Option<FleetSpec>,
     last_job_poll: f64,
+    pub launcher: Launcher,
 }
 
 /// The operator's two views.
@@ -68,6 +74,7 @@ impl GridwatchUi {
             model: Model::default(),
             filter: String::new(),
             measure: "watt".into(),
+            charted: vec!["watt".into()],
             last_error: None,
             now_s: 0.0,
             last_device_refresh: f64::NEG_INFINITY,
@@ -77,6 +84,7 @@ impl GridwatchUi {
             started: false,
             connection: None,
             last_shard_poll: 0.0,
+            last_status_poll: 0.0,
             view: View::Operations,
             strategic: Strategic::default(),
             history: History::default(),
@@ -87,6 +95,7 @@ impl GridwatchUi {
             dimension_filter: std::collections::BTreeMap::new(),
             follow_live: true,
             last_job_poll: 0.0,
+            launcher: Launcher::default(),
         }
     }
 
@@ -124,14 +133,21 @@ impl GridwatchUi {
         self.request_history();
     }
 
+    /// Cached history under the live points, for every charted measure.
     fn request_history(&mut self) {
+        for measure in self.charted.clone() {
+            self.request_measure_history(&measure);
+        }
+    }
+
+    fn request_measure_history(&mut self, measure: &str) {
         let Some(device) = self.model.selected.clone() else {
             return;
         };
         let to_us = self.model.newest_us.max(1) + 1;
         self.backend.send(Request::DeviceChart(ChartRequest {
             device_id: Some(device),
-            measure: self.measure.clone(),
+            measure: measure.to_owned(),
             from_us: to_us - HISTORY_US,
             to_us,
             pixels: 1_200,
@@ -232,6 +248,16 @@ impl GridwatchUi {
             self.last_job_poll = self.now_s;
             self.backend.send(Request::JobStatus);
         }
+        // The running fleet's production rate.
+        let running = self
+            .model
+            .status
+            .as_ref()
+            .is_some_and(|s| s.running.is_some());
+        if running && self.now_s - self.last_status_poll > 1.0 {
+            self.last_status_poll = self.now_s;
+            self.backend.send(Request::FleetStatus);
+        }
         if self.model.mode() == Mode::Kinesis && self.now_s - self.last_shard_poll > 1.0 {
             self.last_shard_poll = self.now_s;
             self.backend.send(Request::ShardStatus);
@@ -288,7 +314,7 @@ impl GridwatchUi {
             for r in requests {
                 self.backend.send(r);
             }
-            self.connection_window(ui);
+            self.windows(ui);
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(250));
             return;
@@ -309,10 +335,42 @@ impl GridwatchUi {
                 .show(ui, |ui| self.shard_panel(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| self.charts(ui));
-        self.connection_window(ui);
+        self.windows(ui);
         // Live data arrives between frames; keep drawing while it flows.
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(100));
+    }
+
+    /// The pipeline cost of `spec`, once the shell has estimated it; asks
+    /// for it (one question at a time) when it is not known yet.
+    fn cost_for(&mut self, spec: &FleetSpec) -> Option<gridwatch_types::CostEstimate> {
+        match &self.cost {
+            Some((asked, c)) if asked == spec => return Some(c.clone()),
+            _ => {}
+        }
+        if self.cost_asked.is_none() {
+            self.cost_asked = Some(spec.clone());
+            self.backend.send(Request::EstimateCost(spec.clone()));
+        }
+        None
+    }
+
+    /// The floating windows: connections and the fleet launcher.
+    fn windows(&mut self, ui: &mut egui::Ui) {
+        self.connection_window(ui);
+        if self.launcher.open {
+            let spec = self.launcher.spec.clone();
+            let cost = self.cost_for(&spec);
+            let running = self
+                .model
+                .status
+                .as_ref()
+                .is_some_and(|s| s.running.is_some());
+            if let Some(request) = self.launcher.show(ui.ctx(), cost.as_ref(), running) {
+                self.last_error = None;
+                self.backend.send(request);
+            }
+        }
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui) {
@@ -347,45 +405,42 @@ impl GridwatchUi {
                 self.connection = Some(self.connection.take().unwrap_or_default());
             }
             ui.separator();
-            let running = self.model.status.as_ref().and_then(|s| s.running.clone());
+            if ui
+                .button("Fleet…")
+                .on_hover_text("Launch or stop a simulated fleet (Ctrl+F)")
+                .clicked()
+            {
+                self.launcher.open = !self.launcher.open;
+            }
+            let status = self.model.status.clone();
+            let running = status.as_ref().and_then(|s| s.running.clone());
             match &running {
                 Some(spec) => {
                     if ui.button("Stop fleet").clicked() {
                         self.backend.send(Request::StopFleet);
                     }
+                    let into = status.as_ref().and_then(|s| s.production.as_ref()).map_or(
+                        String::new(),
+                        |p| {
+                            format!(
+                                " into {}: {} records/s",
+                                p.sink,
+                                thousands(p.records_per_s.round() as u64)
+                            )
+                        },
+                    );
                     ui.label(format!(
-                        "Fleet running: {} devices every {}",
+                        "Fleet: {} devices every {}{into}",
                         spec.device_count(),
                         format_interval(spec.interval_ms)
                     ));
                     // The live cost of running this fleet through AWS.
-                    match &self.cost {
-                        Some((asked, c)) if asked == spec => {
-                            let breakdown: Vec<String> = c
-                                .lines
-                                .iter()
-                                .map(|l| {
-                                    format!("{} – {}: ${:.2}", l.service, l.item, l.monthly_usd)
-                                })
-                                .collect();
-                            ui.label(format!("≈ ${:.0}/month on AWS", c.total_usd))
-                                .on_hover_text(format!(
-                                    "{}\n\nprices: {}",
-                                    breakdown.join("\n"),
-                                    c.prices
-                                ));
-                        }
-                        _ if self.cost_asked.is_none() => {
-                            self.cost_asked = Some(spec.clone());
-                            self.backend.send(Request::EstimateCost(spec.clone()));
-                        }
-                        _ => {}
+                    if let Some(c) = self.cost_for(spec) {
+                        ui.label(format!("≈ ${:.0}/month on AWS", c.total_usd))
+                            .on_hover_text(crate::launcher::cost_breakdown(&c));
                     }
                 }
                 None => {
-                    if ui.button("Start fleet").clicked() {
-                        self.backend.send(Request::StartFleet(FleetSpec::default()));
-                    }
                     ui.label("Fleet stopped");
                 }
             }
@@ -461,7 +516,8 @@ impl GridwatchUi {
         }
     }
 
-    /// Ctrl+1/2/3 switch views, Ctrl+D switches the theme.
+    /// Ctrl+1/2/3 switch views, Ctrl+D switches the theme, Ctrl+F opens the
+    /// fleet launcher.
     fn shortcuts(&mut self, ui: &mut egui::Ui) {
         use egui::{Key, Modifiers};
         let pressed = |key| {
@@ -479,6 +535,9 @@ impl GridwatchUi {
         }
         if pressed(Key::D) {
             self.dark = !self.dark;
+        }
+        if pressed(Key::F) {
+            self.launcher.open = !self.launcher.open;
         }
         ui.ctx().set_theme(if self.dark {
             egui::Theme::Dark
@@ -745,6 +804,38 @@ impl GridwatchUi {
         }
     }
 
+    /// One measure's chart of the selected device, with a time cursor
+    /// linked to the others.
+    fn device_chart(
+        &self,
+        ui: &mut egui::Ui,
+        measure: &str,
+        points: Vec<[f64; 2]>,
+        link: egui::Id,
+        height: f32,
+    ) {
+        let follow = self.follow_live;
+        let newest = points.last().map(|p| p[0]);
+        Plot::new(("device_chart", measure))
+            .height(height)
+            .legend(Legend::default())
+            .x_axis_formatter(time_axis)
+            .link_cursor(link, [true, false])
+            .link_axis(link, [true, false])
+            .show(ui, |plot| {
+                // Following live: the last five minutes, moving; otherwise
+                // the operator's own pan and zoom stay put.
+                if follow && let Some(t) = newest {
+                    plot.set_plot_bounds_x(t - 300.0..=t + 5.0);
+                    plot.set_auto_bounds([false, true]);
+                }
+                plot.line(Line::new(
+                    format!("{measure} ({})", unit(measure)),
+                    PlotPoints::from(points),
+                ));
+            });
+    }
+
     fn charts(&mut self, ui: &mut egui::Ui) {
         let Some(selected) = self.model.selected.clone() else {
             ui.centered_and_justified(|ui| {
@@ -767,65 +858,67 @@ impl GridwatchUi {
             }
         });
         let mut measures = self.model.selected_measures();
-        if measures.is_empty() {
-            measures.push(self.measure.clone());
-        }
-        let before = self.measure.clone();
-        ui.horizontal(|ui| {
-            ui.label("Measure:");
-            for m in &measures {
-                ui.selectable_value(&mut self.measure, m.clone(), m.as_str());
+        for m in &self.charted {
+            if !measures.contains(m) {
+                measures.push(m.clone());
             }
+        }
+        let mut toggled = None;
+        ui.horizontal(|ui| {
+            ui.label("Charts:");
+            for m in &measures {
+                let on = self.charted.contains(m);
+                if ui
+                    .selectable_label(on, m.as_str())
+                    .on_hover_text("Show or hide this measure's chart")
+                    .clicked()
+                {
+                    toggled = Some(m.clone());
+                }
+            }
+            ui.checkbox(&mut self.follow_live, "Follow live");
         });
-        if self.measure != before {
-            self.request_history();
+        if let Some(m) = toggled {
+            if let Some(i) = self.charted.iter().position(|c| *c == m) {
+                // One chart always stays.
+                if self.charted.len() > 1 {
+                    self.charted.remove(i);
+                }
+            } else {
+                self.charted.push(m.clone());
+                self.request_measure_history(&m);
+            }
+            self.measure = m;
         }
 
-        let points = self
-            .model
-            .series
-            .get(&self.measure)
-            .map(|s| s.to_vec())
-            .unwrap_or_default();
-        ui.horizontal(|ui| {
-            // Controls first: the label after them grows with the data.
-            ui.checkbox(&mut self.follow_live, "Follow live");
-            // The chart's points, as shown, to a file.
-            let name = format!("{}-{}", short_id(&selected), self.measure);
-            if let Some(r) = export_buttons(ui, &name, || chart_table(&self.measure, &points)) {
-                self.backend.send(r);
-            }
-            ui.label(format!(
-                "Chart: {} of {} ({} points, UTC)",
-                self.measure,
-                short_id(&selected),
-                points.len()
-            ));
-            if let Some(path) = &self.strategic.saved {
-                ui.label(RichText::new(format!("Saved to {path}")).weak());
-            }
-        });
         let link = egui::Id::unique("gridwatch_time_axis");
-        let height = (ui.available_height() - 40.0).max(200.0) * 0.6;
-        let follow = self.follow_live;
-        let newest = points.last().map(|p| p[0]);
-        Plot::new("device_chart")
-            .height(height)
-            .legend(Legend::default())
-            .x_axis_formatter(time_axis)
-            .link_cursor(link, [true, false])
-            .show(ui, |plot| {
-                // Following live: the last five minutes, moving; otherwise
-                // the operator's own pan and zoom stay put.
-                if follow && let Some(t) = newest {
-                    plot.set_plot_bounds_x(t - 300.0..=t + 5.0);
-                    plot.set_auto_bounds([false, true]);
+        let grid_height = (ui.available_height() - 40.0).max(200.0) * 0.6;
+        let height = (grid_height / self.charted.len() as f32 - 24.0).max(80.0);
+        for measure in self.charted.clone() {
+            let points = self
+                .model
+                .series
+                .get(&measure)
+                .map(|s| s.to_vec())
+                .unwrap_or_default();
+            ui.horizontal(|ui| {
+                // Controls first: the label after them grows with the data.
+                let name = format!("{}-{}", short_id(&selected), measure);
+                if let Some(r) = export_buttons(ui, &name, || chart_table(&measure, &points)) {
+                    self.backend.send(r);
                 }
-                plot.line(Line::new(
-                    format!("{} ({})", self.measure, unit(&self.measure)),
-                    PlotPoints::from(points),
+                ui.label(format!(
+                    "Chart: {} of {} ({} points, UTC)",
+                    measure,
+                    short_id(&selected),
+                    points.len()
                 ));
             });
+            self.device_chart(ui, &measure, points, link, height);
+        }
+        if let Some(path) = &self.strategic.saved {
+            ui.label(RichText::new(format!("Saved to {path}")).weak());
+        }
 
         // The fleet at a glance: each measure across every device's latest.
         egui::CollapsingHeader::new("Fleet panel")
@@ -877,7 +970,7 @@ impl GridwatchUi {
     }
 }
 
-fn field(ui: &mut egui::Ui, name: &str, value: &mut String, hint: &str) {
+pub(crate) fn field(ui: &mut egui::Ui, name: &str, value: &mut String, hint: &str) {
     ui.label(name);
     ui.add(
         egui::TextEdit::singleline(value)
@@ -888,7 +981,12 @@ fn field(ui: &mut egui::Ui, name: &str, value: &mut String, hint: &str) {
     ui.end_row();
 }
 
-fn optional_field(ui: &mut egui::Ui, name: &str, value: &mut Option<String>, hint: &str) {
+pub(crate) fn optional_field(
+    ui: &mut egui::Ui,
+    name: &str,
+    value: &mut Option<String>,
+    hint: &str,
+) {
     let mut text = value.clone().unwrap_or_default();
     field(ui, name, &mut text, hint);
     *value = (!text.trim().is_empty()).then(|| text.trim().to_string());

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     FleetStatus,
-    StartFleet(FleetSpec),
+    StartFleet(gridwatch_types::FleetLaunch),
     StopFleet,
     ListDevices,
     /// Every new reading of this device comes with the live batches.
@@ -69,7 +69,7 @@ impl Request {
     pub fn to_command(&self) -> (&'static str, Value) {
         match self {
             Request::FleetStatus => (command::FLEET_STATUS, json!({})),
-            Request::StartFleet(spec) => (command::START_FLEET, json!({ "request": spec })),
+            Request::StartFleet(launch) => (command::START_FLEET, json!({ "request": launch })),
             Request::StopFleet => (command::STOP_FLEET, json!({})),
             Request::ListDevices => (command::LIST_DEVICES, json!({})),
             Request::WatchDevice(d) => (command::WATCH_DEVICE, json!({ "request": d })),
@@ -132,9 +132,10 @@ mod tests {
         let (cmd, args) = Request::WatchDevice(Some("m1".into())).to_command();
         assert_eq!(cmd, "watch_device");
         assert_eq!(args, json!({"request": "m1"}));
-        let (cmd, args) = Request::StartFleet(FleetSpec::default()).to_command();
+        let (cmd, args) = Request::StartFleet(gridwatch_types::FleetLaunch::default()).to_command();
         assert_eq!(cmd, "start_fleet");
-        assert_eq!(args["request"]["smart_meters"], json!(200));
+        assert_eq!(args["request"]["spec"]["smart_meters"], json!(200));
+        assert_eq!(args["request"]["sink"]["kind"], json!("in_process"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod clock;
 pub mod export;
 pub mod history;
+pub mod launcher;
 pub mod model;
 pub mod strategic;
 #[cfg(target_arch = "wasm32")]

@@ -5,9 +5,8 @@
 
 use std::sync::Arc;
 
-use aws_sdk_kinesis::primitives::Blob;
 use egui::accesskit::Role;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use gridwatch_session::Session;
 use gridwatch_simulator::Embedded;
 use gridwatch_tests::{Kinesalite, create_stream};
@@ -53,25 +52,42 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
     });
     h.get_by_label_contains("KINESIS ui-stream");
 
-    // Records arrive on the stream after the connection (it reads from LATEST).
-    rt.block_on(async {
-        let client = kinesalite.client();
-        for n in 0..30u64 {
-            for d in 0..4 {
-                let device = format!("meter-{d}");
-                let data = format!(
-                    r#"{{"Time": {}, "DeviceID": "{device}", "watt_measure": {}, "voltage_measure": 231.0, "Region": "west"}}"#,
-                    gridwatch_core::time::now_us() / 1000 - 30_000 + n as i64 * 1000,
-                    100 + n
-                );
-                client.put_record().stream_name("ui-stream").partition_key(&device).data(Blob::new(data)).send().await.unwrap();
-            }
-        }
+    // A fleet launched from the app onto the stream: the app sees it come
+    // back through the shards (it reads from LATEST, so only new records).
+    h.get_by_label("Fleet…").click();
+    h.run_steps(2);
+    h.state_mut().launcher.spec.smart_meters = 4;
+    h.state_mut().launcher.spec.interval_ms = 250;
+    h.get_by_label("Kinesis stream").click();
+    h.run_steps(2);
+    assert!(
+        h.get_by_label("Launch fleet")
+            .accesskit_node()
+            .is_disabled(),
+        "no stream named yet"
+    );
+    input(&h, "Fleet stream");
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Fleet stream")
+        .type_text("ui-stream");
+    h.step();
+    input(&h, "Fleet endpoint URL");
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Fleet endpoint URL")
+        .type_text(&kinesalite.endpoint());
+    h.step();
+    h.get_by_label("Launch fleet").click();
+    step_until(&mut h, "the fleet producing into the stream", |app| {
+        app.model
+            .status
+            .as_ref()
+            .and_then(|s| s.production.as_ref())
+            .is_some_and(|p| p.sink == "Kinesis stream ui-stream" && p.records >= 40)
     });
     step_until(&mut h, "the stream's devices and shards", |app| {
         app.model.devices.len() == 4
             && app.model.shards.len() == 2
-            && app.model.shards.iter().map(|s| s.records).sum::<u64>() == 120
+            && app.model.shards.iter().map(|s| s.records).sum::<u64>() >= 40
     });
     h.get_by_label("Shards (2)");
     h.get_by_label("shard 0");
@@ -86,7 +102,8 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
     step_until(&mut h, "a chart of a stream device", |app| {
         app.model.series.get("watt").is_some_and(|s| s.len() >= 10)
     });
-    h.get_by_label_contains("Chart: watt of meter-");
+    h.get_by_label_contains("Chart: watt of ");
+    h.get_by_label("Stop fleet").click();
 
     // Back to the embedded pipeline.
     h.get_by_label("Kinesis…").click();

@@ -128,6 +128,20 @@ fn device_list_and_chart_show_the_pipelines_data() {
         volts.iter().all(|p| (150.0..300.0).contains(&p[1])),
         "voltage near 230 V"
     );
+    // A grid of charts: voltage came under watt, each with its own label.
+    h.get_by_label_contains(&format!("Chart: watt of {}", short_id(&other)));
+    h.get_by_label_contains(&format!("Chart: voltage of {}", short_id(&other)));
+    assert_eq!(h.state().charted, ["watt", "voltage"]);
+    // And goes again; the last chart always stays.
+    h.get_by_label("voltage").click();
+    h.run_steps(2);
+    h.get_by_label("watt").click();
+    h.run_steps(2);
+    assert_eq!(h.state().charted, ["watt"]);
+    assert!(
+        h.query_by_label_contains("Chart: voltage of").is_none(),
+        "the voltage chart is gone"
+    );
 }
 
 #[test]
@@ -210,13 +224,45 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
             .is_some_and(|s| s.running.is_none())
     });
     h.get_by_label("Fleet stopped");
-    h.get_by_label("Start fleet").click();
-    step_until(&mut h, "the fleet to start", |app| {
+
+    // The launcher: a fleet of meters and transformers into the lake folder.
+    h.get_by_label("Fleet…").click();
+    h.run_steps(2);
+    h.state_mut().launcher.spec.smart_meters = 6;
+    h.state_mut().launcher.spec.transformers = 2;
+    h.state_mut().launcher.spec.interval_ms = 250;
+    h.run_steps(2);
+    h.get_by_label("8 devices: 32 readings/s");
+    step_until(&mut h, "the launcher's cost estimate", |app| {
+        app.cost
+            .as_ref()
+            .is_some_and(|(spec, _)| spec == &app.launcher.spec)
+    });
+    h.get_by_label_contains("On AWS: ≈ $");
+    h.get_by_label("Lake folder").click();
+    h.run_steps(2);
+    h.get_by_label("Launch fleet").click();
+    step_until(&mut h, "the fleet producing into the lake", |app| {
         app.model
             .status
             .as_ref()
-            .is_some_and(|s| s.running.is_some())
+            .and_then(|s| s.production.as_ref())
+            .is_some_and(|p| p.sink == "the lake" && p.records > 0)
     });
+    h.get_by_label_contains("Fleet: 8 devices every 250 ms into the lake");
+    h.get_by_label("Stop running fleet").click();
+    step_until(&mut h, "the lake fleet to stop", |app| {
+        app.model
+            .status
+            .as_ref()
+            .is_some_and(|s| s.running.is_none())
+    });
+    // Stopping flushes the open extract: the readings are in the lake.
+    let extracts: Vec<_> = walk(&dir.path().join("lake/readings/json"));
+    assert_eq!(extracts.len(), 1, "{extracts:?}");
+    let text = std::fs::read_to_string(&extracts[0]).unwrap();
+    assert!(text.lines().count() >= 8, "{text}");
+    assert!(text.contains("transformer"), "{text}");
     rt.block_on(engine.shutdown()).unwrap();
 }
 
@@ -416,4 +462,18 @@ fn alarms_are_raised_listed_and_acknowledged_and_the_theme_switches() {
     assert!(!h.state().dark);
     h.get_by_label("Dark");
     rt.block_on(session.shutdown()).unwrap();
+}
+
+/// Every file under `dir`, at any depth.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

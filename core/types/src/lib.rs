@@ -118,11 +118,55 @@ pub struct StreamConnection {
     pub endpoint_url: Option<String>,
 }
 
+/// Where a launched fleet's readings go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FleetSink {
+    /// The embedded pipeline: in-process bus, cache, live charts.
+    #[default]
+    InProcess,
+    /// PutRecords into a Kinesis data stream, as real devices' gateways do.
+    Kinesis(StreamConnection),
+    /// Firehose-style extracts in the app's lake folder.
+    Lake,
+}
+
+impl FleetSink {
+    /// What the operator calls it, for status lines.
+    pub fn describe(&self) -> String {
+        match self {
+            FleetSink::InProcess => "in-process".into(),
+            FleetSink::Kinesis(c) => format!("Kinesis stream {}", c.stream),
+            FleetSink::Lake => "the lake".into(),
+        }
+    }
+}
+
+/// A fleet to start, and where its readings go.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FleetLaunch {
+    pub spec: FleetSpec,
+    pub sink: FleetSink,
+}
+
+/// How fast the running fleet is producing, as its sink takes the readings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Production {
+    /// Where the readings go (see [`FleetSink::describe`]).
+    pub sink: String,
+    /// Records the sink has taken since the fleet started.
+    pub records: u64,
+    pub records_per_s: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FleetStatus {
     pub mode: Mode,
     /// The running fleet, if any.
     pub running: Option<FleetSpec>,
+    /// The running fleet's sink and production rate.
+    #[serde(default)]
+    pub production: Option<Production>,
     pub shards: u32,
     pub cache_path: String,
     /// The Kinesis stream the live view follows, in Kinesis mode.

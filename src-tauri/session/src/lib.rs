@@ -14,11 +14,13 @@ use std::sync::{Arc, RwLock};
 use gridwatch_core::kinesis::{ConsumerConfig, Follower, KinesisError, StartAt, list_shards};
 use gridwatch_core::live::LiveView;
 use gridwatch_core::{Cache, CacheReader};
-use gridwatch_simulator::{Embedded, Pacing, RunOptions};
+use gridwatch_simulator::kinesis::KinesisSink;
+use gridwatch_simulator::lake::{LakeOptions, LakeSink};
+use gridwatch_simulator::{Embedded, Pacing, RunOptions, RunProgress};
 use gridwatch_types::{
     AggregateQuery, ApiError, Cell, ChartRequest, ChartSeries, DeviceInfo, ErrorCode, FillLake,
-    FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus, Mode, ResultTable, ShardStatus,
-    StreamConnection,
+    FleetLaunch, FleetSink, FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus, Mode,
+    Production, ResultTable, ShardStatus, StreamConnection,
 };
 
 /// Which live view feeds the UI; swapped when a stream is connected.
@@ -58,6 +60,7 @@ pub struct Session {
     history_stop: std::sync::Mutex<Option<tokio::sync::watch::Sender<bool>>>,
     stream: tokio::sync::Mutex<Option<(String, Follower)>>,
     active: ActiveLive,
+    production: std::sync::Mutex<Option<ProductionMeter>>,
 }
 
 impl Session {
@@ -69,6 +72,7 @@ impl Session {
             history_stop: std::sync::Mutex::new(None),
             active: Arc::new(RwLock::new(engine.live().clone())),
             stream: tokio::sync::Mutex::new(None),
+            production: std::sync::Mutex::new(None),
             engine,
         }
     }
@@ -91,6 +95,9 @@ impl Session {
 
     pub async fn status(&self) -> FleetStatus {
         let mut status = self.engine.status().await;
+        if status.running.is_some() {
+            status.production = lock(&self.production).as_ref().map(|m| m.read());
+        }
         if let Some((name, _)) = self.stream.lock().await.as_ref() {
             status.mode = Mode::Kinesis;
             status.stream = Some(name.clone());
@@ -98,8 +105,10 @@ impl Session {
         status
     }
 
-    /// Starts a live fleet in the embedded pipeline.
-    pub async fn start_fleet(&self, spec: FleetSpec) -> Result<FleetStatus, ApiError> {
+    /// Starts a live fleet into the chosen sink: the embedded pipeline, a
+    /// Kinesis stream or the lake folder.
+    pub async fn start_fleet(&self, launch: FleetLaunch) -> Result<FleetStatus, ApiError> {
+        let FleetLaunch { spec, sink } = launch;
         if spec.device_count() == 0 {
             return Err(ApiError::new(ErrorCode::InvalidInput, "the fleet is empty"));
         }
@@ -119,10 +128,37 @@ impl Session {
             pacing: Pacing::RealTime,
             end_us: None,
         };
-        self.engine
-            .start_fleet(spec, gridwatch_core::time::now_us(), live, |_| {})
-            .await
-            .map_err(|e| ApiError::from(&e))?;
+        let meter = ProductionMeter::start(sink.describe());
+        let progress = {
+            let meter = meter.clone();
+            move |p: RunProgress| meter.record(p.records)
+        };
+        let now = gridwatch_core::time::now_us();
+        let started = match &sink {
+            FleetSink::InProcess => self.engine.start_fleet(spec, now, live, progress).await,
+            FleetSink::Kinesis(conn) => {
+                let (client, aws) = kinesis_client(conn).await?;
+                let sink = KinesisSink::connect(client, &conn.stream, 1)
+                    .await
+                    .map_err(|e| {
+                        ApiError::new(ErrorCode::Aws, format!("{e} (using {})", aws.describe()))
+                    })?;
+                self.engine
+                    .start_fleet_into(spec, sink, now, live, progress)
+                    .await
+            }
+            FleetSink::Lake => {
+                let mut options = LakeOptions::new(&self.lake_dir);
+                // Firehose's shortest buffer interval, so a live fleet's
+                // extracts show up within a minute.
+                options.buffer_interval = std::time::Duration::from_secs(60);
+                self.engine
+                    .start_fleet_into(spec, LakeSink::new(options), now, live, progress)
+                    .await
+            }
+        };
+        started.map_err(|e| ApiError::from(&e))?;
+        *lock(&self.production) = Some(meter);
         Ok(self.status().await)
     }
 
@@ -186,13 +222,7 @@ impl Session {
                 "name the stream to follow",
             ));
         }
-        let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        let aws = gridwatch_core::aws::AwsOptions {
-            profile: keep(&conn.profile),
-            region: keep(&conn.region),
-            endpoint_url: keep(&conn.endpoint_url),
-        };
-        let client = aws_sdk_kinesis::Client::new(&aws.load().await);
+        let (client, aws) = kinesis_client(&conn).await?;
         // Listing the shards first turns a wrong name, region or credential
         // into a clear error now rather than a silent empty chart.
         list_shards(&client, &conn.stream).await.map_err(|e| {
@@ -571,6 +601,72 @@ impl Session {
             .await
             .map(|summary| tracing::info!(?summary, "ingest drained"))
             .map_err(|e| ApiError::from(&e))
+    }
+}
+
+/// A Kinesis client for `conn`, through the default credential chain, and
+/// how it was reached (for error messages).
+async fn kinesis_client(
+    conn: &StreamConnection,
+) -> Result<(aws_sdk_kinesis::Client, gridwatch_core::aws::AwsOptions), ApiError> {
+    if conn.stream.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidInput, "name the stream"));
+    }
+    let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let aws = gridwatch_core::aws::AwsOptions {
+        profile: keep(&conn.profile),
+        region: keep(&conn.region),
+        endpoint_url: keep(&conn.endpoint_url),
+    };
+    Ok((aws_sdk_kinesis::Client::new(&aws.load().await), aws))
+}
+
+/// A std mutex's guard; a poisoned lock still holds valid data here (plain
+/// values, no invariants across fields).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Counts what the running fleet's sink has taken, for the production rate.
+#[derive(Clone)]
+struct ProductionMeter(Arc<std::sync::Mutex<MeterState>>);
+
+struct MeterState {
+    sink: String,
+    records: u64,
+    rate: f64,
+    last: (std::time::Instant, u64),
+}
+
+impl ProductionMeter {
+    fn start(sink: String) -> Self {
+        ProductionMeter(Arc::new(std::sync::Mutex::new(MeterState {
+            sink,
+            records: 0,
+            rate: 0.0,
+            last: (std::time::Instant::now(), 0),
+        })))
+    }
+
+    /// Progress arrives every few thousand records or quarter second; the
+    /// rate is taken over at least a second so it does not flicker.
+    fn record(&self, records: u64) {
+        let mut m = lock(&self.0);
+        m.records = records;
+        let elapsed = m.last.0.elapsed().as_secs_f64();
+        if elapsed >= 1.0 {
+            m.rate = (records - m.last.1) as f64 / elapsed;
+            m.last = (std::time::Instant::now(), records);
+        }
+    }
+
+    fn read(&self) -> Production {
+        let m = lock(&self.0);
+        Production {
+            sink: m.sink.clone(),
+            records: m.records,
+            records_per_s: m.rate,
+        }
     }
 }
 

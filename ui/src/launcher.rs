@@ -1,0 +1,220 @@
+//! The fleet launcher: what a test fleet is made of, how it behaves, where
+//! its readings go, and what running it on AWS would cost.
+
+use egui::RichText;
+use gridwatch_types::{CostEstimate, FleetLaunch, FleetSink, FleetSpec, StreamConnection};
+
+use crate::backend::Request;
+
+/// Where the operator wants the readings to go; the Kinesis choice keeps its
+/// stream form even while another is picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SinkChoice {
+    #[default]
+    InProcess,
+    Kinesis,
+    Lake,
+}
+
+#[derive(Debug, Default)]
+pub struct Launcher {
+    pub open: bool,
+    pub spec: FleetSpec,
+    pub sink: SinkChoice,
+    pub stream: StreamConnection,
+}
+
+/// Intervals a fleet can report at: from a fast demo to the seed's metering.
+const INTERVALS_MS: [(u64, &str); 6] = [
+    (250, "250 ms"),
+    (1_000, "1 s"),
+    (5_000, "5 s"),
+    (15_000, "15 s"),
+    (60_000, "1 min"),
+    (900_000, "15 min"),
+];
+
+impl Launcher {
+    pub fn launch(&self) -> FleetLaunch {
+        FleetLaunch {
+            spec: self.spec.clone(),
+            sink: match self.sink {
+                SinkChoice::InProcess => FleetSink::InProcess,
+                SinkChoice::Kinesis => FleetSink::Kinesis(self.stream.clone()),
+                SinkChoice::Lake => FleetSink::Lake,
+            },
+        }
+    }
+
+    /// What stops the launch, in the operator's words.
+    pub fn problem(&self) -> Option<&'static str> {
+        if self.spec.device_count() == 0 {
+            Some("add at least one device")
+        } else if self.sink == SinkChoice::Kinesis && self.stream.stream.trim().is_empty() {
+            Some("name the Kinesis stream")
+        } else {
+            None
+        }
+    }
+
+    /// Draws the launcher window; returns what the operator asked for.
+    /// `cost` is the estimate for `self.spec`, when it has arrived;
+    /// `running` says whether a fleet runs now.
+    pub fn show(
+        &mut self,
+        ctx: &egui::Context,
+        cost: Option<&CostEstimate>,
+        running: bool,
+    ) -> Option<Request> {
+        if !self.open {
+            return None;
+        }
+        let mut open = true;
+        let mut request = None;
+        // On the right, below the bars, clear of the connection window.
+        let right = ctx.content_rect().right();
+        egui::Window::new("Fleet launcher")
+            .default_pos(egui::pos2(right - 480.0, 90.0))
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                // The buttons first, so they stay put as the form changes.
+                ui.horizontal(|ui| {
+                    let problem = self.problem();
+                    if ui
+                        .add_enabled(
+                            !running && problem.is_none(),
+                            egui::Button::new("Launch fleet"),
+                        )
+                        .on_disabled_hover_text(if running {
+                            "a fleet is running: stop it first"
+                        } else {
+                            problem.unwrap_or("")
+                        })
+                        .clicked()
+                    {
+                        request = Some(Request::StartFleet(self.launch()));
+                    }
+                    if ui
+                        .add_enabled(running, egui::Button::new("Stop running fleet"))
+                        .clicked()
+                    {
+                        request = Some(Request::StopFleet);
+                    }
+                });
+                ui.separator();
+                egui::Grid::new("fleet_form").num_columns(2).show(ui, |ui| {
+                    count(ui, "Smart meters", &mut self.spec.smart_meters);
+                    count(ui, "Feeders", &mut self.spec.feeders);
+                    count(ui, "Transformers", &mut self.spec.transformers);
+                    ui.label("Interval");
+                    let current = INTERVALS_MS
+                        .iter()
+                        .find(|(ms, _)| *ms == self.spec.interval_ms)
+                        .map_or_else(|| format!("{} ms", self.spec.interval_ms), |(_, l)| {
+                            l.to_string()
+                        });
+                    egui::ComboBox::from_id_salt("fleet_interval")
+                        .selected_text(current)
+                        .show_ui(ui, |ui| {
+                            for (ms, label) in INTERVALS_MS {
+                                ui.selectable_value(&mut self.spec.interval_ms, ms, label);
+                            }
+                        });
+                    ui.end_row();
+                    ui.label("Anomaly rate");
+                    ui.add(
+                        egui::Slider::new(&mut self.spec.anomaly_rate, 0.0..=0.25)
+                            .custom_formatter(|v, _| format!("{:.1}%", v * 100.0))
+                            .custom_parser(|s| {
+                                s.trim_end_matches('%').trim().parse::<f64>().ok().map(|v| v / 100.0)
+                            }),
+                    )
+                    .accessible_name("Anomaly rate");
+                    ui.end_row();
+                    ui.label("Seed");
+                    ui.add(egui::DragValue::new(&mut self.spec.seed))
+                        .accessible_name("Seed");
+                    ui.end_row();
+                });
+                ui.separator();
+                ui.horizontal(|ui| {
+                    ui.label("Readings go to");
+                    ui.radio_value(&mut self.sink, SinkChoice::InProcess, "In-process");
+                    ui.radio_value(&mut self.sink, SinkChoice::Kinesis, "Kinesis stream");
+                    ui.radio_value(&mut self.sink, SinkChoice::Lake, "Lake folder");
+                });
+                match self.sink {
+                    SinkChoice::InProcess => {
+                        ui.label(
+                            RichText::new("The embedded pipeline: bus, cache and live charts.")
+                                .weak(),
+                        );
+                    }
+                    SinkChoice::Kinesis => {
+                        egui::Grid::new("fleet_stream").num_columns(2).show(ui, |ui| {
+                            crate::app::field(ui, "Fleet stream", &mut self.stream.stream, "telemetry");
+                            crate::app::optional_field(
+                                ui,
+                                "Fleet endpoint URL",
+                                &mut self.stream.endpoint_url,
+                                "AWS",
+                            );
+                        });
+                        ui.label(
+                            RichText::new(
+                                "Profile and region as in Connections; credentials stay in the AWS profile chain.",
+                            )
+                            .weak(),
+                        );
+                    }
+                    SinkChoice::Lake => {
+                        ui.label(
+                            RichText::new(
+                                "Firehose-style extracts, a file a minute, under the lake folder.",
+                            )
+                            .weak(),
+                        );
+                    }
+                }
+                ui.separator();
+                let per_s = self.spec.device_count() as f64 * 1000.0 / self.spec.interval_ms as f64;
+                ui.label(format!(
+                    "{} devices: {} readings/s",
+                    crate::app::thousands(u64::from(self.spec.device_count())),
+                    crate::app::thousands(per_s.round() as u64)
+                ));
+                match cost {
+                    Some(c) => {
+                        ui.label(format!("On AWS: ≈ ${:.0}/month", c.total_usd))
+                            .on_hover_text(cost_breakdown(c));
+                    }
+                    None => {
+                        ui.label(RichText::new("On AWS: estimating…").weak());
+                    }
+                }
+            });
+        if !open {
+            self.open = false;
+        }
+        request
+    }
+}
+
+fn count(ui: &mut egui::Ui, name: &str, value: &mut u32) {
+    ui.label(name);
+    ui.add(egui::DragValue::new(value).range(0..=100_000).speed(5.0))
+        .accessible_name(name);
+    ui.end_row();
+}
+
+/// One line per service and item, and where the prices come from.
+pub fn cost_breakdown(c: &CostEstimate) -> String {
+    let lines: Vec<String> = c
+        .lines
+        .iter()
+        .map(|l| format!("{} – {}: ${:.2}", l.service, l.item, l.monthly_usd))
+        .collect();
+    format!("{}\n\nprices: {}", lines.join("\n"), c.prices)
+}
