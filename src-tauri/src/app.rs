@@ -16,9 +16,10 @@ use anyhow::Context;
 use gridwatch_session::{Session, current};
 use gridwatch_simulator::Embedded;
 use gridwatch_types::{
-    AggregateQuery, ApiError, ChartRequest, ChartSeries, CostEstimate, DeviceInfo, FillLake,
-    FleetLaunch, FleetSink, FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus,
-    LiveBatch, ResultTable, ShardStatus, StreamConnection, UiHealth,
+    AggregateQuery, ApiError, ChartRequest, ChartSeries, CostEstimate, DeviceInfo, ErrorCode,
+    FillLake, FleetLaunch, FleetSink, FleetSpec, FleetStatus, HistoryQuery, HistoryResult,
+    JobStatus, LiveBatch, Notification, ResultTable, Settings, ShardStatus, StreamConnection,
+    UiHealth,
 };
 use tauri::ipc::Channel;
 
@@ -34,6 +35,7 @@ pub struct AppState {
     subscription: Arc<AtomicU64>,
     health: Mutex<UiHealth>,
     health_file: Option<PathBuf>,
+    settings_path: PathBuf,
 }
 
 type State<'a> = tauri::State<'a, AppState>;
@@ -171,6 +173,40 @@ async fn estimate_cost(state: State<'_>, request: FleetSpec) -> Result<CostEstim
 }
 
 #[tauri::command]
+async fn load_settings(state: State<'_>) -> Result<Settings, ApiError> {
+    gridwatch_session::settings::load(&state.settings_path)
+}
+
+#[tauri::command]
+async fn save_settings(state: State<'_>, request: Settings) -> Result<(), ApiError> {
+    gridwatch_session::settings::save(&state.settings_path, &request)
+}
+
+/// A desktop notification through the desktop's notification service.
+#[tauri::command]
+fn notify(app: tauri::AppHandle, request: Notification) -> Result<(), ApiError> {
+    use tauri_plugin_notification::NotificationExt;
+    tracing::info!(title = %request.title, "desktop notification");
+    app.notification()
+        .builder()
+        .title(request.title)
+        .body(request.body)
+        .show()
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot notify: {e}")))
+}
+
+/// Ctrl+Q: the window's size and place are saved, then the app ends (the
+/// exit handler drains the pipeline).
+#[tauri::command]
+fn quit(app: tauri::AppHandle) {
+    use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+    if let Err(e) = app.save_window_state(StateFlags::all()) {
+        tracing::warn!(error = %e, "cannot save the window state");
+    }
+    app.exit(0);
+}
+
+#[tauri::command]
 async fn subscribe_live(state: State<'_>, on_batch: Channel<LiveBatch>) -> Result<(), ApiError> {
     let id = state.subscription.fetch_add(1, Ordering::SeqCst) + 1;
     let newest = state.subscription.clone();
@@ -237,6 +273,7 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
         subscription: Arc::new(AtomicU64::new(0)),
         health: Mutex::new(UiHealth::default()),
         health_file: std::env::var_os("GRIDWATCH_UI_HEALTH_FILE").map(PathBuf::from),
+        settings_path: gridwatch_session::settings::default_path(),
     };
     if connect.is_none() {
         runtime
@@ -255,6 +292,8 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     }
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             fleet_status,
@@ -276,7 +315,11 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
             cancel_history,
             estimate_cost,
             export_table,
-            save_report
+            save_report,
+            load_settings,
+            save_settings,
+            notify,
+            quit
         ])
         .build(tauri::generate_context!())
         .context("cannot start the app window")?;

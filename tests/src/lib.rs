@@ -552,3 +552,105 @@ impl Moto {
         aws_sdk_s3::Client::from_conf(conf)
     }
 }
+
+/// The app in a real window on `x`, with its own cache, settings and
+/// config folder, reporting the UI's health to a file.
+pub struct RunningApp {
+    pub process: KillOnDrop,
+    pub dir: PathBuf,
+    pub health_file: PathBuf,
+    pub log_path: PathBuf,
+}
+
+impl RunningApp {
+    /// Starts `gridwatch <args…>` in `dir` (its cache, settings, config and
+    /// log live there), under `wrapper` if given (e.g. a D-Bus session).
+    pub fn start(x: &Xvfb, dir: &Path, args: &[&str], wrapper: &[&str]) -> RunningApp {
+        let health_file = dir.join("health.json");
+        let log_path = dir.join("app.log");
+        let _ = std::fs::remove_file(&health_file);
+        let log = std::fs::File::create(&log_path).unwrap();
+        let bin = gridwatch_bin();
+        let mut command = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let child = command
+            .arg("--cache")
+            .arg(dir.join("app.sqlite"))
+            .arg("--lake")
+            .arg(dir.join("lake"))
+            .args(args)
+            .env("DISPLAY", &x.display)
+            .env("GRIDWATCH_UI_HEALTH_FILE", &health_file)
+            .env("GRIDWATCH_SETTINGS", dir.join("settings.json"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the app starts");
+        RunningApp {
+            process: KillOnDrop(child),
+            dir: dir.to_owned(),
+            health_file,
+            log_path,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The UI's last health report; panics with the log if the app died.
+    pub fn health(&mut self) -> Option<gridwatch_types::UiHealth> {
+        if let Ok(Some(status)) = self.process.0.try_wait() {
+            panic!("the app exited ({status}):\n{}", self.log());
+        }
+        serde_json::from_slice(&std::fs::read(&self.health_file).ok()?).ok()
+    }
+
+    /// Resident memory of the app and every process under it (the
+    /// webview's processes), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        tree_rss_kib(self.process.0.id())
+    }
+}
+
+/// Resident memory of `pid` and its descendants, from /proc, in KiB.
+pub fn tree_rss_kib(pid: u32) -> u64 {
+    let rss = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let children = |pid: u32| -> Vec<u32> {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .flat_map(|c| {
+                c.split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect::<Vec<u32>>()
+            })
+            .collect()
+    };
+    let mut total = 0;
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        total += rss(p);
+        todo.extend(children(p));
+    }
+    total
+}

@@ -1,43 +1,63 @@
 //! The app under Xvfb: a real window with the real webview, the embedded
-//! pipeline behind it. The UI reports its health (frames, live batches,
-//! points on the chart) to the shell, which writes it to a file for us.
+//! pipeline behind it, a D-Bus session for desktop notifications. The UI
+//! reports its health (frames, live batches, points on the chart) to the
+//! shell, which writes it to a file for us.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use gridwatch_tests::{KillOnDrop, Xvfb, gridwatch_bin, wait_for};
-use gridwatch_types::UiHealth;
+use gridwatch_tests::{RunningApp, Xvfb, wait_for};
+
+/// The app inside its own D-Bus session, with `dbus-monitor` writing every
+/// call to the desktop's notification service to `log`.
+fn with_dbus(log: &std::path::Path) -> [String; 5] {
+    let script = format!(
+        "dbus-monitor --session \"interface='org.freedesktop.Notifications'\" > '{}' 2>&1 & \
+         sleep 0.5; exec \"$0\" \"$@\"",
+        log.display()
+    );
+    ["dbus-run-session", "--", "sh", "-c", &script].map(String::from)
+}
+
+fn xdotool(x: &Xvfb, args: &[&str]) -> String {
+    let out = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", &x.display)
+        .output()
+        .expect("xdotool runs (package xdotool)");
+    assert!(out.status.success(), "xdotool {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn window_size(x: &Xvfb) -> (u32, u32) {
+    let id = xdotool(x, &["search", "--name", "^Gridwatch$"]);
+    let id = id.lines().last().unwrap().to_string();
+    let geometry = xdotool(x, &["getwindowgeometry", &id]);
+    // "  Geometry: 1000x650"
+    let dims = geometry
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Geometry: "))
+        .unwrap_or_else(|| panic!("{geometry}"));
+    let (w, h) = dims.split_once('x').unwrap();
+    (w.parse().unwrap(), h.parse().unwrap())
+}
 
 #[test]
-fn the_window_shows_the_ui_with_live_data() {
+fn the_window_shows_live_data_notifies_the_desktop_and_comes_back_as_left() {
     let x = Xvfb::start();
     let dir = tempfile::tempdir().unwrap();
-    let health_file = dir.path().join("health.json");
-    let log_path = dir.path().join("app.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let app = Command::new(gridwatch_bin())
-        .arg("--cache")
-        .arg(dir.path().join("app.sqlite"))
-        .env("DISPLAY", &x.display)
-        .env("GRIDWATCH_UI_HEALTH_FILE", &health_file)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the app starts");
-    let mut app = KillOnDrop(app);
+    let dbus_log = dir.path().join("dbus.log");
+    let wrapper = with_dbus(&dbus_log);
+    let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
+    let mut app = RunningApp::start(&x, dir.path(), &[], &wrapper);
 
-    let app_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let health = wait_for(
         Duration::from_secs(120),
         "live data on the UI's chart",
         || {
-            if let Ok(Some(status)) = app.0.try_wait() {
-                panic!("the app exited ({status}):\n{}", app_log());
-            }
-            let h: UiHealth = serde_json::from_slice(&std::fs::read(&health_file).ok()?).ok()?;
-            (h.batches_received > 0 && h.points_on_chart > 0 && h.devices_listed > 0).then_some(h)
+            app.health()
+                .filter(|h| h.batches_received > 0 && h.points_on_chart > 0 && h.devices_listed > 0)
         },
     );
     assert!(health.frames > 0, "{health:?}");
@@ -67,10 +87,49 @@ fn the_window_shows_the_ui_with_live_data() {
     assert!(
         colours > 50,
         "the screenshot has only {colours} colours:\n{}",
-        app_log()
+        app.log()
     );
     // Kept for people (and the README): target/<profile>/gridwatch-app.png.
-    if let Some(keep) = gridwatch_bin().parent() {
+    if let Some(keep) = gridwatch_tests::gridwatch_bin().parent() {
         let _ = std::fs::copy(&shot, keep.join("gridwatch-app.png"));
     }
+
+    // The default fleet's anomalies raise alarms: the desktop's notification
+    // service is called, with Gridwatch's summary.
+    wait_for(
+        Duration::from_secs(60),
+        "a desktop notification on D-Bus",
+        || {
+            let log = std::fs::read_to_string(&dbus_log).unwrap_or_default();
+            (log.contains("member=Notify") && log.contains("new alarm")).then_some(())
+        },
+    );
+
+    // The operator resizes the window and quits with Ctrl+Q ...
+    let id = xdotool(&x, &["search", "--name", "^Gridwatch$"]);
+    let id = id.lines().last().unwrap().to_string();
+    xdotool(&x, &["windowsize", "--sync", &id, "1000", "650"]);
+    assert_eq!(window_size(&x), (1000, 650));
+    xdotool(&x, &["windowfocus", "--sync", &id]);
+    xdotool(
+        &x,
+        &["mousemove", "--window", &id, "600", "400", "click", "1"],
+    );
+    xdotool(&x, &["key", "--clearmodifiers", "ctrl+q"]);
+    let status = wait_for(Duration::from_secs(20), "the app to quit on Ctrl+Q", || {
+        app.process.0.try_wait().unwrap()
+    });
+    assert!(status.success(), "quit with {status}:\n{}", app.log());
+    assert!(
+        dir.path().join("settings.json").exists(),
+        "the layout was saved:\n{}",
+        app.log()
+    );
+
+    // ... and the next start opens it as it was left.
+    let mut app = RunningApp::start(&x, dir.path(), &[], &[]);
+    wait_for(Duration::from_secs(120), "the app again", || {
+        app.health().filter(|h| h.frames > 0)
+    });
+    assert_eq!(window_size(&x), (1000, 650), "{}", app.log());
 }

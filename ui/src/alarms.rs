@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use gridwatch_types::DeviceLatest;
+use gridwatch_types::{DeviceLatest, Notification};
 
 /// Most alarms kept; the oldest acknowledged ones go first.
 const MAX_ALARMS: usize = 500;
@@ -39,9 +39,16 @@ pub struct Alarms {
     active: HashMap<(String, AlarmKind), u64>,
     last_watt: HashMap<String, f64>,
     next_id: u64,
-    /// Alarms raised since the UI last looked (for a notification).
-    pub fresh: u64,
+    /// Alarms raised since the last desktop notification: count and first
+    /// device, per kind.
+    unnotified: HashMap<AlarmKind, (u64, String)>,
+    last_notified_s: Option<f64>,
 }
+
+/// At most one desktop notification this often: at the seed's anomaly rate
+/// a fleet raises several alarms a second, and a notification each would
+/// drown the operator.
+pub const NOTIFY_EVERY_S: f64 = 30.0;
 
 /// The nominal voltage of a device type.
 pub fn nominal_voltage(device_type: Option<&str>) -> f64 {
@@ -60,7 +67,11 @@ impl Alarms {
         }
         self.next_id += 1;
         self.active.insert(key, self.next_id);
-        self.fresh += 1;
+        let pending = self
+            .unnotified
+            .entry(kind)
+            .or_insert_with(|| (0, device.to_owned()));
+        pending.0 += 1;
         self.list.push(Alarm {
             id: self.next_id,
             device_id: device.to_owned(),
@@ -146,6 +157,45 @@ impl Alarms {
         }
     }
 
+    /// One desktop notification summing up the alarms raised since the last
+    /// one, when there are any and the last is `NOTIFY_EVERY_S` old.
+    pub fn notification(&mut self, now_s: f64) -> Option<Notification> {
+        if self.unnotified.is_empty()
+            || self
+                .last_notified_s
+                .is_some_and(|t| now_s - t < NOTIFY_EVERY_S)
+        {
+            return None;
+        }
+        self.last_notified_s = Some(now_s);
+        let mut kinds: Vec<(AlarmKind, (u64, String))> = self.unnotified.drain().collect();
+        kinds.sort_by_key(|(kind, (n, _))| (std::cmp::Reverse(*n), *kind as u8));
+        let total: u64 = kinds.iter().map(|(_, (n, _))| n).sum();
+        let lines: Vec<String> = kinds
+            .iter()
+            .map(|(kind, (n, first))| {
+                let what = match kind {
+                    AlarmKind::Voltage => "voltage out of range",
+                    AlarmKind::RapidChange => "rapid power change",
+                    AlarmKind::Stale => "stale device",
+                };
+                if *n == 1 {
+                    format!("{what}: {first}")
+                } else {
+                    format!("{n} × {what} (first: {first})")
+                }
+            })
+            .collect();
+        Some(Notification {
+            title: if total == 1 {
+                "Gridwatch: 1 new alarm".into()
+            } else {
+                format!("Gridwatch: {total} new alarms")
+            },
+            body: lines.join("\n"),
+        })
+    }
+
     pub fn acknowledge(&mut self, id: u64) {
         if let Some(a) = self.list.iter_mut().find(|a| a.id == id) {
             a.acknowledged = true;
@@ -211,5 +261,28 @@ mod tests {
         assert_eq!(a.unacknowledged(), 2);
         a.acknowledge(a.list[0].id);
         assert_eq!(a.unacknowledged(), 1);
+    }
+
+    #[test]
+    fn notifications_sum_up_alarms_at_most_every_thirty_seconds() {
+        let mut a = Alarms::default();
+        assert_eq!(a.notification(0.0), None, "nothing to say");
+        a.observe(&latest("m1", 1_000_000, 180.0, 100.0), None);
+        a.observe(&latest("m2", 1_000_000, 180.0, 100.0), None);
+        a.observe(&latest("m3", 1_000_000, 230.0, 100.0), None);
+        a.observe(&latest("m3", 2_000_000, 230.0, 900.0), None);
+        let n = a.notification(10.0).unwrap();
+        assert_eq!(n.title, "Gridwatch: 3 new alarms");
+        assert_eq!(
+            n.body,
+            "2 × voltage out of range (first: m1)\nrapid power change: m3"
+        );
+        // More alarms within 30 s wait for the next notification.
+        a.observe(&latest("m4", 1_000_000, 300.0, 100.0), None);
+        assert_eq!(a.notification(20.0), None);
+        let n = a.notification(40.5).unwrap();
+        assert_eq!(n.title, "Gridwatch: 1 new alarm");
+        assert_eq!(n.body, "voltage out of range: m4");
+        assert_eq!(a.notification(80.0), None, "each alarm is told once");
     }
 }

@@ -6,7 +6,8 @@ use std::ops::RangeInclusive;
 use egui::{Color32, RichText};
 use egui_plot::{GridMark, Legend, Line, Plot, PlotPoints};
 use gridwatch_types::{
-    ApiError, ChartRequest, ErrorCode, FleetSpec, Mode, ShardState, StreamConnection, UiHealth,
+    ApiError, ChartRequest, ErrorCode, FleetSpec, Layout, Mode, Settings, ShardState,
+    StreamConnection, UiHealth,
 };
 
 use crate::backend::{Backend, Reply, Request};
@@ -57,15 +58,19 @@ pub struct GridwatchUi {
     cost_asked: Option<FleetSpec>,
     last_job_poll: f64,
     pub launcher: Launcher,
+    /// The Kinesis connection as last entered, remembered between runs.
+    pub stream_settings: gridwatch_types::StreamConnection,
+    /// What the settings file holds: None until it has been read, so a
+    /// start never overwrites the operator's layout with defaults.
+    pub saved_settings: Option<Settings>,
+    last_settings_check: f64,
+    reported_first_point: bool,
 }
 
-/// The operator's two views.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Operations,
-    History,
-    Strategic,
-}
+/// How often the layout is compared with the saved one.
+const SETTINGS_CHECK_S: f64 = 1.0;
+
+pub use gridwatch_types::View;
 
 impl GridwatchUi {
     pub fn new(backend: Box<dyn Backend>) -> Self {
@@ -96,6 +101,10 @@ impl GridwatchUi {
             follow_live: true,
             last_job_poll: 0.0,
             launcher: Launcher::default(),
+            stream_settings: Default::default(),
+            saved_settings: None,
+            last_settings_check: 0.0,
+            reported_first_point: false,
         }
     }
 
@@ -121,6 +130,53 @@ impl GridwatchUi {
             points_on_chart: self.model.series.get(&self.measure).map_or(0, |s| s.len()) as u64,
             devices_listed: self.model.devices.len() as u64,
             frame_ms_p99: p99,
+        }
+    }
+
+    /// What the settings file should hold now.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            layout: Layout {
+                view: self.view,
+                dark: self.dark,
+                device: self.model.selected.clone(),
+                charts: self.charted.clone(),
+                heatmap_measure: self.measure.clone(),
+                dimension_filter: self
+                    .dimension_filter
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                follow_live: self.follow_live,
+                history_range_s: self.history.range_s,
+                history_measure: self.history.measure.clone(),
+            },
+            stream: self.stream_settings.clone(),
+            timestream: self.history.connection.clone(),
+            fleet: self.launcher.spec.clone(),
+        }
+    }
+
+    /// Puts the screen back as the settings say.
+    fn apply_settings(&mut self, s: &Settings) {
+        let l = &s.layout;
+        self.view = l.view;
+        self.dark = l.dark;
+        if !l.charts.is_empty() {
+            self.charted = l.charts.clone();
+        }
+        self.measure = l.heatmap_measure.clone();
+        self.dimension_filter = l.dimension_filter.clone().into_iter().collect();
+        self.follow_live = l.follow_live;
+        self.history.range_s = l.history_range_s;
+        self.history.measure = l.history_measure.clone();
+        self.stream_settings = s.stream.clone();
+        self.launcher.stream = s.stream.clone();
+        self.history.connection = s.timestream.clone();
+        self.launcher.spec = s.fleet.clone();
+        if l.device.is_some() {
+            self.select(l.device.clone());
         }
     }
 
@@ -200,6 +256,19 @@ impl GridwatchUi {
                     self.history.waiting = false;
                     self.history.error = Some(error.message);
                 }
+                Reply::Settings(saved) => {
+                    self.apply_settings(&saved);
+                    self.saved_settings = Some(saved);
+                }
+                Reply::Failed {
+                    command: gridwatch_types::command::LOAD_SETTINGS,
+                    error,
+                } => {
+                    // The shell kept the unreadable file aside; go on from
+                    // defaults and save those from now on.
+                    self.last_error = Some(error);
+                    self.saved_settings = Some(Settings::default());
+                }
                 Reply::Devices(list) => self.model.apply_devices(list),
                 Reply::Chart(c) => self.model.apply_chart(c),
                 Reply::Live(batch) => self.model.apply_live(batch),
@@ -228,6 +297,7 @@ impl GridwatchUi {
         if !self.started {
             self.started = true;
             self.backend.send(Request::FleetStatus);
+            self.backend.send(Request::LoadSettings);
         }
         // New devices show up in live batches before the list knows their
         // dimensions: ask again soon rather than at the next regular refresh.
@@ -237,7 +307,12 @@ impl GridwatchUi {
             self.last_device_refresh = self.now_s;
             self.backend.send(Request::ListDevices);
         }
-        if self.now_s - self.last_health > HEALTH_REPORT_S {
+        // Reported at once on the first frame and the first live point (the
+        // cold-start benchmark times both), then every few seconds.
+        let first_point =
+            !self.reported_first_point && self.model.series.values().any(|s| !s.is_empty());
+        if self.frames == 1 || first_point || self.now_s - self.last_health > HEALTH_REPORT_S {
+            self.reported_first_point |= first_point;
             self.last_health = self.now_s;
             let health = self.health();
             self.backend.send(Request::ReportHealth(health));
@@ -264,6 +339,19 @@ impl GridwatchUi {
         }
         self.handle_replies();
         self.shortcuts(ui);
+        if self.now_s - self.last_settings_check > SETTINGS_CHECK_S {
+            self.last_settings_check = self.now_s;
+            let now = self.settings();
+            if let Some(saved) = &self.saved_settings
+                && *saved != now
+            {
+                self.backend.send(Request::SaveSettings(now.clone()));
+                self.saved_settings = Some(now);
+            }
+        }
+        if let Some(n) = self.model.alarms.notification(self.now_s) {
+            self.backend.send(Request::Notify(n));
+        }
         // Devices gone quiet, while something is feeding the view.
         let feeding = self
             .model
@@ -402,7 +490,8 @@ impl GridwatchUi {
                 self.dark = !self.dark;
             }
             if ui.button("Kinesis…").clicked() {
-                self.connection = Some(self.connection.take().unwrap_or_default());
+                let remembered = self.stream_settings.clone();
+                self.connection = Some(self.connection.take().unwrap_or(remembered));
             }
             ui.separator();
             if ui
@@ -517,7 +606,7 @@ impl GridwatchUi {
     }
 
     /// Ctrl+1/2/3 switch views, Ctrl+D switches the theme, Ctrl+F opens the
-    /// fleet launcher.
+    /// fleet launcher, Ctrl+Q saves the layout and quits.
     fn shortcuts(&mut self, ui: &mut egui::Ui) {
         use egui::{Key, Modifiers};
         let pressed = |key| {
@@ -538,6 +627,13 @@ impl GridwatchUi {
         }
         if pressed(Key::F) {
             self.launcher.open = !self.launcher.open;
+        }
+        if pressed(Key::Q) {
+            // The layout first, so the next start finds it as it is now.
+            if self.saved_settings.is_some() {
+                self.backend.send(Request::SaveSettings(self.settings()));
+            }
+            self.backend.send(Request::Quit);
         }
         ui.ctx().set_theme(if self.dark {
             egui::Theme::Dark
@@ -623,6 +719,7 @@ impl GridwatchUi {
                         .add_enabled(!form.stream.trim().is_empty(), egui::Button::new("Connect"))
                         .clicked()
                     {
+                        self.stream_settings = form.clone();
                         action = Some(Request::ConnectStream(form.clone()));
                     }
                     if connected && ui.button("Back to embedded").clicked() {
@@ -816,6 +913,7 @@ impl GridwatchUi {
     ) {
         let follow = self.follow_live;
         let newest = points.last().map(|p| p[0]);
+        let pixels = (ui.available_width() * ui.ctx().pixels_per_point()) as usize;
         Plot::new(("device_chart", measure))
             .height(height)
             .legend(Legend::default())
@@ -829,9 +927,26 @@ impl GridwatchUi {
                     plot.set_plot_bounds_x(t - 300.0..=t + 5.0);
                     plot.set_auto_bounds([false, true]);
                 }
+                // Two points per pixel column of what is in view, at most.
+                // Auto-fitting to the data: the whole series is in view
+                // (the bounds would otherwise follow what was decimated).
+                let bounds = plot.plot_bounds();
+                let whole = (points.first().map_or(0.0, |p| p[0]), newest.unwrap_or(0.0));
+                let (lo, hi) = if follow && let Some(t) = newest {
+                    (t - 300.0, t + 5.0)
+                } else if plot.auto_bounds().x {
+                    whole
+                } else {
+                    (bounds.min()[0], bounds.max()[0])
+                };
+                let shown = if hi > lo {
+                    crate::decimate::min_max(&points, lo, hi, pixels)
+                } else {
+                    points
+                };
                 plot.line(Line::new(
                     format!("{measure} ({})", unit(measure)),
-                    PlotPoints::from(points),
+                    PlotPoints::from(shown),
                 ));
             });
     }

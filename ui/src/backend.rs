@@ -41,6 +41,13 @@ pub enum Request {
     ExportTable(gridwatch_types::ExportTable),
     /// Save a report over the lake; the shell asks where.
     SaveReport(gridwatch_types::SaveReport),
+    /// The layout, connections and last fleet saved in the previous run.
+    LoadSettings,
+    SaveSettings(gridwatch_types::Settings),
+    /// A desktop notification (alarms).
+    Notify(gridwatch_types::Notification),
+    /// Close the app (window state and layout saved).
+    Quit,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +62,7 @@ pub enum Reply {
     History(HistoryResult),
     Cost(CostEstimate),
     Saved(gridwatch_types::Saved),
+    Settings(gridwatch_types::Settings),
     /// A request that returns nothing went through.
     Done,
     Failed {
@@ -87,6 +95,10 @@ impl Request {
             Request::EstimateCost(spec) => (command::ESTIMATE_COST, json!({ "request": spec })),
             Request::ExportTable(e) => (command::EXPORT_TABLE, json!({ "request": e })),
             Request::SaveReport(r) => (command::SAVE_REPORT, json!({ "request": r })),
+            Request::LoadSettings => (command::LOAD_SETTINGS, json!({})),
+            Request::SaveSettings(s) => (command::SAVE_SETTINGS, json!({ "request": s })),
+            Request::Notify(n) => (command::NOTIFY, json!({ "request": n })),
+            Request::Quit => (command::QUIT, json!({})),
         }
     }
 
@@ -111,7 +123,12 @@ impl Request {
             Request::FillLake(_) | Request::JobStatus | Request::CancelJob => {
                 Reply::Job(serde_json::from_value(answer)?)
             }
-            Request::WatchDevice(_) | Request::ReportHealth(_) => Reply::Done,
+            Request::LoadSettings => Reply::Settings(serde_json::from_value(answer)?),
+            Request::WatchDevice(_)
+            | Request::ReportHealth(_)
+            | Request::SaveSettings(_)
+            | Request::Notify(_)
+            | Request::Quit => Reply::Done,
         })
     }
 }

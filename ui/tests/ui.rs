@@ -477,3 +477,75 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn the_layout_comes_back_after_a_restart_and_alarms_reach_the_desktop_grouped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, session) = engine(dir.path());
+    let settings = dir.path().join("config/settings.json");
+    let (mut h, notifications) = common::harness_with_settings(&rt, &session, settings.clone());
+    step_until(&mut h, "the device list", |app| {
+        app.model.devices.len() == DEVICES as usize && app.saved_settings.is_some()
+    });
+    // The operator arranges the screen: another device, a second chart, the
+    // light theme.
+    let other = h.state().model.devices.keys().nth(3).unwrap().clone();
+    h.get_by_label_contains(&format!("{}  ", short_id(&other)))
+        .click();
+    step_until(&mut h, "the other device", |app| {
+        app.model.selected.as_ref() == Some(&other)
+    });
+    h.get_by_label("voltage").click();
+    h.run_steps(2);
+    h.get_by_label("Light").click();
+    step_until(&mut h, "the layout saved", |_| {
+        std::fs::read_to_string(&settings).is_ok_and(|t| t.contains("\"voltage\""))
+            && std::fs::read_to_string(&settings).is_ok_and(|t| t.contains(&other))
+    });
+    let text = std::fs::read_to_string(&settings).unwrap();
+    for secret in ["secret", "access_key", "session_token", "password"] {
+        assert!(!text.to_lowercase().contains(secret), "{secret} in {text}");
+    }
+
+    // The fleet's anomalies raise alarms; the desktop hears of them once,
+    // summed up, not once per alarm.
+    step_until(&mut h, "a desktop notification", |app| {
+        app.model.alarms.list.len() >= 2 && !notifications.lock().unwrap().is_empty()
+    });
+    let first = notifications.lock().unwrap()[0].clone();
+    assert!(first.title.starts_with("Gridwatch: "), "{first:?}");
+    assert!(
+        ["voltage out of range", "rapid power change", "stale device"]
+            .iter()
+            .any(|k| first.body.contains(k)),
+        "{first:?}"
+    );
+    let raised = h.state().model.alarms.list.len();
+    for _ in 0..30 {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(h.state().model.alarms.list.len() >= raised);
+    assert_eq!(
+        notifications.lock().unwrap().len(),
+        1,
+        "one notification per 30 s, however many alarms"
+    );
+    drop(h);
+
+    // A restart: the same settings file, a new UI.
+    let (mut h, _) = common::harness_with_settings(&rt, &session, settings);
+    step_until(&mut h, "the restored layout", |app| {
+        app.saved_settings.is_some() && app.model.selected.as_ref() == Some(&other)
+    });
+    assert_eq!(h.state().charted, ["watt", "voltage"]);
+    assert!(!h.state().dark, "the light theme came back");
+    step_until(&mut h, "both charts of the restored device", |app| {
+        ["watt", "voltage"]
+            .iter()
+            .all(|m| app.model.series.get(*m).is_some_and(|s| s.len() > 10))
+    });
+    h.get_by_label_contains(&format!("Chart: voltage of {}", short_id(&other)));
+    h.get_by_label("Dark");
+    rt.block_on(session.shutdown()).unwrap();
+}

@@ -33,6 +33,10 @@ pub mod command {
     pub const ESTIMATE_COST: &str = "estimate_cost";
     pub const EXPORT_TABLE: &str = "export_table";
     pub const SAVE_REPORT: &str = "save_report";
+    pub const LOAD_SETTINGS: &str = "load_settings";
+    pub const SAVE_SETTINGS: &str = "save_settings";
+    pub const NOTIFY: &str = "notify";
+    pub const QUIT: &str = "quit";
 }
 
 /// The kind of device a simulated fleet is made of.
@@ -469,6 +473,8 @@ pub enum ErrorCode {
     Ipc,
     /// The operator cancelled it.
     Cancelled,
+    /// A local file (settings, export) could not be read or written.
+    Io,
     /// Anything else; the message says what.
     Internal,
 }
@@ -520,4 +526,67 @@ mod tests {
         assert_eq!(spec.interval_ms, 1000);
         assert_eq!(spec.anomaly_rate, 0.051);
     }
+}
+
+/// The operator's views.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    #[default]
+    Operations,
+    History,
+    Strategic,
+}
+
+/// The operator's screen as they left it, restored at the next start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Layout {
+    pub view: View,
+    pub dark: bool,
+    /// The device whose charts were shown.
+    pub device: Option<String>,
+    /// Its charts, one per measure, top to bottom.
+    pub charts: Vec<String>,
+    pub heatmap_measure: String,
+    /// Device-list pickers: dimension -> value ("" for all).
+    pub dimension_filter: BTreeMap<String, String>,
+    pub follow_live: bool,
+    pub history_range_s: i64,
+    pub history_measure: String,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            view: View::Operations,
+            dark: true,
+            device: None,
+            charts: vec!["watt".into()],
+            heatmap_measure: "watt".into(),
+            dimension_filter: BTreeMap::new(),
+            follow_live: true,
+            history_range_s: 3_600,
+            history_measure: "voltage".into(),
+        }
+    }
+}
+
+/// What the app remembers between runs: the layout, the connections and
+/// the launcher's last fleet. Never a secret: credentials stay in the AWS
+/// profile chain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub layout: Layout,
+    pub stream: StreamConnection,
+    pub timestream: TimestreamConnection,
+    pub fleet: FleetSpec,
+}
+
+/// A desktop notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub title: String,
+    pub body: String,
 }

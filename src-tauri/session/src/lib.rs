@@ -7,6 +7,7 @@
 //! their live views, the *active* one.
 
 pub mod report;
+pub mod settings;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};

@@ -16,15 +16,24 @@ pub struct InProcess {
     session: Arc<Session>,
     replies: Vec<Reply>,
     last_live: Instant,
+    settings: std::path::PathBuf,
+    /// The desktop notifications the UI asked for.
+    pub notifications: Arc<std::sync::Mutex<Vec<gridwatch_types::Notification>>>,
 }
 
 impl InProcess {
-    pub fn new(rt: Arc<tokio::runtime::Runtime>, session: Arc<Session>) -> Self {
+    pub fn new(
+        rt: Arc<tokio::runtime::Runtime>,
+        session: Arc<Session>,
+        settings: std::path::PathBuf,
+    ) -> Self {
         InProcess {
             rt,
             session,
             replies: Vec::new(),
             last_live: Instant::now() - Duration::from_secs(1),
+            settings,
+            notifications: Default::default(),
         }
     }
 }
@@ -70,6 +79,31 @@ fn answer<T>(command: &'static str, r: Result<T, ApiError>, ok: impl FnOnce(T) -
 
 impl Backend for InProcess {
     fn send(&mut self, request: Request) {
+        use gridwatch_session::settings;
+        match request {
+            Request::LoadSettings => {
+                let r = settings::load(&self.settings);
+                self.replies
+                    .push(answer("load_settings", r, Reply::Settings));
+                return;
+            }
+            Request::SaveSettings(s) => {
+                let r = settings::save(&self.settings, &s);
+                self.replies
+                    .push(answer("save_settings", r, |()| Reply::Done));
+                return;
+            }
+            Request::Notify(n) => {
+                self.notifications.lock().unwrap().push(n);
+                self.replies.push(Reply::Done);
+                return;
+            }
+            Request::Quit => {
+                self.replies.push(Reply::Done);
+                return;
+            }
+            _ => {}
+        }
         let s = self.session.clone();
         let reply = self.rt.block_on(async move {
             match request {
@@ -115,6 +149,10 @@ impl Backend for InProcess {
                     s.cancel_history();
                     Reply::Done
                 }
+                Request::LoadSettings
+                | Request::SaveSettings(_)
+                | Request::Notify(_)
+                | Request::Quit => unreachable!("answered above"),
             }
         });
         self.replies.push(reply);
@@ -130,18 +168,37 @@ impl Backend for InProcess {
     }
 }
 
-/// A harness drawing the whole UI over `session`, at a desktop size.
+/// A harness drawing the whole UI over `session`, at a desktop size, with
+/// a settings file of its own.
 pub fn harness(
     rt: &Arc<tokio::runtime::Runtime>,
     session: &Arc<Session>,
 ) -> Harness<'static, GridwatchUi> {
-    let backend = InProcess::new(rt.clone(), session.clone());
-    Harness::builder()
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let settings = export_dir().join(format!("settings-{n}.json"));
+    harness_with_settings(rt, session, settings).0
+}
+
+/// A harness over `session` whose settings live at `settings` (a restart
+/// is a second harness on the same file), and the notifications it sent.
+pub fn harness_with_settings(
+    rt: &Arc<tokio::runtime::Runtime>,
+    session: &Arc<Session>,
+    settings: std::path::PathBuf,
+) -> (
+    Harness<'static, GridwatchUi>,
+    Arc<std::sync::Mutex<Vec<gridwatch_types::Notification>>>,
+) {
+    let backend = InProcess::new(rt.clone(), session.clone(), settings);
+    let notifications = backend.notifications.clone();
+    let h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(
             |ui, app: &mut GridwatchUi| app.show(ui),
             GridwatchUi::new(Box::new(backend)),
-        )
+        );
+    (h, notifications)
 }
 
 /// Steps frames (with real time passing, for the live fleet) until `done`.
