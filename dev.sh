@@ -4,6 +4,7 @@
 #   ./dev.sh test   install what is missing, build, and run every test
 #   ./dev.sh setup  only install what is missing (system packages, Rust target, tools)
 #   ./dev.sh ui     only rebuild the wasm UI into ui/dist
+#   ./dev.sh package  build the release .deb and .rpm (target/release/bundle/)
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -87,6 +88,15 @@ case "${1:-}" in
     cargo build -p gridwatch
     say "running every test"
     cargo test --workspace
+    say "packaging: the .deb installs and runs, the .rpm builds"
+    scripts/test-package.sh
+    ;;
+  package)
+    setup
+    build_ui
+    shift
+    say "building the release .deb and .rpm (a release build: long, once)"
+    scripts/package.sh "$@"
     ;;
   *)
     sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'

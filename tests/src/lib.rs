@@ -14,11 +14,20 @@ pub fn gridwatch_bin() -> PathBuf {
     }
     let exe = std::env::current_exe().expect("the test binary knows its path");
     // target/<profile>/deps/<test> -> target/<profile>/gridwatch
-    let bin = exe
+    let profile_dir = exe
         .parent()
         .and_then(Path::parent)
-        .expect("test binaries live in target/<profile>/deps")
-        .join("gridwatch");
+        .expect("test binaries live in target/<profile>/deps");
+    let mut bin = profile_dir.join("gridwatch");
+    // Benches run from target/release; the app is usually the debug build.
+    if !bin.exists()
+        && let Some(debug) = profile_dir
+            .parent()
+            .map(|t| t.join("debug").join("gridwatch"))
+        && debug.exists()
+    {
+        bin = debug;
+    }
     assert!(
         bin.exists(),
         "{} is missing: build it first with `cargo build -p gridwatch` (./dev.sh test does)",

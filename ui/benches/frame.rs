@@ -18,7 +18,7 @@ fn series(seed: usize) -> Vec<[f64; 2]> {
     (0..POINTS)
         .map(|i| {
             let t = i as f64;
-            let spike = if (i * 7919 + seed * 104_729) % 50_000 == 0 {
+            let spike = if (i * 7919 + seed * 104_729).is_multiple_of(50_000) {
                 40.0
             } else {
                 0.0

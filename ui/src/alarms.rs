@@ -36,7 +36,9 @@ pub struct Alarm {
 #[derive(Debug, Default)]
 pub struct Alarms {
     pub list: Vec<Alarm>,
-    active: HashMap<(String, AlarmKind), u64>,
+    /// The open alarm of each kind, per device (looked up on every reading
+    /// without allocating).
+    active: HashMap<String, [Option<u64>; 3]>,
     last_watt: HashMap<String, f64>,
     next_id: u64,
     /// Alarms raised since the last desktop notification: count and first
@@ -61,12 +63,12 @@ pub fn nominal_voltage(device_type: Option<&str>) -> f64 {
 
 impl Alarms {
     fn raise(&mut self, device: &str, kind: AlarmKind, message: String, at_us: i64) {
-        let key = (device.to_owned(), kind);
-        if self.active.contains_key(&key) {
+        let slot = kind as usize;
+        if self.active.get(device).is_some_and(|a| a[slot].is_some()) {
             return;
         }
         self.next_id += 1;
-        self.active.insert(key, self.next_id);
+        self.active.entry(device.to_owned()).or_default()[slot] = Some(self.next_id);
         let pending = self
             .unnotified
             .entry(kind)
@@ -88,7 +90,10 @@ impl Alarms {
     }
 
     fn clear(&mut self, device: &str, kind: AlarmKind) {
-        if let Some(id) = self.active.remove(&(device.to_owned(), kind))
+        if let Some(id) = self
+            .active
+            .get_mut(device)
+            .and_then(|a| a[kind as usize].take())
             && let Some(a) = self.list.iter_mut().find(|a| a.id == id)
         {
             a.cleared = true;
@@ -119,8 +124,12 @@ impl Alarms {
                 self.clear(d, AlarmKind::Voltage);
             }
         }
+        let previous = |last: &mut HashMap<String, f64>, w: f64| match last.get_mut(d) {
+            Some(prev) => Some(std::mem::replace(prev, w)),
+            None => last.insert(d.to_owned(), w),
+        };
         if let Some(w) = value("watt")
-            && let Some(prev) = self.last_watt.insert(d.to_owned(), w)
+            && let Some(prev) = previous(&mut self.last_watt, w)
         {
             let (lo, hi) = (prev.min(w), prev.max(w));
             if lo > 0.0 && hi / lo > RAPID_FACTOR {

@@ -258,7 +258,7 @@ impl GridwatchUi {
                 }
                 Reply::Settings(saved) => {
                     self.apply_settings(&saved);
-                    self.saved_settings = Some(saved);
+                    self.saved_settings = Some(*saved);
                 }
                 Reply::Failed {
                     command: gridwatch_types::command::LOAD_SETTINGS,
@@ -830,14 +830,12 @@ impl GridwatchUi {
             ("Feeder", "Feeder"),
             ("DeviceType", "Type"),
         ] {
-            let mut values: Vec<String> = self
+            let values = self
                 .model
-                .devices
-                .values()
-                .filter_map(|r| r.dimension(key).map(String::from))
-                .collect();
-            values.sort();
-            values.dedup();
+                .dimension_values
+                .get(key)
+                .cloned()
+                .unwrap_or_default();
             let chosen = self.dimension_filter.entry(key.to_string()).or_default();
             egui::ComboBox::from_label(label)
                 .selected_text(if chosen.is_empty() {
@@ -854,7 +852,7 @@ impl GridwatchUi {
         }
         ui.separator();
         let needle = self.filter.to_lowercase();
-        let shown: Vec<String> = self
+        let shown: Vec<&String> = self
             .model
             .devices
             .iter()
@@ -872,14 +870,14 @@ impl GridwatchUi {
                     .iter()
                     .all(|(k, v)| v.is_empty() || row.dimension(k) == Some(v.as_str()))
             })
-            .map(|(id, _)| id.clone())
+            .map(|(id, _)| id)
             .collect();
         let row_height = ui.spacing().interact_size.y;
         let mut clicked = None;
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show_rows(ui, row_height, shown.len(), |ui, range| {
-                for id in &shown[range] {
+                for &id in &shown[range] {
                     let row = &self.model.devices[id];
                     let watt = row
                         .latest_value("watt")
@@ -1044,7 +1042,7 @@ impl GridwatchUi {
                         ui.label(RichText::new(h).strong());
                     }
                     ui.end_row();
-                    for m in self.model.fleet_stats() {
+                    for m in &self.model.fleet_summary {
                         ui.label(format!("{} ({})", m.measure, unit(&m.measure)));
                         ui.label(m.devices.to_string());
                         for v in [m.avg, m.p90, m.p95, m.p99] {

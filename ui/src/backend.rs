@@ -62,7 +62,7 @@ pub enum Reply {
     History(HistoryResult),
     Cost(CostEstimate),
     Saved(gridwatch_types::Saved),
-    Settings(gridwatch_types::Settings),
+    Settings(Box<gridwatch_types::Settings>),
     /// A request that returns nothing went through.
     Done,
     Failed {
@@ -123,7 +123,7 @@ impl Request {
             Request::FillLake(_) | Request::JobStatus | Request::CancelJob => {
                 Reply::Job(serde_json::from_value(answer)?)
             }
-            Request::LoadSettings => Reply::Settings(serde_json::from_value(answer)?),
+            Request::LoadSettings => Reply::Settings(Box::new(serde_json::from_value(answer)?)),
             Request::WatchDevice(_)
             | Request::ReportHealth(_)
             | Request::SaveSettings(_)

@@ -107,6 +107,12 @@ pub struct Model {
     pub alarms: crate::alarms::Alarms,
     /// Each device's recent readings, newest last, for the heatmap.
     pub recent: BTreeMap<String, VecDeque<DeviceLatest>>,
+    /// `fleet_stats()` as of the last live batch (drawn every frame,
+    /// changed only by batches).
+    pub fleet_summary: Vec<MeasureStats>,
+    /// The values each dimension takes across the listed devices, for the
+    /// pickers.
+    pub dimension_values: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// Readings kept per device for the heatmap.
@@ -136,6 +142,14 @@ impl Model {
 
     pub fn apply_devices(&mut self, list: Vec<DeviceInfo>) {
         for info in list {
+            for (k, v) in &info.dimensions {
+                if !self.dimension_values.get(k).is_some_and(|s| s.contains(v)) {
+                    self.dimension_values
+                        .entry(k.clone())
+                        .or_default()
+                        .insert(v.clone());
+                }
+            }
             let key = info.device_id.clone();
             self.devices.entry(key).or_default().info = Some(info);
         }
@@ -175,6 +189,23 @@ impl Model {
                 }
             }
         }
+        // Chosen before its first reading came (from the cached list):
+        // its newest reading starts the charts.
+        if self.series.is_empty()
+            && let Some(l) = self
+                .selected
+                .as_ref()
+                .and_then(|d| self.devices.get(d))
+                .and_then(|r| r.latest.clone())
+        {
+            for v in l.values {
+                self.series
+                    .entry(v.measure)
+                    .or_default()
+                    .push(l.time_us, v.value);
+            }
+        }
+        self.fleet_summary = self.fleet_stats();
         let cutoff = self.newest_us - LIVE_WINDOW_US;
         self.fleet.trim_before(cutoff);
         for s in self.series.values_mut() {
@@ -205,9 +236,24 @@ impl Model {
         self.series.insert(chart.measure, history);
     }
 
+    /// Charts another device; its newest reading is on the charts at once,
+    /// before its history and next readings arrive.
     pub fn select(&mut self, device: Option<String>) {
         self.selected = device;
         self.series.clear();
+        let latest = self
+            .selected
+            .as_ref()
+            .and_then(|d| self.devices.get(d))
+            .and_then(|r| r.latest.clone());
+        if let Some(l) = latest {
+            for v in l.values {
+                self.series
+                    .entry(v.measure)
+                    .or_default()
+                    .push(l.time_us, v.value);
+            }
+        }
     }
 
     /// Across the fleet's latest readings, per measure: how many devices

@@ -84,7 +84,7 @@ impl Backend for InProcess {
             Request::LoadSettings => {
                 let r = settings::load(&self.settings);
                 self.replies
-                    .push(answer("load_settings", r, Reply::Settings));
+                    .push(answer("load_settings", r, |s| Reply::Settings(Box::new(s))));
                 return;
             }
             Request::SaveSettings(s) => {
