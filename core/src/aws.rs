@@ -113,3 +113,82 @@ where
         other => other.to_string(),
     }
 }
+
+/// What went wrong reaching AWS, in the terms an operator acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsProblem {
+    /// The credential chain found nothing (no profile, SSO or environment).
+    NoCredentials,
+    /// The credentials were refused for this action.
+    AccessDenied,
+    /// The stream, table or bucket does not exist (here, in this region).
+    NotFound,
+    /// The endpoint could not be reached or did not answer.
+    Unreachable,
+    /// Anything else the service said.
+    Other,
+}
+
+/// Sorts an SDK error (of any AWS service) into an [`AwsProblem`], with the
+/// service's own words.
+pub fn classify<E>(
+    err: &aws_sdk_kinesis::error::SdkError<E, aws_sdk_kinesis::config::http::HttpResponse>,
+) -> (AwsProblem, String)
+where
+    E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_kinesis::error::SdkError;
+    let chain = format!("{}", aws_sdk_kinesis::error::DisplayErrorContext(err));
+    match err {
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+            if chain.contains("credentials") =>
+        {
+            (AwsProblem::NoCredentials, chain)
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            (AwsProblem::Unreachable, chain)
+        }
+        SdkError::ServiceError(e) => {
+            let status = e.raw().status().as_u16();
+            // Some answers (S3's to a missing bucket, say) carry no body:
+            // the status says it then.
+            let code = e.err().code().unwrap_or(match status {
+                404 => "NotFound",
+                403 => "AccessDenied",
+                _ => "",
+            });
+            let message = e.err().message().unwrap_or(code).to_string();
+            let problem = match code {
+                "AccessDeniedException"
+                | "AccessDenied"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException"
+                | "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "InvalidAccessKeyId"
+                | "Forbidden" => AwsProblem::AccessDenied,
+                "ResourceNotFoundException" | "NoSuchBucket" | "NotFound" | "NoSuchKey" => {
+                    AwsProblem::NotFound
+                }
+                _ => AwsProblem::Other,
+            };
+            (problem, format!("{code} (HTTP {status}): {message}"))
+        }
+        _ => (AwsProblem::Other, chain),
+    }
+}
+
+/// Resolves credentials through the chain `conf` was loaded with: a clear
+/// "no credentials" before any request is sent.
+pub async fn check_credentials(conf: &SdkConfig) -> Result<(), String> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let Some(provider) = conf.credentials_provider() else {
+        return Err("no credential provider is configured".into());
+    };
+    provider
+        .provide_credentials()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{}", aws_sdk_kinesis::error::DisplayErrorContext(&e)))
+}

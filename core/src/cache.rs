@@ -234,6 +234,33 @@ impl Cache {
         &self.path
     }
 
+    /// Retention: removes readings, quarantined records and cached history
+    /// answers older than `before_us`; returns the readings removed. Runs
+    /// one (device, measure) at a time along the primary key, so the live
+    /// writer is never locked out for long.
+    pub fn prune_before(&mut self, before_us: i64) -> Result<u64> {
+        let path = self.path.clone();
+        let run = |conn: &Connection| -> rusqlite::Result<u64> {
+            let pairs: Vec<(i64, i64)> = conn
+                .prepare("SELECT DISTINCT device, measure FROM reading")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut removed = 0;
+            let mut delete = conn
+                .prepare("DELETE FROM reading WHERE device = ?1 AND measure = ?2 AND ts_us < ?3")?;
+            for (device, measure) in pairs {
+                removed += delete.execute(rusqlite::params![device, measure, before_us])? as u64;
+            }
+            conn.execute("DELETE FROM quarantine WHERE received_us < ?1", [before_us])?;
+            conn.execute(
+                "DELETE FROM history_result WHERE fetched_us < ?1",
+                [before_us],
+            )?;
+            Ok(removed)
+        };
+        run(&self.conn).map_err(sqlite(&path))
+    }
+
     /// The connection, for read queries on the writer's own thread.
     pub fn connection(&self) -> &Connection {
         &self.conn

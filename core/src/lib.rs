@@ -18,6 +18,7 @@ pub mod cost;
 pub mod ingest;
 pub mod kinesis;
 pub mod live;
+pub mod probe;
 pub mod time;
 pub mod timestream;
 

@@ -39,6 +39,7 @@ struct LiveState {
     total_watt: f64,
     newest_us: i64,
     stats: PipelineStats,
+    readings_by_measure: BTreeMap<String, u64>,
     records_since_take: u64,
     last_take: Instant,
 }
@@ -55,6 +56,7 @@ impl Default for LiveState {
             total_watt: 0.0,
             newest_us: 0,
             stats: PipelineStats::default(),
+            readings_by_measure: BTreeMap::new(),
             records_since_take: 0,
             last_take: Instant::now(),
         }
@@ -87,6 +89,14 @@ impl LiveView {
         s.stats.records_quarantined += quarantined;
         s.records_since_take += records.len() as u64;
         for r in records {
+            for (m, _) in &r.measures {
+                match s.readings_by_measure.get_mut(m.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        s.readings_by_measure.insert(m.clone(), 1);
+                    }
+                }
+            }
             s.newest_us = s.newest_us.max(r.time_us);
             let latest = match s.latest.get_mut(&r.device_id) {
                 Some(l) => l,
@@ -176,6 +186,7 @@ impl LiveView {
             watched_device: s.watched.clone(),
             watched: std::mem::take(&mut s.watched_new),
             stats: s.stats,
+            readings_by_measure: s.readings_by_measure.clone(),
         }
     }
 }
@@ -206,6 +217,8 @@ mod tests {
         assert_eq!(fleet.time_us, 2);
         assert_eq!(b.stats.records_ingested, 3);
         assert_eq!(b.stats.records_quarantined, 1);
+        assert_eq!(b.readings_by_measure["watt"], 3);
+        assert_eq!(b.readings_by_measure["voltage"], 3);
         let names: Vec<_> = b.devices.iter().map(|d| d.device_id.as_str()).collect();
         assert_eq!(names, vec!["a", "b"]);
         // Nothing new: no devices travel again.

@@ -107,6 +107,7 @@ impl Embedded {
             production: None,
             shards: self.shards(),
             cache_path: self.cache_path.display().to_string(),
+            lake_dir: String::new(),
             stream: None,
         }
     }

@@ -16,10 +16,10 @@ use anyhow::Context;
 use gridwatch_session::{Session, current};
 use gridwatch_simulator::Embedded;
 use gridwatch_types::{
-    AggregateQuery, ApiError, ChartRequest, ChartSeries, CostEstimate, DeviceInfo, ErrorCode,
-    FillLake, FleetLaunch, FleetSink, FleetSpec, FleetStatus, HistoryQuery, HistoryResult,
-    JobStatus, LiveBatch, Notification, ResultTable, Settings, ShardStatus, StreamConnection,
-    UiHealth,
+    AggregateQuery, ApiError, ChartRequest, ChartSeries, ConnectionTest, CostEstimate, DeviceInfo,
+    ErrorCode, FillLake, FleetLaunch, FleetSink, FleetSpec, FleetStatus, HistoryQuery,
+    HistoryResult, JobStatus, LiveBatch, Notification, ResultTable, Settings, ShardStatus,
+    StreamConnection, UiHealth,
 };
 use tauri::ipc::Channel;
 
@@ -173,6 +173,21 @@ async fn estimate_cost(state: State<'_>, request: FleetSpec) -> Result<CostEstim
 }
 
 #[tauri::command]
+async fn test_connection(state: State<'_>, request: ConnectionTest) -> Result<String, ApiError> {
+    state.session.test_connection(request).await
+}
+
+#[tauri::command]
+async fn prune_cache(state: State<'_>, request: u32) -> Result<u64, ApiError> {
+    state.session.prune_cache(request).await
+}
+
+#[tauri::command]
+async fn set_lake_dir(state: State<'_>, request: String) -> Result<FleetStatus, ApiError> {
+    state.session.set_lake_dir(request).await
+}
+
+#[tauri::command]
 async fn load_settings(state: State<'_>) -> Result<Settings, ApiError> {
     gridwatch_session::settings::load(&state.settings_path)
 }
@@ -275,7 +290,7 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
         health_file: std::env::var_os("GRIDWATCH_UI_HEALTH_FILE").map(PathBuf::from),
         settings_path: gridwatch_session::settings::default_path(),
     };
-    if connect.is_none() {
+    if connect.is_none() && fleet.device_count() > 0 {
         runtime
             .block_on(state.session.start_fleet(FleetLaunch {
                 spec: fleet,
@@ -319,7 +334,10 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
             load_settings,
             save_settings,
             notify,
-            quit
+            quit,
+            test_connection,
+            prune_cache,
+            set_lake_dir
         ])
         .build(tauri::generate_context!())
         .context("cannot start the app window")?;

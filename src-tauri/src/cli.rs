@@ -44,7 +44,8 @@ pub struct Cli {
     #[arg(long)]
     pub stream: Option<String>,
 
-    /// Smart meters in the app's embedded fleet at start.
+    /// Smart meters in the app's embedded fleet at start; 0 starts none
+    /// (launch one from the app's fleet launcher).
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub devices: u32,
 

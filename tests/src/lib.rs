@@ -100,37 +100,35 @@ impl Xvfb {
             which.is_ok_and(|o| o.status.success()),
             "Xvfb is not installed: `./dev.sh setup` installs it (package xvfb)"
         );
-        for n in 90..130 {
-            let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
-            if lock.exists() {
-                continue;
-            }
-            let display = format!(":{n}");
-            let child = Command::new("Xvfb")
-                .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb starts");
-            let mut process = KillOnDrop(child);
-            let ready = (0..50).any(|_| {
-                std::thread::sleep(Duration::from_millis(100));
-                Command::new("xdpyinfo")
-                    .args(["-display", &display])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            });
-            if ready {
-                return Xvfb {
-                    display,
-                    _process: process,
-                };
-            }
-            let _ = process.0.kill();
+        // Xvfb picks a free display itself and writes its number once it
+        // accepts clients (-displayfd): no race between tests for a number.
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let stdout = child.stdout.take().expect("Xvfb's stdout is piped");
+        let process = KillOnDrop(child);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("Xvfb says its display");
+        let n: u32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb did not start: {line:?}"));
+        Xvfb {
+            display: format!(":{n}"),
+            _process: process,
         }
-        panic!("no free X display between :90 and :129");
     }
 }
 
@@ -484,6 +482,16 @@ pub struct Moto {
 impl Moto {
     /// Starts moto; fails the test (never skips it) when it is missing.
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// Moto checking every request's credentials against its own IAM, as
+    /// AWS does: an unknown access key is refused.
+    pub fn start_with_auth() -> Moto {
+        Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Moto {
         let bin = emulators_dir().join(".venv/bin/moto_server");
         assert!(bin.exists(), "moto is not installed: run `./dev.sh setup`");
         for _ in 0..5 {
@@ -493,6 +501,7 @@ impl Moto {
                 .port();
             let child = Command::new(&bin)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -514,6 +523,30 @@ impl Moto {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a Timestream database and table, with boto3 (moto answers
+    /// the Rust SDK's CreateDatabase with a server error).
+    pub fn create_timestream_table(&self, database: &str, table: &str) {
+        let python = emulators_dir().join(".venv/bin/python");
+        let made = Command::new(python)
+            .args([
+                "-c",
+                "import boto3,sys; c=boto3.client('timestream-write', endpoint_url=sys.argv[1]); \
+                 c.create_database(DatabaseName=sys.argv[2]); \
+                 c.create_table(DatabaseName=sys.argv[2], TableName=sys.argv[3])",
+                &self.endpoint(),
+                database,
+                table,
+            ])
+            .envs(EMULATOR_ENV)
+            .output()
+            .expect("the emulators' Python runs (./dev.sh setup)");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
     }
 
     /// Queues canned Timestream query pages (JSON, in the Query response's
@@ -597,7 +630,11 @@ impl RunningApp {
             .env("DISPLAY", &x.display)
             .env("GRIDWATCH_UI_HEALTH_FILE", &health_file)
             .env("GRIDWATCH_SETTINGS", dir.join("settings.json"))
+            // Each app its own config, data and cache folders: two webviews
+            // sharing one data folder do not both start.
             .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_CACHE_HOME", dir.join("xdg-cache"))
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)

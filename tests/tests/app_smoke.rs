@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use gridwatch_tests::{RunningApp, Xvfb, wait_for};
+use gridwatch_types::View;
 
 /// The app inside its own D-Bus session, with `dbus-monitor` writing every
 /// call to the desktop's notification service to `log`.
@@ -18,6 +19,45 @@ fn with_dbus(log: &std::path::Path) -> [String; 5] {
         log.display()
     );
     ["dbus-run-session", "--", "sh", "-c", &script].map(String::from)
+}
+
+/// A screenshot of the whole screen, which must show more than a blank or
+/// single-colour surface within 10 s (the webview presents its first
+/// frames to X a little after drawing them).
+fn screenshot(x: &Xvfb, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let shot = dir.join(format!("{name}.png"));
+    let colours = || -> u64 {
+        let status = Command::new("import")
+            .args(["-display", &x.display, "-window", "root"])
+            .arg(&shot)
+            .status()
+            .expect("ImageMagick's import runs (package imagemagick)");
+        assert!(status.success(), "screenshot failed");
+        let out = Command::new("convert")
+            .arg(&shot)
+            .args(["-format", "%k", "info:"])
+            .output()
+            .expect("ImageMagick's convert runs");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    wait_for(
+        Duration::from_secs(10),
+        &format!("a {name} screenshot that shows the UI"),
+        || (colours() > 50).then_some(()),
+    );
+    shot
+}
+
+/// The window's X id, focused and clicked into so keys reach the webview.
+fn focus(x: &Xvfb) -> String {
+    let id = xdotool(x, &["search", "--name", "^Gridwatch$"]);
+    let id = id.lines().last().unwrap().to_string();
+    xdotool(x, &["windowfocus", "--sync", &id]);
+    xdotool(
+        x,
+        &["mousemove", "--window", &id, "600", "400", "click", "1"],
+    );
+    id
 }
 
 fn xdotool(x: &Xvfb, args: &[&str]) -> String {
@@ -66,29 +106,8 @@ fn the_window_shows_live_data_notifies_the_desktop_and_comes_back_as_left() {
         "the default fleet lists its devices: {health:?}"
     );
 
-    // A screenshot of the whole screen: the window must show the UI, not a
-    // blank or single-colour surface.
-    let shot = dir.path().join("app.png");
-    let status = Command::new("import")
-        .args(["-display", &x.display, "-window", "root"])
-        .arg(&shot)
-        .status()
-        .expect("ImageMagick's import runs (package imagemagick)");
-    assert!(status.success(), "screenshot failed");
-    let colours = Command::new("convert")
-        .arg(&shot)
-        .args(["-format", "%k", "info:"])
-        .output()
-        .expect("ImageMagick's convert runs");
-    let colours: u64 = String::from_utf8_lossy(&colours.stdout)
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(
-        colours > 50,
-        "the screenshot has only {colours} colours:\n{}",
-        app.log()
-    );
+    // The window must show the UI, not a blank or single-colour surface.
+    let shot = screenshot(&x, dir.path(), "app");
     // Kept for people (and the README): target/<profile>/gridwatch-app.png.
     if let Some(keep) = gridwatch_tests::gridwatch_bin().parent() {
         let _ = std::fs::copy(&shot, keep.join("gridwatch-app.png"));
@@ -106,15 +125,10 @@ fn the_window_shows_live_data_notifies_the_desktop_and_comes_back_as_left() {
     );
 
     // The operator resizes the window and quits with Ctrl+Q ...
-    let id = xdotool(&x, &["search", "--name", "^Gridwatch$"]);
-    let id = id.lines().last().unwrap().to_string();
+    let id = focus(&x);
     xdotool(&x, &["windowsize", "--sync", &id, "1000", "650"]);
     assert_eq!(window_size(&x), (1000, 650));
-    xdotool(&x, &["windowfocus", "--sync", &id]);
-    xdotool(
-        &x,
-        &["mousemove", "--window", &id, "600", "400", "click", "1"],
-    );
+    focus(&x);
     xdotool(&x, &["key", "--clearmodifiers", "ctrl+q"]);
     let status = wait_for(Duration::from_secs(20), "the app to quit on Ctrl+Q", || {
         app.process.0.try_wait().unwrap()
@@ -132,4 +146,65 @@ fn the_window_shows_live_data_notifies_the_desktop_and_comes_back_as_left() {
         app.health().filter(|h| h.frames > 0)
     });
     assert_eq!(window_size(&x), (1000, 650), "{}", app.log());
+}
+
+#[test]
+fn the_operator_launches_a_fleet_and_switches_views_from_the_keyboard() {
+    let x = Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    // No fleet at start: the operator launches one.
+    let mut app = RunningApp::start(&x, dir.path(), &["--devices", "0"], &[]);
+    // The UI's first health report with a few frames drawn: the page and
+    // its wasm are loaded and take keys.
+    let h = wait_for(Duration::from_secs(120), "the first frames", || {
+        app.health().filter(|h| h.frames > 10)
+    });
+    assert!(!h.fleet_running && h.devices_listed == 0, "{h:?}");
+
+    // Ctrl+F opens the launcher, Ctrl+Enter launches its fleet.
+    focus(&x);
+    xdotool(&x, &["key", "--clearmodifiers", "ctrl+f"]);
+    std::thread::sleep(Duration::from_secs(1));
+    xdotool(&x, &["key", "--clearmodifiers", "ctrl+Return"]);
+    wait_for(
+        Duration::from_secs(60),
+        "the launched fleet's live data",
+        || {
+            app.health()
+                .filter(|h| h.fleet_running && h.points_on_chart > 0 && h.devices_listed >= 100)
+        },
+    );
+    let operations = screenshot(&x, dir.path(), "operations");
+
+    xdotool(&x, &["key", "--clearmodifiers", "ctrl+2"]);
+    wait_for(Duration::from_secs(20), "the History view", || {
+        app.health().filter(|h| h.view == View::History)
+    });
+    let history = screenshot(&x, dir.path(), "history");
+    xdotool(&x, &["key", "--clearmodifiers", "ctrl+3"]);
+    wait_for(Duration::from_secs(20), "the Strategic view", || {
+        app.health().filter(|h| h.view == View::Strategic)
+    });
+    let strategic = screenshot(&x, dir.path(), "strategic");
+
+    let bytes = |p: &std::path::Path| std::fs::read(p).unwrap();
+    assert_ne!(
+        bytes(&operations),
+        bytes(&history),
+        "the view changed on screen"
+    );
+    assert_ne!(
+        bytes(&history),
+        bytes(&strategic),
+        "the view changed on screen"
+    );
+    if let Some(keep) = gridwatch_tests::gridwatch_bin().parent() {
+        for (shot, name) in [
+            (&operations, "operations"),
+            (&history, "history"),
+            (&strategic, "strategic"),
+        ] {
+            let _ = std::fs::copy(shot, keep.join(format!("gridwatch-{name}.png")));
+        }
+    }
 }

@@ -278,17 +278,7 @@ fn the_bridge_writes_batches_of_at_most_100_retries_quarantines_and_resumes() {
             }
         }
     });
-    let python = gridwatch_tests::emulators_dir().join(".venv/bin/python");
-    let made = Command::new(python)
-        .args(["-c", "import boto3,sys; c=boto3.client('timestream-write', endpoint_url=sys.argv[1]); c.create_database(DatabaseName='grid'); c.create_table(DatabaseName='grid', TableName='readings')", &moto.endpoint()])
-        .envs(EMULATOR_ENV)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    moto.create_timestream_table("grid", "readings");
     // The first write is throttled; the third has one record rejected.
     let proxy = FaultProxy::start(
         moto.port,

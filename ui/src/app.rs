@@ -6,8 +6,7 @@ use std::ops::RangeInclusive;
 use egui::{Color32, RichText};
 use egui_plot::{GridMark, Legend, Line, Plot, PlotPoints};
 use gridwatch_types::{
-    ApiError, ChartRequest, ErrorCode, FleetSpec, Layout, Mode, Settings, ShardState,
-    StreamConnection, UiHealth,
+    ApiError, ChartRequest, ErrorCode, FleetSpec, Layout, Mode, Settings, ShardState, UiHealth,
 };
 
 use crate::backend::{Backend, Reply, Request};
@@ -40,8 +39,14 @@ pub struct GridwatchUi {
     frames: u64,
     frame_ms: Vec<f32>,
     started: bool,
-    /// The "Connect to Kinesis" form, when open.
-    pub connection: Option<StreamConnection>,
+    /// The Connections window.
+    pub connections: crate::connections::Connections,
+    /// The S3 lake, as last entered.
+    pub lake: gridwatch_types::LakeConnection,
+    /// The lake folder chosen in Connections (None: the app's default).
+    pub lake_dir: Option<String>,
+    /// Days of readings the cache keeps (None: all).
+    pub retention_days: Option<u32>,
     last_shard_poll: f64,
     last_status_poll: f64,
     pub view: View,
@@ -87,7 +92,10 @@ impl GridwatchUi {
             frames: 0,
             frame_ms: Vec::with_capacity(256),
             started: false,
-            connection: None,
+            connections: Default::default(),
+            lake: Default::default(),
+            lake_dir: None,
+            retention_days: None,
             last_shard_poll: 0.0,
             last_status_poll: 0.0,
             view: View::Operations,
@@ -130,6 +138,12 @@ impl GridwatchUi {
             points_on_chart: self.model.series.get(&self.measure).map_or(0, |s| s.len()) as u64,
             devices_listed: self.model.devices.len() as u64,
             frame_ms_p99: p99,
+            view: self.view,
+            fleet_running: self
+                .model
+                .status
+                .as_ref()
+                .is_some_and(|s| s.running.is_some()),
         }
     }
 
@@ -154,6 +168,9 @@ impl GridwatchUi {
             },
             stream: self.stream_settings.clone(),
             timestream: self.history.connection.clone(),
+            lake: self.lake.clone(),
+            lake_dir: self.lake_dir.clone(),
+            cache_retention_days: self.retention_days,
             fleet: self.launcher.spec.clone(),
         }
     }
@@ -175,6 +192,16 @@ impl GridwatchUi {
         self.launcher.stream = s.stream.clone();
         self.history.connection = s.timestream.clone();
         self.launcher.spec = s.fleet.clone();
+        self.lake = s.lake.clone();
+        self.lake_dir = s.lake_dir.clone();
+        self.retention_days = s.cache_retention_days;
+        // The saved lake folder and retention take effect at once.
+        if let Some(dir) = &s.lake_dir {
+            self.backend.send(Request::SetLakeDir(dir.clone()));
+        }
+        if let Some(days) = s.cache_retention_days {
+            self.backend.send(Request::PruneCache(days));
+        }
         if l.device.is_some() {
             self.select(l.device.clone());
         }
@@ -249,6 +276,24 @@ impl GridwatchUi {
                     }
                 }
                 Reply::History(r) => self.history.take(r),
+                Reply::CacheHistory(c) => self.history.take_cache(c),
+                Reply::Tested(found) => self.connections.tested(Ok(found)),
+                Reply::Failed {
+                    command: gridwatch_types::command::TEST_CONNECTION,
+                    error,
+                } => self.connections.tested(Err(error)),
+                Reply::Pruned(n) => self.connections.pruned = Some(Ok(n)),
+                Reply::Failed {
+                    command: gridwatch_types::command::PRUNE_CACHE,
+                    error,
+                } => self.connections.pruned = Some(Err(error)),
+                Reply::Failed {
+                    command: gridwatch_types::command::DEVICE_CHART,
+                    error,
+                } if self.history.waiting => {
+                    self.history.waiting = false;
+                    self.history.error = Some(error.message);
+                }
                 Reply::Failed {
                     command: gridwatch_types::command::HISTORY,
                     error,
@@ -345,7 +390,7 @@ impl GridwatchUi {
             if let Some(saved) = &self.saved_settings
                 && *saved != now
             {
-                self.backend.send(Request::SaveSettings(now.clone()));
+                self.backend.send(Request::SaveSettings(Box::new(now.clone())));
                 self.saved_settings = Some(now);
             }
         }
@@ -445,7 +490,27 @@ impl GridwatchUi {
 
     /// The floating windows: connections and the fleet launcher.
     fn windows(&mut self, ui: &mut egui::Ui) {
-        self.connection_window(ui);
+        let cache_path = self
+            .model
+            .status
+            .as_ref()
+            .map_or(String::new(), |s| s.cache_path.clone());
+        let forms = crate::connections::Forms {
+            stream: &mut self.stream_settings,
+            timestream: &mut self.history.connection,
+            lake: &mut self.lake,
+            connected: self.model.mode() == Mode::Kinesis,
+            cache_path: &cache_path,
+        };
+        for request in self.connections.show(ui.ctx(), forms) {
+            match &request {
+                Request::PruneCache(days) => self.retention_days = Some(*days),
+                Request::SetLakeDir(dir) => self.lake_dir = Some(dir.clone()),
+                _ => {}
+            }
+            self.last_error = None;
+            self.backend.send(request);
+        }
         if self.launcher.open {
             let spec = self.launcher.spec.clone();
             let cost = self.cost_for(&spec);
@@ -489,9 +554,19 @@ impl GridwatchUi {
             {
                 self.dark = !self.dark;
             }
-            if ui.button("Kinesis…").clicked() {
-                let remembered = self.stream_settings.clone();
-                self.connection = Some(self.connection.take().unwrap_or(remembered));
+            if ui
+                .button("Connections…")
+                .on_hover_text("AWS, Kinesis, Timestream, S3, lake folder and cache")
+                .clicked()
+            {
+                self.connections.open = !self.connections.open;
+                if self.connections.open {
+                    if let Some(s) = &self.model.status {
+                        self.connections.lake_dir = s.lake_dir.clone();
+                    }
+                    self.connections.retention =
+                        self.retention_days.map_or(String::new(), |d| d.to_string());
+                }
             }
             ui.separator();
             if ui
@@ -631,7 +706,7 @@ impl GridwatchUi {
         if pressed(Key::Q) {
             // The layout first, so the next start finds it as it is now.
             if self.saved_settings.is_some() {
-                self.backend.send(Request::SaveSettings(self.settings()));
+                self.backend.send(Request::SaveSettings(Box::new(self.settings())));
             }
             self.backend.send(Request::Quit);
         }
@@ -687,53 +762,6 @@ impl GridwatchUi {
             });
         for id in acknowledge {
             self.model.alarms.acknowledge(id);
-        }
-    }
-
-    fn connection_window(&mut self, ui: &mut egui::Ui) {
-        let Some(mut form) = self.connection.take() else {
-            return;
-        };
-        let mut open = true;
-        let mut action = None;
-        let connected = self.model.mode() == Mode::Kinesis;
-        egui::Window::new("Connect to Kinesis")
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .show(ui.ctx(), |ui| {
-                egui::Grid::new("connection_form")
-                    .num_columns(2)
-                    .show(ui, |ui| {
-                        field(ui, "Stream", &mut form.stream, "telemetry");
-                        optional_field(ui, "Profile", &mut form.profile, "default chain");
-                        optional_field(ui, "Region", &mut form.region, "from the profile");
-                        optional_field(ui, "Endpoint URL", &mut form.endpoint_url, "AWS");
-                    });
-                ui.label(
-                    RichText::new("Credentials come from your AWS profile chain; none are stored.")
-                        .weak(),
-                );
-                ui.horizontal(|ui| {
-                    if ui
-                        .add_enabled(!form.stream.trim().is_empty(), egui::Button::new("Connect"))
-                        .clicked()
-                    {
-                        self.stream_settings = form.clone();
-                        action = Some(Request::ConnectStream(form.clone()));
-                    }
-                    if connected && ui.button("Back to embedded").clicked() {
-                        action = Some(Request::DisconnectStream);
-                    }
-                });
-            });
-        if let Some(request) = action {
-            self.last_error = None;
-            self.backend.send(request);
-            open = false;
-        }
-        if open {
-            self.connection = Some(form);
         }
     }
 
@@ -1038,13 +1066,15 @@ impl GridwatchUi {
             .default_open(true)
             .show(ui, |ui| {
                 egui::Grid::new("fleet_panel").striped(true).show(ui, |ui| {
-                    for h in ["measure", "devices", "avg", "p90", "p95", "p99"] {
+                    for h in ["measure", "devices", "readings", "avg", "p90", "p95", "p99"] {
                         ui.label(RichText::new(h).strong());
                     }
                     ui.end_row();
                     for m in &self.model.fleet_summary {
                         ui.label(format!("{} ({})", m.measure, unit(&m.measure)));
                         ui.label(m.devices.to_string());
+                        let readings = self.model.readings_by_measure.get(&m.measure);
+                        ui.label(readings.map_or("–".into(), |n| thousands(*n)));
                         for v in [m.avg, m.p90, m.p95, m.p99] {
                             ui.label(format!("{v:.2}"));
                         }

@@ -34,6 +34,8 @@ pub enum Request {
     CancelJob,
     /// History from Timestream (a chart, or the operator's SQL).
     History(HistoryQuery),
+    /// History from the local cache, for the history view.
+    HistoryFromCache(ChartRequest),
     CancelHistory,
     /// The pipeline's monthly cost for a fleet.
     EstimateCost(FleetSpec),
@@ -43,11 +45,17 @@ pub enum Request {
     SaveReport(gridwatch_types::SaveReport),
     /// The layout, connections and last fleet saved in the previous run.
     LoadSettings,
-    SaveSettings(gridwatch_types::Settings),
+    SaveSettings(Box<gridwatch_types::Settings>),
     /// A desktop notification (alarms).
     Notify(gridwatch_types::Notification),
     /// Close the app (window state and layout saved).
     Quit,
+    /// The Connections window's Test buttons.
+    TestConnection(gridwatch_types::ConnectionTest),
+    /// Readings older than this many days leave the cache.
+    PruneCache(u32),
+    /// The lake folder the strategic view reads.
+    SetLakeDir(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,9 +68,14 @@ pub enum Reply {
     Table(ResultTable),
     Job(JobStatus),
     History(HistoryResult),
+    CacheHistory(ChartSeries),
     Cost(CostEstimate),
     Saved(gridwatch_types::Saved),
     Settings(Box<gridwatch_types::Settings>),
+    /// What a connection test found.
+    Tested(String),
+    /// Readings removed by a retention run.
+    Pruned(u64),
     /// A request that returns nothing went through.
     Done,
     Failed {
@@ -81,7 +94,9 @@ impl Request {
             Request::StopFleet => (command::STOP_FLEET, json!({})),
             Request::ListDevices => (command::LIST_DEVICES, json!({})),
             Request::WatchDevice(d) => (command::WATCH_DEVICE, json!({ "request": d })),
-            Request::DeviceChart(r) => (command::DEVICE_CHART, json!({ "request": r })),
+            Request::DeviceChart(r) | Request::HistoryFromCache(r) => {
+                (command::DEVICE_CHART, json!({ "request": r }))
+            }
             Request::ReportHealth(h) => (command::REPORT_UI_HEALTH, json!({ "request": h })),
             Request::ConnectStream(c) => (command::CONNECT_STREAM, json!({ "request": c })),
             Request::DisconnectStream => (command::DISCONNECT_STREAM, json!({})),
@@ -99,6 +114,9 @@ impl Request {
             Request::SaveSettings(s) => (command::SAVE_SETTINGS, json!({ "request": s })),
             Request::Notify(n) => (command::NOTIFY, json!({ "request": n })),
             Request::Quit => (command::QUIT, json!({})),
+            Request::TestConnection(t) => (command::TEST_CONNECTION, json!({ "request": t })),
+            Request::PruneCache(days) => (command::PRUNE_CACHE, json!({ "request": days })),
+            Request::SetLakeDir(dir) => (command::SET_LAKE_DIR, json!({ "request": dir })),
         }
     }
 
@@ -109,9 +127,13 @@ impl Request {
             | Request::StartFleet(_)
             | Request::StopFleet
             | Request::ConnectStream(_)
-            | Request::DisconnectStream => Reply::FleetStatus(serde_json::from_value(answer)?),
+            | Request::DisconnectStream
+            | Request::SetLakeDir(_) => Reply::FleetStatus(serde_json::from_value(answer)?),
+            Request::TestConnection(_) => Reply::Tested(serde_json::from_value(answer)?),
+            Request::PruneCache(_) => Reply::Pruned(serde_json::from_value(answer)?),
             Request::ListDevices => Reply::Devices(serde_json::from_value(answer)?),
             Request::DeviceChart(_) => Reply::Chart(serde_json::from_value(answer)?),
+            Request::HistoryFromCache(_) => Reply::CacheHistory(serde_json::from_value(answer)?),
             Request::ShardStatus => Reply::Shards(serde_json::from_value(answer)?),
             Request::Aggregate(_) => Reply::Table(serde_json::from_value(answer)?),
             Request::History(_) => Reply::History(serde_json::from_value(answer)?),

@@ -24,9 +24,14 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (or with a space) to epoch seconds.
+/// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (or with a space, or ending ` UTC` as
+/// [`format_utc`] writes it) to epoch seconds.
 pub fn parse_utc(s: &str) -> Option<f64> {
-    let s = s.trim().trim_end_matches('Z');
+    let s = s
+        .trim()
+        .trim_end_matches("UTC")
+        .trim_end()
+        .trim_end_matches('Z');
     let (date, time) = s.split_once(['T', ' '])?;
     let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
     let (y, m, day) = (d.next()??, d.next()??, d.next()??);
@@ -71,6 +76,11 @@ mod tests {
         assert_eq!(parse_utc("2023-11-14T22:13:20Z"), Some(1_700_000_000.0));
         assert_eq!(parse_utc("2023-11-14 22:13:20.5"), Some(1_700_000_000.5));
         assert_eq!(parse_utc("nope"), None);
+        assert_eq!(parse_utc("2023-11-14 22:13 UTC"), Some(1_699_999_980.0));
+        assert_eq!(
+            parse_utc(&format_utc(1_700_000_000_000_000)),
+            Some(1_700_000_000.0)
+        );
         assert_eq!(format_utc(1_700_000_000_000_000), "2023-11-14 22:13:20 UTC");
     }
 }

@@ -4,7 +4,9 @@
 
 use egui::{Color32, RichText};
 use egui_plot::{Line, Plot, PlotPoints};
-use gridwatch_types::{Cell, HistoryQuery, HistoryResult, TimestreamConnection};
+use gridwatch_types::{
+    Cell, ChartRequest, ChartSeries, HistoryQuery, HistoryResult, ResultTable, TimestreamConnection,
+};
 
 use crate::backend::Request;
 
@@ -15,11 +17,24 @@ pub const RANGES: [(&str, i64); 4] = [
     ("7 d", 604_800),
 ];
 
+/// Where the history view reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The local cache: what this machine saw, offline too.
+    Cache,
+    Timestream,
+}
+
 #[derive(Debug)]
 pub struct History {
+    pub source: Source,
     pub connection: TimestreamConnection,
     pub measure: String,
+    /// The range ending now, in seconds; 0 for the custom range below.
     pub range_s: i64,
+    /// The custom range, UTC (`2026-11-26 08:00`).
+    pub custom_from: String,
+    pub custom_to: String,
     pub sql: String,
     pub max_bytes: String,
     pub result: Option<HistoryResult>,
@@ -30,6 +45,8 @@ pub struct History {
     /// What `SHOW MEASURES` and `DESCRIBE` found, for the pickers.
     pub measures: Vec<String>,
     pub dimensions: Vec<String>,
+    /// The result shown came from the local cache.
+    pub from_cache: bool,
 }
 
 const SHOW_MEASURES: &str = "SHOW MEASURES FROM $__database.$__table";
@@ -38,9 +55,12 @@ const DESCRIBE: &str = "DESCRIBE $__database.$__table";
 impl Default for History {
     fn default() -> Self {
         History {
+            source: Source::Cache,
             connection: TimestreamConnection::default(),
             measure: "voltage".into(),
             range_s: 3_600,
+            custom_from: String::new(),
+            custom_to: String::new(),
             sql: "SELECT bin(time, $__interval_ms ms) AS t, avg(measure_value::double) AS avg\nFROM $__database.$__table\nWHERE measure_name = '$__measure' AND $__timeFilter\nGROUP BY 1 ORDER BY 1".into(),
             max_bytes: "10000000000".into(),
             result: None,
@@ -49,6 +69,7 @@ impl Default for History {
             saved: None,
             measures: Vec::new(),
             dimensions: Vec::new(),
+            from_cache: false,
         }
     }
 }
@@ -93,26 +114,82 @@ impl History {
                 .collect();
         } else {
             self.result = Some(result);
+            self.from_cache = false;
         }
     }
 
+    /// The chosen range in epoch microseconds, or what is wrong with the
+    /// custom one.
+    pub fn range_us(&self, now_us: i64) -> Result<(i64, i64), String> {
+        if self.range_s > 0 {
+            return Ok((now_us - self.range_s * 1_000_000, now_us));
+        }
+        let parse = |name: &str, text: &str| {
+            crate::clock::parse_utc(text)
+                .map(|s| (s * 1e6) as i64)
+                .ok_or_else(|| format!("{name} {text:?} is not a UTC time like 2026-11-26 08:00"))
+        };
+        let from = parse("From", &self.custom_from)?;
+        let to = parse("To", &self.custom_to)?;
+        if to <= from {
+            return Err("the range must end after it starts".into());
+        }
+        Ok((from, to))
+    }
+
+    /// A Timestream query over the chosen range (which must be valid).
     fn query(
         &self,
         device: Option<String>,
         sql: Option<String>,
         pixels: u32,
-        now_us: i64,
+        (from_us, to_us): (i64, i64),
     ) -> HistoryQuery {
         HistoryQuery {
             connection: self.connection.clone(),
             sql,
             device,
             measure: self.measure.clone(),
-            from_us: now_us - self.range_s * 1_000_000,
-            to_us: now_us,
+            from_us,
+            to_us,
             pixels,
             max_bytes: self.max_bytes.trim().parse().ok(),
         }
+    }
+
+    /// A chart from the local cache, shown like a Timestream answer: a
+    /// row per pixel column with its time, average, minimum and maximum.
+    pub fn take_cache(&mut self, chart: ChartSeries) {
+        self.waiting = false;
+        self.error = None;
+        let table = ResultTable {
+            columns: ["time", "avg", "min", "max", "readings"]
+                .map(String::from)
+                .to_vec(),
+            rows: chart
+                .columns
+                .iter()
+                .map(|c| {
+                    vec![
+                        Cell::Text(crate::clock::format_utc(c.first_us)),
+                        Cell::Number((c.min + c.max) / 2.0),
+                        Cell::Number(c.min),
+                        Cell::Number(c.max),
+                        Cell::Number(c.count as f64),
+                    ]
+                })
+                .collect(),
+            skipped: Vec::new(),
+            lake_dir: String::new(),
+        };
+        self.result = Some(HistoryResult {
+            table,
+            sql: String::new(),
+            bytes_scanned: 0,
+            bytes_metered: 0,
+            cached_at_us: None,
+        });
+        self.from_cache = true;
     }
 
     /// Draws the view; returns the requests it wants sent.
@@ -120,45 +197,75 @@ impl History {
         let mut out = Vec::new();
         ui.horizontal(|ui| {
             ui.heading("History");
-            text(ui, "Database", &mut self.connection.database, 110.0);
-            text(ui, "Table", &mut self.connection.table, 110.0);
-            let mut endpoint = self.connection.endpoint_url.clone().unwrap_or_default();
-            text(ui, "Endpoint URL", &mut endpoint, 170.0);
-            self.connection.endpoint_url =
-                (!endpoint.trim().is_empty()).then(|| endpoint.trim().to_owned());
+            ui.selectable_value(&mut self.source, Source::Cache, "Local cache");
+            ui.selectable_value(&mut self.source, Source::Timestream, "Timestream");
+            if self.source == Source::Timestream {
+                text(ui, "Database", &mut self.connection.database, 110.0);
+                text(ui, "Table", &mut self.connection.table, 110.0);
+                let mut endpoint = self.connection.endpoint_url.clone().unwrap_or_default();
+                text(ui, "Endpoint URL", &mut endpoint, 170.0);
+                self.connection.endpoint_url =
+                    (!endpoint.trim().is_empty()).then(|| endpoint.trim().to_owned());
+            }
         });
         let width = ui.available_width().max(100.0) as u32;
+        let range = self.range_us(now_us);
         ui.horizontal(|ui| {
             ui.label(format!("Device: {}", device.unwrap_or("the whole fleet")));
             text(ui, "Measure", &mut self.measure, 90.0);
             for (label, secs) in RANGES {
                 ui.selectable_value(&mut self.range_s, secs, label);
             }
-            text(ui, "Max bytes", &mut self.max_bytes, 110.0);
-            if ui
-                .add_enabled(!self.waiting, egui::Button::new("Discover"))
-                .clicked()
-            {
-                for sql in [SHOW_MEASURES, DESCRIBE] {
-                    out.push(Request::History(self.query(
-                        None,
-                        Some(sql.into()),
-                        width,
-                        now_us,
-                    )));
-                }
+            if ui.selectable_label(self.range_s == 0, "Custom").clicked() && self.range_s > 0 {
+                // Start the custom range from the one that was chosen.
+                let from = now_us - self.range_s * 1_000_000;
+                self.custom_from = crate::clock::format_utc(from);
+                self.custom_to = crate::clock::format_utc(now_us);
+                self.range_s = 0;
             }
-            if ui
-                .add_enabled(!self.waiting, egui::Button::new("Chart"))
-                .clicked()
+            if self.range_s == 0 {
+                text(ui, "From", &mut self.custom_from, 150.0);
+                text(ui, "To", &mut self.custom_to, 150.0);
+            }
+        });
+        ui.horizontal(|ui| {
+            let ready = !self.waiting && range.is_ok();
+            if ui.add_enabled(ready, egui::Button::new("Chart")).clicked()
+                && let Ok(range) = range
             {
                 self.waiting = true;
-                out.push(Request::History(self.query(
-                    device.map(String::from),
-                    None,
-                    width,
-                    now_us,
-                )));
+                out.push(match self.source {
+                    Source::Cache => Request::HistoryFromCache(ChartRequest {
+                        device_id: device.map(String::from),
+                        measure: self.measure.clone(),
+                        from_us: range.0,
+                        to_us: range.1,
+                        pixels: width,
+                    }),
+                    Source::Timestream => {
+                        Request::History(self.query(device.map(String::from), None, width, range))
+                    }
+                });
+            }
+            if let Err(e) = &range {
+                ui.label(RichText::new(e).color(Color32::from_rgb(220, 60, 60)));
+            }
+            if self.source == Source::Timestream {
+                text(ui, "Max bytes", &mut self.max_bytes, 110.0);
+                if ui
+                    .add_enabled(ready, egui::Button::new("Discover"))
+                    .clicked()
+                    && let Ok(range) = range
+                {
+                    for sql in [SHOW_MEASURES, DESCRIBE] {
+                        out.push(Request::History(self.query(
+                            None,
+                            Some(sql.into()),
+                            width,
+                            range,
+                        )));
+                    }
+                }
             }
         });
         if !self.measures.is_empty() {
@@ -173,24 +280,31 @@ impl History {
         if !self.dimensions.is_empty() {
             ui.label(format!("Dimensions: {}", self.dimensions.join(", ")));
         }
-        ui.add(
-            egui::TextEdit::multiline(&mut self.sql)
-                .code_editor()
-                .desired_rows(4)
-                .desired_width(f32::INFINITY),
-        )
-        .accessible_name("Query");
+        if self.source == Source::Timestream {
+            ui.add(
+                egui::TextEdit::multiline(&mut self.sql)
+                    .code_editor()
+                    .desired_rows(4)
+                    .desired_width(f32::INFINITY),
+            )
+            .accessible_name("Query");
+        }
         ui.horizontal(|ui| {
-            if ui
-                .add_enabled(!self.waiting, egui::Button::new("Run query"))
-                .clicked()
+            if self.source == Source::Timestream
+                && ui
+                    .add_enabled(
+                        !self.waiting && range.is_ok(),
+                        egui::Button::new("Run query"),
+                    )
+                    .clicked()
+                && let Ok(range) = range
             {
                 self.waiting = true;
                 out.push(Request::History(self.query(
                     device.map(String::from),
                     Some(self.sql.clone()),
                     width,
-                    now_us,
+                    range,
                 )));
             }
             if ui
@@ -198,6 +312,7 @@ impl History {
                 .clicked()
             {
                 out.push(Request::CancelHistory);
+                self.waiting = false;
             }
             if self.waiting {
                 ui.spinner();
@@ -217,6 +332,12 @@ impl History {
                 ui.label(RichText::new(format!("Saved to {path}")).weak());
             }
             match result.cached_at_us {
+                _ if self.from_cache => {
+                    ui.label(format!(
+                        "{} columns from the local cache",
+                        result.table.rows.len()
+                    ));
+                }
                 Some(at) => {
                     ui.label(
                         RichText::new(format!(

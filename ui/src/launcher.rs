@@ -71,6 +71,9 @@ impl Launcher {
         }
         let mut open = true;
         let mut request = None;
+        // Ctrl+Enter launches, as the button does.
+        let launch_key =
+            ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter));
         // On the right, below the bars, clear of the connection window.
         let right = ctx.content_rect().right();
         egui::Window::new("Fleet launcher")
@@ -82,17 +85,17 @@ impl Launcher {
                 // The buttons first, so they stay put as the form changes.
                 ui.horizontal(|ui| {
                     let problem = self.problem();
+                    let can_launch = !running && problem.is_none();
                     if ui
-                        .add_enabled(
-                            !running && problem.is_none(),
-                            egui::Button::new("Launch fleet"),
-                        )
+                        .add_enabled(can_launch, egui::Button::new("Launch fleet"))
+                        .on_hover_text("Ctrl+Enter")
                         .on_disabled_hover_text(if running {
                             "a fleet is running: stop it first"
                         } else {
                             problem.unwrap_or("")
                         })
                         .clicked()
+                        || (launch_key && can_launch)
                     {
                         request = Some(Request::StartFleet(self.launch()));
                     }

@@ -8,6 +8,7 @@ pub mod alarms;
 pub mod app;
 pub mod backend;
 pub mod clock;
+pub mod connections;
 pub mod decimate;
 pub mod export;
 pub mod history;

@@ -110,6 +110,8 @@ pub struct Model {
     /// `fleet_stats()` as of the last live batch (drawn every frame,
     /// changed only by batches).
     pub fleet_summary: Vec<MeasureStats>,
+    /// Readings received per measure since the pipeline started.
+    pub readings_by_measure: BTreeMap<String, u64>,
     /// The values each dimension takes across the listed devices, for the
     /// pickers.
     pub dimension_values: BTreeMap<String, std::collections::BTreeSet<String>>,
@@ -158,6 +160,7 @@ impl Model {
     pub fn apply_live(&mut self, batch: LiveBatch) {
         self.batches_received += 1;
         self.stats = batch.stats;
+        self.readings_by_measure = batch.readings_by_measure;
         for latest in batch.devices {
             self.newest_us = self.newest_us.max(latest.time_us);
             let device_type = self
@@ -368,6 +371,7 @@ mod tests {
                 }],
             }],
             watched_device: watched.map(String::from),
+            readings_by_measure: BTreeMap::from([("watt".to_string(), seq)]),
             watched: w,
             stats: PipelineStats::default(),
         }
@@ -385,6 +389,8 @@ mod tests {
         // A batch for a device we no longer watch is ignored.
         m.apply_live(batch(3, "b", 3_000_000, Some("b")));
         assert_eq!(m.series["watt"].len(), 2);
+        // The fleet panel's reading counts come from the pipeline.
+        assert_eq!(m.readings_by_measure["watt"], 3);
     }
 
     #[test]

@@ -66,6 +66,8 @@ fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
     step_until(&mut h, "the first status", |app| app.model.status.is_some());
     h.get_by_label("History").click();
     h.run_steps(2);
+    h.get_by_label("Timestream").click();
+    h.run_steps(2);
     let mut fill = |name: &str, value: &str| {
         h.get_by_role_and_label(Role::TextInput, name).focus();
         h.step();

@@ -31,7 +31,7 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
     let mut h = harness(&rt, &session);
     step_until(&mut h, "the first status", |app| app.model.status.is_some());
 
-    h.get_by_label("Kinesis…").click();
+    h.get_by_label("Connections…").click();
     h.run_steps(2);
     let input = |h: &egui_kittest::Harness<'static, gridwatch_ui::GridwatchUi>, name: &str| {
         h.get_by_role_and_label(Role::TextInput, name).focus();
@@ -46,6 +46,12 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
     h.get_by_role_and_label(Role::TextInput, "Endpoint URL")
         .type_text(&kinesalite.endpoint());
     h.step();
+    // The Test button says what it found before the operator connects.
+    h.get_by_label("Test Kinesis").click();
+    step_until(&mut h, "the test's answer", |app| {
+        app.connections.results.contains_key("Kinesis")
+    });
+    h.get_by_label("OK: stream ui-stream: ACTIVE, 2 open shards");
     h.get_by_label("Connect").click();
     step_until(&mut h, "Kinesis mode", |app| {
         app.model.mode() == Mode::Kinesis
@@ -106,7 +112,7 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
     h.get_by_label("Stop fleet").click();
 
     // Back to the embedded pipeline.
-    h.get_by_label("Kinesis…").click();
+    h.get_by_label("Connections…").click();
     h.run_steps(2);
     h.get_by_label("Back to embedded").click();
     step_until(&mut h, "embedded mode", |app| {

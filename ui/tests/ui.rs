@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use egui::accesskit::Role;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use gridwatch_session::Session;
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
 use gridwatch_types::FleetSpec;
@@ -547,5 +547,78 @@ fn the_layout_comes_back_after_a_restart_and_alarms_reach_the_desktop_grouped() 
     });
     h.get_by_label_contains(&format!("Chart: voltage of {}", short_id(&other)));
     h.get_by_label("Dark");
+    rt.block_on(session.shutdown()).unwrap();
+}
+
+#[test]
+fn history_from_the_local_cache_over_a_preset_and_a_custom_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, session) = engine(dir.path());
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "a chosen device", |app| {
+        app.model.selected.is_some()
+    });
+    h.get_by_label("History").click();
+    h.run_steps(2);
+    // The cache is the default source: it works offline and in embedded mode.
+    h.get_by_label("Local cache");
+    h.get_by_label("5 min").click();
+    h.run_steps(2);
+    h.get_by_label("Chart").click();
+    step_until(&mut h, "the cached history", |app| {
+        app.history.result.is_some() || app.history.error.is_some()
+    });
+    assert!(
+        h.state().history.from_cache,
+        "{:?}",
+        h.state().history.error
+    );
+    let rows = h.state().history.result.as_ref().unwrap().table.rows.len();
+    assert!(rows > 50, "five minutes of 200 ms readings: {rows} columns");
+    h.get_by_label_contains("columns from the local cache");
+
+    // A custom range starts from the preset; a bad time is named.
+    h.get_by_label("Custom").click();
+    h.run_steps(2);
+    assert!(!h.state().history.custom_from.is_empty());
+    h.state_mut().history.custom_from = "yesterday-ish".into();
+    h.run_steps(2);
+    h.get_by_label_contains("From \"yesterday-ish\" is not a UTC time");
+    assert!(
+        h.get_by_label("Chart").accesskit_node().is_disabled(),
+        "no chart of a bad range"
+    );
+    // Two minutes in the middle of the history.
+    let now = gridwatch_core::time::now_us();
+    let (from, to) = (now - 240_000_000, now - 120_000_000);
+    h.state_mut().history.custom_from = gridwatch_ui::clock::format_utc(from);
+    h.state_mut().history.custom_to = gridwatch_ui::clock::format_utc(to);
+    h.run_steps(2);
+    h.get_by_label("Chart").click();
+    step_until(&mut h, "the custom range", |app| {
+        !app.history.waiting
+            && app
+                .history
+                .result
+                .as_ref()
+                .is_some_and(|r| r.table.rows.len() != rows)
+    });
+    let result = h.state().history.result.clone().unwrap();
+    let times: Vec<f64> = result
+        .table
+        .rows
+        .iter()
+        .map(|r| match &r[0] {
+            gridwatch_types::Cell::Text(t) => gridwatch_ui::clock::parse_utc(t).unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(!times.is_empty());
+    assert!(
+        times
+            .iter()
+            .all(|t| (from as f64 / 1e6 - 1.0..=to as f64 / 1e6).contains(t)),
+        "every column inside the range"
+    );
     rt.block_on(session.shutdown()).unwrap();
 }

@@ -37,6 +37,9 @@ pub mod command {
     pub const SAVE_SETTINGS: &str = "save_settings";
     pub const NOTIFY: &str = "notify";
     pub const QUIT: &str = "quit";
+    pub const TEST_CONNECTION: &str = "test_connection";
+    pub const PRUNE_CACHE: &str = "prune_cache";
+    pub const SET_LAKE_DIR: &str = "set_lake_dir";
 }
 
 /// The kind of device a simulated fleet is made of.
@@ -173,6 +176,9 @@ pub struct FleetStatus {
     pub production: Option<Production>,
     pub shards: u32,
     pub cache_path: String,
+    /// The lake folder the strategic view reads.
+    #[serde(default)]
+    pub lake_dir: String,
     /// The Kinesis stream the live view follows, in Kinesis mode.
     pub stream: Option<String>,
 }
@@ -238,6 +244,9 @@ pub struct LiveBatch {
     pub watched_device: Option<String>,
     pub watched: BTreeMap<String, Vec<SeriesPoint>>,
     pub stats: PipelineStats,
+    /// Readings received per measure since the pipeline started.
+    #[serde(default)]
+    pub readings_by_measure: BTreeMap<String, u64>,
 }
 
 /// A chart's request: one device (or the whole fleet), one measure, a range,
@@ -453,6 +462,12 @@ pub struct UiHealth {
     pub devices_listed: u64,
     /// 99th percentile of the last frames' CPU time, in milliseconds.
     pub frame_ms_p99: f64,
+    /// The view on screen, and whether a fleet runs (for end-to-end tests
+    /// that drive the window with keys).
+    #[serde(default)]
+    pub view: View,
+    #[serde(default)]
+    pub fleet_running: bool,
 }
 
 /// An error code the UI can act on without matching message strings.
@@ -475,6 +490,13 @@ pub enum ErrorCode {
     Cancelled,
     /// A local file (settings, export) could not be read or written.
     Io,
+    /// The AWS credential chain found no credentials (profile, SSO,
+    /// environment).
+    NoCredentials,
+    /// AWS refused these credentials this action.
+    AccessDenied,
+    /// The service or endpoint could not be reached (network, endpoint URL).
+    Unreachable,
     /// Anything else; the message says what.
     Internal,
 }
@@ -581,6 +603,11 @@ pub struct Settings {
     pub layout: Layout,
     pub stream: StreamConnection,
     pub timestream: TimestreamConnection,
+    pub lake: LakeConnection,
+    /// The lake folder the strategic view reads (None: the app's default).
+    pub lake_dir: Option<String>,
+    /// Readings older than this many days leave the cache (None: kept).
+    pub cache_retention_days: Option<u32>,
     pub fleet: FleetSpec,
 }
 
@@ -589,4 +616,39 @@ pub struct Settings {
 pub struct Notification {
     pub title: String,
     pub body: String,
+}
+
+/// Which connection the operator tests, with how to reach AWS. No secrets:
+/// credentials come from the AWS profile chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionTest {
+    pub target: ConnectionTarget,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "service", rename_all = "snake_case")]
+pub enum ConnectionTarget {
+    Kinesis { stream: String },
+    Timestream { database: String, table: String },
+    S3 { bucket: String, prefix: String },
+}
+
+impl ConnectionTarget {
+    pub fn service(&self) -> &'static str {
+        match self {
+            ConnectionTarget::Kinesis { .. } => "Kinesis",
+            ConnectionTarget::Timestream { .. } => "Timestream",
+            ConnectionTarget::S3 { .. } => "S3",
+        }
+    }
+}
+
+/// The S3 lake the operator syncs extracts from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LakeConnection {
+    pub bucket: String,
+    pub prefix: String,
 }

@@ -12,16 +12,18 @@ pub mod settings;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use gridwatch_core::aws::AwsProblem;
 use gridwatch_core::kinesis::{ConsumerConfig, Follower, KinesisError, StartAt, list_shards};
 use gridwatch_core::live::LiveView;
+use gridwatch_core::probe;
 use gridwatch_core::{Cache, CacheReader};
 use gridwatch_simulator::kinesis::KinesisSink;
 use gridwatch_simulator::lake::{LakeOptions, LakeSink};
 use gridwatch_simulator::{Embedded, Pacing, RunOptions, RunProgress};
 use gridwatch_types::{
-    AggregateQuery, ApiError, Cell, ChartRequest, ChartSeries, DeviceInfo, ErrorCode, FillLake,
-    FleetLaunch, FleetSink, FleetSpec, FleetStatus, HistoryQuery, HistoryResult, JobStatus, Mode,
-    Production, ResultTable, ShardStatus, StreamConnection,
+    AggregateQuery, ApiError, Cell, ChartRequest, ChartSeries, ConnectionTarget, ConnectionTest,
+    DeviceInfo, ErrorCode, FillLake, FleetLaunch, FleetSink, FleetSpec, FleetStatus, HistoryQuery,
+    HistoryResult, JobStatus, Mode, Production, ResultTable, ShardStatus, StreamConnection,
 };
 
 /// Which live view feeds the UI; swapped when a stream is connected.
@@ -55,7 +57,8 @@ struct Job {
 
 pub struct Session {
     engine: Embedded,
-    lake_dir: PathBuf,
+    /// Changed from the Connections window; read by each lake job.
+    lake_dir: RwLock<PathBuf>,
     job: tokio::sync::Mutex<Option<Job>>,
     last_job: std::sync::Mutex<Option<JobStatus>>,
     history_stop: std::sync::Mutex<Option<tokio::sync::watch::Sender<bool>>>,
@@ -67,7 +70,7 @@ pub struct Session {
 impl Session {
     pub fn new(engine: Embedded, lake_dir: PathBuf) -> Session {
         Session {
-            lake_dir,
+            lake_dir: RwLock::new(lake_dir),
             job: tokio::sync::Mutex::new(None),
             last_job: std::sync::Mutex::new(None),
             history_stop: std::sync::Mutex::new(None),
@@ -76,6 +79,36 @@ impl Session {
             production: std::sync::Mutex::new(None),
             engine,
         }
+    }
+
+    /// The lake folder the strategic view reads now.
+    pub fn lake_dir(&self) -> PathBuf {
+        match self.lake_dir.read() {
+            Ok(d) => d.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
+    }
+
+    /// Points the strategic view (and lake fleets) at another folder.
+    pub async fn set_lake_dir(&self, dir: String) -> Result<FleetStatus, ApiError> {
+        let dir = PathBuf::from(dir.trim());
+        if dir.as_os_str().is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "name the lake folder",
+            ));
+        }
+        if dir.exists() && !dir.is_dir() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{} is a file, not a folder", dir.display()),
+            ));
+        }
+        match self.lake_dir.write() {
+            Ok(mut d) => *d = dir,
+            Err(e) => *e.into_inner() = dir,
+        }
+        Ok(self.status().await)
     }
 
     pub fn engine(&self) -> &Embedded {
@@ -96,6 +129,7 @@ impl Session {
 
     pub async fn status(&self) -> FleetStatus {
         let mut status = self.engine.status().await;
+        status.lake_dir = self.lake_dir().display().to_string();
         if status.running.is_some() {
             status.production = lock(&self.production).as_ref().map(|m| m.read());
         }
@@ -149,7 +183,7 @@ impl Session {
                     .await
             }
             FleetSink::Lake => {
-                let mut options = LakeOptions::new(&self.lake_dir);
+                let mut options = LakeOptions::new(self.lake_dir());
                 // Firehose's shortest buffer interval, so a live fleet's
                 // extracts show up within a minute.
                 options.buffer_interval = std::time::Duration::from_secs(60);
@@ -268,6 +302,63 @@ impl Session {
         self.status().await
     }
 
+    /// The Connections window's Test button: one read-only call that says
+    /// whether the settings reach what they name, and if not, why.
+    pub async fn test_connection(&self, test: ConnectionTest) -> Result<String, ApiError> {
+        let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let aws = gridwatch_core::aws::AwsOptions {
+            profile: keep(&test.profile),
+            region: keep(&test.region),
+            endpoint_url: keep(&test.endpoint_url),
+        };
+        let service = test.target.service();
+        let missing = |what: &str| {
+            Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{service}: name the {what}"),
+            ))
+        };
+        let found = match &test.target {
+            ConnectionTarget::Kinesis { stream } if stream.trim().is_empty() => {
+                return missing("stream");
+            }
+            ConnectionTarget::Kinesis { stream } => probe::kinesis(&aws, stream.trim()).await,
+            ConnectionTarget::Timestream { database, table }
+                if database.trim().is_empty() || table.trim().is_empty() =>
+            {
+                return missing("database and the table");
+            }
+            ConnectionTarget::Timestream { database, table } => {
+                probe::timestream(&aws, database.trim(), table.trim()).await
+            }
+            ConnectionTarget::S3 { bucket, .. } if bucket.trim().is_empty() => {
+                return missing("bucket");
+            }
+            ConnectionTarget::S3 { bucket, prefix } => {
+                probe_s3(&aws, bucket.trim(), prefix.trim()).await
+            }
+        };
+        found.map_err(|e| probe_error(service, e))
+    }
+
+    /// Applies a retention: readings older than `days` leave the cache.
+    pub async fn prune_cache(&self, days: u32) -> Result<u64, ApiError> {
+        if days == 0 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "keep at least one day of readings",
+            ));
+        }
+        let path = self.engine.cache_path().to_owned();
+        let before = gridwatch_core::time::now_us() - i64::from(days) * 86_400_000_000;
+        blocking(move || {
+            Cache::open(&path)
+                .and_then(|mut c| c.prune_before(before))
+                .map_err(cache_error)
+        })
+        .await
+    }
+
     /// The shard panel: the followed stream's shards.
     pub async fn shards(&self) -> Vec<ShardStatus> {
         self.stream
@@ -286,7 +377,7 @@ impl Session {
                 "the range must end after it starts",
             ));
         }
-        let lake = self.lake_dir.clone();
+        let lake = self.lake_dir();
         blocking(move || {
             if !lake.join("readings").exists() {
                 return Err(ApiError::new(
@@ -339,7 +430,7 @@ impl Session {
         let now = gridwatch_core::time::now_us();
         let span = i64::from(request.days) * gridwatch_core::time::MICROS_PER_DAY;
         let start = now - span;
-        let dir = self.lake_dir.clone();
+        let dir = self.lake_dir();
         let shared = progress.clone();
         let cancelled = stop_rx.clone();
         let task = tokio::spawn(async move {
@@ -569,7 +660,7 @@ impl Session {
         request: gridwatch_types::SaveReport,
         path: PathBuf,
     ) -> Result<gridwatch_types::Saved, ApiError> {
-        let lake = self.lake_dir.clone();
+        let lake = self.lake_dir();
         blocking(move || {
             let filters = request
                 .region
@@ -671,10 +762,65 @@ impl ProductionMeter {
     }
 }
 
+fn probe_error(service: &str, (problem, message): (AwsProblem, String)) -> ApiError {
+    let code = match problem {
+        AwsProblem::NoCredentials => ErrorCode::NoCredentials,
+        AwsProblem::AccessDenied => ErrorCode::AccessDenied,
+        AwsProblem::NotFound => ErrorCode::NotFound,
+        AwsProblem::Unreachable => ErrorCode::Unreachable,
+        AwsProblem::Other => ErrorCode::Aws,
+    };
+    ApiError::new(code, format!("{service}: {message}"))
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("query task failed: {e}")))?
+}
+
+/// ListObjectsV2 of one key under the prefix: the bucket is there and
+/// readable, and whether extracts are.
+async fn probe_s3(
+    aws: &gridwatch_core::aws::AwsOptions,
+    bucket: &str,
+    prefix: &str,
+) -> probe::ProbeResult {
+    let conf = aws.load().await;
+    gridwatch_core::aws::check_credentials(&conf)
+        .await
+        .map_err(|e| {
+            (
+                AwsProblem::NoCredentials,
+                format!("no AWS credentials ({}): {e}", aws.describe()),
+            )
+        })?;
+    let mut s3 = aws_sdk_s3::config::Builder::from(&conf);
+    if aws.endpoint_url.is_some() {
+        // Emulators serve buckets by path, not by host name.
+        s3 = s3.force_path_style(true);
+    }
+    let client = aws_sdk_s3::Client::from_conf(s3.build());
+    // HeadBucket first: a plain 404 or 403 for a missing or forbidden bucket.
+    client
+        .head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| gridwatch_core::aws::classify(&e))?;
+    let out = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .max_keys(1)
+        .send()
+        .await
+        .map_err(|e| gridwatch_core::aws::classify(&e))?;
+    Ok(if out.key_count().unwrap_or(0) > 0 {
+        format!("bucket {bucket}: extracts under {prefix:?}")
+    } else {
+        format!("bucket {bucket}: reachable, nothing under {prefix:?} yet")
+    })
 }

@@ -120,6 +120,9 @@ impl Backend for InProcess {
                     Reply::Done
                 }
                 Request::DeviceChart(r) => answer("device_chart", s.chart(r).await, Reply::Chart),
+                Request::HistoryFromCache(r) => {
+                    answer("device_chart", s.chart(r).await, Reply::CacheHistory)
+                }
                 Request::ReportHealth(_) => Reply::Done,
                 Request::ConnectStream(c) => {
                     answer("connect_stream", s.connect(c).await, Reply::FleetStatus)
@@ -149,6 +152,17 @@ impl Backend for InProcess {
                     s.cancel_history();
                     Reply::Done
                 }
+                Request::TestConnection(t) => {
+                    answer("test_connection", s.test_connection(t).await, Reply::Tested)
+                }
+                Request::PruneCache(days) => {
+                    answer("prune_cache", s.prune_cache(days).await, Reply::Pruned)
+                }
+                Request::SetLakeDir(dir) => answer(
+                    "set_lake_dir",
+                    s.set_lake_dir(dir).await,
+                    Reply::FleetStatus,
+                ),
                 Request::LoadSettings
                 | Request::SaveSettings(_)
                 | Request::Notify(_)

@@ -1,0 +1,150 @@
+//! The Connections window's Test button, against emulators on 127.0.0.1:
+//! each failure comes back as the code the UI shows in the operator's
+//! words (no credentials, access denied, not found, unreachable).
+//! One test in this binary: it changes the process environment.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
+use gridwatch_session::Session;
+use gridwatch_simulator::Embedded;
+use gridwatch_tests::{EMULATOR_ENV, Kinesalite, Moto, create_stream};
+use gridwatch_types::{ConnectionTarget, ConnectionTest, ErrorCode};
+
+fn test(target: ConnectionTarget, endpoint: &str) -> ConnectionTest {
+    ConnectionTest {
+        target,
+        profile: None,
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.into()),
+    }
+}
+
+fn set_env(vars: &[(&str, &str)]) {
+    for (k, v) in vars {
+        // SAFETY: this binary holds one test; the runtime's threads do not
+        // read these variables while they change (between awaits, below).
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(k, v)
+        };
+    }
+}
+
+#[test]
+fn each_test_says_what_it_found_or_why_not() {
+    // The emulators start before the environment loses its credentials
+    // (moto's own boto3 reads AWS_PROFILE).
+    let kinesalite = Kinesalite::start(None);
+    let moto = Moto::start();
+    let strict = Moto::start_with_auth();
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("none");
+    let missing = missing.to_str().unwrap();
+    // No credentials anywhere: no environment keys, no profile files, no
+    // instance metadata.
+    for (k, _) in EMULATOR_ENV {
+        // SAFETY: as in set_env.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::remove_var(k)
+        };
+    }
+    set_env(&[
+        ("AWS_CONFIG_FILE", missing),
+        ("AWS_SHARED_CREDENTIALS_FILE", missing),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_PROFILE", "gridwatch-no-such-profile"),
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let session = rt.block_on(async {
+        Session::new(
+            Embedded::open(&dir.path().join("c.sqlite"), 1).unwrap(),
+            dir.path().join("lake"),
+        )
+    });
+    let kinesis = |stream: &str| ConnectionTarget::Kinesis {
+        stream: stream.into(),
+    };
+
+    let e = rt
+        .block_on(session.test_connection(test(kinesis("grid"), &kinesalite.endpoint())))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NoCredentials, "{e:?}");
+    assert!(
+        e.message.starts_with("Kinesis: no AWS credentials"),
+        "{e:?}"
+    );
+
+    // With credentials (the emulators' dummy keys, through the environment).
+    // SAFETY: as in set_env.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::remove_var("AWS_PROFILE")
+    };
+    set_env(&EMULATOR_ENV);
+    rt.block_on(create_stream(&kinesalite.client(), "grid", 2));
+    let found = rt
+        .block_on(session.test_connection(test(kinesis("grid"), &kinesalite.endpoint())))
+        .unwrap();
+    assert_eq!(found, "stream grid: ACTIVE, 2 open shards");
+    let e = rt
+        .block_on(session.test_connection(test(kinesis("nope"), &kinesalite.endpoint())))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
+    // Nothing listens on port 9 of loopback.
+    let e = rt
+        .block_on(session.test_connection(test(kinesis("grid"), "http://127.0.0.1:9")))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unreachable, "{e:?}");
+    let e = rt
+        .block_on(session.test_connection(test(kinesis("  "), &kinesalite.endpoint())))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e:?}");
+
+    // S3: a bucket that is there, one that is not.
+    rt.block_on(async {
+        moto.s3()
+            .create_bucket()
+            .bucket("lake")
+            .send()
+            .await
+            .unwrap();
+    });
+    let s3 = |bucket: &str| ConnectionTarget::S3 {
+        bucket: bucket.into(),
+        prefix: "readings/json/".into(),
+    };
+    let found = rt
+        .block_on(session.test_connection(test(s3("lake"), &moto.endpoint())))
+        .unwrap();
+    assert_eq!(
+        found,
+        "bucket lake: reachable, nothing under \"readings/json/\" yet"
+    );
+    let e = rt
+        .block_on(session.test_connection(test(s3("no-lake"), &moto.endpoint())))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
+
+    // Timestream: a table that is there, one that is not.
+    moto.create_timestream_table("grid", "readings");
+    let table = |t: &str| ConnectionTarget::Timestream {
+        database: "grid".into(),
+        table: t.into(),
+    };
+    let found = rt
+        .block_on(session.test_connection(test(table("readings"), &moto.endpoint())))
+        .unwrap();
+    assert_eq!(found, "table grid.readings: active");
+    let e = rt
+        .block_on(session.test_connection(test(table("nope"), &moto.endpoint())))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
+
+    // A service that checks the keys refuses the dummy ones.
+    let e = rt
+        .block_on(session.test_connection(test(s3("lake"), &strict.endpoint())))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::AccessDenied, "{e:?}");
+    rt.block_on(session.shutdown()).unwrap();
+}

@@ -1,0 +1,254 @@
+//! The Connections window: how to reach AWS (profile, region, endpoint),
+//! the Kinesis stream, the Timestream table, the S3 lake, and the local lake
+//! folder and cache retention. Each service has a Test button whose answer
+//! says what was found, or why not: no credentials, access denied, not
+//! found, unreachable.
+
+use std::collections::BTreeMap;
+
+use egui::{Color32, RichText};
+use gridwatch_types::{
+    ApiError, ConnectionTarget, ConnectionTest, ErrorCode, LakeConnection, StreamConnection,
+    TimestreamConnection,
+};
+
+use crate::app::{field, optional_field};
+use crate::backend::Request;
+
+#[derive(Debug, Default)]
+pub struct Connections {
+    pub open: bool,
+    /// The service whose test is running.
+    pub testing: Option<&'static str>,
+    /// Each service's last test: what was found, or the error.
+    pub results: BTreeMap<&'static str, Result<String, ApiError>>,
+    /// The retention being edited, in days ("" keeps everything).
+    pub retention: String,
+    /// The lake folder being edited.
+    pub lake_dir: String,
+    /// What the last retention run removed.
+    pub pruned: Option<Result<u64, ApiError>>,
+}
+
+/// What the operator's words for an error code are.
+pub fn explain(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NoCredentials => "No credentials",
+        ErrorCode::AccessDenied => "Access denied",
+        ErrorCode::NotFound => "Not found",
+        ErrorCode::Unreachable => "Unreachable",
+        ErrorCode::InvalidInput => "Incomplete",
+        _ => "Failed",
+    }
+}
+
+/// The connection settings the window edits, all held by the app.
+pub struct Forms<'a> {
+    pub stream: &'a mut StreamConnection,
+    pub timestream: &'a mut TimestreamConnection,
+    pub lake: &'a mut LakeConnection,
+    pub connected: bool,
+    pub cache_path: &'a str,
+}
+
+impl Connections {
+    /// A test's answer for the service under test.
+    pub fn tested(&mut self, result: Result<String, ApiError>) {
+        if let Some(service) = self.testing.take() {
+            self.results.insert(service, result);
+        }
+    }
+
+    fn test(&mut self, forms: &Forms<'_>, target: ConnectionTarget) -> Request {
+        self.testing = Some(target.service());
+        self.results.remove(target.service());
+        Request::TestConnection(ConnectionTest {
+            target,
+            profile: forms.stream.profile.clone(),
+            region: forms.stream.region.clone(),
+            endpoint_url: forms.stream.endpoint_url.clone(),
+        })
+    }
+
+    fn result_line(&self, ui: &mut egui::Ui, service: &'static str) {
+        match self.results.get(service) {
+            Some(Ok(found)) => {
+                ui.label(
+                    RichText::new(format!("OK: {found}")).color(Color32::from_rgb(80, 180, 80)),
+                );
+            }
+            Some(Err(e)) => {
+                ui.label(
+                    RichText::new(format!("{}: {}", explain(e.code), e.message))
+                        .color(Color32::from_rgb(220, 60, 60)),
+                );
+            }
+            None if self.testing == Some(service) => {
+                ui.spinner();
+            }
+            None => {}
+        }
+    }
+
+    /// Draws the window; returns the requests it wants sent.
+    pub fn show(&mut self, ctx: &egui::Context, forms: Forms<'_>) -> Vec<Request> {
+        let mut out = Vec::new();
+        if !self.open {
+            return out;
+        }
+        let mut open = true;
+        let idle = self.testing.is_none();
+        egui::Window::new("Connections")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.strong("AWS");
+                egui::Grid::new("aws_form").num_columns(2).show(ui, |ui| {
+                    optional_field(ui, "Profile", &mut forms.stream.profile, "default chain");
+                    optional_field(ui, "Region", &mut forms.stream.region, "from the profile");
+                    optional_field(ui, "Endpoint URL", &mut forms.stream.endpoint_url, "AWS");
+                });
+                ui.label(
+                    RichText::new("Credentials come from your AWS profile chain; none are stored.")
+                        .weak(),
+                );
+                // Timestream is reached the same way.
+                forms.timestream.profile = forms.stream.profile.clone();
+                forms.timestream.region = forms.stream.region.clone();
+                forms.timestream.endpoint_url = forms.stream.endpoint_url.clone();
+                ui.separator();
+
+                ui.strong("Kinesis");
+                ui.horizontal(|ui| {
+                    // Buttons first: the result after them grows.
+                    let named = !forms.stream.stream.trim().is_empty();
+                    if ui
+                        .add_enabled(named && idle, egui::Button::new("Test Kinesis"))
+                        .clicked()
+                    {
+                        let target = ConnectionTarget::Kinesis {
+                            stream: forms.stream.stream.clone(),
+                        };
+                        out.push(self.test(&forms, target));
+                    }
+                    if ui
+                        .add_enabled(named, egui::Button::new("Connect"))
+                        .clicked()
+                    {
+                        out.push(Request::ConnectStream(forms.stream.clone()));
+                        self.open = false;
+                    }
+                    if forms.connected && ui.button("Back to embedded").clicked() {
+                        out.push(Request::DisconnectStream);
+                        self.open = false;
+                    }
+                });
+                egui::Grid::new("kinesis_form")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        field(ui, "Stream", &mut forms.stream.stream, "telemetry");
+                    });
+                self.result_line(ui, "Kinesis");
+                ui.separator();
+
+                ui.strong("Timestream");
+                if ui
+                    .add_enabled(idle, egui::Button::new("Test Timestream"))
+                    .clicked()
+                {
+                    let target = ConnectionTarget::Timestream {
+                        database: forms.timestream.database.clone(),
+                        table: forms.timestream.table.clone(),
+                    };
+                    out.push(self.test(&forms, target));
+                }
+                egui::Grid::new("timestream_form")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        field(
+                            ui,
+                            "Timestream database",
+                            &mut forms.timestream.database,
+                            "grid",
+                        );
+                        field(
+                            ui,
+                            "Timestream table",
+                            &mut forms.timestream.table,
+                            "readings",
+                        );
+                    });
+                self.result_line(ui, "Timestream");
+                ui.separator();
+
+                ui.strong("S3 lake");
+                if ui.add_enabled(idle, egui::Button::new("Test S3")).clicked() {
+                    let target = ConnectionTarget::S3 {
+                        bucket: forms.lake.bucket.clone(),
+                        prefix: forms.lake.prefix.clone(),
+                    };
+                    out.push(self.test(&forms, target));
+                }
+                egui::Grid::new("s3_form").num_columns(2).show(ui, |ui| {
+                    field(ui, "Bucket", &mut forms.lake.bucket, "telemetry-lake");
+                    field(ui, "Prefix", &mut forms.lake.prefix, "readings/json/");
+                });
+                self.result_line(ui, "S3");
+                ui.separator();
+
+                ui.strong("On this machine");
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(
+                            !self.lake_dir.trim().is_empty(),
+                            egui::Button::new("Use folder"),
+                        )
+                        .clicked()
+                    {
+                        out.push(Request::SetLakeDir(self.lake_dir.trim().to_owned()));
+                    }
+                    ui.label("Lake folder");
+                    ui.add(egui::TextEdit::singleline(&mut self.lake_dir).desired_width(300.0))
+                        .accessible_name("Lake folder");
+                });
+                ui.horizontal(|ui| {
+                    let days = self.retention.trim().parse::<u32>().ok().filter(|d| *d > 0);
+                    if ui
+                        .add_enabled(days.is_some(), egui::Button::new("Apply retention"))
+                        .clicked()
+                        && let Some(days) = days
+                    {
+                        self.pruned = None;
+                        out.push(Request::PruneCache(days));
+                    }
+                    ui.label("Keep readings for");
+                    ui.add(egui::TextEdit::singleline(&mut self.retention).desired_width(50.0))
+                        .accessible_name("Keep days");
+                    ui.label("days");
+                    match &self.pruned {
+                        Some(Ok(n)) => {
+                            ui.label(format!("{n} older readings removed"));
+                        }
+                        Some(Err(e)) => {
+                            ui.label(
+                                RichText::new(&e.message).color(Color32::from_rgb(220, 60, 60)),
+                            );
+                        }
+                        None => {}
+                    }
+                });
+                ui.label(
+                    RichText::new(format!(
+                        "Cache: {} (start with --cache to use another)",
+                        forms.cache_path
+                    ))
+                    .weak(),
+                );
+            });
+        if !open {
+            self.open = false;
+        }
+        out
+    }
+}
