@@ -12,7 +12,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 # Tauri's build needs these; the app and its tests need the second list.
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev)
-TEST_PACKAGES=(curl chromium poppler-utils xvfb x11-utils imagemagick x11-apps xauth xdotool fonts-dejavu-core)
+TEST_PACKAGES=(curl chromium poppler-utils xvfb x11-utils imagemagick x11-apps xauth xdotool fonts-dejavu-core
+  dbus-bin dbus-daemon mesa-vulkan-drivers)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

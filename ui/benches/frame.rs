@@ -7,7 +7,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use egui_plot::{Line, Plot, PlotPoints};
-use gridwatch_ui::decimate::min_max;
+use gridwatch_ui::decimate::{MinMaxPyramid, min_max};
 
 const CHARTS: usize = 16;
 const POINTS: usize = 1_000_000;
@@ -28,8 +28,18 @@ fn series(seed: usize) -> Vec<[f64; 2]> {
         .collect()
 }
 
+#[derive(Clone, Copy)]
+enum Drawing<'a> {
+    /// Every point to egui_plot.
+    Undecimated,
+    /// The per-pixel min/max fold over the visible points, every frame.
+    Folded,
+    /// The same figure from min/max levels built once.
+    Pyramid(&'a [MinMaxPyramid]),
+}
+
 /// One frame: 16 plots in a 4x4 grid, tessellated.
-fn frame(ctx: &egui::Context, data: &[Vec<[f64; 2]>], decimate: bool) -> usize {
+fn frame(ctx: &egui::Context, data: &[Vec<[f64; 2]>], drawing: Drawing<'_>) -> usize {
     let input = egui::RawInput {
         screen_rect: Some(egui::Rect::from_min_size(
             egui::Pos2::ZERO,
@@ -43,11 +53,11 @@ fn frame(ctx: &egui::Context, data: &[Vec<[f64; 2]>], decimate: bool) -> usize {
         egui::Grid::new("charts").show(ui, |ui| {
             for (i, points) in data.iter().enumerate() {
                 Plot::new(("chart", i)).width(w).height(h).show(ui, |plot| {
-                    let shown = if decimate {
-                        let last = points.last().map_or(1.0, |p| p[0]);
-                        min_max(points, 0.0, last, w as usize)
-                    } else {
-                        points.clone()
+                    let last = points.last().map_or(1.0, |p| p[0]);
+                    let shown = match drawing {
+                        Drawing::Undecimated => points.clone(),
+                        Drawing::Folded => min_max(points, 0.0, last, w as usize),
+                        Drawing::Pyramid(p) => p[i].view(points, 0.0, last, w as usize),
                     };
                     plot.line(Line::new("v", PlotPoints::from(shown)));
                 });
@@ -64,10 +74,17 @@ fn charts(c: &mut Criterion) {
     let data: Vec<Vec<[f64; 2]>> = (0..CHARTS).map(series).collect();
     let mut group = c.benchmark_group("frame_16_charts_1m_points");
     group.sample_size(10);
+    let pyramids: Vec<MinMaxPyramid> = data.iter().map(|d| MinMaxPyramid::new(d)).collect();
     let ctx = egui::Context::default();
-    group.bench_function("decimated", |b| b.iter(|| frame(&ctx, &data, true)));
+    group.bench_function("pyramid", |b| {
+        b.iter(|| frame(&ctx, &data, Drawing::Pyramid(&pyramids)))
+    });
     let ctx = egui::Context::default();
-    group.bench_function("undecimated", |b| b.iter(|| frame(&ctx, &data, false)));
+    group.bench_function("folded", |b| b.iter(|| frame(&ctx, &data, Drawing::Folded)));
+    let ctx = egui::Context::default();
+    group.bench_function("undecimated", |b| {
+        b.iter(|| frame(&ctx, &data, Drawing::Undecimated))
+    });
     group.finish();
 }
 

@@ -70,6 +70,9 @@ pub struct GridwatchUi {
     pub saved_settings: Option<Settings>,
     last_settings_check: f64,
     reported_first_point: bool,
+    /// Wall-clock time, epoch microseconds: the ranges that end "now".
+    /// Snapshot tests fix it so their images do not change with the day.
+    pub clock: fn() -> i64,
 }
 
 /// How often the layout is compared with the saved one.
@@ -113,6 +116,7 @@ impl GridwatchUi {
             saved_settings: None,
             last_settings_check: 0.0,
             reported_first_point: false,
+            clock: crate::clock::now_us,
         }
     }
 
@@ -255,7 +259,7 @@ impl GridwatchUi {
                     // History just written: show it.
                     if finished {
                         self.strategic.waiting = true;
-                        let now = crate::clock::now_us();
+                        let now = (self.clock)();
                         self.backend
                             .send(Request::Aggregate(self.strategic.query(now)));
                     }
@@ -390,7 +394,8 @@ impl GridwatchUi {
             if let Some(saved) = &self.saved_settings
                 && *saved != now
             {
-                self.backend.send(Request::SaveSettings(Box::new(now.clone())));
+                self.backend
+                    .send(Request::SaveSettings(Box::new(now.clone())));
                 self.saved_settings = Some(now);
             }
         }
@@ -412,7 +417,7 @@ impl GridwatchUi {
                 .as_ref()
                 .and_then(|s| s.running.as_ref())
                 .map_or(1_000_000, |spec| spec.interval_ms as i64 * 1000);
-            let now = crate::clock::now_us();
+            let now = (self.clock)();
             let devices: Vec<(String, i64)> = self
                 .model
                 .devices
@@ -436,7 +441,7 @@ impl GridwatchUi {
         });
         if self.view != View::Operations {
             egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
-            let now = crate::clock::now_us();
+            let now = (self.clock)();
             let device = self.model.selected.clone();
             let requests = egui::CentralPanel::default()
                 .show(ui, |ui| match self.view {
@@ -706,7 +711,8 @@ impl GridwatchUi {
         if pressed(Key::Q) {
             // The layout first, so the next start finds it as it is now.
             if self.saved_settings.is_some() {
-                self.backend.send(Request::SaveSettings(Box::new(self.settings())));
+                self.backend
+                    .send(Request::SaveSettings(Box::new(self.settings())));
             }
             self.backend.send(Request::Quit);
         }
@@ -1206,7 +1212,7 @@ fn chart_table(measure: &str, points: &[[f64; 2]]) -> gridwatch_types::ResultTab
 }
 
 /// Time of day (UTC) for the x axis; tenths of a second when zoomed in that far.
-fn time_axis(mark: GridMark, _range: &RangeInclusive<f64>) -> String {
+pub(crate) fn time_axis(mark: GridMark, _range: &RangeInclusive<f64>) -> String {
     let secs = mark.value.rem_euclid(86_400.0);
     let h = (secs / 3600.0).floor();
     let m = ((secs - h * 3600.0) / 60.0).floor();

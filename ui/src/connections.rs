@@ -98,7 +98,10 @@ impl Connections {
         }
         let mut open = true;
         let idle = self.testing.is_none();
+        // Below the bars, beside the device list: the top bar's buttons stay
+        // in reach.
         egui::Window::new("Connections")
+            .default_pos(egui::pos2(330.0, 90.0))
             .open(&mut open)
             .collapsible(false)
             .resizable(false)

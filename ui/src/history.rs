@@ -376,9 +376,12 @@ impl History {
             })
             .collect();
         if !points.is_empty() {
-            Plot::new("history_chart").height(220.0).show(ui, |plot| {
-                plot.line(Line::new(self.measure.clone(), PlotPoints::from(points)));
-            });
+            Plot::new("history_chart")
+                .height(220.0)
+                .x_axis_formatter(crate::app::time_axis)
+                .show(ui, |plot| {
+                    plot.line(Line::new(self.measure.clone(), PlotPoints::from(points)));
+                });
         }
         egui::ScrollArea::both().show(ui, |ui| {
             egui::Grid::new("history_table")

@@ -124,7 +124,9 @@ impl Launcher {
                             for (ms, label) in INTERVALS_MS {
                                 ui.selectable_value(&mut self.spec.interval_ms, ms, label);
                             }
-                        });
+                        })
+                        .response
+                        .accessible_name("Interval");
                     ui.end_row();
                     ui.label("Anomaly rate");
                     ui.add(

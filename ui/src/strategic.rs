@@ -92,7 +92,9 @@ impl Strategic {
                     for (i, (label, _, _)) in GROUPINGS.iter().enumerate() {
                         ui.selectable_value(&mut self.grouping, i, *label);
                     }
-                });
+                })
+                .response
+                .accessible_name("Group by");
             if ui
                 .add_enabled(!self.waiting, egui::Button::new("Run"))
                 .clicked()
