@@ -1,24 +1,23 @@
-//! Alarms on the live readings: voltage outside +-10% of the device type's
-//! nominal, power changing too fast, and devices gone quiet. Raised once per
+//! Alarms on the live readings, by the operator's [`AlarmRules`]: voltage
+//! outside a tolerance of the device type's nominal, power changing too
+//! fast, a measure past its limits, and devices gone quiet. Raised once per
 //! condition (not per reading), cleared when the condition ends, and kept
 //! until the operator acknowledges them.
 
 use std::collections::HashMap;
 
-use gridwatch_types::{DeviceLatest, Notification};
+use gridwatch_types::{AlarmRules, DeviceLatest, Notification};
 
 /// Most alarms kept; the oldest acknowledged ones go first.
 const MAX_ALARMS: usize = 500;
-/// A reading more than this many times the previous one is a rapid change.
-const RAPID_FACTOR: f64 = 2.0;
-/// Intervals without a reading before a device counts as stale.
-pub const STALE_INTERVALS: i64 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlarmKind {
     Voltage,
     RapidChange,
     Stale,
+    /// A measure below its minimum or above its maximum.
+    Limit,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +38,9 @@ pub struct Alarms {
     /// The open alarm of each kind, per device (looked up on every reading
     /// without allocating).
     active: HashMap<String, [Option<u64>; 3]>,
+    /// Open limit alarms, per device and measure.
+    limit_active: HashMap<String, HashMap<String, u64>>,
+    pub rules: AlarmRules,
     last_watt: HashMap<String, f64>,
     next_id: u64,
     /// Alarms raised since the last desktop notification: count and first
@@ -62,20 +64,36 @@ pub fn nominal_voltage(device_type: Option<&str>) -> f64 {
 }
 
 impl Alarms {
-    fn raise(&mut self, device: &str, kind: AlarmKind, message: String, at_us: i64) {
-        let slot = kind as usize;
-        if self.active.get(device).is_some_and(|a| a[slot].is_some()) {
+    /// The open alarm of `kind` (of `measure`, for limits) on `device`.
+    fn open_id(&self, device: &str, kind: AlarmKind, measure: &str) -> Option<u64> {
+        match kind {
+            AlarmKind::Limit => self.limit_active.get(device)?.get(measure).copied(),
+            _ => self.active.get(device)?[kind as usize],
+        }
+    }
+
+    fn raise(&mut self, device: &str, kind: AlarmKind, measure: &str, message: String, at_us: i64) {
+        if self.open_id(device, kind, measure).is_some() {
             return;
         }
         self.next_id += 1;
-        self.active.entry(device.to_owned()).or_default()[slot] = Some(self.next_id);
+        let id = self.next_id;
+        match kind {
+            AlarmKind::Limit => {
+                self.limit_active
+                    .entry(device.to_owned())
+                    .or_default()
+                    .insert(measure.to_owned(), id);
+            }
+            _ => self.active.entry(device.to_owned()).or_default()[kind as usize] = Some(id),
+        }
         let pending = self
             .unnotified
             .entry(kind)
             .or_insert_with(|| (0, device.to_owned()));
         pending.0 += 1;
         self.list.push(Alarm {
-            id: self.next_id,
+            id,
             device_id: device.to_owned(),
             kind,
             message,
@@ -89,11 +107,18 @@ impl Alarms {
         }
     }
 
-    fn clear(&mut self, device: &str, kind: AlarmKind) {
-        if let Some(id) = self
-            .active
-            .get_mut(device)
-            .and_then(|a| a[kind as usize].take())
+    fn clear(&mut self, device: &str, kind: AlarmKind, measure: &str) {
+        let id = match kind {
+            AlarmKind::Limit => self
+                .limit_active
+                .get_mut(device)
+                .and_then(|m| m.remove(measure)),
+            _ => self
+                .active
+                .get_mut(device)
+                .and_then(|a| a[kind as usize].take()),
+        };
+        if let Some(id) = id
             && let Some(a) = self.list.iter_mut().find(|a| a.id == id)
         {
             a.cleared = true;
@@ -110,18 +135,20 @@ impl Alarms {
                 .map(|v| v.value)
         };
         let d = latest.device_id.as_str();
-        self.clear(d, AlarmKind::Stale);
+        self.clear(d, AlarmKind::Stale, "");
         if let Some(v) = value("voltage") {
             let nominal = nominal_voltage(device_type);
-            if (v - nominal).abs() > 0.1 * nominal {
+            let tolerance = self.rules.voltage_tolerance_pct;
+            if (v - nominal).abs() > tolerance / 100.0 * nominal {
                 self.raise(
                     d,
                     AlarmKind::Voltage,
-                    format!("voltage {v:.1} V is outside {nominal:.0} V ±10%"),
+                    "",
+                    format!("voltage {v:.1} V is outside {nominal:.0} V ±{tolerance}%"),
                     latest.time_us,
                 );
             } else {
-                self.clear(d, AlarmKind::Voltage);
+                self.clear(d, AlarmKind::Voltage, "");
             }
         }
         let previous = |last: &mut HashMap<String, f64>, w: f64| match last.get_mut(d) {
@@ -132,33 +159,55 @@ impl Alarms {
             && let Some(prev) = previous(&mut self.last_watt, w)
         {
             let (lo, hi) = (prev.min(w), prev.max(w));
-            if lo > 0.0 && hi / lo > RAPID_FACTOR {
+            if lo > 0.0 && hi / lo > self.rules.rapid_change_factor {
                 self.raise(
                     d,
                     AlarmKind::RapidChange,
+                    "",
                     format!("power went from {prev:.0} W to {w:.0} W in one reading"),
                     latest.time_us,
                 );
             } else {
-                self.clear(d, AlarmKind::RapidChange);
+                self.clear(d, AlarmKind::RapidChange, "");
+            }
+        }
+        for v in &latest.values {
+            let Some(limit) = self.rules.limits.get(&v.measure).copied() else {
+                continue;
+            };
+            let past = match (limit.min, limit.max) {
+                (Some(min), _) if v.value < min => Some(format!("below its minimum {min}")),
+                (_, Some(max)) if v.value > max => Some(format!("above its maximum {max}")),
+                _ => None,
+            };
+            match past {
+                Some(why) => self.raise(
+                    d,
+                    AlarmKind::Limit,
+                    &v.measure,
+                    format!("{} {:.2} is {why}", v.measure, v.value),
+                    latest.time_us,
+                ),
+                None => self.clear(d, AlarmKind::Limit, &v.measure),
             }
         }
     }
 
     /// Raises a stale alarm for every device whose newest reading is older
-    /// than `STALE_INTERVALS` intervals.
+    /// than the rules' stale intervals.
     pub fn check_stale<'a>(
         &mut self,
         now_us: i64,
         interval_us: i64,
         devices: impl Iterator<Item = (&'a str, i64)>,
     ) {
-        let limit = STALE_INTERVALS * interval_us.max(1);
+        let limit = i64::from(self.rules.stale_intervals.max(1)) * interval_us.max(1);
         for (d, last) in devices {
             if now_us - last > limit {
                 self.raise(
                     d,
                     AlarmKind::Stale,
+                    "",
                     format!("no reading for {:.0} s", (now_us - last) as f64 / 1e6),
                     now_us,
                 );
@@ -187,6 +236,7 @@ impl Alarms {
                     AlarmKind::Voltage => "voltage out of range",
                     AlarmKind::RapidChange => "rapid power change",
                     AlarmKind::Stale => "stale device",
+                    AlarmKind::Limit => "measure past its limit",
                 };
                 if *n == 1 {
                     format!("{what}: {first}")
@@ -293,5 +343,47 @@ mod tests {
         assert_eq!(n.title, "Gridwatch: 1 new alarm");
         assert_eq!(n.body, "voltage out of range: m4");
         assert_eq!(a.notification(80.0), None, "each alarm is told once");
+    }
+
+    #[test]
+    fn limits_and_tolerances_follow_the_operators_rules() {
+        let reading = |d: &str, t: i64, m: &str, v: f64| DeviceLatest {
+            device_id: d.into(),
+            time_us: t,
+            values: vec![MeasureValue {
+                measure: m.into(),
+                value: v,
+            }],
+        };
+        let mut a = Alarms::default();
+        // The default rules: a transformer loaded past 100%.
+        a.observe(&reading("t1", 1, "load_pct", 104.0), Some("transformer"));
+        assert_eq!(a.list.len(), 1);
+        assert_eq!(a.list[0].kind, AlarmKind::Limit);
+        assert_eq!(
+            a.list[0].message,
+            "load_pct 104.00 is above its maximum 100"
+        );
+        a.observe(&reading("t1", 2, "load_pct", 90.0), Some("transformer"));
+        assert!(a.list[0].cleared);
+        // The operator's own limit, on another measure of the same device.
+        a.rules.limits.insert(
+            "current".into(),
+            gridwatch_types::MeasureLimit {
+                min: Some(0.5),
+                max: None,
+            },
+        );
+        a.observe(&reading("t1", 3, "current", 0.1), Some("transformer"));
+        assert_eq!(a.list.len(), 2);
+        assert_eq!(a.list[1].message, "current 0.10 is below its minimum 0.5");
+        // A wider voltage tolerance: 240 V on a 230 V meter is fine at 5%...
+        a.rules.voltage_tolerance_pct = 5.0;
+        a.observe(&reading("m1", 1, "voltage", 240.0), None);
+        assert_eq!(a.list.len(), 2);
+        // ... and 245 V is not.
+        a.observe(&reading("m1", 2, "voltage", 245.0), None);
+        assert_eq!(a.list.len(), 3);
+        assert_eq!(a.list[2].message, "voltage 245.0 V is outside 230 V ±5%");
     }
 }

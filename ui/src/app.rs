@@ -70,6 +70,9 @@ pub struct GridwatchUi {
     pub saved_settings: Option<Settings>,
     last_settings_check: f64,
     reported_first_point: bool,
+    /// The "Alarm rules" window's limit fields, per measure (min, max), as
+    /// typed; None when the window is closed.
+    pub rules_form: Option<std::collections::BTreeMap<String, (String, String)>>,
     /// Wall-clock time, epoch microseconds: the ranges that end "now".
     /// Snapshot tests fix it so their images do not change with the day.
     pub clock: fn() -> i64,
@@ -117,6 +120,7 @@ impl GridwatchUi {
             last_settings_check: 0.0,
             reported_first_point: false,
             clock: crate::clock::now_us,
+            rules_form: None,
         }
     }
 
@@ -175,6 +179,7 @@ impl GridwatchUi {
             lake: self.lake.clone(),
             lake_dir: self.lake_dir.clone(),
             cache_retention_days: self.retention_days,
+            alarms: self.model.alarms.rules.clone(),
             fleet: self.launcher.spec.clone(),
         }
     }
@@ -199,6 +204,7 @@ impl GridwatchUi {
         self.lake = s.lake.clone();
         self.lake_dir = s.lake_dir.clone();
         self.retention_days = s.cache_retention_days;
+        self.model.alarms.rules = s.alarms.clone();
         // The saved lake folder and retention take effect at once.
         if let Some(dir) = &s.lake_dir {
             self.backend.send(Request::SetLakeDir(dir.clone()));
@@ -495,6 +501,7 @@ impl GridwatchUi {
 
     /// The floating windows: connections and the fleet launcher.
     fn windows(&mut self, ui: &mut egui::Ui) {
+        self.rules_window(ui.ctx());
         let cache_path = self
             .model
             .status
@@ -723,6 +730,111 @@ impl GridwatchUi {
         });
     }
 
+    fn toggle_rules_form(&mut self) {
+        if self.rules_form.take().is_some() {
+            return;
+        }
+        let rules = &self.model.alarms.rules;
+        let text = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        let mut form: std::collections::BTreeMap<String, (String, String)> = rules
+            .limits
+            .iter()
+            .map(|(m, l)| (m.clone(), (text(l.min), text(l.max))))
+            .collect();
+        for m in &self.model.fleet_summary {
+            form.entry(m.measure.clone()).or_default();
+        }
+        self.rules_form = Some(form);
+    }
+
+    /// The alarm rules: tolerances, and limits per measure. Changes apply
+    /// at once (and are saved with the layout).
+    fn rules_window(&mut self, ctx: &egui::Context) {
+        let Some(mut form) = self.rules_form.take() else {
+            return;
+        };
+        let mut open = true;
+        let rules = &mut self.model.alarms.rules;
+        egui::Window::new("Alarm rules")
+            .default_pos(egui::pos2(330.0, 300.0))
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("alarm_tolerances")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        ui.label("Voltage tolerance (± % of nominal)");
+                        ui.add(
+                            egui::DragValue::new(&mut rules.voltage_tolerance_pct)
+                                .range(0.5..=50.0)
+                                .speed(0.1),
+                        )
+                        .accessible_name("Voltage tolerance");
+                        ui.end_row();
+                        ui.label("Rapid power change (× from one reading)");
+                        ui.add(
+                            egui::DragValue::new(&mut rules.rapid_change_factor)
+                                .range(1.1..=100.0)
+                                .speed(0.05),
+                        )
+                        .accessible_name("Rapid change factor");
+                        ui.end_row();
+                        ui.label("Stale after (missed readings)");
+                        ui.add(egui::DragValue::new(&mut rules.stale_intervals).range(1..=1000))
+                            .accessible_name("Stale intervals");
+                        ui.end_row();
+                    });
+                ui.separator();
+                ui.label("Limits per measure (empty: none)");
+                egui::Grid::new("alarm_limits")
+                    .num_columns(3)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for h in ["measure", "min", "max"] {
+                            ui.label(RichText::new(h).strong());
+                        }
+                        ui.end_row();
+                        for (measure, (min, max)) in form.iter_mut() {
+                            ui.label(format!("{measure} ({})", unit(measure)));
+                            let parse = |ui: &mut egui::Ui, text: &mut String, name: String| {
+                                ui.add(egui::TextEdit::singleline(text).desired_width(70.0))
+                                    .accessible_name(name);
+                                let t = text.trim();
+                                if t.is_empty() {
+                                    Ok(None)
+                                } else {
+                                    t.parse::<f64>().map(Some).map_err(|_| t.to_owned())
+                                }
+                            };
+                            let lo = parse(ui, min, format!("{measure} min"));
+                            let hi = parse(ui, max, format!("{measure} max"));
+                            match (lo, hi) {
+                                (Ok(None), Ok(None)) => {
+                                    rules.limits.remove(measure);
+                                }
+                                (Ok(min), Ok(max)) => {
+                                    rules.limits.insert(
+                                        measure.clone(),
+                                        gridwatch_types::MeasureLimit { min, max },
+                                    );
+                                }
+                                (Err(bad), _) | (_, Err(bad)) => {
+                                    ui.label(
+                                        RichText::new(format!("{bad:?} is not a number"))
+                                            .color(Color32::from_rgb(220, 60, 60)),
+                                    );
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        if open {
+            self.rules_form = Some(form);
+        }
+    }
+
     fn alarm_list(&mut self, ui: &mut egui::Ui) {
         let open = self.model.alarms.unacknowledged();
         let mut acknowledge = Vec::new();
@@ -733,6 +845,9 @@ impl GridwatchUi {
                 .clicked()
             {
                 acknowledge.extend(self.model.alarms.list.iter().map(|a| a.id));
+            }
+            if ui.small_button("Rules…").clicked() {
+                self.toggle_rules_form();
             }
             ui.heading(format!("Alarms ({open} unacknowledged)"));
         });

@@ -622,3 +622,53 @@ fn history_from_the_local_cache_over_a_preset_and_a_custom_range() {
     );
     rt.block_on(session.shutdown()).unwrap();
 }
+
+#[test]
+fn the_operator_sets_alarm_limits_and_the_alarms_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, session) = engine(dir.path());
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "the fleet panel", |app| {
+        app.model.fleet_summary.iter().any(|m| m.measure == "watt")
+    });
+    h.get_by_label("Rules…").click();
+    h.run_steps(2);
+    // Every meter draws more than 1 W: each raises a limit alarm.
+    type_into(&mut h, "watt max", "1");
+    step_until(&mut h, "limit alarms", |app| {
+        app.model
+            .alarms
+            .list
+            .iter()
+            .filter(|a| a.kind == gridwatch_ui::alarms::AlarmKind::Limit)
+            .count()
+            == DEVICES as usize
+    });
+    assert!(
+        h.get_all_by_label_contains("is above its maximum 1")
+            .count()
+            >= 2
+    );
+    assert_eq!(
+        h.state().settings().alarms.limits["watt"].max,
+        Some(1.0),
+        "the rule is saved with the settings"
+    );
+    // Not a number: named, and the rule stays as it was.
+    type_into(&mut h, "watt min", "lots");
+    h.get_by_label("\"lots\" is not a number");
+    assert_eq!(h.state().model.alarms.rules.limits["watt"].min, None);
+    rt.block_on(session.shutdown()).unwrap();
+}
+
+fn type_into(
+    h: &mut egui_kittest::Harness<'static, gridwatch_ui::GridwatchUi>,
+    name: &str,
+    text: &str,
+) {
+    h.get_by_role_and_label(Role::TextInput, name).focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, name)
+        .type_text(text);
+    h.step();
+}

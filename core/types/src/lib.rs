@@ -608,6 +608,7 @@ pub struct Settings {
     pub lake_dir: Option<String>,
     /// Readings older than this many days leave the cache (None: kept).
     pub cache_retention_days: Option<u32>,
+    pub alarms: AlarmRules,
     pub fleet: FleetSpec,
 }
 
@@ -651,4 +652,52 @@ impl ConnectionTarget {
 pub struct LakeConnection {
     pub bucket: String,
     pub prefix: String,
+}
+
+/// When a reading raises an alarm. Saved with the settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AlarmRules {
+    /// Voltage further than this from the device type's nominal, in %.
+    pub voltage_tolerance_pct: f64,
+    /// Power changing by more than this factor from one reading to the next.
+    pub rapid_change_factor: f64,
+    /// Intervals without a reading before a device counts as stale.
+    pub stale_intervals: u32,
+    /// Per measure: a reading below `min` or above `max` raises an alarm.
+    pub limits: BTreeMap<String, MeasureLimit>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeasureLimit {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Default for AlarmRules {
+    fn default() -> Self {
+        AlarmRules {
+            voltage_tolerance_pct: 10.0,
+            rapid_change_factor: 2.0,
+            stale_intervals: 3,
+            // A transformer's load past its rating, and its oil too hot to
+            // last (IEC 60076-7's 105 °C top-oil limit, with margin).
+            limits: BTreeMap::from([
+                (
+                    "load_pct".to_string(),
+                    MeasureLimit {
+                        min: None,
+                        max: Some(100.0),
+                    },
+                ),
+                (
+                    "oil_temperature".to_string(),
+                    MeasureLimit {
+                        min: None,
+                        max: Some(95.0),
+                    },
+                ),
+            ]),
+        }
+    }
 }
