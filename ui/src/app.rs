@@ -1191,11 +1191,24 @@ impl GridwatchUi {
                         ui.label(RichText::new(h).strong());
                     }
                     ui.end_row();
+                    let mut last_measure = None;
                     for m in &self.model.fleet_summary {
-                        ui.label(format!("{} ({})", m.measure, unit(&m.measure)));
+                        let of = m
+                            .device_type
+                            .as_ref()
+                            .map_or(String::new(), |t| format!(" · {t}"));
+                        ui.label(format!("{} ({}){of}", m.measure, unit(&m.measure)));
                         ui.label(m.devices.to_string());
-                        let readings = self.model.readings_by_measure.get(&m.measure);
-                        ui.label(readings.map_or("–".into(), |n| thousands(*n)));
+                        // Readings are counted per measure, not per type:
+                        // on the measure's first row.
+                        let first = last_measure != Some(m.measure.as_str());
+                        last_measure = Some(m.measure.as_str());
+                        let readings = self
+                            .model
+                            .readings_by_measure
+                            .get(&m.measure)
+                            .filter(|_| first);
+                        ui.label(readings.map_or(String::new(), |n| thousands(*n)));
                         for v in [m.avg, m.p90, m.p95, m.p99] {
                             ui.label(format!("{v:.2}"));
                         }

@@ -81,6 +81,9 @@ impl Series {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeasureStats {
     pub measure: String,
+    /// The device type these devices share, when the fleet mixes types: a
+    /// feeder's 11 kV and a meter's 230 V make no percentile together.
+    pub device_type: Option<String>,
     pub devices: usize,
     pub avg: f64,
     pub p90: f64,
@@ -259,23 +262,36 @@ impl Model {
         }
     }
 
-    /// Across the fleet's latest readings, per measure: how many devices
-    /// report it, the average, and the 90th, 95th and 99th percentiles.
+    /// Across the fleet's latest readings, per measure (and per device type
+    /// when the fleet has several): how many devices report it, the
+    /// average, and the 90th, 95th and 99th percentiles.
     pub fn fleet_stats(&self) -> Vec<MeasureStats> {
-        let mut by_measure: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut types = self
+            .devices
+            .values()
+            .filter_map(|r| r.dimension("DeviceType"))
+            .collect::<std::collections::BTreeSet<_>>();
+        let mixed = types.len() > 1;
+        types.clear();
+        let mut groups: BTreeMap<(&str, Option<&str>), Vec<f64>> = BTreeMap::new();
         for row in self.devices.values() {
             if let Some(l) = &row.latest {
+                let kind = if mixed {
+                    row.dimension("DeviceType")
+                } else {
+                    None
+                };
                 for v in &l.values {
-                    by_measure
-                        .entry(v.measure.as_str())
+                    groups
+                        .entry((v.measure.as_str(), kind))
                         .or_default()
                         .push(v.value);
                 }
             }
         }
-        by_measure
+        groups
             .into_iter()
-            .map(|(m, mut values)| {
+            .map(|((m, kind), mut values)| {
                 values.sort_by(f64::total_cmp);
                 // Linear interpolation between closest ranks.
                 let q = |p: f64| {
@@ -285,6 +301,7 @@ impl Model {
                 };
                 MeasureStats {
                     measure: m.to_owned(),
+                    device_type: kind.map(str::to_owned),
                     devices: values.len(),
                     avg: values.iter().sum::<f64>() / values.len() as f64,
                     p90: q(0.90),
@@ -431,6 +448,35 @@ mod tests {
         assert_eq!((s.measure.as_str(), s.devices), ("watt", 101));
         assert_eq!(s.avg, 50.0);
         assert_eq!((s.p90, s.p95, s.p99), (90.0, 95.0, 99.0));
+    }
+
+    #[test]
+    fn a_mixed_fleet_gets_its_figures_per_device_type() {
+        let mut m = Model::default();
+        let info = |id: &str, kind: &str| DeviceInfo {
+            device_id: id.into(),
+            dimensions: BTreeMap::from([("DeviceType".to_string(), kind.to_string())]),
+            first_seen_us: 0,
+            last_seen_us: 0,
+        };
+        m.apply_devices(vec![info("m1", "smart_meter"), info("f1", "feeder")]);
+        for (d, v) in [("m1", 230.0), ("f1", 11_000.0)] {
+            let mut b = batch(1, d, 1, None);
+            b.devices[0].values[0] = MeasureValue {
+                measure: "voltage".into(),
+                value: v,
+            };
+            m.apply_live(b);
+        }
+        let stats = m.fleet_stats();
+        let by_type: Vec<(Option<&str>, f64)> = stats
+            .iter()
+            .map(|s| (s.device_type.as_deref(), s.avg))
+            .collect();
+        assert_eq!(
+            by_type,
+            vec![(Some("feeder"), 11_000.0), (Some("smart_meter"), 230.0)]
+        );
     }
 
     #[test]
