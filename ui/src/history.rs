@@ -47,6 +47,50 @@ pub struct History {
     pub dimensions: Vec<String>,
     /// The result shown came from the local cache.
     pub from_cache: bool,
+    /// The result as a chart, parsed once (an answer can hold millions of
+    /// rows; each frame draws a few points per pixel of it).
+    pub chart: Option<HistoryChart>,
+}
+
+/// A result's first time column against its first number column.
+#[derive(Debug)]
+pub struct HistoryChart {
+    pub points: Vec<[f64; 2]>,
+    pyramid: crate::decimate::MinMaxPyramid,
+    span: (f64, f64),
+}
+
+impl HistoryChart {
+    /// None when the result has no time and number columns to chart.
+    pub fn of(result: &HistoryResult) -> Option<HistoryChart> {
+        let mut points: Vec<[f64; 2]> = result
+            .table
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let t = match r.first()? {
+                    Cell::Text(t) => crate::clock::parse_utc(t)?,
+                    _ => return None,
+                };
+                let v = r.iter().skip(1).find_map(|c| match c {
+                    Cell::Number(n) => Some(*n),
+                    _ => None,
+                })?;
+                Some([t, v])
+            })
+            .collect();
+        if points.is_empty() {
+            return None;
+        }
+        // The operator's SQL may not order by time; the chart needs it.
+        points.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        let span = (points[0][0], points[points.len() - 1][0]);
+        Some(HistoryChart {
+            pyramid: crate::decimate::MinMaxPyramid::new(&points),
+            points,
+            span,
+        })
+    }
 }
 
 const SHOW_MEASURES: &str = "SHOW MEASURES FROM $__database.$__table";
@@ -70,6 +114,7 @@ impl Default for History {
             measures: Vec::new(),
             dimensions: Vec::new(),
             from_cache: false,
+            chart: None,
         }
     }
 }
@@ -113,6 +158,7 @@ impl History {
                 })
                 .collect();
         } else {
+            self.chart = HistoryChart::of(&result);
             self.result = Some(result);
             self.from_cache = false;
         }
@@ -182,13 +228,15 @@ impl History {
             skipped: Vec::new(),
             lake_dir: String::new(),
         };
-        self.result = Some(HistoryResult {
+        let result = HistoryResult {
             table,
             sql: String::new(),
             bytes_scanned: 0,
             bytes_metered: 0,
             cached_at_us: None,
-        });
+        };
+        self.chart = HistoryChart::of(&result);
+        self.result = Some(result);
         self.from_cache = true;
     }
 
@@ -359,28 +407,22 @@ impl History {
             }
         });
         // A chart when the first column is a time and another is a number.
-        let points: Vec<[f64; 2]> = result
-            .table
-            .rows
-            .iter()
-            .filter_map(|r| {
-                let t = match r.first()? {
-                    Cell::Text(t) => crate::clock::parse_utc(t)?,
-                    _ => return None,
-                };
-                let v = r.iter().skip(1).find_map(|c| match c {
-                    Cell::Number(n) => Some(*n),
-                    _ => None,
-                })?;
-                Some([t, v])
-            })
-            .collect();
-        if !points.is_empty() {
+        if let Some(chart) = &self.chart {
+            let pixels = (ui.available_width() * ui.ctx().pixels_per_point()) as usize;
             Plot::new("history_chart")
                 .height(220.0)
                 .x_axis_formatter(crate::app::time_axis)
                 .show(ui, |plot| {
-                    plot.line(Line::new(self.measure.clone(), PlotPoints::from(points)));
+                    // Auto-fitting: the whole answer is in view; otherwise
+                    // what the operator zoomed to.
+                    let (lo, hi) = if plot.auto_bounds().x {
+                        chart.span
+                    } else {
+                        let b = plot.plot_bounds();
+                        (b.min()[0], b.max()[0])
+                    };
+                    let shown = chart.pyramid.view(&chart.points, lo, hi, pixels);
+                    plot.line(Line::new(self.measure.clone(), PlotPoints::from(shown)));
                 });
         }
         egui::ScrollArea::both().show(ui, |ui| {
@@ -404,5 +446,50 @@ impl History {
                 });
         });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_answer_is_parsed_once_sorted_and_drawn_a_few_points_a_pixel() {
+        let base = 1_772_409_600_000_000_i64;
+        // 200,000 rows, newest first, as an ORDER BY ... DESC would give.
+        let rows: Vec<Vec<Cell>> = (0..200_000i64)
+            .rev()
+            .map(|i| {
+                let v = if i == 123_456 { 999.0 } else { (i % 10) as f64 };
+                vec![
+                    Cell::Text(crate::clock::format_utc(base + i * 1_000_000)),
+                    Cell::Number(v),
+                ]
+            })
+            .collect();
+        let result = HistoryResult {
+            table: ResultTable {
+                columns: vec!["t".into(), "v".into()],
+                rows,
+                skipped: Vec::new(),
+                lake_dir: String::new(),
+            },
+            sql: "SELECT …".into(),
+            bytes_scanned: 0,
+            bytes_metered: 0,
+            cached_at_us: None,
+        };
+        let chart = HistoryChart::of(&result).unwrap();
+        assert_eq!(chart.points.len(), 200_000);
+        assert!(
+            chart.points.windows(2).all(|w| w[0][0] < w[1][0]),
+            "time order"
+        );
+        let shown = chart
+            .pyramid
+            .view(&chart.points, chart.span.0, chart.span.1, 600);
+        assert!(shown.len() <= 2 * 601, "{}", shown.len());
+        let spike = (base + 123_456 * 1_000_000) as f64 / 1e6;
+        assert!(shown.contains(&[spike, 999.0]), "the spike is drawn");
     }
 }
