@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use gridwatch_session::Session;
 use gridwatch_simulator::Embedded;
@@ -68,16 +67,9 @@ fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
     h.run_steps(2);
     h.get_by_label("Timestream").click();
     h.run_steps(2);
-    let mut fill = |name: &str, value: &str| {
-        h.get_by_role_and_label(Role::TextInput, name).focus();
-        h.step();
-        h.get_by_role_and_label(Role::TextInput, name)
-            .type_text(value);
-        h.step();
-    };
-    fill("Database", "grid");
-    fill("Table", "readings");
-    fill("Endpoint URL", &moto.endpoint());
+    common::type_into(&mut h, "Database", "grid");
+    common::type_into(&mut h, "Table", "readings");
+    common::type_into(&mut h, "Endpoint URL", &moto.endpoint());
     h.state_mut().history.sql = "SELECT t, avg FROM $__database.$__table".into();
     h.get_by_label("Run query").click();
     step_until(&mut h, "the result", |app| {

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use gridwatch_session::Session;
 use gridwatch_simulator::Embedded;
@@ -33,19 +32,8 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
 
     h.get_by_label("Connections…").click();
     h.run_steps(2);
-    let input = |h: &egui_kittest::Harness<'static, gridwatch_ui::GridwatchUi>, name: &str| {
-        h.get_by_role_and_label(Role::TextInput, name).focus();
-    };
-    input(&h, "Stream");
-    h.step();
-    h.get_by_role_and_label(Role::TextInput, "Stream")
-        .type_text("ui-stream");
-    h.step();
-    input(&h, "Endpoint URL");
-    h.step();
-    h.get_by_role_and_label(Role::TextInput, "Endpoint URL")
-        .type_text(&kinesalite.endpoint());
-    h.step();
+    common::type_into(&mut h, "Stream", "ui-stream");
+    common::type_into(&mut h, "Endpoint URL", &kinesalite.endpoint());
     // The Test button says what it found before the operator connects.
     h.get_by_label("Test Kinesis").click();
     step_until(&mut h, "the test's answer", |app| {
@@ -72,16 +60,8 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
             .is_disabled(),
         "no stream named yet"
     );
-    input(&h, "Fleet stream");
-    h.step();
-    h.get_by_role_and_label(Role::TextInput, "Fleet stream")
-        .type_text("ui-stream");
-    h.step();
-    input(&h, "Fleet endpoint URL");
-    h.step();
-    h.get_by_role_and_label(Role::TextInput, "Fleet endpoint URL")
-        .type_text(&kinesalite.endpoint());
-    h.step();
+    common::type_into(&mut h, "Fleet stream", "ui-stream");
+    common::type_into(&mut h, "Fleet endpoint URL", &kinesalite.endpoint());
     h.get_by_label("Launch fleet").click();
     step_until(&mut h, "the fleet producing into the stream", |app| {
         app.model

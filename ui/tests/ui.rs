@@ -634,7 +634,7 @@ fn the_operator_sets_alarm_limits_and_the_alarms_follow() {
     h.get_by_label("Rules…").click();
     h.run_steps(2);
     // Every meter draws more than 1 W: each raises a limit alarm.
-    type_into(&mut h, "watt max", "1");
+    common::type_into(&mut h, "watt max", "1");
     step_until(&mut h, "limit alarms", |app| {
         app.model
             .alarms
@@ -655,20 +655,8 @@ fn the_operator_sets_alarm_limits_and_the_alarms_follow() {
         "the rule is saved with the settings"
     );
     // Not a number: named, and the rule stays as it was.
-    type_into(&mut h, "watt min", "lots");
+    common::type_into(&mut h, "watt min", "lots");
     h.get_by_label("\"lots\" is not a number");
     assert_eq!(h.state().model.alarms.rules.limits["watt"].min, None);
     rt.block_on(session.shutdown()).unwrap();
-}
-
-fn type_into(
-    h: &mut egui_kittest::Harness<'static, gridwatch_ui::GridwatchUi>,
-    name: &str,
-    text: &str,
-) {
-    h.get_by_role_and_label(Role::TextInput, name).focus();
-    h.step();
-    h.get_by_role_and_label(Role::TextInput, name)
-        .type_text(text);
-    h.step();
 }

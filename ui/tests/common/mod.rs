@@ -232,3 +232,14 @@ pub fn step_until(
     }
     h.step();
 }
+
+/// Types `text` into the text field labelled `name`.
+pub fn type_into(h: &mut Harness<'static, GridwatchUi>, name: &str, text: &str) {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    h.get_by_role_and_label(Role::TextInput, name).focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, name)
+        .type_text(text);
+    h.step();
+}
