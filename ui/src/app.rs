@@ -37,7 +37,8 @@ pub struct GridwatchUi {
     last_device_refresh: f64,
     last_health: f64,
     frames: u64,
-    frame_ms: Vec<f32>,
+    frame_ms: FrameLog,
+    logic_ms: FrameLog,
     started: bool,
     /// The Connections window.
     pub connections: crate::connections::Connections,
@@ -83,6 +84,28 @@ const SETTINGS_CHECK_S: f64 = 1.0;
 
 pub use gridwatch_types::View;
 
+/// The last 256 frames' times, for percentiles.
+#[derive(Debug, Default)]
+struct FrameLog(std::collections::VecDeque<f32>);
+
+impl FrameLog {
+    fn record(&mut self, ms: f32) {
+        if self.0.len() == 256 {
+            self.0.pop_front();
+        }
+        self.0.push_back(ms);
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted: Vec<f32> = self.0.iter().copied().collect();
+        sorted.sort_by(f32::total_cmp);
+        match sorted.len() {
+            0 => 0.0,
+            n => f64::from(sorted[((n - 1) as f64 * p).round() as usize]),
+        }
+    }
+}
+
 impl GridwatchUi {
     pub fn new(backend: Box<dyn Backend>) -> Self {
         GridwatchUi {
@@ -96,7 +119,8 @@ impl GridwatchUi {
             last_device_refresh: f64::NEG_INFINITY,
             last_health: 0.0,
             frames: 0,
-            frame_ms: Vec::with_capacity(256),
+            frame_ms: FrameLog::default(),
+            logic_ms: FrameLog::default(),
             started: false,
             connections: Default::default(),
             lake: Default::default(),
@@ -124,28 +148,26 @@ impl GridwatchUi {
         }
     }
 
-    /// Takes note of how long the last frame took on the CPU.
+    /// Takes note of how long the last frame took on the CPU (eframe's
+    /// figure: the UI's logic, tessellation and the WebGL calls).
     pub fn record_frame_time(&mut self, ms: f32) {
-        if self.frame_ms.len() == 256 {
-            self.frame_ms.remove(0);
-        }
-        self.frame_ms.push(ms);
+        self.frame_ms.record(ms);
+    }
+
+    /// Takes note of how long `show` itself took (the UI's logic only).
+    pub fn record_logic_time(&mut self, ms: f32) {
+        self.logic_ms.record(ms);
     }
 
     pub fn health(&self) -> UiHealth {
-        let mut sorted = self.frame_ms.clone();
-        sorted.sort_by(f32::total_cmp);
-        let p99 = if sorted.is_empty() {
-            0.0
-        } else {
-            sorted[((sorted.len() - 1) as f64 * 0.99).round() as usize] as f64
-        };
         UiHealth {
             frames: self.frames,
             batches_received: self.model.batches_received,
             points_on_chart: self.model.series.get(&self.measure).map_or(0, |s| s.len()) as u64,
             devices_listed: self.model.devices.len() as u64,
-            frame_ms_p99: p99,
+            frame_ms_p99: self.frame_ms.percentile(0.99),
+            frame_ms_p50: self.frame_ms.percentile(0.50),
+            logic_ms_p99: self.logic_ms.percentile(0.99),
             view: self.view,
             fleet_running: self
                 .model
@@ -851,18 +873,21 @@ impl GridwatchUi {
             }
             ui.heading(format!("Alarms ({open} unacknowledged)"));
         });
+        // Only the rows in view are laid out: a busy fleet keeps hundreds
+        // of alarms, and the panel shows a handful.
+        let shown: Vec<&crate::alarms::Alarm> = self
+            .model
+            .alarms
+            .list
+            .iter()
+            .rev()
+            .filter(|a| !a.acknowledged)
+            .collect();
+        let row_height = ui.spacing().interact_size.y;
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
-            .show(ui, |ui| {
-                for a in self
-                    .model
-                    .alarms
-                    .list
-                    .iter()
-                    .rev()
-                    .filter(|a| !a.acknowledged)
-                    .take(100)
-                {
+            .show_rows(ui, row_height, shown.len(), |ui, range| {
+                for a in &shown[range] {
                     ui.horizontal(|ui| {
                         let colour = if a.cleared {
                             Color32::from_rgb(150, 150, 150)

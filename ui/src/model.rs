@@ -1,6 +1,7 @@
 //! The UI's own picture of the fleet, built from replies and live batches.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use gridwatch_types::{
     ChartSeries, DeviceInfo, DeviceLatest, FleetPoint, FleetStatus, LiveBatch, Mode, PipelineStats,
@@ -15,7 +16,8 @@ const MAX_POINTS: usize = 50_000;
 #[derive(Debug, Clone, Default)]
 pub struct DeviceRow {
     pub info: Option<DeviceInfo>,
-    pub latest: Option<DeviceLatest>,
+    /// Shared with the heatmap's recent readings: one allocation a reading.
+    pub latest: Option<Arc<DeviceLatest>>,
 }
 
 impl DeviceRow {
@@ -109,7 +111,7 @@ pub struct Model {
     pub shards: Vec<ShardStatus>,
     pub alarms: crate::alarms::Alarms,
     /// Each device's recent readings, newest last, for the heatmap.
-    pub recent: BTreeMap<String, VecDeque<DeviceLatest>>,
+    pub recent: BTreeMap<String, VecDeque<Arc<DeviceLatest>>>,
     /// `fleet_stats()` as of the last live batch (drawn every frame,
     /// changed only by batches).
     pub fleet_summary: Vec<MeasureStats>,
@@ -165,19 +167,29 @@ impl Model {
         self.stats = batch.stats;
         self.readings_by_measure = batch.readings_by_measure;
         for latest in batch.devices {
+            let latest = Arc::new(latest);
             self.newest_us = self.newest_us.max(latest.time_us);
             let device_type = self
                 .devices
                 .get(&latest.device_id)
                 .and_then(|r| r.dimension("DeviceType"));
             self.alarms.observe(&latest, device_type);
-            let recent = self.recent.entry(latest.device_id.clone()).or_default();
+            // Known devices (nearly all) are found without allocating a key.
+            let recent = match self.recent.get_mut(&latest.device_id) {
+                Some(r) => r,
+                None => self.recent.entry(latest.device_id.clone()).or_default(),
+            };
             recent.push_back(latest.clone());
             if recent.len() > RECENT_PER_DEVICE {
                 recent.pop_front();
             }
-            let key = latest.device_id.clone();
-            self.devices.entry(key).or_default().latest = Some(latest);
+            match self.devices.get_mut(&latest.device_id) {
+                Some(row) => row.latest = Some(latest),
+                None => {
+                    let key = latest.device_id.clone();
+                    self.devices.entry(key).or_default().latest = Some(latest);
+                }
+            }
         }
         if let Some(f) = batch.fleet {
             if self.last_fleet.is_none_or(|last| last.time_us != f.time_us) {
@@ -197,19 +209,8 @@ impl Model {
         }
         // Chosen before its first reading came (from the cached list):
         // its newest reading starts the charts.
-        if self.series.is_empty()
-            && let Some(l) = self
-                .selected
-                .as_ref()
-                .and_then(|d| self.devices.get(d))
-                .and_then(|r| r.latest.clone())
-        {
-            for v in l.values {
-                self.series
-                    .entry(v.measure)
-                    .or_default()
-                    .push(l.time_us, v.value);
-            }
+        if self.series.is_empty() {
+            self.chart_latest();
         }
         self.fleet_summary = self.fleet_stats();
         let cutoff = self.newest_us - LIVE_WINDOW_US;
@@ -247,15 +248,20 @@ impl Model {
     pub fn select(&mut self, device: Option<String>) {
         self.selected = device;
         self.series.clear();
+        self.chart_latest();
+    }
+
+    /// Puts the selected device's newest reading on its charts.
+    fn chart_latest(&mut self) {
         let latest = self
             .selected
             .as_ref()
             .and_then(|d| self.devices.get(d))
             .and_then(|r| r.latest.clone());
         if let Some(l) = latest {
-            for v in l.values {
+            for v in &l.values {
                 self.series
-                    .entry(v.measure)
+                    .entry(v.measure.clone())
                     .or_default()
                     .push(l.time_us, v.value);
             }
@@ -440,6 +446,7 @@ mod tests {
                 .unwrap()
                 .latest
                 .as_mut()
+                .map(Arc::make_mut)
                 .unwrap()
                 .values[0]
                 .value = i as f64;

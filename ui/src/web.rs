@@ -161,7 +161,12 @@ impl eframe::App for WebApp {
         if let Some(cpu) = frame.info().cpu_usage {
             self.ui.record_frame_time(cpu * 1000.0);
         }
+        let clock = web_sys::window().and_then(|w| w.performance());
+        let start = clock.as_ref().map(|p| p.now());
         self.ui.show(ui);
+        if let (Some(p), Some(start)) = (clock, start) {
+            self.ui.record_logic_time((p.now() - start) as f32);
+        }
     }
 }
 

@@ -462,6 +462,11 @@ pub struct UiHealth {
     pub devices_listed: u64,
     /// 99th percentile of the last frames' CPU time, in milliseconds.
     pub frame_ms_p99: f64,
+    #[serde(default)]
+    pub frame_ms_p50: f64,
+    /// 99th percentile of the UI's own logic per frame (no painting).
+    #[serde(default)]
+    pub logic_ms_p99: f64,
     /// The view on screen, and whether a fleet runs (for end-to-end tests
     /// that drive the window with keys).
     #[serde(default)]
