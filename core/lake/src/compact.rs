@@ -71,7 +71,7 @@ pub fn compact(
         for f in &files {
             report.json_bytes += std::fs::metadata(f).map_err(io(f))?.len();
             let (records, bad) = extract::read_json(f)?;
-            for r in &records {
+            for r in records {
                 cols.push(r);
             }
             report.bad_lines.extend(bad);

@@ -88,7 +88,7 @@ pub fn load(lake: &Path, from_us: i64, to_us: i64) -> Result<(DataFrame, LoadRep
         .map(|path| {
             let (records, bad) = extract::read_json(path)?;
             let mut cols = table::Columns::default();
-            for r in &records {
+            for r in records {
                 cols.push(r);
             }
             Ok((cols, bad))

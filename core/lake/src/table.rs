@@ -35,29 +35,27 @@ impl Columns {
         self.time_us.is_empty()
     }
 
-    pub fn push(&mut self, r: &Record) {
+    /// Takes one record, moving its strings into the columns.
+    pub fn push(&mut self, r: Record) {
         let n = self.len();
         self.time_us.push(r.time_us);
-        self.device_id.push(r.device_id.clone());
-        for (k, v) in &r.dimensions {
-            let col = match self.dims.get_mut(k) {
+        self.device_id.push(r.device_id);
+        for (k, v) in r.dimensions {
+            let col = match self.dims.get_mut(&k) {
                 Some(c) => c,
-                None => self.dims.entry(k.clone()).or_insert_with(|| vec![None; n]),
+                None => self.dims.entry(k).or_insert_with(|| vec![None; n]),
             };
             if col.len() == n {
-                col.push(Some(v.clone()));
+                col.push(Some(v));
             }
         }
-        for (k, v) in &r.measures {
-            let col = match self.measures.get_mut(k) {
+        for (k, v) in r.measures {
+            let col = match self.measures.get_mut(&k) {
                 Some(c) => c,
-                None => self
-                    .measures
-                    .entry(k.clone())
-                    .or_insert_with(|| vec![None; n]),
+                None => self.measures.entry(k).or_insert_with(|| vec![None; n]),
             };
             if col.len() == n {
-                col.push(Some(*v));
+                col.push(Some(v));
             }
         }
         // Columns this record does not have get a null.
@@ -292,10 +290,10 @@ mod tests {
     #[test]
     fn missing_columns_are_null_on_either_side() {
         let mut a = Columns::default();
-        a.push(&rec("m", 1, &[("watt", 1.0)], &[("Region", "n")]));
-        a.push(&rec("f", 2, &[("power_factor", 0.9)], &[]));
+        a.push(rec("m", 1, &[("watt", 1.0)], &[("Region", "n")]));
+        a.push(rec("f", 2, &[("power_factor", 0.9)], &[]));
         let mut b = Columns::default();
-        b.push(&rec(
+        b.push(rec(
             "t",
             3,
             &[("oil_temperature", 50.0)],
