@@ -20,6 +20,26 @@ pub struct AwsOptions {
 }
 
 impl AwsOptions {
+    /// What the operator typed in a form: a blank field falls back to the
+    /// default chain, as if it were not there.
+    pub fn from_form(
+        profile: &Option<String>,
+        region: &Option<String>,
+        endpoint_url: &Option<String>,
+    ) -> AwsOptions {
+        let keep = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        AwsOptions {
+            profile: keep(profile),
+            region: keep(region),
+            endpoint_url: keep(endpoint_url),
+        }
+    }
+
     /// Resolves the configuration through aws-config's default chain.
     pub async fn load(&self) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())

@@ -12,7 +12,7 @@ pub mod settings;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use gridwatch_core::aws::AwsProblem;
+use gridwatch_core::aws::{AwsOptions, AwsProblem};
 use gridwatch_core::kinesis::{ConsumerConfig, Follower, KinesisError, StartAt, list_shards};
 use gridwatch_core::live::LiveView;
 use gridwatch_core::probe;
@@ -251,12 +251,6 @@ impl Session {
 
     /// Follows `conn.stream` into the cache and feeds the UI from it.
     pub async fn connect(&self, conn: StreamConnection) -> Result<FleetStatus, ApiError> {
-        if conn.stream.trim().is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInput,
-                "name the stream to follow",
-            ));
-        }
         let (client, aws) = kinesis_client(&conn).await?;
         // Listing the shards first turns a wrong name, region or credential
         // into a clear error now rather than a silent empty chart.
@@ -305,12 +299,7 @@ impl Session {
     /// The Connections window's Test button: one read-only call that says
     /// whether the settings reach what they name, and if not, why.
     pub async fn test_connection(&self, test: ConnectionTest) -> Result<String, ApiError> {
-        let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        let aws = gridwatch_core::aws::AwsOptions {
-            profile: keep(&test.profile),
-            region: keep(&test.region),
-            endpoint_url: keep(&test.endpoint_url),
-        };
+        let aws = AwsOptions::from_form(&test.profile, &test.region, &test.endpoint_url);
         let service = test.target.service();
         let missing = |what: &str| {
             Err(ApiError::new(
@@ -535,7 +524,6 @@ impl Session {
     pub async fn history(&self, q: HistoryQuery) -> Result<HistoryResult, ApiError> {
         use gridwatch_core::timestream::{self, MacroContext, TimestreamError};
         let c = &q.connection;
-        let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
         let measure = if q.measure.ends_with(gridwatch_core::codec::MEASURE_SUFFIX) {
             q.measure.clone()
         } else {
@@ -575,11 +563,7 @@ impl Session {
                 )
             }
         };
-        let options = gridwatch_core::aws::AwsOptions {
-            profile: keep(&c.profile),
-            region: keep(&c.region),
-            endpoint_url: keep(&c.endpoint_url),
-        };
+        let options = AwsOptions::from_form(&c.profile, &c.region, &c.endpoint_url);
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         if let Ok(mut slot) = self.history_stop.lock() {
             *slot = Some(stop);
@@ -700,16 +684,14 @@ impl Session {
 /// how it was reached (for error messages).
 async fn kinesis_client(
     conn: &StreamConnection,
-) -> Result<(aws_sdk_kinesis::Client, gridwatch_core::aws::AwsOptions), ApiError> {
+) -> Result<(aws_sdk_kinesis::Client, AwsOptions), ApiError> {
     if conn.stream.trim().is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidInput, "name the stream"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "name the Kinesis stream",
+        ));
     }
-    let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-    let aws = gridwatch_core::aws::AwsOptions {
-        profile: keep(&conn.profile),
-        region: keep(&conn.region),
-        endpoint_url: keep(&conn.endpoint_url),
-    };
+    let aws = AwsOptions::from_form(&conn.profile, &conn.region, &conn.endpoint_url);
     Ok((aws_sdk_kinesis::Client::new(&aws.load().await), aws))
 }
 
@@ -783,11 +765,7 @@ async fn blocking<T: Send + 'static>(
 
 /// ListObjectsV2 of one key under the prefix: the bucket is there and
 /// readable, and whether extracts are.
-async fn probe_s3(
-    aws: &gridwatch_core::aws::AwsOptions,
-    bucket: &str,
-    prefix: &str,
-) -> probe::ProbeResult {
+async fn probe_s3(aws: &AwsOptions, bucket: &str, prefix: &str) -> probe::ProbeResult {
     let conf = aws.load().await;
     gridwatch_core::aws::check_credentials(&conf)
         .await
