@@ -146,6 +146,32 @@ pub fn emulators_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("emulators")
 }
 
+/// Runs the emulators' Python (boto3, moto and DuckDB, from `./dev.sh
+/// setup`) with `args` and the emulators' dummy credentials; fails the test
+/// with its stderr unless it succeeds. Returns what it printed.
+pub fn emulator_python<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let python = emulators_dir().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the emulators' Python is not installed: run `./dev.sh setup`"
+    );
+    let out = Command::new(python)
+        .args(args)
+        .envs(EMULATOR_ENV)
+        .output()
+        .expect("the emulators' Python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("Python prints UTF-8")
+}
+
 /// kinesalite on a free 127.0.0.1 port, in memory or on a data folder.
 pub struct Kinesalite {
     pub port: u16,
@@ -528,25 +554,15 @@ impl Moto {
     /// Creates a Timestream database and table, with boto3 (moto answers
     /// the Rust SDK's CreateDatabase with a server error).
     pub fn create_timestream_table(&self, database: &str, table: &str) {
-        let python = emulators_dir().join(".venv/bin/python");
-        let made = Command::new(python)
-            .args([
-                "-c",
-                "import boto3,sys; c=boto3.client('timestream-write', endpoint_url=sys.argv[1]); \
-                 c.create_database(DatabaseName=sys.argv[2]); \
-                 c.create_table(DatabaseName=sys.argv[2], TableName=sys.argv[3])",
-                &self.endpoint(),
-                database,
-                table,
-            ])
-            .envs(EMULATOR_ENV)
-            .output()
-            .expect("the emulators' Python runs (./dev.sh setup)");
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
+        emulator_python([
+            "-c",
+            "import boto3,sys; c=boto3.client('timestream-write', endpoint_url=sys.argv[1]); \
+             c.create_database(DatabaseName=sys.argv[2]); \
+             c.create_table(DatabaseName=sys.argv[2], TableName=sys.argv[3])",
+            &self.endpoint(),
+            database,
+            table,
+        ]);
     }
 
     /// Queues canned Timestream query pages (JSON, in the Query response's

@@ -319,20 +319,13 @@ fn csv_and_parquet_exports_read_back_with_the_same_rows() {
     let csv = dir.path().join("q.csv");
     std::fs::write(&csv, run("csv")).unwrap();
     // An independent reader: DuckDB reads both files back.
-    let python = gridwatch_tests::emulators_dir().join(".venv/bin/python");
     let script = "import duckdb, json, sys\nfor f in sys.argv[1:]:\n    con = duckdb.connect()\n    rows = con.execute(f\"SELECT * FROM '{f}'\").fetchall()\n    print(json.dumps([[c if isinstance(c, (int, float)) else str(c) for c in r] for r in rows]))";
-    let out = std::process::Command::new(python)
-        .args(["-c", script])
-        .arg(&parquet)
-        .arg(&csv)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = gridwatch_tests::emulator_python([
+        std::ffi::OsStr::new("-c"),
+        script.as_ref(),
+        parquet.as_os_str(),
+        csv.as_os_str(),
+    ]);
     let mut lines = text.lines();
     let want: Vec<Vec<Value>> = json
         .as_array()

@@ -12,7 +12,7 @@ use gridwatch_core::bus::{Bus, hash_key};
 use gridwatch_core::ingest::ShardBatch;
 use gridwatch_core::kinesis::{self, ConsumerConfig, ShardBoard, StartAt, list_shards};
 use gridwatch_tests::{
-    EMULATOR_ENV, Fault, FaultProxy, KillOnDrop, Kinesalite, create_stream, emulators_dir,
+    EMULATOR_ENV, Fault, FaultProxy, KillOnDrop, Kinesalite, create_stream, emulator_python,
     gridwatch_bin, kinesis_client, put_records, wait_active, wait_for,
 };
 use tokio::sync::{mpsc, watch};
@@ -510,11 +510,6 @@ fn records_written_by_boto3_in_the_seeds_format_are_read() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("b.sqlite");
     rt().block_on(async { create_stream(&k.client(), "seed", 2).await });
-    let python = emulators_dir().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "boto3 is not installed: run `./dev.sh setup`"
-    );
     // The seed's producer: time.time() * 1000, a uuid DeviceID, *_measure.
     let script = r#"
 import boto3, json, sys, time, uuid
@@ -530,16 +525,7 @@ out = k.put_records(StreamName="seed", Records=records)
 assert out["FailedRecordCount"] == 0, out
 print(len(records))
 "#;
-    let out = Command::new(python)
-        .args(["-c", script, &endpoint])
-        .envs(EMULATOR_ENV)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    emulator_python(["-c", script, &endpoint]);
     let out = ingest_cmd(&cache, &endpoint, "seed", true)
         .output()
         .unwrap();

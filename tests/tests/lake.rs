@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use gridwatch_tests::{emulators_dir, gridwatch, gridwatch_ok};
+use gridwatch_tests::{gridwatch, gridwatch_ok};
 use serde_json::Value;
 
 const START_MS: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
@@ -95,29 +95,19 @@ fn duckdb(
     filter: &str,
     load_duration: bool,
 ) -> Vec<Value> {
-    let python = emulators_dir().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "duckdb is not installed: run `./dev.sh setup`"
-    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_aggregate.py");
-    let mut cmd = Command::new(python);
-    cmd.arg(script)
-        .arg(lake)
-        .arg((from * 1000).to_string())
-        .arg((to * 1000).to_string())
-        .arg(by)
-        .arg(filter);
+    let mut args: Vec<std::ffi::OsString> = vec![
+        script.into(),
+        lake.into(),
+        (from * 1000).to_string().into(),
+        (to * 1000).to_string().into(),
+        by.into(),
+        filter.into(),
+    ];
     if load_duration {
-        cmd.arg("--load-duration");
+        args.push("--load-duration".into());
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Value>(&out.stdout)
+    serde_json::from_str::<Value>(&gridwatch_tests::emulator_python(args))
         .unwrap()
         .as_array()
         .unwrap()

@@ -108,20 +108,13 @@ print(time.perf_counter() - t)
 "#;
 
 fn duckdb_seconds(lake: &Path, kind: &str) -> Duration {
-    let python =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/emulators/.venv/bin/python");
-    let out = Command::new(python)
-        .args(["-c", DUCKDB])
-        .arg(lake)
-        .arg(kind)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Duration::from_secs_f64(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap())
+    let printed = gridwatch_tests::emulator_python([
+        std::ffi::OsStr::new("-c"),
+        DUCKDB.as_ref(),
+        lake.as_os_str(),
+        kind.as_ref(),
+    ]);
+    Duration::from_secs_f64(printed.trim().parse().unwrap())
 }
 
 fn ours(lake: &Path) -> Duration {
