@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Names of the Tauri commands the UI may call, defined once for both sides.
+pub mod time;
+
 pub mod command {
     pub const FLEET_STATUS: &str = "fleet_status";
     pub const START_FLEET: &str = "start_fleet";
