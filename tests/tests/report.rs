@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use gridwatch_session::report::HEADLESS_CHROMIUM;
 use gridwatch_tests::gridwatch_ok;
 use serde_json::Value;
 
@@ -141,16 +142,8 @@ fn the_pdf_renders_and_the_html_opens_in_chromium_with_its_charts() {
     let shot = dir.path().join("shot.png");
     let profile = dir.path().join("profile");
     let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=900,1400",
-        ])
+        .args(HEADLESS_CHROMIUM)
+        .arg("--window-size=900,1400")
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", html.display()))
@@ -159,16 +152,8 @@ fn the_pdf_renders_and_the_html_opens_in_chromium_with_its_charts() {
     assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(colours(&shot) > 10, "the page shows its charts");
     let dom = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
+        .args(HEADLESS_CHROMIUM)
+        .arg("--dump-dom")
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("file://{}", html.display()))
         .output()

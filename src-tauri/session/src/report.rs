@@ -287,6 +287,20 @@ td,th{{border:1px solid #ddd;padding:3px 6px;text-align:right}}th{{background:#f
 }
 
 /// Prints HTML to PDF with headless Chromium.
+/// Chromium headless on a machine with no way out: no sandbox (it may run
+/// as root), no GPU, and none of the background calls home that a closed
+/// network refuses.
+pub const HEADLESS_CHROMIUM: [&str; 7] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
+/// Prints the HTML report to a PDF, with Chromium.
 pub fn print_pdf(html_path: &Path, pdf: &Path) -> anyhow::Result<()> {
     let chromium = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
@@ -294,16 +308,8 @@ pub fn print_pdf(html_path: &Path, pdf: &Path) -> anyhow::Result<()> {
         .context("a PDF is printed by Chromium, which is not installed (apt-get install chromium), or write --out report.html")?;
     let profile = tempfile::tempdir()?;
     let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-pdf-header-footer",
-        ])
+        .args(HEADLESS_CHROMIUM)
+        .arg("--no-pdf-header-footer")
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", html_path.display()))
