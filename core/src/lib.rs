@@ -15,6 +15,7 @@ pub mod bus;
 pub mod cache;
 pub mod codec;
 pub mod cost;
+pub mod files;
 pub mod ingest;
 pub mod kinesis;
 pub mod live;

@@ -134,8 +134,6 @@ impl LakeSink {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let tmp = dir.join(format!(".{name}.tmp"));
         let bytes = if self.options.gzip {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             gz.write_all(&self.buffer).map_err(io)?;
@@ -143,8 +141,7 @@ impl LakeSink {
         } else {
             std::mem::take(&mut self.buffer)
         };
-        std::fs::write(&tmp, &bytes).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)?;
+        gridwatch_core::files::write_whole(&path, &bytes).map_err(io)?;
         self.written.push(path.clone());
         self.stats.files += 1;
         self.stats.bytes += bytes.len() as u64;

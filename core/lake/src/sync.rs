@@ -127,7 +127,8 @@ pub async fn sync(
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| SyncError::S3(describe(&e)))?;
+            let page =
+                page.map_err(|e| SyncError::S3(gridwatch_core::aws::describe_sdk_error(&e)))?;
             for obj in page.contents() {
                 let Some(key) = obj.key() else { continue };
                 let rel = key
@@ -198,25 +199,9 @@ pub async fn sync(
 }
 
 fn save_manifest(path: &Path, manifest: &Manifest) -> Result<(), SyncError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-    }
-    let tmp = path.with_extension("json.tmp");
     let bytes =
         serde_json::to_vec_pretty(manifest).map_err(|e| io(path)(std::io::Error::other(e)))?;
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
-}
-
-fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    e: &aws_sdk_s3::error::SdkError<E, R>,
-) -> String {
-    use aws_sdk_s3::error::SdkError;
-    match e {
-        SdkError::DispatchFailure(d) => format!("cannot reach S3 (network or endpoint): {d:?}"),
-        SdkError::ServiceError(s) => s.err().to_string(),
-        other => other.to_string(),
-    }
+    gridwatch_core::files::write_whole(path, &bytes).map_err(io(path))
 }
 
 async fn download(
@@ -231,7 +216,12 @@ async fn download(
         .key(key)
         .send()
         .await
-        .map_err(|e| SyncError::S3(format!("{key}: {}", describe(&e))))?;
+        .map_err(|e| {
+            SyncError::S3(format!(
+                "{key}: {}",
+                gridwatch_core::aws::describe_sdk_error(&e)
+            ))
+        })?;
     let etag = out.e_tag().unwrap_or_default().to_owned();
     let parent = local.parent().unwrap_or(local);
     tokio::fs::create_dir_all(parent)

@@ -56,14 +56,9 @@ pub fn save(path: &Path, settings: &Settings) -> Result<(), ApiError> {
             format!("cannot save the settings to {}: {e}", path.display()),
         )
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
     let json = serde_json::to_vec_pretty(settings)
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, json).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    gridwatch_core::files::write_whole(path, &json).map_err(io)
 }
 
 #[cfg(test)]
