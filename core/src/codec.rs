@@ -41,6 +41,39 @@ pub struct Record {
     pub dimensions: Vec<(String, String)>,
 }
 
+/// A decoded record that borrows its strings from the input where it can.
+/// Readers that only look at records (the lake's views) take this from a
+/// [`Decoder`], and copy nothing per record; [`decode`] makes an owned
+/// [`Record`] of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordRef<'a> {
+    pub device_id: Cow<'a, str>,
+    pub time_us: i64,
+    pub time_adjusted: bool,
+    pub measures: Vec<(Cow<'a, str>, f64)>,
+    pub dimensions: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl RecordRef<'_> {
+    pub fn into_record(self) -> Record {
+        Record {
+            device_id: self.device_id.into_owned(),
+            time_us: self.time_us,
+            time_adjusted: self.time_adjusted,
+            measures: self
+                .measures
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v))
+                .collect(),
+            dimensions: self
+                .dimensions
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        }
+    }
+}
+
 /// Why a record could not be decoded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DecodeError {
@@ -89,14 +122,38 @@ impl DecodeError {
 
 /// Decodes one wire record that arrived at `arrival_us` (epoch microseconds).
 pub fn decode(bytes: &[u8], arrival_us: i64) -> Result<Record, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let top = TopSeed
-        .deserialize(&mut de)
-        .map_err(|e| DecodeError::NotJson(e.to_string()))?;
-    de.end().map_err(|e| DecodeError::NotJson(e.to_string()))?;
-    match top {
-        Top::Object(raw) => raw.validate(arrival_us),
-        Top::Other(kind) => Err(DecodeError::NotObject(kind)),
+    let mut decoder = Decoder::default();
+    decoder.decode(bytes, arrival_us)?;
+    Ok(decoder.record.into_record())
+}
+
+/// Decodes many records out of one buffer (a file, a batch) without
+/// allocating per record: its lists are kept and reused, and strings are
+/// borrowed from the buffer.
+#[derive(Default)]
+pub struct Decoder<'a> {
+    raw: RawRecord<'a>,
+    record: RecordRef<'a>,
+}
+
+impl<'a> Decoder<'a> {
+    /// Like [`decode`]; the record lives until the next call.
+    pub fn decode(
+        &mut self,
+        bytes: &'a [u8],
+        arrival_us: i64,
+    ) -> Result<&RecordRef<'a>, DecodeError> {
+        self.raw.clear();
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let top = TopSeed { raw: &mut self.raw }
+            .deserialize(&mut de)
+            .map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        de.end().map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        match top {
+            Top::Object => self.raw.validate(arrival_us, &mut self.record)?,
+            Top::Other(kind) => return Err(DecodeError::NotObject(kind)),
+        }
+        Ok(&self.record)
     }
 }
 
@@ -271,8 +328,9 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
     }
 }
 
-enum Top<'a> {
-    Object(RawRecord<'a>),
+/// What the top of the JSON was; an object's fields are in the decoder.
+enum Top {
+    Object,
     Other(&'static str),
 }
 
@@ -285,25 +343,29 @@ struct RawRecord<'a> {
     duplicate: Option<String>,
 }
 
-struct TopSeed;
+struct TopSeed<'s, 'a> {
+    raw: &'s mut RawRecord<'a>,
+}
 
-impl<'de> DeserializeSeed<'de> for TopSeed {
-    type Value = Top<'de>;
+impl<'de> DeserializeSeed<'de> for TopSeed<'_, 'de> {
+    type Value = Top;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(TopVisitor)
+        d.deserialize_any(TopVisitor { raw: self.raw })
     }
 }
 
-struct TopVisitor;
+struct TopVisitor<'s, 'a> {
+    raw: &'s mut RawRecord<'a>,
+}
 
-impl<'de> Visitor<'de> for TopVisitor {
-    type Value = Top<'de>;
+impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
+    type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut raw = RawRecord::default();
+        let raw = self.raw;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let value: Field<'de> = map.next_value()?;
             let slot_taken = match key.as_ref() {
@@ -324,7 +386,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 raw.duplicate = Some(key.into_owned());
             }
         }
-        Ok(Top::Object(raw))
+        Ok(Top::Object)
     }
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
         Ok(Top::Other("a boolean"))
@@ -350,12 +412,21 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 }
 
-impl RawRecord<'_> {
-    fn validate(self, arrival_us: i64) -> Result<Record, DecodeError> {
-        if let Some(key) = self.duplicate {
+impl<'a> RawRecord<'a> {
+    fn clear(&mut self) {
+        self.time = None;
+        self.device = None;
+        self.measures.clear();
+        self.dimensions.clear();
+        self.duplicate = None;
+    }
+
+    /// Checks the fields and moves them into `out`.
+    fn validate(&mut self, arrival_us: i64, out: &mut RecordRef<'a>) -> Result<(), DecodeError> {
+        if let Some(key) = self.duplicate.take() {
             return Err(DecodeError::DuplicateKey(key));
         }
-        let time_ms = match self.time {
+        let time_ms = match self.time.take() {
             None => return Err(DecodeError::MissingTime),
             Some(Field::Num(v)) => v,
             Some(other) => {
@@ -371,9 +442,9 @@ impl RawRecord<'_> {
                 "{time_ms} is not epoch milliseconds between 1970 and 9999"
             )));
         }
-        let device_id = match self.device {
+        let device_id = match self.device.take() {
             None => return Err(DecodeError::MissingDeviceId),
-            Some(Field::Str(s)) if !s.trim().is_empty() => s.into_owned(),
+            Some(Field::Str(s)) if !s.trim().is_empty() => s,
             Some(Field::Str(_)) => return Err(DecodeError::BadDeviceId("it is empty".into())),
             Some(other) => {
                 return Err(DecodeError::BadDeviceId(format!(
@@ -385,8 +456,10 @@ impl RawRecord<'_> {
         if self.measures.is_empty() {
             return Err(DecodeError::NoMeasure);
         }
-        let mut measures = Vec::with_capacity(self.measures.len());
-        for (key, value) in self.measures {
+        out.measures.clear();
+        out.dimensions.clear();
+        let measures = &mut out.measures;
+        for (key, value) in self.measures.drain(..) {
             let v = match &value {
                 Field::Num(v) => *v,
                 // Some producers stringify numbers; accept those, and let
@@ -412,22 +485,25 @@ impl RawRecord<'_> {
                     value: v,
                 });
             }
-            let name = measure_name(&key);
-            if name.is_empty() {
+            if measure_name(&key).is_empty() {
                 return Err(DecodeError::NonNumericMeasure {
                     key: key.into_owned(),
                     found: "a measure with no name".into(),
                 });
             }
-            measures.push((name.to_owned(), v));
+            let name = match key {
+                Cow::Borrowed(k) => Cow::Borrowed(measure_name(k)),
+                Cow::Owned(k) => Cow::Owned(measure_name(&k).to_owned()),
+            };
+            measures.push((name, v));
         }
-        let mut dimensions = Vec::with_capacity(self.dimensions.len());
-        for (key, value) in self.dimensions {
+        let dimensions = &mut out.dimensions;
+        for (key, value) in self.dimensions.drain(..) {
             let v = match value {
-                Field::Str(s) => s.into_owned(),
+                Field::Str(s) => s,
                 // A numeric or boolean dimension ("Floor": 3) is still a label.
-                Field::Num(n) => n.to_string(),
-                Field::Bool(b) => b.to_string(),
+                Field::Num(n) => Cow::Owned(n.to_string()),
+                Field::Bool(b) => Cow::Owned(b.to_string()),
                 Field::Null => continue,
                 other => {
                     return Err(DecodeError::BadDimension {
@@ -436,7 +512,7 @@ impl RawRecord<'_> {
                     });
                 }
             };
-            dimensions.push((key.into_owned(), v));
+            dimensions.push((key, v));
         }
         let mut time_us = (time_ms * 1000.0).round() as i64;
         let mut time_adjusted = false;
@@ -444,13 +520,10 @@ impl RawRecord<'_> {
             time_us = arrival_us;
             time_adjusted = true;
         }
-        Ok(Record {
-            device_id,
-            time_us,
-            time_adjusted,
-            measures,
-            dimensions,
-        })
+        out.device_id = device_id;
+        out.time_us = time_us;
+        out.time_adjusted = time_adjusted;
+        Ok(())
     }
 }
 

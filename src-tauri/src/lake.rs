@@ -66,6 +66,10 @@ pub struct AggregateArgs {
     /// The output file, for --format parquet.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Memory the readings may take, in MiB, before they move to a hidden
+    /// folder in the lake (default: a quarter of the memory available).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_mb: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,18 +248,31 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
         top: args.top,
     };
     let started = Instant::now();
-    let (df, report) = gridwatch_lake::load(&lake, from_us, to_us)
+    let mut query = request.query();
+    if let Some(mib) = args.memory_mb {
+        query.memory_budget = usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    }
+    let readings = gridwatch_lake::Readings::scan(&lake, &query)
         .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
+    let report = &readings.report;
     report_bad_lines(&report.bad_lines);
     let mut out = if args.load_duration {
-        gridwatch_lake::load_duration(df, &request)?
+        readings.load_duration(&request.by)?
     } else {
-        gridwatch_lake::aggregate(df, &request)?
+        readings.aggregate(&request.by, request.top)?
     };
+    if readings.buckets_on_disk() > 0 {
+        eprintln!(
+            "the readings outgrew {} MiB of memory: folded from {} buckets on disk",
+            query.memory_budget >> 20,
+            readings.buckets_on_disk()
+        );
+    }
     tracing::info!(
         json_files = report.json_files,
         parquet_files = report.parquet_files,
         records = report.records,
+        buckets_on_disk = readings.buckets_on_disk(),
         elapsed = ?started.elapsed(),
         "aggregated"
     );

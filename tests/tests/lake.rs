@@ -347,6 +347,88 @@ fn back_to_back_gzip_and_parquet_extracts_give_identical_results() {
     assert_rows_equal(&ours(&plain, from, to, "region,day", "", &[]), &want);
 }
 
+/// The views with less memory than the readings take: the readings move to
+/// buckets on disk, and every figure stays what it was.
+#[test]
+fn views_beyond_the_memory_budget_fold_from_disk_and_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    simulate(&lake, &[]);
+    add_counter_reset(&lake);
+    let (from, to) = (START_MS, START_MS + 3 * DAY_MS);
+    let run = |by: &str, extra: &[&str]| {
+        let (f, t) = (from.to_string(), to.to_string());
+        let mut args = vec![
+            "aggregate",
+            "--lake",
+            lake.to_str().unwrap(),
+            "--from",
+            &f,
+            "--to",
+            &t,
+            "--format",
+            "json",
+        ];
+        let by_arg = format!("--by={by}");
+        if !by.is_empty() {
+            args.push(&by_arg);
+        }
+        args.extend_from_slice(extra);
+        let out = gridwatch(&lake.join("unused.sqlite"), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows = serde_json::from_slice::<Value>(&out.stdout).unwrap();
+        (
+            rows.as_array().unwrap().clone(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // 66 devices for three days are about 28,000 readings, 1.3 MiB.
+    for (by, extra) in [
+        ("region,day", &[][..]),
+        ("device", &[][..]),
+        ("", &[][..]),
+        ("type,hour", &[][..]),
+        // Meters are 60 of the 66 devices: still past 1 MiB.
+        ("feeder,day", &["--where", "type=smart_meter"][..]),
+        ("region", &["--load-duration"][..]),
+    ] {
+        let (in_memory, said) = run(by, extra);
+        assert!(!said.contains("buckets on disk"), "{said}");
+        let mut small = extra.to_vec();
+        small.extend(["--memory-mb", "1"]);
+        let (from_disk, said) = run(by, &small);
+        assert!(
+            said.contains("outgrew 1 MiB of memory: folded from"),
+            "--by {by}: {said}"
+        );
+        assert!(!in_memory.is_empty());
+        // Sums of the same demands in another order may differ in their
+        // last bits, which can swap two intervals of equal demand: the
+        // curve is its demands, so compare those.
+        let curve = |rows: &[Value]| -> Vec<Value> {
+            rows.iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.as_object_mut().unwrap().remove("interval");
+                    r
+                })
+                .collect()
+        };
+        assert_rows_equal(&curve(&from_disk), &curve(&in_memory));
+    }
+    // The buckets go when the view is done.
+    let left: Vec<_> = std::fs::read_dir(&lake)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".gridwatch-spill"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[test]
 fn athena_ddl_names_the_bucket_and_projects_partitions() {
     let dir = tempfile::tempdir().unwrap();

@@ -120,9 +120,8 @@ fn duckdb_seconds(lake: &Path, kind: &str) -> Duration {
 fn ours(lake: &Path) -> Duration {
     let start = Instant::now();
     let req = request();
-    let (df, report) = gridwatch_lake::load(lake, req.from_us, req.to_us).unwrap();
+    let (out, report) = gridwatch_lake::aggregate(lake, &req).unwrap();
     assert!(report.records > 1_900_000, "{report:?}");
-    let out = gridwatch_lake::aggregate(df, &req).unwrap();
     assert_eq!(out.height(), 5 * DAYS as usize);
     start.elapsed()
 }

@@ -1,5 +1,14 @@
 //! The strategic views: energy, peak demand, load factor, voltage quality,
-//! by any dimension and period, as polars lazy plans.
+//! by any dimension and period.
+//!
+//! Each view is one fold over the readings, device by device in time
+//! order: a device's energy counter needs the reading before it, and its
+//! demand needs its readings of the same 15 minutes. Because every batch
+//! of [`Readings`] holds whole devices, the fold is exact whether the
+//! readings sit in memory or in buckets on disk; what it keeps across
+//! batches is per group (sums, the demand per interval, and a count per
+//! distinct voltage, from which the exact quantiles follow). Results are
+//! polars frames.
 //!
 //! Definitions (the same ones `tests/tests/lake.rs` gives DuckDB):
 //! - **energy** (kWh): the sum of each device's energy-counter increments,
@@ -16,11 +25,15 @@
 //!   (230 V meters, 400 V transformers, 11 kV feeders); **anomalies**: the
 //!   voltage readings outside it.
 
+use std::cmp::Ordering;
 use std::str::FromStr;
 
+use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, civil};
 use polars::prelude::*;
 
-use crate::table::{DAY, DEVICE, HOUR, INTERVAL, MONTH, TIME, WEEK};
+use crate::LakeError;
+use crate::readings::{ABSENT, Batch, ENERGY, Readings, ReadingsQuery, VOLTAGE, WATT};
+use crate::table::{DAY, DEMAND_INTERVAL_US, DEVICE, HOUR, INTERVAL, MONTH, WEEK, week_start};
 
 /// What a view groups by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,217 +95,543 @@ pub struct AggregateRequest {
     pub top: Option<usize>,
 }
 
-const ALL: &str = "_all";
-
-fn has(schema: &Schema, name: &str) -> bool {
-    schema.contains(name)
-}
-
-/// The rows in range that pass the filters, with every group key present.
-fn selected(df: DataFrame, req: &AggregateRequest) -> PolarsResult<(LazyFrame, Vec<String>)> {
-    let schema = df.schema().clone();
-    let mut keys: Vec<String> = req.by.iter().map(|k| k.column().to_owned()).collect();
-    for k in &keys {
-        if !has(&schema, k) {
-            polars_bail!(ColumnNotFound: "no {} in the extracts (known: {})", k,
-                schema.iter_names().map(|n| n.as_str()).filter(|n| !n.starts_with('_')).collect::<Vec<_>>().join(", "));
+impl AggregateRequest {
+    /// The readings this request reads.
+    pub fn query(&self) -> ReadingsQuery {
+        ReadingsQuery {
+            filters: self.filters.clone(),
+            ..ReadingsQuery::new(self.from_us, self.to_us)
         }
     }
-    let mut lf = df.lazy().filter(
-        col(TIME)
-            .gt_eq(lit(req.from_us))
-            .and(col(TIME).lt(lit(req.to_us))),
-    );
-    for (k, v) in &req.filters {
-        let c = dimension_column(k);
-        if !has(&schema, &c) {
-            polars_bail!(ColumnNotFound: "cannot filter on {}: no such dimension in the extracts", k);
-        }
-        lf = lf.filter(col(c.as_str()).eq(lit(v.clone())));
-    }
-    if keys.is_empty() {
-        lf = lf.with_column(lit(1i32).alias(ALL));
-        keys.push(ALL.into());
-    }
-    Ok((lf, keys))
 }
 
-fn cols(names: &[String]) -> Vec<Expr> {
-    names.iter().map(|n| col(n.as_str())).collect()
+/// A group key resolved against the readings: a value per reading.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Part {
+    Dim(usize),
+    Device,
+    Hour,
+    Day,
+    Week,
+    Month,
 }
 
-/// Demand per group and 15-minute interval.
-fn demand(lf: LazyFrame, keys: &[String]) -> LazyFrame {
-    let mut per_device = keys.to_vec();
-    for extra in [DEVICE, INTERVAL] {
-        if !per_device.iter().any(|k| k == extra) {
-            per_device.push(extra.into());
-        }
-    }
-    let mut per_interval = keys.to_vec();
-    per_interval.push(INTERVAL.into());
-    lf.filter(col("watt").is_not_null())
-        .group_by(cols(&per_device))
-        .agg([col("watt").mean().alias("_device_w")])
-        .group_by(cols(&per_interval))
-        .agg([col("_device_w").sum().alias("demand_w")])
+/// `YYYYMM` of a time, remembering the last day asked (readings come in
+/// time order, so most calls hit).
+#[derive(Default)]
+struct MonthOf {
+    day: i64,
+    month: i64,
 }
 
-/// The strategic figures per group.
-pub fn aggregate(df: DataFrame, req: &AggregateRequest) -> PolarsResult<DataFrame> {
-    let schema = df.schema().clone();
-    for needed in ["watt", "voltage", "energy"] {
-        if !has(&schema, needed) {
-            polars_bail!(ColumnNotFound: "the extracts have no {} measure", needed);
+impl MonthOf {
+    fn get(&mut self, t: i64) -> i64 {
+        let day = t - t.rem_euclid(MICROS_PER_DAY);
+        if day != self.day || self.month == 0 {
+            let c = civil(day);
+            self.day = day;
+            self.month = i64::from(c.year) * 100 + i64::from(c.month);
+        }
+        self.month
+    }
+}
+
+impl Part {
+    fn value(self, b: &Batch, i: usize, month: &mut MonthOf) -> i64 {
+        let t = b.time_us[i];
+        match self {
+            Part::Dim(d) => i64::from(b.dim(d, i)),
+            Part::Device => i64::from(b.device[i]),
+            Part::Hour => t - t.rem_euclid(MICROS_PER_HOUR),
+            Part::Day => t - t.rem_euclid(MICROS_PER_DAY),
+            Part::Week => week_start(t),
+            Part::Month => month.get(t),
         }
     }
-    let (lf, keys) = selected(df, req)?;
-    let nominal = if has(&schema, "DeviceType") {
-        when(col("DeviceType").eq(lit("feeder")))
-            .then(lit(11_000.0))
-            .when(col("DeviceType").eq(lit("transformer")))
-            .then(lit(400.0))
-            .otherwise(lit(230.0))
-    } else {
-        lit(230.0)
+}
+
+fn known_keys(readings: &Readings) -> String {
+    let mut known = vec![DEVICE.to_owned()];
+    known.extend(readings.dimensions.iter().map(|(n, _)| n.clone()));
+    known.extend([HOUR, DAY, WEEK, MONTH].map(String::from));
+    known.join(", ")
+}
+
+fn resolve(readings: &Readings, by: &[GroupKey]) -> Result<Vec<Part>, LakeError> {
+    by.iter()
+        .map(|k| match k {
+            GroupKey::Device => Ok(Part::Device),
+            GroupKey::Hour => Ok(Part::Hour),
+            GroupKey::Day => Ok(Part::Day),
+            GroupKey::Week => Ok(Part::Week),
+            GroupKey::Month => Ok(Part::Month),
+            GroupKey::Dimension(d) if d == DEVICE => Ok(Part::Device),
+            GroupKey::Dimension(d) => match readings.dimension(d) {
+                Some(i) => Ok(Part::Dim(i)),
+                // With no readings at all there is nothing to name; the
+                // view is simply empty.
+                None if readings.report.records == 0 => Ok(Part::Dim(usize::MAX)),
+                None => Err(LakeError::UnknownKey {
+                    name: d.clone(),
+                    known: known_keys(readings),
+                }),
+            },
+        })
+        .collect()
+}
+
+/// What a view keeps per group.
+#[derive(Debug, Default)]
+struct Group {
+    records: u64,
+    energy_kwh: f64,
+    /// Readings per distinct voltage (its bits): exact quantiles in memory
+    /// that grows with the distinct values, not with the readings.
+    volts: foldhash::HashMap<u64, u64>,
+    vcount: u64,
+    vwithin: u64,
+    quantiles: Option<[f64; 3]>,
+    /// The largest demand and the start of its interval.
+    peak: Option<(f64, i64)>,
+    demand_sum: f64,
+    demand_intervals: u64,
+}
+
+/// Linear-interpolated quantiles (as polars' and DuckDB's `quantile_cont`)
+/// of `n` readings given as counts per distinct value.
+fn quantiles(volts: &foldhash::HashMap<u64, u64>, n: u64, qs: [f64; 3]) -> [f64; 3] {
+    let mut values: Vec<(f64, u64)> = volts
+        .iter()
+        .map(|(b, c)| (f64::from_bits(*b), *c))
+        .collect();
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let nth = |k: u64| {
+        let mut seen = 0;
+        for (v, c) in &values {
+            seen += c;
+            if k < seen {
+                return *v;
+            }
+        }
+        values.last().map_or(f64::NAN, |(v, _)| *v)
     };
-    // Sorting by time alone is enough: the window below keeps each
-    // device's rows in frame order, and an i64 sort is far cheaper than one
-    // on (device string, time).
-    let with_increments = lf
-        .clone()
-        .sort(
-            [TIME],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .with_column(
-            (col("energy") - col("energy").shift(lit(1)).over([col(DEVICE)])?).alias("_inc"),
-        )
-        .with_columns([
-            when(col("_inc").lt(lit(0.0)))
-                .then(col("energy"))
-                .otherwise(col("_inc"))
-                .alias("_energy_inc"),
-            col("voltage")
-                .gt_eq(nominal.clone() * lit(0.9))
-                .and(col("voltage").lt_eq(nominal * lit(1.1)))
-                .cast(DataType::Float64)
-                .alias("_within"),
-        ]);
-    let stats = with_increments.group_by(cols(&keys)).agg([
-        len().alias("records"),
-        col("_energy_inc").sum().alias("energy_kwh"),
-        col("voltage")
-            .quantile(lit(0.5), QuantileMethod::Linear)
-            .alias("voltage_p50"),
-        col("voltage")
-            .quantile(lit(0.95), QuantileMethod::Linear)
-            .alias("voltage_p95"),
-        col("voltage")
-            .quantile(lit(0.99), QuantileMethod::Linear)
-            .alias("voltage_p99"),
-        col("voltage").count().alias("_vcount"),
-        col("_within").sum().alias("_vwithin"),
-    ]);
-    let peaks = demand(lf, &keys).group_by(cols(&keys)).agg([
-        col("demand_w").max().alias("peak_demand_w"),
-        col(INTERVAL)
-            .sort_by(
-                [col("demand_w")],
-                SortMultipleOptions::default().with_order_descending(true),
-            )
-            .first()
-            .alias("peak_at_us"),
-        col("demand_w").mean().alias("_mean_demand"),
-    ]);
-    let mut out = stats
-        .join(
-            peaks,
-            cols(&keys),
-            cols(&keys),
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_columns([
-            (col("_vwithin") / col("_vcount").cast(DataType::Float64)).alias("voltage_compliance"),
-            (col("_vcount").cast(DataType::Float64) - col("_vwithin"))
-                .cast(DataType::Int64)
-                .alias("voltage_anomalies"),
-            (col("_mean_demand") / col("peak_demand_w")).alias("load_factor"),
-        ]);
-    let mut order: Vec<String> = keys.clone();
-    order.extend(
-        [
-            "records",
-            "energy_kwh",
-            "peak_demand_w",
-            "peak_at_us",
-            "load_factor",
-            "voltage_p50",
-            "voltage_p95",
-            "voltage_p99",
-            "voltage_compliance",
-            "voltage_anomalies",
-        ]
-        .map(String::from),
-    );
-    out = out.select(cols(&order));
-    out = match req.top {
-        Some(n) => out
-            .sort(
-                ["energy_kwh"],
-                SortMultipleOptions::default()
-                    .with_order_descending(true)
-                    .with_nulls_last(true),
-            )
-            .limit(n as IdxSize),
-        None => out.sort(
-            keys.iter().map(String::as_str).collect::<Vec<_>>(),
-            SortMultipleOptions::default(),
-        ),
-    };
-    let mut df = out.collect()?;
-    if keys == [ALL] {
-        df = df.drop(ALL)?;
-    }
-    Ok(df)
+    qs.map(|q| {
+        let pos = (n - 1) as f64 * q;
+        let lo = pos.floor();
+        let v_lo = nth(lo as u64);
+        if pos == lo {
+            v_lo
+        } else {
+            v_lo + (pos - lo) * (nth(lo as u64 + 1) - v_lo)
+        }
+    })
 }
 
-/// The load duration curve: each group's interval demands, largest first.
-pub fn load_duration(df: DataFrame, req: &AggregateRequest) -> PolarsResult<DataFrame> {
-    if !has(df.schema(), "watt") {
-        polars_bail!(ColumnNotFound: "the extracts have no watt measure");
+/// The readings' order for a fold: by device, each device's readings in
+/// time order, ties in the order they were read. Returns the order and
+/// where each device's run starts; devices are `code / stride` (a bucket
+/// holds the codes congruent modulo its stride).
+fn device_time_order(b: &Batch, devices: usize, stride: usize) -> (Vec<u32>, Vec<u32>) {
+    let slots = devices.div_ceil(stride.max(1));
+    let mut start = vec![0u32; slots + 1];
+    for &d in &b.device {
+        start[d as usize / stride + 1] += 1;
     }
-    let (lf, keys) = selected(df, req)?;
-    let mut order: Vec<&str> = keys.iter().map(String::as_str).collect();
-    order.push("demand_w");
-    let mut descending = vec![false; keys.len()];
-    descending.push(true);
-    let mut out = demand(lf, &keys)
-        .sort(
-            order,
-            SortMultipleOptions::default().with_order_descending_multi(descending),
-        )
-        .collect()?;
-    if keys == [ALL] {
-        out = out.drop(ALL)?;
+    for i in 0..slots {
+        start[i + 1] += start[i];
     }
-    Ok(out)
+    let mut next = start.clone();
+    let mut order = vec![0u32; b.len()];
+    for (i, &d) in b.device.iter().enumerate() {
+        let slot = &mut next[d as usize / stride];
+        order[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+    for w in start.windows(2) {
+        let run = &mut order[w[0] as usize..w[1] as usize];
+        if !run.is_sorted_by_key(|&i| b.time_us[i as usize]) {
+            run.sort_by_key(|&i| b.time_us[i as usize]);
+        }
+    }
+    (order, start)
 }
 
-/// Device availability: the share of 15-minute intervals in the range in
-/// which a device reported at least once, averaged over the devices seen.
-pub fn availability(df: DataFrame, req: &AggregateRequest) -> PolarsResult<Option<f64>> {
-    let (lf, _) = selected(df, req)?;
-    let intervals =
-        ((req.to_us - req.from_us) as f64 / crate::table::DEMAND_INTERVAL_US as f64).ceil();
-    let out = lf
-        .group_by([col(DEVICE)])
-        .agg([col(INTERVAL).n_unique().alias("n")])
-        .select([col("n").cast(DataType::Float64).mean().alias("mean")])
-        .collect()?;
-    Ok(out
-        .column("mean")?
-        .f64()?
-        .get(0)
-        .map(|m| (m / intervals.max(1.0)).min(1.0)))
+/// One view's state over the readings.
+struct Fold<'r> {
+    readings: &'r Readings,
+    parts: Vec<Part>,
+    index: foldhash::HashMap<Box<[i64]>, u32>,
+    keys: Vec<Box<[i64]>>,
+    groups: Vec<Group>,
+    /// Demand per (group, interval start): the sum of its devices' mean
+    /// power in that interval.
+    demand: foldhash::HashMap<(u32, i64), f64>,
+    /// Nominal voltage per DeviceType code.
+    nominal: Vec<f64>,
+    device_type: Option<usize>,
+}
+
+const NOMINAL_V: f64 = 230.0;
+
+impl<'r> Fold<'r> {
+    fn new(readings: &'r Readings, parts: Vec<Part>) -> Self {
+        let device_type = readings.dimension("DeviceType");
+        let nominal = device_type.map_or_else(Vec::new, |d| {
+            let dict = &readings.dimensions[d].1;
+            (0..dict.len() as u32)
+                .map(|c| match dict.value(c) {
+                    Some("feeder") => 11_000.0,
+                    Some("transformer") => 400.0,
+                    _ => NOMINAL_V,
+                })
+                .collect()
+        });
+        Fold {
+            readings,
+            parts,
+            index: Default::default(),
+            keys: Vec::new(),
+            groups: Vec::new(),
+            demand: Default::default(),
+            nominal,
+            device_type,
+        }
+    }
+
+    fn keyed_by_device(&self) -> bool {
+        self.parts.contains(&Part::Device)
+    }
+
+    fn group(&mut self, key: &[i64]) -> u32 {
+        if let Some(&g) = self.index.get(key) {
+            return g;
+        }
+        let g = self.groups.len() as u32;
+        self.index.insert(key.into(), g);
+        self.keys.push(key.into());
+        self.groups.push(Group::default());
+        g
+    }
+
+    /// Folds one batch of whole devices in.
+    fn add(&mut self, b: &Batch, stride: usize) {
+        let (order, starts) = device_time_order(b, self.readings.devices.len(), stride);
+        let mut month = MonthOf::default();
+        let mut key: Vec<i64> = Vec::with_capacity(self.parts.len());
+        let mut last_key: Vec<i64> = Vec::new();
+        let mut last_group = u32::MAX;
+        // (group, watt sum, readings) of the device's current interval.
+        let mut interval: Vec<(u32, f64, u32)> = Vec::new();
+        for run in starts.windows(2) {
+            let mut previous_energy: Option<f64> = None;
+            let mut current = i64::MIN;
+            for &i in &order[run[0] as usize..run[1] as usize] {
+                let i = i as usize;
+                key.clear();
+                for p in &self.parts {
+                    key.push(p.value(b, i, &mut month));
+                }
+                if last_group == u32::MAX || key != last_key {
+                    last_group = self.group(&key);
+                    std::mem::swap(&mut last_key, &mut key);
+                    key.clone_from(&last_key);
+                }
+                let g = last_group;
+                let nominal = self
+                    .device_type
+                    .map(|d| b.dim(d, i))
+                    .filter(|&c| c != ABSENT)
+                    .and_then(|c| self.nominal.get(c as usize).copied())
+                    .unwrap_or(NOMINAL_V);
+                let st = &mut self.groups[g as usize];
+                st.records += 1;
+                let e = b.energy[i];
+                if let Some(p) = previous_energy {
+                    let inc = e - p;
+                    // A counter that goes down was reset: its new value is
+                    // the increment. NaN (no counter on either side) adds
+                    // nothing.
+                    if inc < 0.0 {
+                        st.energy_kwh += e;
+                    } else if inc >= 0.0 {
+                        st.energy_kwh += inc;
+                    }
+                }
+                previous_energy = Some(e);
+                let v = b.voltage[i];
+                if !v.is_nan() {
+                    st.vcount += 1;
+                    if v >= nominal * 0.9 && v <= nominal * 1.1 {
+                        st.vwithin += 1;
+                    }
+                    *st.volts.entry(v.to_bits()).or_insert(0) += 1;
+                }
+                let w = b.watt[i];
+                if !w.is_nan() {
+                    let t = b.time_us[i];
+                    let start = t - t.rem_euclid(DEMAND_INTERVAL_US);
+                    if start != current {
+                        self.close_interval(&mut interval, current);
+                        current = start;
+                    }
+                    match interval.iter_mut().find(|(ig, _, _)| *ig == g) {
+                        Some((_, sum, n)) => {
+                            *sum += w;
+                            *n += 1;
+                        }
+                        None => interval.push((g, w, 1)),
+                    }
+                }
+            }
+            self.close_interval(&mut interval, current);
+        }
+    }
+
+    fn close_interval(&mut self, interval: &mut Vec<(u32, f64, u32)>, start: i64) {
+        for (g, sum, n) in interval.drain(..) {
+            *self.demand.entry((g, start)).or_insert(0.0) += sum / f64::from(n);
+        }
+    }
+
+    /// Turns the demand per interval and the voltage counts of every group
+    /// into figures. Call it only when no more readings can reach these
+    /// groups: at the end, or after each batch when groups are per device.
+    fn settle(&mut self) {
+        for ((g, start), d) in self.demand.drain() {
+            let st = &mut self.groups[g as usize];
+            st.demand_sum += d;
+            st.demand_intervals += 1;
+            // The earliest interval wins a tie, so the answer is stable.
+            let better = match st.peak {
+                None => true,
+                Some((p, at)) => d > p || (d == p && start < at),
+            };
+            if better {
+                st.peak = Some((d, start));
+            }
+        }
+        for st in &mut self.groups {
+            if !st.volts.is_empty() {
+                st.quantiles = Some(quantiles(&st.volts, st.vcount, [0.5, 0.95, 0.99]));
+                st.volts = Default::default();
+            }
+        }
+    }
+
+    fn run(mut self, settle_per_batch: bool) -> Result<Self, LakeError> {
+        let readings = self.readings;
+        let stride = readings.buckets_on_disk().max(1);
+        readings.for_each_batch(|b| {
+            self.add(b, stride);
+            if settle_per_batch && self.keyed_by_device() {
+                self.settle();
+            }
+            Ok(())
+        })?;
+        Ok(self)
+    }
+
+    fn compare_keys(&self, a: &[i64], b: &[i64]) -> Ordering {
+        for ((p, x), y) in self.parts.iter().zip(a).zip(b) {
+            let o = match p {
+                Part::Dim(_) | Part::Device => self.label(*p, *x).cmp(&self.label(*p, *y)),
+                _ => x.cmp(y),
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    }
+
+    fn label(&self, part: Part, code: i64) -> Option<&'r str> {
+        let code = u32::try_from(code).ok()?;
+        match part {
+            Part::Device => self.readings.devices.value(code),
+            Part::Dim(d) => self.readings.dimensions.get(d)?.1.value(code),
+            _ => None,
+        }
+    }
+
+    /// The key columns of the given groups, named as the request named them.
+    fn key_columns(&self, by: &[GroupKey], groups: &[u32]) -> Vec<Column> {
+        self.parts
+            .iter()
+            .zip(by)
+            .enumerate()
+            .map(|(j, (p, k))| {
+                let name: PlSmallStr = k.column().into();
+                let values = groups.iter().map(|&g| self.keys[g as usize][j]);
+                match p {
+                    Part::Dim(_) | Part::Device => {
+                        Column::new(name, values.map(|c| self.label(*p, c)).collect::<Vec<_>>())
+                    }
+                    Part::Month => Column::new(name, values.map(|m| m as i32).collect::<Vec<_>>()),
+                    _ => Column::new(name, values.collect::<Vec<_>>()),
+                }
+            })
+            .collect()
+    }
+}
+
+fn require_measures(readings: &Readings, which: &[usize]) -> Result<(), LakeError> {
+    if readings.report.records == 0 {
+        return Ok(());
+    }
+    for &i in which {
+        if !readings.measures_seen[i] {
+            return Err(LakeError::MissingMeasure([WATT, ENERGY, VOLTAGE][i]));
+        }
+    }
+    Ok(())
+}
+
+impl Readings {
+    /// The strategic figures per group, sorted by the keys, or the `top`
+    /// groups by energy.
+    pub fn aggregate(&self, by: &[GroupKey], top: Option<usize>) -> Result<DataFrame, LakeError> {
+        require_measures(self, &[0, 1, 2])?;
+        let fold = Fold::new(self, resolve(self, by)?).run(true)?;
+        let mut fold = fold;
+        fold.settle();
+        let mut order: Vec<u32> = (0..fold.groups.len() as u32).collect();
+        match top {
+            Some(n) => {
+                order.sort_by(|&a, &b| {
+                    let e = |g: u32| fold.groups[g as usize].energy_kwh;
+                    e(b).total_cmp(&e(a)).then_with(|| {
+                        fold.compare_keys(&fold.keys[a as usize], &fold.keys[b as usize])
+                    })
+                });
+                order.truncate(n);
+            }
+            None => order.sort_by(|&a, &b| {
+                fold.compare_keys(&fold.keys[a as usize], &fold.keys[b as usize])
+            }),
+        }
+        let groups: Vec<&Group> = order.iter().map(|&g| &fold.groups[g as usize]).collect();
+        let mut columns = fold.key_columns(by, &order);
+        let f = |name: &str, v: Vec<Option<f64>>| Column::new(name.into(), v);
+        let q = |i: usize| groups.iter().map(|g| g.quantiles.map(|q| q[i])).collect();
+        columns.extend([
+            Column::new(
+                "records".into(),
+                groups.iter().map(|g| g.records).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "energy_kwh".into(),
+                groups.iter().map(|g| g.energy_kwh).collect::<Vec<_>>(),
+            ),
+            f(
+                "peak_demand_w",
+                groups.iter().map(|g| g.peak.map(|p| p.0)).collect(),
+            ),
+            Column::new(
+                "peak_at_us".into(),
+                groups
+                    .iter()
+                    .map(|g| g.peak.map(|p| p.1))
+                    .collect::<Vec<_>>(),
+            ),
+            f(
+                "load_factor",
+                groups
+                    .iter()
+                    .map(|g| {
+                        g.peak
+                            .map(|(p, _)| g.demand_sum / g.demand_intervals as f64 / p)
+                    })
+                    .collect(),
+            ),
+            f("voltage_p50", q(0)),
+            f("voltage_p95", q(1)),
+            f("voltage_p99", q(2)),
+            f(
+                "voltage_compliance",
+                groups
+                    .iter()
+                    .map(|g| (g.vcount > 0).then(|| g.vwithin as f64 / g.vcount as f64))
+                    .collect(),
+            ),
+            Column::new(
+                "voltage_anomalies".into(),
+                groups
+                    .iter()
+                    .map(|g| (g.vcount - g.vwithin) as i64)
+                    .collect::<Vec<_>>(),
+            ),
+        ]);
+        Ok(DataFrame::new(order.len(), columns)?)
+    }
+
+    /// The load duration curve: each group's interval demands, largest
+    /// first.
+    pub fn load_duration(&self, by: &[GroupKey]) -> Result<DataFrame, LakeError> {
+        require_measures(self, &[0])?;
+        let fold = Fold::new(self, resolve(self, by)?).run(false)?;
+        let mut rows: Vec<(u32, i64, f64)> =
+            fold.demand.iter().map(|(&(g, s), &d)| (g, s, d)).collect();
+        rows.sort_by(|a, b| {
+            fold.compare_keys(&fold.keys[a.0 as usize], &fold.keys[b.0 as usize])
+                .then_with(|| b.2.total_cmp(&a.2))
+                .then_with(|| a.1.cmp(&b.1))
+        });
+        let groups: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        let mut columns = fold.key_columns(by, &groups);
+        columns.push(Column::new(
+            INTERVAL.into(),
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        ));
+        columns.push(Column::new(
+            "demand_w".into(),
+            rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        ));
+        Ok(DataFrame::new(rows.len(), columns)?)
+    }
+
+    /// Device availability: the share of 15-minute intervals in
+    /// [from, to) in which a device reported at least once, averaged over
+    /// the devices seen.
+    pub fn availability(&self, from_us: i64, to_us: i64) -> Result<Option<f64>, LakeError> {
+        let stride = self.buckets_on_disk().max(1);
+        let (mut devices, mut reported) = (0u64, 0u64);
+        self.for_each_batch(|b| {
+            let (order, starts) = device_time_order(b, self.devices.len(), stride);
+            for run in starts.windows(2).filter(|r| r[0] < r[1]) {
+                devices += 1;
+                let mut last = i64::MIN;
+                for &i in &order[run[0] as usize..run[1] as usize] {
+                    let t = b.time_us[i as usize];
+                    let start = t - t.rem_euclid(DEMAND_INTERVAL_US);
+                    if start != last {
+                        reported += 1;
+                        last = start;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        let intervals = ((to_us - from_us) as f64 / DEMAND_INTERVAL_US as f64).ceil();
+        Ok((devices > 0).then(|| (reported as f64 / devices as f64 / intervals.max(1.0)).min(1.0)))
+    }
+}
+
+/// Reads the request's range and computes its strategic figures.
+pub fn aggregate(
+    lake: &std::path::Path,
+    req: &AggregateRequest,
+) -> Result<(DataFrame, crate::LoadReport), LakeError> {
+    let readings = Readings::scan(lake, &req.query())?;
+    let out = readings.aggregate(&req.by, req.top)?;
+    Ok((out, readings.report))
+}
+
+/// Reads the request's range and computes its load duration curve.
+pub fn load_duration(
+    lake: &std::path::Path,
+    req: &AggregateRequest,
+) -> Result<(DataFrame, crate::LoadReport), LakeError> {
+    let readings = Readings::scan(lake, &req.query())?;
+    let out = readings.load_duration(&req.by)?;
+    Ok((out, readings.report))
 }

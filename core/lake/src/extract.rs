@@ -15,7 +15,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use gridwatch_core::codec::{self, Record};
+use gridwatch_core::codec::{self, Record, RecordRef};
 use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, from_civil};
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +151,17 @@ pub fn select(lake: &Path, from_us: i64, to_us: i64) -> Result<Selection, Extrac
 /// Reads one JSON extract (plain or gzip; newline-delimited or back to
 /// back), returning its records and the lines it could not read.
 pub fn read_json(path: &Path) -> Result<(Vec<Record>, Vec<BadLine>), ExtractError> {
+    let mut records = Vec::new();
+    let bad = for_each_record(path, |r| records.push(r.clone().into_record()))?;
+    Ok((records, bad))
+}
+
+/// Hands each record of one JSON extract to `take`, borrowed from the
+/// file's bytes, and returns the lines it could not read.
+pub fn for_each_record(
+    path: &Path,
+    mut take: impl FnMut(&RecordRef<'_>),
+) -> Result<Vec<BadLine>, ExtractError> {
     let raw = std::fs::read(path).map_err(io(path))?;
     let data = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 6);
@@ -161,53 +172,57 @@ pub fn read_json(path: &Path) -> Result<(Vec<Record>, Vec<BadLine>), ExtractErro
     } else {
         raw
     };
-    let mut records = Vec::new();
     let mut bad = Vec::new();
+    let mut decoder = codec::Decoder::default();
     // Records in an extract carry their own time; arrival is long past, so
     // the future rule uses the record's own clock only as a bound.
     let arrival = i64::MAX / 2;
-    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+    let mut line_start = 0;
+    let ends = memchr::memchr_iter(b'\n', &data).chain(std::iter::once(data.len()));
+    for (i, end) in ends.enumerate() {
+        let line = &data[line_start..end];
+        line_start = end + 1;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if has_adjacent_objects(line) {
-            // Firehose without a delimiter: objects back to back.
-            let stream =
-                serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>();
-            let mut start = 0;
-            let mut n = 0;
-            let mut stream = stream;
-            loop {
-                let item = stream.next();
-                let end = stream.byte_offset();
-                match item {
-                    None => break,
-                    Some(Ok(_)) => {
-                        n += 1;
-                        match codec::decode(&line[start..end], arrival) {
-                            Ok(r) => records.push(r),
-                            Err(e) => bad.push(BadLine {
-                                file: path.to_owned(),
-                                line: n,
-                                reason: e.to_string(),
-                            }),
+        match decoder.decode(line, arrival) {
+            Ok(r) => take(r),
+            // Firehose without a delimiter writes objects back to back,
+            // which read as one line with trailing characters. Checked only
+            // when a line fails, so whole lines cost one parse.
+            Err(_) if has_adjacent_objects(line) => {
+                let mut stream =
+                    serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>();
+                let mut start = 0;
+                let mut n = 0;
+                loop {
+                    let item = stream.next();
+                    let end = stream.byte_offset();
+                    match item {
+                        None => break,
+                        Some(Ok(_)) => {
+                            n += 1;
+                            match decoder.decode(&line[start..end], arrival) {
+                                Ok(r) => take(r),
+                                Err(e) => bad.push(BadLine {
+                                    file: path.to_owned(),
+                                    line: n,
+                                    reason: e.to_string(),
+                                }),
+                            }
+                            start = end;
                         }
-                        start = end;
-                    }
-                    Some(Err(e)) => {
-                        bad.push(BadLine {
-                            file: path.to_owned(),
-                            line: n + 1,
-                            reason: format!("not JSON: {e}"),
-                        });
-                        break;
+                        Some(Err(e)) => {
+                            bad.push(BadLine {
+                                file: path.to_owned(),
+                                line: n + 1,
+                                reason: format!("not JSON: {e}"),
+                            });
+                            break;
+                        }
                     }
                 }
             }
-            continue;
-        }
-        match codec::decode(line, arrival) {
-            Ok(r) => records.push(r),
             Err(e) => bad.push(BadLine {
                 file: path.to_owned(),
                 line: i + 1,
@@ -215,7 +230,7 @@ pub fn read_json(path: &Path) -> Result<(Vec<Record>, Vec<BadLine>), ExtractErro
             }),
         }
     }
-    Ok((records, bad))
+    Ok(bad)
 }
 
 /// Whether a line holds `}{` outside strings: two objects back to back.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use gridwatch_core::codec::Record;
-use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, civil};
+use gridwatch_core::time::{MICROS_PER_DAY, civil};
 use polars::prelude::*;
 
 pub const TIME: &str = "time_us";
@@ -111,33 +111,6 @@ pub fn week_start(us: i64) -> i64 {
     let days = us.div_euclid(MICROS_PER_DAY);
     // 1970-01-01 was a Thursday: three days after a Monday.
     (days - (days + 3).rem_euclid(7)) * MICROS_PER_DAY
-}
-
-/// Adds the hour, day, week, month and demand-interval keys, computed from
-/// `time_us` in UTC.
-pub fn with_time_keys(mut df: DataFrame) -> PolarsResult<DataFrame> {
-    let times = df.column(TIME)?.i64()?.clone();
-    let n = times.len();
-    let mut hour = Vec::with_capacity(n);
-    let mut day = Vec::with_capacity(n);
-    let mut week = Vec::with_capacity(n);
-    let mut month = Vec::with_capacity(n);
-    let mut interval = Vec::with_capacity(n);
-    for t in times.iter() {
-        let t = t.unwrap_or(0);
-        hour.push(t - t.rem_euclid(MICROS_PER_HOUR));
-        day.push(t - t.rem_euclid(MICROS_PER_DAY));
-        week.push(week_start(t));
-        let c = civil(t);
-        month.push(c.year * 100 + c.month as i32);
-        interval.push(t - t.rem_euclid(DEMAND_INTERVAL_US));
-    }
-    df.with_column(Column::new(HOUR.into(), hour))?;
-    df.with_column(Column::new(DAY.into(), day))?;
-    df.with_column(Column::new(WEEK.into(), week))?;
-    df.with_column(Column::new(MONTH.into(), month))?;
-    df.with_column(Column::new(INTERVAL.into(), interval))?;
-    Ok(df)
 }
 
 /// Epoch microseconds as `YYYY-MM-DD`.

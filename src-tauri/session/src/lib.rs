@@ -387,9 +387,8 @@ impl Session {
             };
             let lake_error =
                 |e: &dyn std::fmt::Display| ApiError::new(ErrorCode::InvalidInput, e.to_string());
-            let (df, report) = gridwatch_lake::load(&lake, request.from_us, request.to_us)
-                .map_err(|e| lake_error(&e))?;
-            let out = gridwatch_lake::aggregate(df, &request).map_err(|e| lake_error(&e))?;
+            let (out, report) =
+                gridwatch_lake::aggregate(&lake, &request).map_err(|e| lake_error(&e))?;
             let mut table =
                 gridwatch_lake::table::result_table(&out).map_err(|e| lake_error(&e))?;
             table.skipped = report.bad_lines.iter().map(|b| b.to_string()).collect();

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
+use gridwatch_lake::GroupKey;
 use gridwatch_lake::table::format_datetime as format_time;
-use gridwatch_lake::{AggregateRequest, GroupKey};
 use gridwatch_types::{Cell, ResultTable};
 
 /// The figures of a report, as computed.
@@ -57,44 +57,29 @@ pub fn compute(
     filters: Vec<(String, String)>,
     devices: &[String],
 ) -> anyhow::Result<Report> {
-    let (df, report) = gridwatch_lake::load(lake, from_us, to_us)
-        .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
-    if !report.bad_lines.is_empty() {
-        eprintln!("{} unreadable lines skipped", report.bad_lines.len());
-    }
-    let df = if devices.is_empty() {
-        df
-    } else {
-        use polars::prelude::*;
-        let wanted: std::collections::HashSet<&str> = devices.iter().map(String::as_str).collect();
-        let mask: BooleanChunked = df
-            .column("device_id")?
-            .str()?
-            .iter()
-            .map(|d| Some(d.is_some_and(|d| wanted.contains(d))))
-            .collect();
-        df.filter(&mask)?
-    };
-    let req = |by: Vec<GroupKey>, top: Option<usize>| AggregateRequest {
-        from_us,
-        to_us,
-        by,
+    let query = gridwatch_lake::ReadingsQuery {
         filters: filters.clone(),
-        top,
+        devices: devices.to_vec(),
+        ..gridwatch_lake::ReadingsQuery::new(from_us, to_us)
     };
-    let table =
-        |df: polars::prelude::DataFrame, r: AggregateRequest| -> anyhow::Result<ResultTable> {
-            Ok(gridwatch_lake::table::result_table(
-                &gridwatch_lake::aggregate(df, &r)?,
-            )?)
-        };
-    let summary = table(df.clone(), req(vec![], None))?;
-    let by_day = table(df.clone(), req(vec![GroupKey::Day], None))?;
-    let by_region = table(
-        df.clone(),
-        req(vec![GroupKey::Dimension("Region".into())], None),
-    )?;
-    let by_device = table(df.clone(), req(vec![GroupKey::Device], None))?;
+    // One read of the range serves every figure of the report.
+    let readings = gridwatch_lake::Readings::scan(lake, &query)
+        .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
+    if !readings.report.bad_lines.is_empty() {
+        eprintln!(
+            "{} unreadable lines skipped",
+            readings.report.bad_lines.len()
+        );
+    }
+    let table = |by: Vec<GroupKey>| -> anyhow::Result<ResultTable> {
+        Ok(gridwatch_lake::table::result_table(
+            &readings.aggregate(&by, None)?,
+        )?)
+    };
+    let summary = table(vec![])?;
+    let by_day = table(vec![GroupKey::Day])?;
+    let by_region = table(vec![GroupKey::Dimension("Region".into())])?;
+    let by_device = table(vec![GroupKey::Device])?;
     // The top consumers are the device view's ten most energetic rows; no
     // need to aggregate the whole range again for them.
     let mut top = by_device.clone();
@@ -110,7 +95,7 @@ pub fn compute(
     let alarmed_devices = (0..by_device.rows.len())
         .filter(|i| number(&by_device, *i, "voltage_anomalies").unwrap_or(0.0) > 0.0)
         .count();
-    let availability = gridwatch_lake::availability(df, &req(vec![], None))?;
+    let availability = readings.availability(from_us, to_us)?;
     let mut title = format!(
         "Gridwatch report, {} to {}",
         format_time(from_us),

@@ -1,0 +1,833 @@
+//! The readings of a time range, read once from the extracts into compact
+//! columns the views fold over.
+//!
+//! - Devices and dimension values become numbers into dictionaries, so a
+//!   reading costs about 50 bytes whatever its strings.
+//! - Only the measures the views use are kept (watt, energy, voltage), as
+//!   f64 with NaN for "this record has none". The decoder rejects
+//!   non-finite measures, so NaN cannot be a real reading.
+//! - Files decode in parallel, a window at a time, and join in file order,
+//!   so ties in time keep the order they had in the lake.
+//!
+//! Memory stays within a budget: when the columns would outgrow it, they
+//! move to bucket files in a hidden folder of the lake (on the lake's own
+//! disk, not a RAM-backed /tmp), split by device so that each bucket holds
+//! whole devices, and the views then fold one bucket at a time.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::extract::{self, BadLine, ExtractError};
+use crate::table::{DEVICE, TIME};
+use crate::{LakeError, LoadReport};
+
+/// "No value" in a dimension column.
+pub const ABSENT: u32 = u32::MAX;
+
+/// The measures the views read.
+pub const WATT: &str = "watt";
+pub const ENERGY: &str = "energy";
+pub const VOLTAGE: &str = "voltage";
+
+/// Strings seen in one column, each stored once and numbered in the order
+/// they were first seen.
+#[derive(Debug, Default)]
+pub struct Dictionary {
+    codes: foldhash::HashMap<Box<str>, u32>,
+    values: Vec<Box<str>>,
+}
+
+impl Dictionary {
+    pub fn code(&mut self, value: &str) -> u32 {
+        if let Some(&c) = self.codes.get(value) {
+            return c;
+        }
+        // Four billion distinct devices or labels in one range would not fit
+        // in memory long before this wraps.
+        let c = self.values.len() as u32;
+        self.values.push(value.into());
+        self.codes.insert(value.into(), c);
+        c
+    }
+
+    pub fn find(&self, value: &str) -> Option<u32> {
+        self.codes.get(value).copied()
+    }
+
+    pub fn value(&self, code: u32) -> Option<&str> {
+        self.values.get(code as usize).map(|v| &**v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// Readings in columns. Dimension columns follow [`Readings::dimensions`];
+/// a batch written before a dimension was first seen may have fewer.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub time_us: Vec<i64>,
+    pub device: Vec<u32>,
+    pub dims: Vec<Vec<u32>>,
+    pub watt: Vec<f64>,
+    pub energy: Vec<f64>,
+    pub voltage: Vec<f64>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.time_us.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time_us.is_empty()
+    }
+
+    /// The dimension code of row `i`, [`ABSENT`] where it has none.
+    pub fn dim(&self, dim: usize, i: usize) -> u32 {
+        self.dims.get(dim).map_or(ABSENT, |c| c[i])
+    }
+
+    fn bytes(&self) -> usize {
+        self.len() * (8 + 4 + 3 * 8 + 4 * self.dims.len())
+    }
+
+    fn push_row(&mut self, from: &Batch, i: usize, device: u32, dims: &[u32]) {
+        self.time_us.push(from.time_us[i]);
+        self.device.push(device);
+        for (d, col) in self.dims.iter_mut().enumerate() {
+            col.push(dims.get(d).copied().unwrap_or(ABSENT));
+        }
+        self.watt.push(from.watt[i]);
+        self.energy.push(from.energy[i]);
+        self.voltage.push(from.voltage[i]);
+    }
+}
+
+/// What to read: a time range, and the rows the operator kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadingsQuery {
+    pub from_us: i64,
+    pub to_us: i64,
+    /// Dimension = value; all must hold. `device_id` names the device.
+    pub filters: Vec<(String, String)>,
+    /// Only these devices, when not empty.
+    pub devices: Vec<String>,
+    /// Bytes the columns may take before they move to disk.
+    pub memory_budget: usize,
+}
+
+impl ReadingsQuery {
+    pub fn new(from_us: i64, to_us: i64) -> Self {
+        ReadingsQuery {
+            from_us,
+            to_us,
+            filters: Vec::new(),
+            devices: Vec::new(),
+            memory_budget: default_memory_budget(),
+        }
+    }
+}
+
+/// A quarter of the memory available now, or 1 GiB where that is unknown:
+/// room for the views' own tables and for the rest of the app.
+pub fn default_memory_budget() -> usize {
+    let available_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+    });
+    available_kib.map_or(1 << 30, |kib| kib * 1024 / 4)
+}
+
+/// One file's readings with its own dictionaries, before they join the
+/// range's.
+#[derive(Default)]
+struct FileReadings {
+    rows: Batch,
+    devices: Dictionary,
+    dim_names: Vec<String>,
+    dim_values: Vec<Dictionary>,
+    measures_seen: [bool; 3],
+    records: usize,
+    bad: Vec<BadLine>,
+}
+
+/// Decides, record by record, which rows a query keeps.
+struct Keep<'q> {
+    query: &'q ReadingsQuery,
+    filters: Vec<(String, &'q str)>,
+    devices: foldhash::HashSet<&'q str>,
+}
+
+impl<'q> Keep<'q> {
+    fn new(query: &'q ReadingsQuery) -> Self {
+        Keep {
+            query,
+            filters: query
+                .filters
+                .iter()
+                .map(|(k, v)| (crate::aggregate::dimension_column(k), v.as_str()))
+                .collect(),
+            devices: query.devices.iter().map(String::as_str).collect(),
+        }
+    }
+
+    fn keeps<'a>(&self, time_us: i64, device: &str, dim: impl Fn(&str) -> Option<&'a str>) -> bool {
+        time_us >= self.query.from_us
+            && time_us < self.query.to_us
+            && (self.devices.is_empty() || self.devices.contains(device))
+            && self.filters.iter().all(|(k, v)| {
+                if k == DEVICE {
+                    device == *v
+                } else {
+                    dim(k) == Some(*v)
+                }
+            })
+    }
+}
+
+impl FileReadings {
+    fn dim_index(&mut self, name: &str) -> usize {
+        if let Some(i) = self.dim_names.iter().position(|n| n == name) {
+            return i;
+        }
+        self.dim_names.push(name.to_owned());
+        self.dim_values.push(Dictionary::default());
+        self.rows.dims.push(vec![ABSENT; self.rows.len()]);
+        self.dim_names.len() - 1
+    }
+
+    fn push<'a>(
+        &mut self,
+        time_us: i64,
+        device: &str,
+        dims: impl IntoIterator<Item = (&'a str, &'a str)>,
+        measures: [f64; 3],
+    ) {
+        let n = self.rows.len();
+        // Dimensions first: a column new with this record is made `n` long.
+        for (name, value) in dims {
+            let i = self.dim_index(name);
+            let code = self.dim_values[i].code(value);
+            let col = &mut self.rows.dims[i];
+            // A key given twice keeps its first value, as the decoder's
+            // duplicate check would have refused the record anyway.
+            if col.len() == n {
+                col.push(code);
+            }
+        }
+        for col in &mut self.rows.dims {
+            if col.len() == n {
+                col.push(ABSENT);
+            }
+        }
+        self.rows.time_us.push(time_us);
+        let d = self.devices.code(device);
+        self.rows.device.push(d);
+        self.rows.watt.push(measures[0]);
+        self.rows.energy.push(measures[1]);
+        self.rows.voltage.push(measures[2]);
+    }
+
+    fn from_json(path: &Path, keep: &Keep<'_>) -> Result<Self, ExtractError> {
+        let mut out = FileReadings::default();
+        let bad = extract::for_each_record(path, |r| {
+            out.records += 1;
+            let mut m = [f64::NAN; 3];
+            for (name, v) in &r.measures {
+                if let Some(i) = [WATT, ENERGY, VOLTAGE].iter().position(|k| k == name) {
+                    m[i] = *v;
+                    out.measures_seen[i] = true;
+                }
+            }
+            let dim = |k: &str| {
+                r.dimensions
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.as_ref())
+            };
+            if !keep.keeps(r.time_us, &r.device_id, dim) {
+                // Its dimensions still count as known to the extracts.
+                for (name, _) in &r.dimensions {
+                    out.dim_index(name);
+                }
+                return;
+            }
+            let dims = r.dimensions.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+            out.push(r.time_us, &r.device_id, dims, m);
+        })?;
+        out.bad = bad;
+        Ok(out)
+    }
+
+    fn from_parquet(path: &Path, keep: &Keep<'_>) -> Result<Self, LakeError> {
+        let open = || {
+            std::fs::File::open(path).map_err(|source| LakeError::Io {
+                path: path.to_owned(),
+                source,
+            })
+        };
+        // Only the columns the views use: the time, the device, the
+        // dimensions (the string columns) and three measures.
+        let schema = ParquetReader::new(open()?).schema()?;
+        let wanted: Vec<String> = schema
+            .iter()
+            .filter(|(name, field)| {
+                [TIME, DEVICE, WATT, ENERGY, VOLTAGE].contains(&name.as_str())
+                    || matches!(
+                        field.dtype(),
+                        ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View
+                    )
+            })
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let df = ParquetReader::new(open()?)
+            .with_columns(Some(wanted))
+            .finish()?;
+        let mut out = FileReadings {
+            records: df.height(),
+            ..FileReadings::default()
+        };
+        let time = df.column(TIME)?.i64()?;
+        let device = df.column(DEVICE)?.str()?;
+        let measure = |name: &str| -> PolarsResult<Option<Float64Chunked>> {
+            match df.column(name) {
+                Ok(c) => Ok(Some(c.cast(&DataType::Float64)?.f64()?.clone())),
+                Err(_) => Ok(None),
+            }
+        };
+        let measures = [measure(WATT)?, measure(ENERGY)?, measure(VOLTAGE)?];
+        for (i, m) in measures.iter().enumerate() {
+            out.measures_seen[i] = m.is_some();
+        }
+        let mut dim_cols: Vec<(&str, &StringChunked)> = Vec::new();
+        for c in df.columns() {
+            if c.name().as_str() != DEVICE
+                && let Ok(s) = c.str()
+            {
+                dim_cols.push((c.name().as_str(), s));
+                out.dim_index(c.name().as_str());
+            }
+        }
+        for i in 0..df.height() {
+            let (Some(t), Some(d)) = (time.get(i), device.get(i)) else {
+                continue;
+            };
+            let dim = |k: &str| {
+                dim_cols
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .and_then(|(_, c)| c.get(i))
+            };
+            if !keep.keeps(t, d, dim) {
+                continue;
+            }
+            let dims = dim_cols
+                .iter()
+                .filter_map(|(n, c)| c.get(i).map(|v| (*n, v)));
+            let m = [0, 1, 2].map(|k| {
+                measures[k]
+                    .as_ref()
+                    .and_then(|c| c.get(i))
+                    .unwrap_or(f64::NAN)
+            });
+            out.push(t, d, dims, m);
+        }
+        Ok(out)
+    }
+}
+
+/// Where the range's columns are.
+enum Store {
+    Memory(Batch),
+    Disk(Spill),
+}
+
+/// Columns moved to disk: bucket `k` holds every reading of the devices
+/// whose code is `k` modulo the bucket count, as batches back to back.
+struct Spill {
+    _folder: tempfile::TempDir,
+    buckets: Vec<(PathBuf, BufWriter<std::fs::File>)>,
+}
+
+fn spill_io(path: &Path) -> impl Fn(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl Spill {
+    fn new(lake: &Path, buckets: usize) -> Result<Self, LakeError> {
+        let folder = tempfile::Builder::new()
+            .prefix(".gridwatch-spill-")
+            .tempdir_in(lake)
+            .map_err(spill_io(lake))?;
+        let buckets = (0..buckets)
+            .map(|k| {
+                let path = folder.path().join(format!("bucket-{k}"));
+                let file = std::fs::File::create(&path).map_err(spill_io(&path))?;
+                Ok((path, BufWriter::new(file)))
+            })
+            .collect::<Result<_, LakeError>>()?;
+        Ok(Spill {
+            _folder: folder,
+            buckets,
+        })
+    }
+
+    /// Splits a batch by device into the buckets.
+    fn write(&mut self, batch: &Batch) -> Result<(), LakeError> {
+        let k = self.buckets.len();
+        let mut parts: Vec<Batch> = (0..k)
+            .map(|_| Batch {
+                dims: vec![Vec::new(); batch.dims.len()],
+                ..Batch::default()
+            })
+            .collect();
+        let mut dims = Vec::with_capacity(batch.dims.len());
+        for i in 0..batch.len() {
+            dims.clear();
+            dims.extend(batch.dims.iter().map(|c| c[i]));
+            let d = batch.device[i];
+            parts[d as usize % k].push_row(batch, i, d, &dims);
+        }
+        for (part, (path, out)) in parts.iter().zip(&mut self.buckets) {
+            if !part.is_empty() {
+                write_batch(out, part).map_err(spill_io(path))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_batch(out: &mut impl Write, b: &Batch) -> std::io::Result<()> {
+    out.write_all(&(b.len() as u64).to_le_bytes())?;
+    out.write_all(&(b.dims.len() as u64).to_le_bytes())?;
+    let mut buf = Vec::with_capacity(b.bytes());
+    buf.extend(b.time_us.iter().flat_map(|v| v.to_le_bytes()));
+    buf.extend(b.device.iter().flat_map(|v| v.to_le_bytes()));
+    for col in &b.dims {
+        buf.extend(col.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    for col in [&b.watt, &b.energy, &b.voltage] {
+        buf.extend(col.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    out.write_all(&buf)
+}
+
+/// Reads a bucket file back into one batch with `dims` dimension columns.
+fn read_bucket(path: &Path, dims: usize) -> Result<Batch, LakeError> {
+    let file = std::fs::File::open(path).map_err(spill_io(path))?;
+    let mut input = BufReader::new(file);
+    let mut out = Batch {
+        dims: vec![Vec::new(); dims],
+        ..Batch::default()
+    };
+    let mut word = [0u8; 8];
+    loop {
+        match input.read_exact(&mut word) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(spill_io(path)(e)),
+        }
+        let n = u64::from_le_bytes(word) as usize;
+        input.read_exact(&mut word).map_err(spill_io(path))?;
+        let written_dims = u64::from_le_bytes(word) as usize;
+        let mut buf = vec![0u8; n * (8 + 4 + 4 * written_dims + 3 * 8)];
+        input.read_exact(&mut buf).map_err(spill_io(path))?;
+        let (times, rest) = buf.split_at(n * 8);
+        out.time_us.extend(times.chunks_exact(8).map(le_i64));
+        let (devices, mut rest) = rest.split_at(n * 4);
+        out.device.extend(devices.chunks_exact(4).map(le_u32));
+        for d in 0..dims {
+            if d < written_dims {
+                let (col, r) = rest.split_at(n * 4);
+                out.dims[d].extend(col.chunks_exact(4).map(le_u32));
+                rest = r;
+            } else {
+                out.dims[d].extend(std::iter::repeat_n(ABSENT, n));
+            }
+        }
+        for col in [&mut out.watt, &mut out.energy, &mut out.voltage] {
+            let (c, r) = rest.split_at(n * 8);
+            col.extend(c.chunks_exact(8).map(|b| f64::from_bits(le_i64(b) as u64)));
+            rest = r;
+        }
+    }
+    Ok(out)
+}
+
+// The chunk sizes are exact, so the conversions below cannot fail; a
+// zero stands in rather than a panic all the same.
+fn le_i64(b: &[u8]) -> i64 {
+    i64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().unwrap_or([0; 4]))
+}
+
+/// The readings of one range, in memory or in buckets on disk.
+pub struct Readings {
+    pub report: LoadReport,
+    pub devices: Dictionary,
+    /// Dimension names with their values.
+    pub dimensions: Vec<(String, Dictionary)>,
+    /// Which of watt, energy and voltage any record had.
+    pub measures_seen: [bool; 3],
+    store: Store,
+}
+
+impl Readings {
+    /// Reads the extracts covering the query's range. Partitions outside it
+    /// are never opened; lines that cannot be read are in the report.
+    pub fn scan(lake: &Path, query: &ReadingsQuery) -> Result<Readings, LakeError> {
+        let sel = extract::select(lake, query.from_us, query.to_us)?;
+        let mut files: Vec<(PathBuf, bool)> = sel.json.iter().map(|p| (p.clone(), false)).collect();
+        files.extend(sel.parquet.iter().map(|p| (p.clone(), true)));
+        let sizes: Vec<u64> = files
+            .iter()
+            .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+            .collect();
+        let total_bytes: u64 = sizes.iter().sum::<u64>().max(1);
+        let mut readings = Readings {
+            report: LoadReport {
+                json_files: sel.json.len(),
+                parquet_files: sel.parquet.len(),
+                ..LoadReport::default()
+            },
+            devices: Dictionary::default(),
+            dimensions: Vec::new(),
+            measures_seen: [false; 3],
+            store: Store::Memory(Batch::default()),
+        };
+        let keep = Keep::new(query);
+        // A window of files decodes in parallel while the last one joins;
+        // only a window's worth of decoded files is in memory at once.
+        let window = rayon::current_num_threads().max(1) * 8;
+        let mut read_bytes = 0u64;
+        for (chunk, chunk_sizes) in files.chunks(window).zip(sizes.chunks(window)) {
+            let decoded: Vec<Result<FileReadings, LakeError>> = chunk
+                .par_iter()
+                .map(|(path, parquet)| {
+                    if *parquet {
+                        FileReadings::from_parquet(path, &keep)
+                    } else {
+                        Ok(FileReadings::from_json(path, &keep)?)
+                    }
+                })
+                .collect();
+            for file in decoded {
+                readings.join(file?)?;
+            }
+            read_bytes += chunk_sizes.iter().sum::<u64>();
+            readings.keep_within(lake, query.memory_budget, read_bytes, total_bytes)?;
+        }
+        if readings.report.records > 0 {
+            for (k, _) in &query.filters {
+                let c = crate::aggregate::dimension_column(k);
+                if c != DEVICE && readings.dimension(&c).is_none() {
+                    return Err(LakeError::UnknownFilter(k.clone()));
+                }
+            }
+        }
+        if let Store::Disk(spill) = &mut readings.store {
+            for (path, out) in &mut spill.buckets {
+                out.flush().map_err(spill_io(path))?;
+            }
+        }
+        Ok(readings)
+    }
+
+    /// Whether the readings moved to disk, and into how many buckets.
+    pub fn buckets_on_disk(&self) -> usize {
+        match &self.store {
+            Store::Memory(_) => 0,
+            Store::Disk(s) => s.buckets.len(),
+        }
+    }
+
+    /// The index of a dimension by name.
+    pub fn dimension(&self, name: &str) -> Option<usize> {
+        self.dimensions.iter().position(|(n, _)| n == name)
+    }
+
+    /// Adds one file's readings, its codes turned into the range's.
+    fn join(&mut self, file: FileReadings) -> Result<(), LakeError> {
+        self.report.records += file.records;
+        self.report.bad_lines.extend(file.bad);
+        for (seen, s) in self.measures_seen.iter_mut().zip(file.measures_seen) {
+            *seen |= s;
+        }
+        let devices: Vec<u32> = file
+            .devices
+            .values
+            .iter()
+            .map(|d| self.devices.code(d))
+            .collect();
+        let mut dim_map = Vec::with_capacity(file.dim_names.len());
+        for (name, values) in file.dim_names.iter().zip(&file.dim_values) {
+            let i = match self.dimension(name) {
+                Some(i) => i,
+                None => {
+                    self.dimensions.push((name.clone(), Dictionary::default()));
+                    if let Store::Memory(b) = &mut self.store {
+                        b.dims.push(vec![ABSENT; b.len()]);
+                    }
+                    self.dimensions.len() - 1
+                }
+            };
+            let dict = &mut self.dimensions[i].1;
+            let codes: Vec<u32> = values.values.iter().map(|v| dict.code(v)).collect();
+            dim_map.push((i, codes));
+        }
+        let rows = file.rows;
+        let n = rows.len();
+        let mut batch = Batch {
+            device: rows.device.iter().map(|&d| devices[d as usize]).collect(),
+            dims: vec![vec![ABSENT; n]; self.dimensions.len()],
+            time_us: rows.time_us,
+            watt: rows.watt,
+            energy: rows.energy,
+            voltage: rows.voltage,
+        };
+        for ((global, codes), local) in dim_map.iter().zip(&rows.dims) {
+            batch.dims[*global] = local
+                .iter()
+                .map(|&c| {
+                    if c == ABSENT {
+                        ABSENT
+                    } else {
+                        codes[c as usize]
+                    }
+                })
+                .collect();
+        }
+        match &mut self.store {
+            Store::Memory(all) => {
+                all.time_us.extend_from_slice(&batch.time_us);
+                all.device.extend_from_slice(&batch.device);
+                for (col, add) in all.dims.iter_mut().zip(&batch.dims) {
+                    col.extend_from_slice(add);
+                }
+                all.watt.extend_from_slice(&batch.watt);
+                all.energy.extend_from_slice(&batch.energy);
+                all.voltage.extend_from_slice(&batch.voltage);
+            }
+            Store::Disk(spill) => spill.write(&batch)?,
+        }
+        Ok(())
+    }
+
+    /// Moves the columns to disk once they pass the budget, in as many
+    /// buckets as the whole range will need at the rate seen so far.
+    fn keep_within(
+        &mut self,
+        lake: &Path,
+        budget: usize,
+        read_bytes: u64,
+        total_bytes: u64,
+    ) -> Result<(), LakeError> {
+        let Store::Memory(batch) = &self.store else {
+            return Ok(());
+        };
+        let used = batch.bytes();
+        if used <= budget {
+            return Ok(());
+        }
+        let projected = used as f64 * total_bytes as f64 / read_bytes.max(1) as f64;
+        // A bucket is folded with an index and group codes beside it; half
+        // the budget each leaves room for those. Each bucket is an open
+        // file, and 1,024 is a common limit on those per process.
+        let buckets = ((projected / (budget.max(1) as f64 / 2.0)).ceil() as usize).clamp(2, 512);
+        tracing::info!(
+            used,
+            budget,
+            buckets,
+            "the readings outgrow the memory budget; moving them to disk"
+        );
+        let mut spill = Spill::new(lake, buckets)?;
+        spill.write(batch)?;
+        self.store = Store::Disk(spill);
+        Ok(())
+    }
+
+    /// Hands the readings to `fold` one batch at a time; each batch holds
+    /// every reading of its devices.
+    pub fn for_each_batch(
+        &self,
+        mut fold: impl FnMut(&Batch) -> Result<(), LakeError>,
+    ) -> Result<(), LakeError> {
+        match &self.store {
+            Store::Memory(batch) => fold(batch),
+            Store::Disk(spill) => {
+                for (path, _) in &spill.buckets {
+                    fold(&read_bucket(path, self.dimensions.len())?)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GroupKey;
+
+    const HOUR_DIR: &str = "readings/json/year=2023/month=11/day=15/hour=00";
+    const T0: i64 = 1_700_006_400_000; // 2023-11-15T00:00:00Z, in ms
+
+    fn line(device: &str, minute: i64, energy: f64, dims: &str) -> String {
+        format!(
+            "{{\"Time\": {}, \"DeviceID\": \"{device}\", \"watt_measure\": {}, \"energy_measure\": {energy}, \"voltage_measure\": {}{dims}}}\n",
+            T0 + minute * 60_000,
+            100.0 + minute as f64,
+            228.0 + (minute % 7) as f64
+        )
+    }
+
+    fn write(lake: &Path, name: &str, lines: &[String]) {
+        let dir = lake.join(HOUR_DIR);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), lines.concat()).unwrap();
+    }
+
+    fn query(budget: usize) -> ReadingsQuery {
+        ReadingsQuery {
+            memory_budget: budget,
+            ..ReadingsQuery::new(T0 * 1000, (T0 + 3_600_000) * 1000)
+        }
+    }
+
+    fn rows(df: &DataFrame) -> Vec<Vec<String>> {
+        crate::table::result_table(df)
+            .unwrap()
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| format!("{c:?}")).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_dimension_first_seen_mid_file_keeps_its_value() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "a",
+            &[
+                line("m1", 0, 1.0, ""),
+                line("m2", 1, 1.0, ", \"Region\": \"north\""),
+                line("m3", 2, 1.0, ", \"Region\": \"south\""),
+            ],
+        );
+        let readings = Readings::scan(dir.path(), &query(1 << 30)).unwrap();
+        let region = readings.dimension("Region").unwrap();
+        let values: Vec<Option<&str>> = (0..3)
+            .map(|i| {
+                let mut out = None;
+                readings
+                    .for_each_batch(|b| {
+                        out = readings.dimensions[region].1.value(b.dim(region, i));
+                        Ok(())
+                    })
+                    .unwrap();
+                out
+            })
+            .collect();
+        assert_eq!(values, vec![None, Some("north"), Some("south")]);
+    }
+
+    #[test]
+    fn readings_past_the_budget_move_to_disk_and_every_view_agrees() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two files; the second brings a dimension the first lacks, so a
+        // bucket holds batches of different widths.
+        let first: Vec<String> = (0..40)
+            .map(|i| line(&format!("m{}", i % 7), i, i as f64 * 0.5, ""))
+            .collect();
+        let second: Vec<String> = (0..40)
+            .map(|i| {
+                // m3's counter resets halfway.
+                let e = if i == 20 { 0.25 } else { 30.0 + i as f64 };
+                line(&format!("m{}", i % 7), i + 40, e, ", \"Region\": \"east\"")
+            })
+            .collect();
+        write(dir.path(), "a", &first);
+        write(dir.path(), "b", &second);
+        let in_memory = Readings::scan(dir.path(), &query(1 << 30)).unwrap();
+        let on_disk = Readings::scan(dir.path(), &query(512)).unwrap();
+        assert_eq!(in_memory.buckets_on_disk(), 0);
+        assert!(on_disk.buckets_on_disk() >= 2);
+        for by in [
+            vec![],
+            vec![GroupKey::Device],
+            vec![GroupKey::Dimension("Region".into()), GroupKey::Hour],
+        ] {
+            assert_eq!(
+                rows(&on_disk.aggregate(&by, None).unwrap()),
+                rows(&in_memory.aggregate(&by, None).unwrap()),
+                "{by:?}"
+            );
+            assert_eq!(
+                rows(&on_disk.load_duration(&by).unwrap()),
+                rows(&in_memory.load_duration(&by).unwrap()),
+            );
+        }
+        let range = (T0 * 1000, (T0 + 3_600_000) * 1000);
+        assert_eq!(
+            on_disk.availability(range.0, range.1).unwrap(),
+            in_memory.availability(range.0, range.1).unwrap()
+        );
+        // The buckets are gone with the readings.
+        drop(on_disk);
+        let left = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".gridwatch-spill")
+            })
+            .count();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn unknown_filters_and_keys_name_what_is_known() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "a",
+            &[line("m1", 0, 1.0, ", \"Region\": \"north\"")],
+        );
+        let mut q = query(1 << 30);
+        q.filters = vec![("substation".into(), "S1".into())];
+        let err = Readings::scan(dir.path(), &q).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            "cannot filter on substation: no such dimension in the extracts"
+        );
+        let readings = Readings::scan(dir.path(), &query(1 << 30)).unwrap();
+        let err = readings
+            .aggregate(&[GroupKey::Dimension("Substation".into())], None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("no Substation in the extracts (known: device_id, Region, hour"),
+            "{err}"
+        );
+    }
+}
