@@ -57,34 +57,50 @@ fn add_counter_reset(lake: &Path) {
     std::fs::write(dir.join("manual-1-2023-11-15-10-00-00-reset"), lines).unwrap();
 }
 
-fn ours(lake: &Path, from: i64, to: i64, by: &str, filter: &str, extra: &[&str]) -> Vec<Value> {
-    let (from, to) = (from.to_string(), to.to_string());
-    let mut args = vec![
+/// `gridwatch aggregate` over the lake, as JSON.
+fn aggregate_args(
+    lake: &Path,
+    from: i64,
+    to: i64,
+    by: &str,
+    filter: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
         "aggregate",
         "--lake",
         lake.to_str().unwrap(),
         "--from",
-        &from,
+        &from.to_string(),
         "--to",
-        &to,
+        &to.to_string(),
         "--format",
         "json",
-    ];
-    let by_arg = format!("--by={by}");
+    ]
+    .map(String::from)
+    .to_vec();
     if !by.is_empty() {
-        args.push(&by_arg);
+        args.push(format!("--by={by}"));
     }
-    let where_arg = format!("--where={filter}");
     if !filter.is_empty() {
-        args.push(&where_arg);
+        args.push(format!("--where={filter}"));
     }
-    args.extend_from_slice(extra);
-    let out = gridwatch_ok(&lake.join("unused.sqlite"), &args);
-    serde_json::from_str::<Value>(&out)
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+fn rows_of(json: &str) -> Vec<Value> {
+    serde_json::from_str::<Value>(json)
         .unwrap()
         .as_array()
         .unwrap()
         .clone()
+}
+
+fn ours(lake: &Path, from: i64, to: i64, by: &str, filter: &str, extra: &[&str]) -> Vec<Value> {
+    let args = aggregate_args(lake, from, to, by, filter, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    rows_of(&gridwatch_ok(&lake.join("unused.sqlite"), &args))
 }
 
 fn duckdb(
@@ -357,34 +373,12 @@ fn views_beyond_the_memory_budget_fold_from_disk_and_agree() {
     add_counter_reset(&lake);
     let (from, to) = (START_MS, START_MS + 3 * DAY_MS);
     let run = |by: &str, extra: &[&str]| {
-        let (f, t) = (from.to_string(), to.to_string());
-        let mut args = vec![
-            "aggregate",
-            "--lake",
-            lake.to_str().unwrap(),
-            "--from",
-            &f,
-            "--to",
-            &t,
-            "--format",
-            "json",
-        ];
-        let by_arg = format!("--by={by}");
-        if !by.is_empty() {
-            args.push(&by_arg);
-        }
-        args.extend_from_slice(extra);
+        let args = aggregate_args(&lake, from, to, by, "", extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = gridwatch(&lake.join("unused.sqlite"), &args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let rows = serde_json::from_slice::<Value>(&out.stdout).unwrap();
-        (
-            rows.as_array().unwrap().clone(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{said}");
+        (rows_of(&String::from_utf8_lossy(&out.stdout)), said)
     };
     // 66 devices for three days are about 28,000 readings, 1.3 MiB.
     for (by, extra) in [
