@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use gridwatch_types::{AlarmRules, DeviceLatest, Notification};
+use gridwatch_types::{AlarmRules, DeviceLatest, Notification, nominal_voltage};
 
 /// Most alarms kept; the oldest acknowledged ones go first.
 const MAX_ALARMS: usize = 500;
@@ -53,15 +53,6 @@ pub struct Alarms {
 /// a fleet raises several alarms a second, and a notification each would
 /// drown the operator.
 pub const NOTIFY_EVERY_S: f64 = 30.0;
-
-/// The nominal voltage of a device type.
-pub fn nominal_voltage(device_type: Option<&str>) -> f64 {
-    match device_type {
-        Some("feeder") => 11_000.0,
-        Some("transformer") => 400.0,
-        _ => 230.0,
-    }
-}
 
 impl Alarms {
     /// The open alarm of `kind` (of `measure`, for limits) on `device`.

@@ -661,6 +661,16 @@ pub struct LakeConnection {
     pub prefix: String,
 }
 
+/// The nominal voltage of a device type (its `DeviceType` dimension): the
+/// reference for the alarms' tolerance and the lake's voltage compliance.
+pub fn nominal_voltage(device_type: Option<&str>) -> f64 {
+    match device_type {
+        Some("feeder") => 11_000.0,
+        Some("transformer") => 400.0,
+        _ => 230.0,
+    }
+}
+
 /// When a reading raises an alarm. Saved with the settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
