@@ -29,10 +29,11 @@ use std::cmp::Ordering;
 use std::str::FromStr;
 
 use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, civil};
+use gridwatch_types::nominal_voltage;
 use polars::prelude::*;
 
 use crate::LakeError;
-use crate::readings::{ABSENT, Batch, ENERGY, Readings, ReadingsQuery, VOLTAGE, WATT};
+use crate::readings::{Batch, MEASURES, Readings, ReadingsQuery, WATT};
 use crate::table::{DAY, DEMAND_INTERVAL_US, DEVICE, HOUR, INTERVAL, MONTH, WEEK, week_start};
 
 /// What a view groups by.
@@ -269,9 +270,9 @@ struct Fold<'r> {
     /// Nominal voltage per DeviceType code.
     nominal: Vec<f64>,
     device_type: Option<usize>,
+    /// Groups before this one have their quantiles.
+    settled: usize,
 }
-
-const NOMINAL_V: f64 = 230.0;
 
 impl<'r> Fold<'r> {
     fn new(readings: &'r Readings, parts: Vec<Part>) -> Self {
@@ -279,11 +280,7 @@ impl<'r> Fold<'r> {
         let nominal = device_type.map_or_else(Vec::new, |d| {
             let dict = &readings.dimensions[d].1;
             (0..dict.len() as u32)
-                .map(|c| match dict.value(c) {
-                    Some("feeder") => 11_000.0,
-                    Some("transformer") => 400.0,
-                    _ => NOMINAL_V,
-                })
+                .map(|c| nominal_voltage(dict.value(c)))
                 .collect()
         });
         Fold {
@@ -295,6 +292,7 @@ impl<'r> Fold<'r> {
             demand: Default::default(),
             nominal,
             device_type,
+            settled: 0,
         }
     }
 
@@ -333,16 +331,9 @@ impl<'r> Fold<'r> {
                 }
                 if last_group == u32::MAX || key != last_key {
                     last_group = self.group(&key);
-                    std::mem::swap(&mut last_key, &mut key);
-                    key.clone_from(&last_key);
+                    last_key.clone_from(&key);
                 }
                 let g = last_group;
-                let nominal = self
-                    .device_type
-                    .map(|d| b.dim(d, i))
-                    .filter(|&c| c != ABSENT)
-                    .and_then(|c| self.nominal.get(c as usize).copied())
-                    .unwrap_or(NOMINAL_V);
                 let st = &mut self.groups[g as usize];
                 st.records += 1;
                 let e = b.energy[i];
@@ -360,6 +351,11 @@ impl<'r> Fold<'r> {
                 previous_energy = Some(e);
                 let v = b.voltage[i];
                 if !v.is_nan() {
+                    // ABSENT is past the end of `nominal`: no type, the default.
+                    let nominal = self
+                        .device_type
+                        .and_then(|d| self.nominal.get(b.dim(d, i) as usize).copied())
+                        .unwrap_or_else(|| nominal_voltage(None));
                     st.vcount += 1;
                     if v >= nominal * 0.9 && v <= nominal * 1.1 {
                         st.vwithin += 1;
@@ -393,9 +389,10 @@ impl<'r> Fold<'r> {
         }
     }
 
-    /// Turns the demand per interval and the voltage counts of every group
-    /// into figures. Call it only when no more readings can reach these
-    /// groups: at the end, or after each batch when groups are per device.
+    /// Turns the demand per interval, and the voltage counts of the groups
+    /// made since the last call, into figures. Call it only when no more
+    /// readings can reach those groups: at the end, or after each batch
+    /// when groups are per device (a batch holds its devices whole).
     fn settle(&mut self) {
         for ((g, start), d) in self.demand.drain() {
             let st = &mut self.groups[g as usize];
@@ -410,12 +407,13 @@ impl<'r> Fold<'r> {
                 st.peak = Some((d, start));
             }
         }
-        for st in &mut self.groups {
+        for st in &mut self.groups[self.settled..] {
             if !st.volts.is_empty() {
                 st.quantiles = Some(quantiles(&st.volts, st.vcount, [0.5, 0.95, 0.99]));
                 st.volts = Default::default();
             }
         }
+        self.settled = self.groups.len();
     }
 
     fn run(mut self, settle_per_batch: bool) -> Result<Self, LakeError> {
@@ -474,13 +472,13 @@ impl<'r> Fold<'r> {
     }
 }
 
-fn require_measures(readings: &Readings, which: &[usize]) -> Result<(), LakeError> {
+fn require_measures(readings: &Readings, which: &[&'static str]) -> Result<(), LakeError> {
     if readings.report.records == 0 {
         return Ok(());
     }
-    for &i in which {
-        if !readings.measures_seen[i] {
-            return Err(LakeError::MissingMeasure([WATT, ENERGY, VOLTAGE][i]));
+    for (name, seen) in MEASURES.iter().zip(readings.measures_seen) {
+        if which.contains(name) && !seen {
+            return Err(LakeError::MissingMeasure(name));
         }
     }
     Ok(())
@@ -490,9 +488,8 @@ impl Readings {
     /// The strategic figures per group, sorted by the keys, or the `top`
     /// groups by energy.
     pub fn aggregate(&self, by: &[GroupKey], top: Option<usize>) -> Result<DataFrame, LakeError> {
-        require_measures(self, &[0, 1, 2])?;
-        let fold = Fold::new(self, resolve(self, by)?).run(true)?;
-        let mut fold = fold;
+        require_measures(self, &MEASURES)?;
+        let mut fold = Fold::new(self, resolve(self, by)?).run(true)?;
         fold.settle();
         let mut order: Vec<u32> = (0..fold.groups.len() as u32).collect();
         match top {
@@ -567,7 +564,7 @@ impl Readings {
     /// The load duration curve: each group's interval demands, largest
     /// first.
     pub fn load_duration(&self, by: &[GroupKey]) -> Result<DataFrame, LakeError> {
-        require_measures(self, &[0])?;
+        require_measures(self, &[WATT])?;
         let fold = Fold::new(self, resolve(self, by)?).run(false)?;
         let mut rows: Vec<(u32, i64, f64)> =
             fold.demand.iter().map(|(&(g, s), &d)| (g, s, d)).collect();

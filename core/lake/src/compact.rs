@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use gridwatch_core::time::{MICROS_PER_DAY, civil};
 use polars::prelude::*;
 
-use crate::{LakeError, extract, table};
+use crate::{LakeError, extract, io_at, table};
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct CompactReport {
@@ -16,13 +16,6 @@ pub struct CompactReport {
     pub json_bytes: u64,
     pub parquet_bytes: u64,
     pub bad_lines: Vec<extract::BadLine>,
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> LakeError + '_ {
-    move |source| LakeError::Io {
-        path: path.to_owned(),
-        source,
-    }
 }
 
 /// The Parquet file of the day starting at `day_us`.
@@ -69,7 +62,7 @@ pub fn compact(
         let files: Vec<&PathBuf> = sel.json.iter().filter(|f| f.starts_with(&dir)).collect();
         let mut cols = table::Columns::default();
         for f in &files {
-            report.json_bytes += std::fs::metadata(f).map_err(io(f))?.len();
+            report.json_bytes += std::fs::metadata(f).map_err(io_at(f))?.len();
             let (records, bad) = extract::read_json(f)?;
             for r in records {
                 cols.push(r);
@@ -80,16 +73,16 @@ pub fn compact(
         let mut df = cols.into_frame()?;
         let out = parquet_path(lake, day);
         let parent = out.parent().unwrap_or(lake);
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        std::fs::create_dir_all(parent).map_err(io_at(parent))?;
         let tmp = out.with_extension("parquet.tmp");
-        let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        let file = std::fs::File::create(&tmp).map_err(io_at(&tmp))?;
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Snappy)
             .finish(&mut df)?;
-        std::fs::rename(&tmp, &out).map_err(io(&out))?;
-        report.parquet_bytes += std::fs::metadata(&out).map_err(io(&out))?.len();
+        std::fs::rename(&tmp, &out).map_err(io_at(&out))?;
+        report.parquet_bytes += std::fs::metadata(&out).map_err(io_at(&out))?.len();
         if !keep_json {
-            std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            std::fs::remove_dir_all(&dir).map_err(io_at(&dir))?;
         }
         report.days += 1;
         tracing::info!(day = %out.display(), records = df.height(), "compacted");

@@ -18,7 +18,7 @@ pub mod readings;
 pub mod sync;
 pub mod table;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::PolarsError;
 
@@ -44,6 +44,14 @@ pub enum LakeError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// An I/O error at `path`, as a lake error.
+pub(crate) fn io_at(path: &Path) -> impl Fn(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// What a scan read, and what it could not.

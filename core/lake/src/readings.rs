@@ -22,15 +22,17 @@ use rayon::prelude::*;
 
 use crate::extract::{self, BadLine, ExtractError};
 use crate::table::{DEVICE, TIME};
-use crate::{LakeError, LoadReport};
+use crate::{LakeError, LoadReport, io_at};
 
 /// "No value" in a dimension column.
 pub const ABSENT: u32 = u32::MAX;
 
-/// The measures the views read.
+/// The measures the views read, in the order of the columns and of
+/// [`Readings::measures_seen`].
 pub const WATT: &str = "watt";
 pub const ENERGY: &str = "energy";
 pub const VOLTAGE: &str = "voltage";
+pub const MEASURES: [&str; 3] = [WATT, ENERGY, VOLTAGE];
 
 /// Strings seen in one column, each stored once and numbered in the order
 /// they were first seen.
@@ -51,10 +53,6 @@ impl Dictionary {
         self.values.push(value.into());
         self.codes.insert(value.into(), c);
         c
-    }
-
-    pub fn find(&self, value: &str) -> Option<u32> {
-        self.codes.get(value).copied()
     }
 
     pub fn value(&self, code: u32) -> Option<&str> {
@@ -97,19 +95,38 @@ impl Batch {
     }
 
     fn bytes(&self) -> usize {
-        self.len() * (8 + 4 + 3 * 8 + 4 * self.dims.len())
+        self.len() * row_bytes(self.dims.len())
     }
 
-    fn push_row(&mut self, from: &Batch, i: usize, device: u32, dims: &[u32]) {
+    /// Copies row `i` of `from`, which has at least this batch's columns.
+    fn push_row(&mut self, from: &Batch, i: usize) {
         self.time_us.push(from.time_us[i]);
-        self.device.push(device);
+        self.device.push(from.device[i]);
         for (d, col) in self.dims.iter_mut().enumerate() {
-            col.push(dims.get(d).copied().unwrap_or(ABSENT));
+            col.push(from.dim(d, i));
         }
         self.watt.push(from.watt[i]);
         self.energy.push(from.energy[i]);
         self.voltage.push(from.voltage[i]);
     }
+
+    /// Appends `other`, which has this batch's columns.
+    fn append(&mut self, other: &Batch) {
+        self.time_us.extend_from_slice(&other.time_us);
+        self.device.extend_from_slice(&other.device);
+        for (col, add) in self.dims.iter_mut().zip(&other.dims) {
+            col.extend_from_slice(add);
+        }
+        self.watt.extend_from_slice(&other.watt);
+        self.energy.extend_from_slice(&other.energy);
+        self.voltage.extend_from_slice(&other.voltage);
+    }
+}
+
+/// Bytes a reading takes with `dims` dimension columns, in memory and in a
+/// bucket file alike.
+fn row_bytes(dims: usize) -> usize {
+    8 + 4 + 3 * 8 + 4 * dims
 }
 
 /// What to read: a time range, and the rows the operator kept.
@@ -219,8 +236,8 @@ impl FileReadings {
             let i = self.dim_index(name);
             let code = self.dim_values[i].code(value);
             let col = &mut self.rows.dims[i];
-            // A key given twice keeps its first value, as the decoder's
-            // duplicate check would have refused the record anyway.
+            // Names are unique within a record (the decoder refuses a key
+            // given twice), so this holds; it keeps the columns aligned.
             if col.len() == n {
                 col.push(code);
             }
@@ -244,7 +261,7 @@ impl FileReadings {
             out.records += 1;
             let mut m = [f64::NAN; 3];
             for (name, v) in &r.measures {
-                if let Some(i) = [WATT, ENERGY, VOLTAGE].iter().position(|k| k == name) {
+                if let Some(i) = MEASURES.iter().position(|k| k == name) {
                     m[i] = *v;
                     out.measures_seen[i] = true;
                 }
@@ -270,12 +287,7 @@ impl FileReadings {
     }
 
     fn from_parquet(path: &Path, keep: &Keep<'_>) -> Result<Self, LakeError> {
-        let open = || {
-            std::fs::File::open(path).map_err(|source| LakeError::Io {
-                path: path.to_owned(),
-                source,
-            })
-        };
+        let open = || std::fs::File::open(path).map_err(io_at(path));
         // Only the columns the views use: the time, the device, the
         // dimensions (the string columns) and three measures.
         let schema = ParquetReader::new(open()?).schema()?;
@@ -359,23 +371,16 @@ struct Spill {
     buckets: Vec<(PathBuf, BufWriter<std::fs::File>)>,
 }
 
-fn spill_io(path: &Path) -> impl Fn(std::io::Error) -> LakeError + '_ {
-    move |source| LakeError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
 impl Spill {
     fn new(lake: &Path, buckets: usize) -> Result<Self, LakeError> {
         let folder = tempfile::Builder::new()
             .prefix(".gridwatch-spill-")
             .tempdir_in(lake)
-            .map_err(spill_io(lake))?;
+            .map_err(io_at(lake))?;
         let buckets = (0..buckets)
             .map(|k| {
                 let path = folder.path().join(format!("bucket-{k}"));
-                let file = std::fs::File::create(&path).map_err(spill_io(&path))?;
+                let file = std::fs::File::create(&path).map_err(io_at(&path))?;
                 Ok((path, BufWriter::new(file)))
             })
             .collect::<Result<_, LakeError>>()?;
@@ -394,16 +399,12 @@ impl Spill {
                 ..Batch::default()
             })
             .collect();
-        let mut dims = Vec::with_capacity(batch.dims.len());
         for i in 0..batch.len() {
-            dims.clear();
-            dims.extend(batch.dims.iter().map(|c| c[i]));
-            let d = batch.device[i];
-            parts[d as usize % k].push_row(batch, i, d, &dims);
+            parts[batch.device[i] as usize % k].push_row(batch, i);
         }
         for (part, (path, out)) in parts.iter().zip(&mut self.buckets) {
             if !part.is_empty() {
-                write_batch(out, part).map_err(spill_io(path))?;
+                write_batch(out, part).map_err(io_at(path))?;
             }
         }
         Ok(())
@@ -427,7 +428,7 @@ fn write_batch(out: &mut impl Write, b: &Batch) -> std::io::Result<()> {
 
 /// Reads a bucket file back into one batch with `dims` dimension columns.
 fn read_bucket(path: &Path, dims: usize) -> Result<Batch, LakeError> {
-    let file = std::fs::File::open(path).map_err(spill_io(path))?;
+    let file = std::fs::File::open(path).map_err(io_at(path))?;
     let mut input = BufReader::new(file);
     let mut out = Batch {
         dims: vec![Vec::new(); dims],
@@ -438,13 +439,13 @@ fn read_bucket(path: &Path, dims: usize) -> Result<Batch, LakeError> {
         match input.read_exact(&mut word) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(spill_io(path)(e)),
+            Err(e) => return Err(io_at(path)(e)),
         }
         let n = u64::from_le_bytes(word) as usize;
-        input.read_exact(&mut word).map_err(spill_io(path))?;
+        input.read_exact(&mut word).map_err(io_at(path))?;
         let written_dims = u64::from_le_bytes(word) as usize;
-        let mut buf = vec![0u8; n * (8 + 4 + 4 * written_dims + 3 * 8)];
-        input.read_exact(&mut buf).map_err(spill_io(path))?;
+        let mut buf = vec![0u8; n * row_bytes(written_dims)];
+        input.read_exact(&mut buf).map_err(io_at(path))?;
         let (times, rest) = buf.split_at(n * 8);
         out.time_us.extend(times.chunks_exact(8).map(le_i64));
         let (devices, mut rest) = rest.split_at(n * 4);
@@ -512,8 +513,8 @@ impl Readings {
             store: Store::Memory(Batch::default()),
         };
         let keep = Keep::new(query);
-        // A window of files decodes in parallel while the last one joins;
-        // only a window's worth of decoded files is in memory at once.
+        // Files decode in parallel a window at a time, then join in file
+        // order: only a window's worth of decoded files is in memory at once.
         let window = rayon::current_num_threads().max(1) * 8;
         let mut read_bytes = 0u64;
         for (chunk, chunk_sizes) in files.chunks(window).zip(sizes.chunks(window)) {
@@ -543,7 +544,7 @@ impl Readings {
         }
         if let Store::Disk(spill) = &mut readings.store {
             for (path, out) in &mut spill.buckets {
-                out.flush().map_err(spill_io(path))?;
+                out.flush().map_err(io_at(path))?;
             }
         }
         Ok(readings)
@@ -614,16 +615,7 @@ impl Readings {
                 .collect();
         }
         match &mut self.store {
-            Store::Memory(all) => {
-                all.time_us.extend_from_slice(&batch.time_us);
-                all.device.extend_from_slice(&batch.device);
-                for (col, add) in all.dims.iter_mut().zip(&batch.dims) {
-                    col.extend_from_slice(add);
-                }
-                all.watt.extend_from_slice(&batch.watt);
-                all.energy.extend_from_slice(&batch.energy);
-                all.voltage.extend_from_slice(&batch.voltage);
-            }
+            Store::Memory(all) => all.append(&batch),
             Store::Disk(spill) => spill.write(&batch)?,
         }
         Ok(())

@@ -177,10 +177,7 @@ pub fn write_table(
     format: gridwatch_types::TableFormat,
 ) -> Result<(), crate::LakeError> {
     use gridwatch_types::{Cell, TableFormat};
-    let io = |source| crate::LakeError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io = crate::io_at(path);
     match format {
         TableFormat::Csv => {
             let cell = |c: &Cell| match c {
