@@ -737,6 +737,7 @@ fn chart(
                     last_us: ts,
                     min: value,
                     max: value,
+                    sum: value,
                     count: 1,
                 })
             }
@@ -745,6 +746,7 @@ fn chart(
                 c.last_us = c.last_us.max(ts);
                 c.min = c.min.min(value);
                 c.max = c.max.max(value);
+                c.sum += value;
                 c.count += 1;
             }
         }

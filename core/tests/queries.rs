@@ -151,6 +151,8 @@ fn chart_columns_hold_the_extremes_of_each_pixel() {
     assert_eq!(got.len(), want.len());
     for (c, (_, pts)) in got.iter().zip(&want) {
         assert_eq!(c.count, pts.len() as u64);
+        let sum: f64 = pts.iter().map(|p| p.1).sum();
+        assert!(close(c.sum, sum), "sum {} vs {sum}", c.sum);
         assert_eq!(c.first_us, pts.iter().map(|p| p.0).min().unwrap());
         assert_eq!(c.last_us, pts.iter().map(|p| p.0).max().unwrap());
         assert_eq!(c.min, pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min));

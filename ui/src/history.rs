@@ -218,7 +218,7 @@ impl History {
                 .map(|c| {
                     vec![
                         Cell::Text(crate::clock::format_utc(c.first_us)),
-                        Cell::Number((c.min + c.max) / 2.0),
+                        Cell::Number(c.sum / c.count as f64),
                         Cell::Number(c.min),
                         Cell::Number(c.max),
                         Cell::Number(c.count as f64),
@@ -452,6 +452,36 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_history_shows_each_columns_mean_and_extremes() {
+        let mut h = History::default();
+        h.take_cache(ChartSeries {
+            device_id: Some("m1".into()),
+            measure: "watt".into(),
+            columns: vec![gridwatch_types::ChartColumn {
+                first_us: 1_772_409_600_000_000,
+                last_us: 1_772_409_601_000_000,
+                min: 1.0,
+                max: 9.0,
+                sum: 12.0,
+                count: 4,
+            }],
+        });
+        let table = &h.result.as_ref().unwrap().table;
+        assert_eq!(table.columns, ["time", "avg", "min", "max", "readings"]);
+        // The mean of 1, 1, 1 and 9, not the midpoint of 1 and 9.
+        assert_eq!(
+            table.rows[0][1..],
+            [
+                Cell::Number(3.0),
+                Cell::Number(1.0),
+                Cell::Number(9.0),
+                Cell::Number(4.0)
+            ]
+        );
+        assert!(h.from_cache);
+    }
 
     #[test]
     fn a_large_answer_is_parsed_once_sorted_and_drawn_a_few_points_a_pixel() {

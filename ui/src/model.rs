@@ -429,6 +429,7 @@ mod tests {
                 last_us: 2_000_000,
                 min: 1.0,
                 max: 3.0,
+                sum: 4.0,
                 count: 2,
             }],
         });

@@ -269,6 +269,8 @@ pub struct ChartColumn {
     pub last_us: i64,
     pub min: f64,
     pub max: f64,
+    /// The readings' sum: their mean is `sum / count`.
+    pub sum: f64,
     pub count: u64,
 }
 
