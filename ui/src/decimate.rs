@@ -1,18 +1,23 @@
 //! Per-pixel min/max decimation: a chart never draws more than two points
 //! per pixel column, yet every spike a column holds stays on screen.
 
+/// The indices of `points` (sorted by x) in `x_min..=x_max`, found by
+/// binary search, with one point either side so a line runs to the edges.
+fn visible(points: &[[f64; 2]], x_min: f64, x_max: f64) -> std::ops::Range<usize> {
+    let start = points.partition_point(|p| p[0] < x_min).saturating_sub(1);
+    let end = (points.partition_point(|p| p[0] <= x_max) + 1).min(points.len());
+    start..end
+}
+
 /// `points` (sorted by x) reduced to at most two per pixel column of the
 /// `x_min..=x_max` range drawn `pixels` wide: each column's minimum and
 /// maximum, in time order. One point either side of the range is kept so
 /// the line runs to the edges.
 pub fn min_max(points: &[[f64; 2]], x_min: f64, x_max: f64, pixels: usize) -> Vec<[f64; 2]> {
     let pixels = pixels.max(1);
-    // The visible slice, found by binary search (the series is sorted).
-    let start = points.partition_point(|p| p[0] < x_min).saturating_sub(1);
-    let end = (points.partition_point(|p| p[0] <= x_max) + 1).min(points.len());
-    let visible = &points[start..end];
-    if visible.len() <= 2 * pixels || x_max <= x_min {
-        return visible.to_vec();
+    let in_view = &points[visible(points, x_min, x_max)];
+    if in_view.len() <= 2 * pixels || x_max <= x_min {
+        return in_view.to_vec();
     }
     let width = (x_max - x_min) / pixels as f64;
     let mut out = Vec::with_capacity(2 * pixels + 2);
@@ -27,7 +32,7 @@ pub fn min_max(points: &[[f64; 2]], x_min: f64, x_max: f64, pixels: usize) -> Ve
             out.extend([hi, lo]);
         }
     };
-    for &p in visible {
+    for &p in in_view {
         let c = ((p[0] - x_min) / width).floor() as i64;
         if c != column {
             if column != i64::MIN {
@@ -114,8 +119,7 @@ impl MinMaxPyramid {
         pixels: usize,
     ) -> Vec<[f64; 2]> {
         let pixels = pixels.max(1);
-        let start = points.partition_point(|p| p[0] < x_min).saturating_sub(1);
-        let end = (points.partition_point(|p| p[0] <= x_max) + 1).min(points.len());
+        let std::ops::Range { start, end } = visible(points, x_min, x_max);
         let per_pixel = end.saturating_sub(start) / (2 * pixels);
         if per_pixel < 2 * BASE || self.levels.is_empty() {
             return min_max(points, x_min, x_max, pixels);
