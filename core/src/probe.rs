@@ -7,9 +7,12 @@ use crate::aws::{AwsOptions, AwsProblem, check_credentials, classify};
 /// What a probe found, or why it failed.
 pub type ProbeResult = Result<String, (AwsProblem, String)>;
 
-/// Resolves credentials first, so a missing profile reads as such rather
-/// than as a network error.
-async fn config(options: &AwsOptions) -> Result<aws_config::SdkConfig, (AwsProblem, String)> {
+/// The SDK configuration for `options`, with its credentials resolved
+/// first, so a missing profile reads as such rather than as a network
+/// error. Every probe starts here.
+pub async fn sdk_config(
+    options: &AwsOptions,
+) -> Result<aws_config::SdkConfig, (AwsProblem, String)> {
     let conf = options.load().await;
     check_credentials(&conf).await.map_err(|e| {
         (
@@ -22,7 +25,7 @@ async fn config(options: &AwsOptions) -> Result<aws_config::SdkConfig, (AwsProbl
 
 /// DescribeStreamSummary: the stream's status and open shards.
 pub async fn kinesis(options: &AwsOptions, stream: &str) -> ProbeResult {
-    let conf = config(options).await?;
+    let conf = sdk_config(options).await?;
     let client = aws_sdk_kinesis::Client::new(&conf);
     let out = client
         .describe_stream_summary()
@@ -44,7 +47,7 @@ pub async fn kinesis(options: &AwsOptions, stream: &str) -> ProbeResult {
 /// DescribeTable (metadata only, nothing scanned or billed per byte).
 pub async fn timestream(options: &AwsOptions, database: &str, table: &str) -> ProbeResult {
     // The write client resolves the same credentials; check them first.
-    config(options).await?;
+    sdk_config(options).await?;
     let client = crate::bridge::write_client(options)
         .await
         .map_err(|e| (AwsProblem::Unreachable, e.to_string()))?;

@@ -346,7 +346,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let conf = aws.load().await;
-        let client = aws_sdk_s3::Client::new(&conf);
+        let client = gridwatch_lake::sync::s3_client(&conf, &aws);
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(

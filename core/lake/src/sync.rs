@@ -101,6 +101,19 @@ fn hour_of(rel: &str) -> Option<u32> {
         .and_then(|h| h.parse().ok())
 }
 
+/// An S3 client over an SDK configuration loaded from `options`. Buckets
+/// are addressed by path when an endpoint URL is given: emulators serve
+/// them so, not by host name.
+pub fn s3_client<'c, C>(conf: &'c C, options: &gridwatch_core::aws::AwsOptions) -> Client
+where
+    aws_sdk_s3::config::Builder: From<&'c C>,
+{
+    let config = aws_sdk_s3::config::Builder::from(conf)
+        .force_path_style(options.endpoint_url.is_some())
+        .build();
+    Client::from_conf(config)
+}
+
 /// Downloads the extracts of [from, to) under `s3://bucket/prefix` into `dir`.
 pub async fn sync(
     client: &Client,

@@ -765,21 +765,8 @@ async fn blocking<T: Send + 'static>(
 /// ListObjectsV2 of one key under the prefix: the bucket is there and
 /// readable, and whether extracts are.
 async fn probe_s3(aws: &AwsOptions, bucket: &str, prefix: &str) -> probe::ProbeResult {
-    let conf = aws.load().await;
-    gridwatch_core::aws::check_credentials(&conf)
-        .await
-        .map_err(|e| {
-            (
-                AwsProblem::NoCredentials,
-                format!("no AWS credentials ({}): {e}", aws.describe()),
-            )
-        })?;
-    let mut s3 = aws_sdk_s3::config::Builder::from(&conf);
-    if aws.endpoint_url.is_some() {
-        // Emulators serve buckets by path, not by host name.
-        s3 = s3.force_path_style(true);
-    }
-    let client = aws_sdk_s3::Client::from_conf(s3.build());
+    let conf = probe::sdk_config(aws).await?;
+    let client = gridwatch_lake::sync::s3_client(&conf, aws);
     // HeadBucket first: a plain 404 or 403 for a missing or forbidden bucket.
     client
         .head_bucket()
