@@ -169,11 +169,7 @@ impl GridwatchUi {
             frame_ms_p50: self.frame_ms.percentile(0.50),
             logic_ms_p99: self.logic_ms.percentile(0.99),
             view: self.view,
-            fleet_running: self
-                .model
-                .status
-                .as_ref()
-                .is_some_and(|s| s.running.is_some()),
+            fleet_running: self.model.fleet_running(),
         }
     }
 
@@ -401,11 +397,7 @@ impl GridwatchUi {
             self.backend.send(Request::JobStatus);
         }
         // The running fleet's production rate.
-        let running = self
-            .model
-            .status
-            .as_ref()
-            .is_some_and(|s| s.running.is_some());
+        let running = self.model.fleet_running();
         if running && self.now_s - self.last_status_poll > 1.0 {
             self.last_status_poll = self.now_s;
             self.backend.send(Request::FleetStatus);
@@ -431,12 +423,7 @@ impl GridwatchUi {
             self.backend.send(Request::Notify(n));
         }
         // Devices gone quiet, while something is feeding the view.
-        let feeding = self
-            .model
-            .status
-            .as_ref()
-            .is_some_and(|s| s.running.is_some())
-            || self.model.mode() == Mode::Kinesis;
+        let feeding = self.model.fleet_running() || self.model.mode() == Mode::Kinesis;
         if feeding && self.now_s - self.last_stale_check > 1.0 {
             self.last_stale_check = self.now_s;
             let interval_us = self
@@ -548,11 +535,7 @@ impl GridwatchUi {
         if self.launcher.open {
             let spec = self.launcher.spec.clone();
             let cost = self.cost_for(&spec);
-            let running = self
-                .model
-                .status
-                .as_ref()
-                .is_some_and(|s| s.running.is_some());
+            let running = self.model.fleet_running();
             if let Some(request) = self.launcher.show(ui.ctx(), cost.as_ref(), running) {
                 self.last_error = None;
                 self.backend.send(request);
@@ -842,10 +825,7 @@ impl GridwatchUi {
                                     );
                                 }
                                 (Err(bad), _) | (_, Err(bad)) => {
-                                    ui.label(
-                                        RichText::new(format!("{bad:?} is not a number"))
-                                            .color(Color32::from_rgb(220, 60, 60)),
-                                    );
+                                    error_label(ui, format!("{bad:?} is not a number"));
                                 }
                             }
                             ui.end_row();
@@ -982,7 +962,7 @@ impl GridwatchUi {
                     ErrorCode::Cache => format!("Cache problem: {}", e.message),
                     _ => e.message.clone(),
                 };
-                ui.label(RichText::new(text).color(Color32::from_rgb(220, 60, 60)));
+                error_label(ui, text);
                 if ui.small_button("Dismiss").clicked() {
                     self.last_error = None;
                 }
@@ -1083,8 +1063,12 @@ impl GridwatchUi {
         link: egui::Id,
         height: f32,
     ) {
-        let follow = self.follow_live;
         let newest = points.last().map(|p| p[0]);
+        // Following live: the last five minutes, moving; otherwise the
+        // operator's own pan and zoom stay put.
+        let live = newest
+            .filter(|_| self.follow_live)
+            .map(|t| (t - 300.0, t + 5.0));
         let pixels = (ui.available_width() * ui.ctx().pixels_per_point()) as usize;
         Plot::new(("device_chart", measure))
             .height(height)
@@ -1093,10 +1077,8 @@ impl GridwatchUi {
             .link_cursor(link, [true, false])
             .link_axis(link, [true, false])
             .show(ui, |plot| {
-                // Following live: the last five minutes, moving; otherwise
-                // the operator's own pan and zoom stay put.
-                if follow && let Some(t) = newest {
-                    plot.set_plot_bounds_x(t - 300.0..=t + 5.0);
+                if let Some((lo, hi)) = live {
+                    plot.set_plot_bounds_x(lo..=hi);
                     plot.set_auto_bounds([false, true]);
                 }
                 // Two points per pixel column of what is in view, at most.
@@ -1104,8 +1086,8 @@ impl GridwatchUi {
                 // (the bounds would otherwise follow what was decimated).
                 let bounds = plot.plot_bounds();
                 let whole = (points.first().map_or(0.0, |p| p[0]), newest.unwrap_or(0.0));
-                let (lo, hi) = if follow && let Some(t) = newest {
-                    (t - 300.0, t + 5.0)
+                let (lo, hi) = if let Some(window) = live {
+                    window
                 } else if plot.auto_bounds().x {
                     whole
                 } else {
@@ -1398,8 +1380,16 @@ pub fn short_id(id: &str) -> &str {
     }
 }
 
-fn format_interval(ms: u64) -> String {
-    if ms.is_multiple_of(1000) {
+/// A line saying what went wrong, in the error colour every view uses.
+pub(crate) fn error_label(ui: &mut egui::Ui, text: impl Into<String>) {
+    ui.label(RichText::new(text.into()).color(Color32::from_rgb(220, 60, 60)));
+}
+
+/// A reporting interval as an operator says it: 250 ms, 5 s, 15 min.
+pub fn format_interval(ms: u64) -> String {
+    if ms.is_multiple_of(60_000) {
+        format!("{} min", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{ms} ms")

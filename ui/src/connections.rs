@@ -12,7 +12,7 @@ use gridwatch_types::{
     TimestreamConnection,
 };
 
-use crate::app::{field, optional_field};
+use crate::app::{error_label, field, optional_field};
 use crate::backend::Request;
 
 #[derive(Debug, Default)]
@@ -78,10 +78,7 @@ impl Connections {
                 );
             }
             Some(Err(e)) => {
-                ui.label(
-                    RichText::new(format!("{}: {}", explain(e.code), e.message))
-                        .color(Color32::from_rgb(220, 60, 60)),
-                );
+                error_label(ui, format!("{}: {}", explain(e.code), e.message));
             }
             None if self.testing == Some(service) => {
                 ui.spinner();
@@ -234,9 +231,7 @@ impl Connections {
                             ui.label(format!("{n} older readings removed"));
                         }
                         Some(Err(e)) => {
-                            ui.label(
-                                RichText::new(&e.message).color(Color32::from_rgb(220, 60, 60)),
-                            );
+                            error_label(ui, &e.message);
                         }
                         None => {}
                     }

@@ -296,7 +296,7 @@ impl History {
                 });
             }
             if let Err(e) = &range {
-                ui.label(RichText::new(e).color(Color32::from_rgb(220, 60, 60)));
+                crate::app::error_label(ui, e);
             }
             if self.source == Source::Timestream {
                 text(ui, "Max bytes", &mut self.max_bytes, 110.0);
@@ -367,7 +367,7 @@ impl History {
             }
         });
         if let Some(e) = &self.error {
-            ui.label(RichText::new(e).color(Color32::from_rgb(220, 60, 60)));
+            crate::app::error_label(ui, e);
         }
         let Some(result) = &self.result else {
             return out;

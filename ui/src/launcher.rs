@@ -4,6 +4,7 @@
 use egui::RichText;
 use gridwatch_types::{CostEstimate, FleetLaunch, FleetSink, FleetSpec, StreamConnection};
 
+use crate::app::format_interval;
 use crate::backend::Request;
 
 /// Where the operator wants the readings to go; the Kinesis choice keeps its
@@ -25,14 +26,7 @@ pub struct Launcher {
 }
 
 /// Intervals a fleet can report at: from a fast demo to the seed's metering.
-const INTERVALS_MS: [(u64, &str); 6] = [
-    (250, "250 ms"),
-    (1_000, "1 s"),
-    (5_000, "5 s"),
-    (15_000, "15 s"),
-    (60_000, "1 min"),
-    (900_000, "15 min"),
-];
+const INTERVALS_MS: [u64; 6] = [250, 1_000, 5_000, 15_000, 60_000, 900_000];
 
 impl Launcher {
     pub fn launch(&self) -> FleetLaunch {
@@ -112,17 +106,15 @@ impl Launcher {
                     count(ui, "Feeders", &mut self.spec.feeders);
                     count(ui, "Transformers", &mut self.spec.transformers);
                     ui.label("Interval");
-                    let current = INTERVALS_MS
-                        .iter()
-                        .find(|(ms, _)| *ms == self.spec.interval_ms)
-                        .map_or_else(|| format!("{} ms", self.spec.interval_ms), |(_, l)| {
-                            l.to_string()
-                        });
                     egui::ComboBox::from_id_salt("fleet_interval")
-                        .selected_text(current)
+                        .selected_text(format_interval(self.spec.interval_ms))
                         .show_ui(ui, |ui| {
-                            for (ms, label) in INTERVALS_MS {
-                                ui.selectable_value(&mut self.spec.interval_ms, ms, label);
+                            for ms in INTERVALS_MS {
+                                ui.selectable_value(
+                                    &mut self.spec.interval_ms,
+                                    ms,
+                                    format_interval(ms),
+                                );
                             }
                         })
                         .response

@@ -147,6 +147,11 @@ impl Model {
         self.status.as_ref().map_or(Mode::Embedded, |s| s.mode)
     }
 
+    /// Whether a simulated fleet is running (into any sink).
+    pub fn fleet_running(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| s.running.is_some())
+    }
+
     pub fn apply_devices(&mut self, list: Vec<DeviceInfo>) {
         for info in list {
             for (k, v) in &info.dimensions {
