@@ -329,7 +329,11 @@ impl<'r> Fold<'r> {
                 for p in &self.parts {
                     key.push(p.value(b, i, &mut month));
                 }
-                if last_group == u32::MAX || key != last_key {
+                // Element by element: a slice compare of i64s calls
+                // memcmp, too heavy for a short key checked every reading.
+                let same =
+                    key.len() == last_key.len() && key.iter().zip(&last_key).all(|(a, b)| a == b);
+                if last_group == u32::MAX || !same {
                     last_group = self.group(&key);
                     last_key.clone_from(&key);
                 }

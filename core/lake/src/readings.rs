@@ -223,25 +223,22 @@ impl FileReadings {
         self.dim_names.len() - 1
     }
 
-    fn push<'a>(
-        &mut self,
-        time_us: i64,
-        device: &str,
-        dims: impl IntoIterator<Item = (&'a str, &'a str)>,
-        measures: [f64; 3],
-    ) {
+    /// Sets dimension `dim` of the row being added (row `self.rows.len()`).
+    /// Call before [`Self::end_row`]; a dimension not set stays absent.
+    fn set_dim(&mut self, dim: usize, value: &str) {
         let n = self.rows.len();
-        // Dimensions first: a column new with this record is made `n` long.
-        for (name, value) in dims {
-            let i = self.dim_index(name);
-            let code = self.dim_values[i].code(value);
-            let col = &mut self.rows.dims[i];
-            // Names are unique within a record (the decoder refuses a key
-            // given twice), so this holds; it keeps the columns aligned.
-            if col.len() == n {
-                col.push(code);
-            }
+        let code = self.dim_values[dim].code(value);
+        let col = &mut self.rows.dims[dim];
+        // Names are unique within a record (the decoder refuses a key given
+        // twice), so this holds; it keeps the columns aligned.
+        if col.len() == n {
+            col.push(code);
         }
+    }
+
+    /// Completes the row being added.
+    fn end_row(&mut self, time_us: i64, device: &str, measures: [f64; 3]) {
+        let n = self.rows.len();
         for col in &mut self.rows.dims {
             if col.len() == n {
                 col.push(ABSENT);
@@ -279,8 +276,11 @@ impl FileReadings {
                 }
                 return;
             }
-            let dims = r.dimensions.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
-            out.push(r.time_us, &r.device_id, dims, m);
+            for (name, value) in &r.dimensions {
+                let dim = out.dim_index(name);
+                out.set_dim(dim, value);
+            }
+            out.end_row(r.time_us, &r.device_id, m);
         })?;
         out.bad = bad;
         Ok(out)
@@ -309,11 +309,12 @@ impl FileReadings {
             records: df.height(),
             ..FileReadings::default()
         };
-        let time = df.column(TIME)?.i64()?;
-        let device = df.column(DEVICE)?.str()?;
-        let measure = |name: &str| -> PolarsResult<Option<Float64Chunked>> {
+        // Whole columns up front: cheaper than a lookup per row and cell.
+        let time: Vec<Option<i64>> = df.column(TIME)?.i64()?.iter().collect();
+        let device: Vec<Option<&str>> = df.column(DEVICE)?.str()?.iter().collect();
+        let measure = |name: &str| -> PolarsResult<Option<Vec<Option<f64>>>> {
             match df.column(name) {
-                Ok(c) => Ok(Some(c.cast(&DataType::Float64)?.f64()?.clone())),
+                Ok(c) => Ok(Some(c.cast(&DataType::Float64)?.f64()?.iter().collect())),
                 Err(_) => Ok(None),
             }
         };
@@ -321,38 +322,31 @@ impl FileReadings {
         for (i, m) in measures.iter().enumerate() {
             out.measures_seen[i] = m.is_some();
         }
-        let mut dim_cols: Vec<(&str, &StringChunked)> = Vec::new();
+        // The dimensions: every string column but the device's.
+        let mut dims: Vec<(&str, usize, Vec<Option<&str>>)> = Vec::new();
         for c in df.columns() {
             if c.name().as_str() != DEVICE
                 && let Ok(s) = c.str()
             {
-                dim_cols.push((c.name().as_str(), s));
-                out.dim_index(c.name().as_str());
+                let name = c.name().as_str();
+                dims.push((name, out.dim_index(name), s.iter().collect()));
             }
         }
         for i in 0..df.height() {
-            let (Some(t), Some(d)) = (time.get(i), device.get(i)) else {
+            let (Some(t), Some(d)) = (time[i], device[i]) else {
                 continue;
             };
-            let dim = |k: &str| {
-                dim_cols
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .and_then(|(_, c)| c.get(i))
-            };
+            let dim = |k: &str| dims.iter().find(|(n, _, _)| *n == k).and_then(|c| c.2[i]);
             if !keep.keeps(t, d, dim) {
                 continue;
             }
-            let dims = dim_cols
-                .iter()
-                .filter_map(|(n, c)| c.get(i).map(|v| (*n, v)));
-            let m = [0, 1, 2].map(|k| {
-                measures[k]
-                    .as_ref()
-                    .and_then(|c| c.get(i))
-                    .unwrap_or(f64::NAN)
-            });
-            out.push(t, d, dims, m);
+            for (_, index, values) in &dims {
+                if let Some(v) = values[i] {
+                    out.set_dim(*index, v);
+                }
+            }
+            let m = [0, 1, 2].map(|k| measures[k].as_ref().and_then(|c| c[i]).unwrap_or(f64::NAN));
+            out.end_row(t, d, m);
         }
         Ok(out)
     }
