@@ -65,6 +65,19 @@ const MIGRATIONS: &[&str] = &[
         fetched_us INTEGER NOT NULL,
         result TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 3: a second value for a reading already held (same device, measure
+    // and time) is kept here rather than dropped: the first value stays the
+    // reading, and the operator can see and judge the other. Keyed like the
+    // readings, so a replayed conflict is kept once.
+    "CREATE TABLE conflict (
+        device INTEGER NOT NULL,
+        measure INTEGER NOT NULL,
+        ts_us INTEGER NOT NULL,
+        value REAL NOT NULL,
+        source TEXT NOT NULL,
+        received_us INTEGER NOT NULL,
+        PRIMARY KEY (device, measure, ts_us, value)
+    ) WITHOUT ROWID;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -127,8 +140,12 @@ pub struct IngestBatch<'a> {
 pub struct IngestOutcome {
     /// Readings written for the first time.
     pub readings_new: u64,
-    /// Readings already in the cache (same device, measure and time).
+    /// Readings already in the cache (same device, measure and time) with
+    /// the same value.
     pub readings_repeated: u64,
+    /// Readings already in the cache with another value: the first value
+    /// stays, the second is kept in the `conflict` table.
+    pub conflicts: u64,
 }
 
 /// One bucket of a bucketed range query.
@@ -162,6 +179,17 @@ pub struct Cache {
     dimensions: HashMap<i64, Vec<(String, String)>>,
 }
 
+/// How often opening retries a step SQLite answered "busy": 20 ms, 40 ms,
+/// … about 4 s in all, beyond which another process really holds the cache.
+const OPEN_RETRIES: u64 = 20;
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> CacheError + '_ {
     move |source| CacheError::Sqlite {
         path: path.to_owned(),
@@ -180,8 +208,24 @@ impl Cache {
             })?;
         }
         let conn = Connection::open(path).map_err(sqlite(path))?;
-        Self::configure(&conn).map_err(sqlite(path))?;
-        migrate(&conn, path)?;
+        // Two processes opening a new cache race to switch it to WAL and to
+        // create its tables; SQLite answers some of those steps "busy"
+        // without waiting (a wait could deadlock), so the loser retries.
+        let mut attempt = 0;
+        loop {
+            let result = Self::configure(&conn)
+                .map_err(sqlite(path))
+                .and_then(|()| migrate(&conn, path));
+            match result {
+                Err(CacheError::Sqlite { source, .. })
+                    if is_busy(&source) && attempt < OPEN_RETRIES =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
+                }
+                other => break other?,
+            }
+        }
         let mut cache = Cache {
             conn,
             path: path.to_owned(),
@@ -194,6 +238,9 @@ impl Cache {
     }
 
     fn configure(conn: &Connection) -> rusqlite::Result<()> {
+        // First: switching a new file to WAL takes a lock, and a second
+        // process opening the same new cache must wait for it, not fail.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // WAL lets the UI read while ingest writes; NORMAL sync keeps every
         // committed transaction across a process crash (not across power
         // loss of the last few), which is the trade SQLite recommends for WAL.
@@ -202,7 +249,6 @@ impl Cache {
         // 64 MiB of page cache: a fleet's readings interleave across devices,
         // so inserts touch many B-tree pages at once.
         conn.pragma_update(None, "cache_size", -65_536)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(())
     }
 
@@ -291,6 +337,14 @@ impl Cache {
                 "INSERT INTO device (device_id, first_seen_us, last_seen_us) VALUES (?1, ?2, ?2)",
             )?;
             let mut insert_measure = tx.prepare_cached("INSERT INTO measure (name) VALUES (?1)")?;
+            let mut held_value = tx.prepare_cached(
+                "SELECT value FROM reading WHERE device = ?1 AND measure = ?2 AND ts_us = ?3",
+            )?;
+            let mut insert_conflict = tx.prepare_cached(
+                "INSERT OR IGNORE INTO conflict (source, device, measure, ts_us, value, received_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let received_us = crate::time::now_us();
             let mut upsert_dim = tx.prepare_cached(
                 "INSERT INTO device_dimension (device, name, value) VALUES (?1, ?2, ?3)
                  ON CONFLICT (device, name) DO UPDATE SET value = excluded.value",
@@ -355,7 +409,23 @@ impl Cache {
                     let n =
                         insert_reading.execute(params![device, measure, record.time_us, value])?;
                     if n == 0 {
-                        outcome.readings_repeated += 1;
+                        // Only a repeat pays for this look-up.
+                        let held: f64 = held_value
+                            .query_row(params![device, measure, record.time_us], |r| r.get(0))?;
+                        let new_conflict = held.to_bits() != value.to_bits()
+                            && insert_conflict.execute(params![
+                                batch.source,
+                                device,
+                                measure,
+                                record.time_us,
+                                value,
+                                received_us
+                            ])? > 0;
+                        if new_conflict {
+                            outcome.conflicts += 1;
+                        } else {
+                            outcome.readings_repeated += 1;
+                        }
                     } else {
                         outcome.readings_new += 1;
                     }
@@ -488,6 +558,14 @@ impl CacheReader {
             .map_err(self.err())
     }
 
+    /// Second values kept for readings already held (see `conflict`).
+    pub fn conflict_count(&self) -> Result<u64> {
+        self.conn
+            .query_row("SELECT count(*) FROM conflict", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(self.err())
+    }
+
     pub fn reading_count(&self) -> Result<u64> {
         self.conn
             .query_row("SELECT count(*) FROM reading", [], |r| r.get::<_, i64>(0))
@@ -536,26 +614,33 @@ impl Cache {
 }
 
 fn migrate(conn: &Connection, path: &Path) -> Result<()> {
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(sqlite(path))?;
     let known = MIGRATIONS.len() as i64;
-    if version > known {
-        return Err(CacheError::TooNew {
-            path: path.to_owned(),
-            found: version,
-            known,
-        });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.unchecked_transaction().map_err(sqlite(path))?;
+    loop {
+        // IMMEDIATE takes the write lock before reading the version, so two
+        // processes opening a new cache migrate one after the other and the
+        // second sees the first's work instead of creating the tables again.
+        let tx =
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+                .map_err(sqlite(path))?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sqlite(path))?;
+        if version > known {
+            return Err(CacheError::TooNew {
+                path: path.to_owned(),
+                found: version,
+                known,
+            });
+        }
+        let Some(sql) = MIGRATIONS.get(version as usize) else {
+            return Ok(());
+        };
         tx.execute_batch(sql).map_err(sqlite(path))?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)
+        tx.pragma_update(None, "user_version", version + 1)
             .map_err(sqlite(path))?;
         tx.commit().map_err(sqlite(path))?;
-        tracing::info!(path = %path.display(), version = i + 1, "cache schema migrated");
+        tracing::info!(path = %path.display(), version = version + 1, "cache schema migrated");
     }
-    Ok(())
 }
 
 fn devices(conn: &Connection) -> rusqlite::Result<Vec<DeviceInfo>> {

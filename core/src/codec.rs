@@ -23,6 +23,53 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 /// (the seed's `OffsetFutureTimestreamPoints`: Timestream rejects them).
 pub const MAX_FUTURE_US: i64 = 15 * 60 * 1_000_000;
 
+/// What a wire record may hold. A record past any of these is quarantined
+/// whole with its own reason code: each is far beyond any real device and
+/// marks a producer bug or hostile input, which must not fill the cache or
+/// the operator's screen.
+pub mod limits {
+    /// Characters in a device ID: the Kinesis partition key limit (the
+    /// device ID is the partition key).
+    pub const DEVICE_ID_CHARS: usize = 256;
+    /// Measures in one record: Timestream's limit for a multi-measure record.
+    pub const MEASURES: usize = 256;
+    /// Dimensions in one record: Timestream's limit for a table.
+    pub const DIMENSIONS: usize = 128;
+    /// Bytes in a measure or dimension name: Timestream's measure-name limit.
+    pub const KEY_BYTES: usize = 256;
+    /// Bytes in a dimension value: Timestream's dimension-value limit.
+    pub const DIMENSION_VALUE_BYTES: usize = 2048;
+    /// The magnitude no measure of any kind reaches.
+    pub const ANY_MEASURE: f64 = 1e15;
+
+    /// The plausible range of a measure of the kind `name` names (with or
+    /// without the `_measure` suffix, in any case): physically possible on a
+    /// distribution network, with room for faults and spikes.
+    pub fn measure_range(name: &str) -> (f64, f64) {
+        let name = super::measure_name_ci(name);
+        let is = |k: &str| name.eq_ignore_ascii_case(k);
+        if is("voltage") {
+            // 1,000 kV: above the highest transmission voltage in service.
+            (-1e6, 1e6)
+        } else if is("current") {
+            (-1e6, 1e6)
+        } else if is("watt") {
+            // 10 GW: a large power station's output.
+            (-1e10, 1e10)
+        } else if is("energy") {
+            // 1 TWh as a kWh counter.
+            (-1e12, 1e12)
+        } else if is("temperature") || is("oil_temperature") {
+            // From absolute zero to well past any fire.
+            (-273.15, 5_000.0)
+        } else if is("load_pct") || is("humidity") {
+            (-1e4, 1e4)
+        } else {
+            (-ANY_MEASURE, ANY_MEASURE)
+        }
+    }
+}
+
 pub const TIME_KEY: &str = "Time";
 pub const DEVICE_KEY: &str = "DeviceID";
 pub const MEASURE_SUFFIX: &str = "_measure";
@@ -99,6 +146,37 @@ pub enum DecodeError {
     BadDimension { key: String, found: &'static str },
     #[error("key \"{0}\" appears twice")]
     DuplicateKey(String),
+    #[error("\"DeviceID\" is {0} characters long, more than {max}", max = limits::DEVICE_ID_CHARS)]
+    DeviceIdTooLong(usize),
+    #[error("{0} holds a control character")]
+    ControlCharacter(String),
+    #[error("{0} measures in one record, more than {max}", max = limits::MEASURES)]
+    TooManyMeasures(usize),
+    #[error("{0} dimensions in one record, more than {max}", max = limits::DIMENSIONS)]
+    TooManyDimensions(usize),
+    #[error("{what} is {len} bytes long, more than {max}")]
+    TooLong {
+        what: String,
+        len: usize,
+        max: usize,
+    },
+    #[error("measure \"{key}\" is {}, outside the plausible {}..{}", num(*.value), num(*.min), num(*.max))]
+    ImplausibleMeasure {
+        key: String,
+        value: f64,
+        min: f64,
+        max: f64,
+    },
+}
+
+/// A number as people read it: plain when short, in exponent form when huge
+/// or tiny (`1.7e308`, not 309 digits).
+fn num(v: f64) -> String {
+    if v != 0.0 && !(1e-4..1e9).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
 }
 
 impl DecodeError {
@@ -116,6 +194,12 @@ impl DecodeError {
             DecodeError::NotFiniteMeasure { .. } => "not_finite_measure",
             DecodeError::BadDimension { .. } => "bad_dimension",
             DecodeError::DuplicateKey(_) => "duplicate_key",
+            DecodeError::DeviceIdTooLong(_) => "device_id_too_long",
+            DecodeError::ControlCharacter(_) => "control_character",
+            DecodeError::TooManyMeasures(_) => "too_many_measures",
+            DecodeError::TooManyDimensions(_) => "too_many_dimensions",
+            DecodeError::TooLong { .. } => "too_long",
+            DecodeError::ImplausibleMeasure { .. } => "implausible_measure",
         }
     }
 }
@@ -160,6 +244,69 @@ impl<'a> Decoder<'a> {
 /// Canonical measure name: accepts "voltage" and "voltage_measure" alike.
 pub fn measure_name(name: &str) -> &str {
     name.strip_suffix(MEASURE_SUFFIX).unwrap_or(name)
+}
+
+/// Like [`measure_name`], with the suffix in any case ("Voltage_MEASURE").
+fn measure_name_ci(name: &str) -> &str {
+    let cut = name.len().saturating_sub(MEASURE_SUFFIX.len());
+    match (name.get(..cut), name.get(cut..)) {
+        (Some(stem), Some(suffix)) if suffix.eq_ignore_ascii_case(MEASURE_SUFFIX) => stem,
+        _ => name,
+    }
+}
+
+/// Checks a measure's value: finite and within the plausible range of its
+/// kind ([`limits::measure_range`]). Every reader of readings (the wire
+/// codec, the lake's Parquet reader) applies this one rule.
+pub fn check_measure(key: &str, value: f64) -> Result<(), DecodeError> {
+    if !value.is_finite() {
+        return Err(DecodeError::NotFiniteMeasure {
+            key: key.to_owned(),
+            value,
+        });
+    }
+    let (min, max) = limits::measure_range(key);
+    if !(min..=max).contains(&value) {
+        return Err(DecodeError::ImplausibleMeasure {
+            key: key.to_owned(),
+            value,
+            min,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `s` holds a control character (C0, DEL, C1) or a bidirectional
+/// override, any of which can rewrite an operator's terminal or spoof text.
+pub fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        s.chars().any(is_unsafe_char)
+    }
+}
+
+fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` made safe to print on a terminal: control characters and
+/// bidirectional overrides as `\u{..}` escapes, everything else as it is.
+/// Anything that came from the data goes through this before a terminal.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !has_control(s) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Writes a record in the wire format (what the simulator puts on a stream).
@@ -340,6 +487,9 @@ struct RawRecord<'a> {
     device: Option<Field<'a>>,
     measures: Vec<(Cow<'a, str>, Field<'a>)>,
     dimensions: Vec<(Cow<'a, str>, Field<'a>)>,
+    /// Keys seen of each kind, beyond what the lists keep past the limits.
+    measure_keys: usize,
+    dimension_keys: usize,
     duplicate: Option<String>,
 }
 
@@ -371,15 +521,27 @@ impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
             let slot_taken = match key.as_ref() {
                 TIME_KEY => raw.time.replace(value).is_some(),
                 DEVICE_KEY => raw.device.replace(value).is_some(),
+                // Past a limit only the count goes on: the record is
+                // refused anyway, and the duplicate search stays bounded.
                 k if k.ends_with(MEASURE_SUFFIX) => {
-                    let dup = raw.measures.iter().any(|(n, _)| *n == key);
-                    raw.measures.push((key.clone(), value));
-                    dup
+                    raw.measure_keys += 1;
+                    if raw.measures.len() < limits::MEASURES {
+                        let dup = raw.measures.iter().any(|(n, _)| *n == key);
+                        raw.measures.push((key.clone(), value));
+                        dup
+                    } else {
+                        false
+                    }
                 }
                 _ => {
-                    let dup = raw.dimensions.iter().any(|(n, _)| *n == key);
-                    raw.dimensions.push((key.clone(), value));
-                    dup
+                    raw.dimension_keys += 1;
+                    if raw.dimensions.len() < limits::DIMENSIONS {
+                        let dup = raw.dimensions.iter().any(|(n, _)| *n == key);
+                        raw.dimensions.push((key.clone(), value));
+                        dup
+                    } else {
+                        false
+                    }
                 }
             };
             if slot_taken && raw.duplicate.is_none() {
@@ -412,12 +574,30 @@ impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
     }
 }
 
+/// A measure or dimension name: short, and nothing a terminal would act on.
+fn check_key(key: &str) -> Result<(), DecodeError> {
+    if key.len() > limits::KEY_BYTES {
+        return Err(DecodeError::TooLong {
+            what: "a key".into(),
+            len: key.len(),
+            max: limits::KEY_BYTES,
+        });
+    }
+    if has_control(key) {
+        // Debug escapes what a terminal would act on.
+        return Err(DecodeError::ControlCharacter(format!("the key {key:?}")));
+    }
+    Ok(())
+}
+
 impl<'a> RawRecord<'a> {
     fn clear(&mut self) {
         self.time = None;
         self.device = None;
         self.measures.clear();
         self.dimensions.clear();
+        self.measure_keys = 0;
+        self.dimension_keys = 0;
         self.duplicate = None;
     }
 
@@ -453,6 +633,22 @@ impl<'a> RawRecord<'a> {
                 )));
             }
         };
+        // Bytes bound characters from above: count only when it may matter.
+        if device_id.len() > limits::DEVICE_ID_CHARS {
+            let chars = device_id.chars().count();
+            if chars > limits::DEVICE_ID_CHARS {
+                return Err(DecodeError::DeviceIdTooLong(chars));
+            }
+        }
+        if has_control(&device_id) {
+            return Err(DecodeError::ControlCharacter("\"DeviceID\"".into()));
+        }
+        if self.measure_keys > limits::MEASURES {
+            return Err(DecodeError::TooManyMeasures(self.measure_keys));
+        }
+        if self.dimension_keys > limits::DIMENSIONS {
+            return Err(DecodeError::TooManyDimensions(self.dimension_keys));
+        }
         if self.measures.is_empty() {
             return Err(DecodeError::NoMeasure);
         }
@@ -479,12 +675,8 @@ impl<'a> RawRecord<'a> {
                     });
                 }
             };
-            if !v.is_finite() {
-                return Err(DecodeError::NotFiniteMeasure {
-                    key: key.into_owned(),
-                    value: v,
-                });
-            }
+            check_key(&key)?;
+            check_measure(&key, v)?;
             if measure_name(&key).is_empty() {
                 return Err(DecodeError::NonNumericMeasure {
                     key: key.into_owned(),
@@ -512,6 +704,17 @@ impl<'a> RawRecord<'a> {
                     });
                 }
             };
+            check_key(&key)?;
+            if v.len() > limits::DIMENSION_VALUE_BYTES {
+                return Err(DecodeError::TooLong {
+                    what: format!("dimension {key:?}"),
+                    len: v.len(),
+                    max: limits::DIMENSION_VALUE_BYTES,
+                });
+            }
+            if has_control(&v) {
+                return Err(DecodeError::ControlCharacter(format!("dimension {key:?}")));
+            }
             dimensions.push((key, v));
         }
         let mut time_us = (time_ms * 1000.0).round() as i64;
@@ -708,18 +911,19 @@ mod tests {
 
     #[test]
     fn escaped_keys_and_values_decode() {
-        let r =
-            dec(r#"{"Time": 1, "DeviceID": "d\"1", "x\u005fmeasure": 2, "Re\ngion": "n\u00e9"}"#)
-                .unwrap();
+        let r = dec(
+            r#"{"Time": 1, "DeviceID": "d\"1", "x\u005fmeasure": 2, "Re\u0067ion": "n\u00e9"}"#,
+        )
+        .unwrap();
         assert_eq!(r.device_id, "d\"1");
         assert_eq!(r.measures, vec![("x".into(), 2.0)]);
-        assert_eq!(r.dimensions, vec![("Re\ngion".into(), "n\u{e9}".into())]);
+        assert_eq!(r.dimensions, vec![("Region".into(), "n\u{e9}".into())]);
     }
 
     #[test]
     fn encode_then_decode_round_trips() {
         let rec = Record {
-            device_id: "meter \"7\"\n".into(),
+            device_id: "meter \"7\" \\ \u{e9}".into(),
             time_us: 1_700_000_000_123_456,
             time_adjusted: false,
             measures: vec![("voltage".into(), 229.87), ("energy".into(), 1e-7)],
@@ -743,5 +947,110 @@ mod tests {
     fn measure_names_accept_both_spellings() {
         assert_eq!(measure_name("voltage_measure"), "voltage");
         assert_eq!(measure_name("voltage"), "voltage");
+    }
+
+    #[test]
+    fn limits_quarantine_what_no_device_sends_with_their_own_codes() {
+        let long_id = "m".repeat(limits::DEVICE_ID_CHARS + 1);
+        let many: String = (0..2_600)
+            .map(|i| format!(r#", "m{i}_measure": 1"#))
+            .collect();
+        let many_dims: String = (0..129).map(|i| format!(r#", "d{i}": "v""#)).collect();
+        let long_key = "k".repeat(limits::KEY_BYTES + 1);
+        let long_value = "v".repeat(limits::DIMENSION_VALUE_BYTES + 1);
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                format!(r#"{{"Time": 1, "DeviceID": "{long_id}", "x_measure": 1}}"#),
+                "device_id_too_long",
+                "\"DeviceID\" is 257 characters long, more than 256",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "m\u001b]0;pwned\u0007", "x_measure": 1}"#.into(),
+                "control_character",
+                "\"DeviceID\" holds a control character",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "m\u202e1", "x_measure": 1}"#.into(),
+                "control_character",
+                "\"DeviceID\" holds a control character",
+            ),
+            (
+                format!(r#"{{"Time": 1, "DeviceID": "d"{many}}}"#),
+                "too_many_measures",
+                "2600 measures in one record, more than 256",
+            ),
+            (
+                format!(r#"{{"Time": 1, "DeviceID": "d", "x_measure": 1{many_dims}}}"#),
+                "too_many_dimensions",
+                "129 dimensions in one record, more than 128",
+            ),
+            (
+                format!(r#"{{"Time": 1, "DeviceID": "d", "x_measure": 1, "{long_key}": "v"}}"#),
+                "too_long",
+                "a key is 257 bytes long, more than 256",
+            ),
+            (
+                format!(
+                    r#"{{"Time": 1, "DeviceID": "d", "x_measure": 1, "Region": "{long_value}"}}"#
+                ),
+                "too_long",
+                "dimension \"Region\" is 2049 bytes long, more than 2048",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": 1, "Region": "\u001b[2J"}"#.into(),
+                "control_character",
+                "dimension \"Region\" holds a control character",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "x_measure": 1, "Re\ngion": "n"}"#.into(),
+                "control_character",
+                "the key \"Re\\ngion\" holds a control character",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "voltage_measure": 1.7e308}"#.into(),
+                "implausible_measure",
+                "measure \"voltage_measure\" is 1.7e308, outside the plausible -1000000..1000000",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "temperature_measure": -300}"#.into(),
+                "implausible_measure",
+                "measure \"temperature_measure\" is -300, outside the plausible -273.15..5000",
+            ),
+            (
+                r#"{"Time": 1, "DeviceID": "d", "odd_measure": 2e15}"#.into(),
+                "implausible_measure",
+                "outside the plausible -1e15..1e15",
+            ),
+        ];
+        for (input, code, message) in &cases {
+            let err = dec(input).expect_err(&input[..input.len().min(80)]);
+            assert_eq!(err.code(), *code, "{err}");
+            assert!(err.to_string().contains(message), "{err}");
+        }
+    }
+
+    #[test]
+    fn records_at_the_limits_are_accepted() {
+        let id = "\u{e9}".repeat(limits::DEVICE_ID_CHARS); // 512 bytes, 256 characters
+        let measures: String = (0..limits::MEASURES - 1)
+            .map(|i| format!(r#", "m{i}_measure": 1"#))
+            .collect();
+        let r = dec(&format!(
+            r#"{{"Time": 1, "DeviceID": "{id}", "voltage_measure": -999999{measures}}}"#
+        ))
+        .unwrap();
+        assert_eq!(r.device_id.chars().count(), 256);
+        assert_eq!(r.measures.len(), limits::MEASURES);
+        assert_eq!(r.measures[0], ("voltage".into(), -999_999.0));
+        assert_eq!(limits::measure_range("Voltage_MEASURE"), (-1e6, 1e6));
+    }
+
+    #[test]
+    fn printable_escapes_what_a_terminal_would_act_on() {
+        assert_eq!(printable("meter-7"), "meter-7");
+        assert_eq!(printable("n\u{e9}"), "n\u{e9}");
+        assert_eq!(printable("a\u{1b}]0;x\u{7}b"), "a\\u{1b}]0;x\\u{7}b");
+        assert_eq!(printable("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(printable("tab\there"), "tab\\u{9}here");
     }
 }

@@ -79,6 +79,13 @@ impl LiveView {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Takes note of readings that came again with another value.
+    pub fn observe_conflicts(&self, conflicts: u64) {
+        if conflicts > 0 {
+            self.lock().stats.readings_conflicting += conflicts;
+        }
+    }
+
     /// Takes note of records just committed to the cache, and of records
     /// quarantined in the same batch.
     pub fn observe(&self, records: &[Record], quarantined: u64, readings_new: u64) {

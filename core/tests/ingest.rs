@@ -69,3 +69,82 @@ async fn bad_records_are_quarantined_and_the_rest_flows_on() {
     assert_eq!(last, 500);
     assert_eq!(live.stats().records_quarantined, bad);
 }
+
+fn batch_of(records: &[&[u8]]) -> gridwatch_core::ingest::ShardBatch {
+    let mut batch = gridwatch_core::ingest::ShardBatch::new("shardId-000000000000");
+    for (i, data) in records.iter().enumerate() {
+        batch.add(data, 1_700_000_000_000_000, &(i + 1).to_string());
+    }
+    batch
+}
+
+#[test]
+fn a_pretty_printed_record_is_one_record_and_a_broken_one_one_quarantine_row() {
+    let pretty = b"{\n  \"Time\": 1700000000000,\n  \"DeviceID\": \"m1\",\n  \"watt_measure\": 5,\n  \"Region\": \"n\"\n}\n";
+    let broken = b"{\n  \"Time\": 1700000000000,\n  \"DeviceID\": \"m1\",\n  \"watt_measure\": 5,\n  \"Region\": \n";
+    let batch = batch_of(&[pretty, broken]);
+    assert_eq!(batch.records.len(), 1);
+    assert_eq!(batch.records[0].measures, vec![("watt".to_owned(), 5.0)]);
+    assert_eq!(batch.quarantined.len(), 1, "{:?}", batch.quarantined);
+    let q = &batch.quarantined[0];
+    assert_eq!(q.reason_code, "not_json");
+    assert_eq!(q.raw, broken, "the whole record is kept, not a fragment");
+    assert_eq!(q.sequence.as_deref(), Some("2"));
+}
+
+#[test]
+fn a_pretty_printed_record_that_breaks_a_rule_is_quarantined_whole_once() {
+    let no_time = b"{\n  \"DeviceID\": \"m1\",\n  \"watt_measure\": 5\n}";
+    let batch = batch_of(&[no_time]);
+    assert!(batch.records.is_empty());
+    assert_eq!(batch.quarantined.len(), 1);
+    assert_eq!(batch.quarantined[0].reason_code, "missing_time");
+    assert_eq!(batch.quarantined[0].raw, no_time);
+}
+
+#[test]
+fn in_a_batch_of_lines_each_bad_line_is_kept_and_its_neighbours_flow_on() {
+    let lines = b"{\"Time\": 1, \"DeviceID\": \"a\", \"x_measure\": 1}\n{oops\n{\"Time\": 2, \"DeviceID\": \"b\", \"x_measure\": 2}\n";
+    let batch = batch_of(&[lines]);
+    let devices: Vec<&str> = batch.records.iter().map(|r| r.device_id.as_str()).collect();
+    assert_eq!(devices, ["a", "b"]);
+    assert_eq!(batch.quarantined.len(), 1);
+    assert_eq!(batch.quarantined[0].raw, b"{oops");
+    assert_eq!(batch.quarantined[0].reason_code, "not_json");
+}
+
+#[test]
+fn hostile_device_ids_and_measure_floods_are_quarantined_with_their_codes() {
+    let escape =
+        br#"{"Time": 1, "DeviceID": "m\u001b]8;;http://x\u0007", "x_measure": 1}"#.to_vec();
+    let long = format!(
+        r#"{{"Time": 1, "DeviceID": "{}", "x_measure": 1}}"#,
+        "m".repeat(60_000)
+    )
+    .into_bytes();
+    let flood = format!(
+        r#"{{"Time": 1, "DeviceID": "m"{}}}"#,
+        (0..2_600)
+            .map(|i| format!(r#", "m{i}_measure": 1"#))
+            .collect::<String>()
+    )
+    .into_bytes();
+    let huge = br#"{"Time": 1, "DeviceID": "m", "voltage_measure": 1.7e308}"#.to_vec();
+    let batch = batch_of(&[&escape, &long, &flood, &huge]);
+    assert!(batch.records.is_empty());
+    let codes: Vec<&str> = batch
+        .quarantined
+        .iter()
+        .map(|q| q.reason_code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "control_character",
+            "device_id_too_long",
+            "too_many_measures",
+            "implausible_measure"
+        ]
+    );
+    assert_eq!(batch.quarantined[2].raw, flood);
+}

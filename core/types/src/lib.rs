@@ -230,6 +230,10 @@ pub struct PipelineStats {
     pub records_ingested: u64,
     pub readings_ingested: u64,
     pub records_quarantined: u64,
+    /// Readings that came again with another value than the one held
+    /// (both kept: the first as the reading, the second aside).
+    #[serde(default)]
+    pub readings_conflicting: u64,
     /// Records per second over the last batch window.
     pub records_per_s: f64,
     pub devices: u32,

@@ -80,6 +80,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_retention_prunes_nothing() {
+        // The retention is applied at start only when it reads as a number
+        // of days: anything else gives defaults, whose retention is none.
+        assert_eq!(Settings::default().cache_retention_days, None);
+        for bad in [r#""30x""#, "-5", "1e3", "99999999999", "null"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("settings.json");
+            std::fs::write(&path, format!(r#"{{"cache_retention_days": {bad}}}"#)).unwrap();
+            let retention = load(&path).map(|s| s.cache_retention_days);
+            assert!(
+                matches!(retention, Err(_) | Ok(None)),
+                "{bad} gave {retention:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_broken_file_is_kept_aside_and_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
