@@ -8,6 +8,7 @@ pub mod history;
 pub mod lake;
 pub mod output;
 pub mod report;
+pub mod signals;
 pub mod stream;
 pub mod timearg;
 
@@ -68,7 +69,14 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Messages quote S3 keys, device IDs and records: escape what a
+            // terminal would act on, line by line.
+            let message = format!("{e:#}");
+            let lines: Vec<_> = message
+                .lines()
+                .map(gridwatch_core::codec::printable)
+                .collect();
+            eprintln!("error: {}", lines.join("\n"));
             ExitCode::FAILURE
         }
     }

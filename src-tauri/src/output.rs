@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use gridwatch_core::codec::printable;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -126,10 +127,16 @@ impl Rows {
                 Ok(())
             }
             Format::Table => {
+                // A table goes to a terminal: what came from the data may
+                // hold escapes that would rewrite the operator's screen.
                 let cells: Vec<Vec<String>> = self
                     .rows
                     .iter()
-                    .map(|r| r.iter().map(plain).collect())
+                    .map(|r| {
+                        r.iter()
+                            .map(|v| printable(&plain(v)).into_owned())
+                            .collect()
+                    })
                     .collect();
                 let mut widths: Vec<usize> = self.columns.iter().map(|c| c.len()).collect();
                 for row in &cells {
@@ -145,7 +152,11 @@ impl Rows {
                         .collect();
                     writeln!(out, "{}", padded.join("  ").trim_end())
                 };
-                let header: Vec<String> = self.columns.iter().map(|c| c.to_string()).collect();
+                let header: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|c| printable(c).into_owned())
+                    .collect();
                 line(out, &header)?;
                 for row in &cells {
                     line(out, row)?;
@@ -200,6 +211,19 @@ mod tests {
             Some("a,b")
         );
         assert_eq!(df.column("avg").unwrap().f64().unwrap().get(1), Some(2.0));
+    }
+
+    #[test]
+    fn table_cells_from_the_data_cannot_drive_the_terminal() {
+        let hostile = Rows {
+            columns: vec!["device".into()],
+            rows: vec![vec![json!("m\u{1b}]0;owned\u{7}\u{1b}[2J")]],
+        };
+        let mut out = Vec::new();
+        hostile.write(Format::Table, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "device\nm\\u{1b}]0;owned\\u{7}\\u{1b}[2J\n");
+        assert!(!text.contains('\u{1b}'));
     }
 
     #[test]
