@@ -48,6 +48,10 @@ setup() {
     say "installing wasm-bindgen-cli $want (about 2 minutes, once)"
     cargo install wasm-bindgen-cli --version "$want"
   fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz (about 2 minutes, once)"
+    cargo install cargo-fuzz --locked
+  fi
   setup_emulators
 }
 
@@ -89,6 +93,8 @@ case "${1:-}" in
     cargo build -p gridwatch
     say "running every test"
     cargo test --workspace
+    say "fuzzing the wire codec and the calendar (bounded)"
+    scripts/fuzz.sh 20
     say "packaging: the .deb installs and runs, the .rpm builds"
     scripts/test-package.sh
     ;;

@@ -944,6 +944,19 @@ mod tests {
     }
 
     #[test]
+    fn long_decimals_decode_to_the_nearest_double_and_round_trip() {
+        // Found by the fuzzer: without correctly rounded parsing, this
+        // decoded one unit in the last place off, and the encoded value
+        // then decoded to another number.
+        let r = dec(r#"{"Time": 1, "DeviceID": "m", "t_measure": 12.53333333333333333333333333}"#)
+            .unwrap();
+        assert_eq!(r.measures[0].1, 12.533_333_333_333_333);
+        let mut wire = Vec::new();
+        encode(&r, &mut wire);
+        assert_eq!(decode(&wire, NOW_US).unwrap(), r);
+    }
+
+    #[test]
     fn measure_names_accept_both_spellings() {
         assert_eq!(measure_name("voltage_measure"), "voltage");
         assert_eq!(measure_name("voltage"), "voltage");
