@@ -143,11 +143,68 @@ pub enum AwsProblem {
     AccessDenied,
     /// The stream, table or bucket does not exist (here, in this region).
     NotFound,
-    /// The endpoint could not be reached or did not answer.
+    /// The endpoint could not be reached or did not answer: the network,
+    /// a timeout, a refused connection. The only problem a cached answer
+    /// may stand in for.
     Unreachable,
+    /// The service is throttling these requests (still, after retries).
+    Throttled,
+    /// The service refused the request as invalid (a query that does not
+    /// parse, a table that does not exist in a query, a bad parameter).
+    Invalid,
     /// Anything else the service said.
     Other,
 }
+
+impl AwsProblem {
+    /// What the problem is called in a message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AwsProblem::NoCredentials => "no AWS credentials",
+            AwsProblem::AccessDenied => "access denied",
+            AwsProblem::NotFound => "not found",
+            AwsProblem::Unreachable => "unreachable",
+            AwsProblem::Throttled => "throttled",
+            AwsProblem::Invalid => "invalid request",
+            AwsProblem::Other => "refused",
+        }
+    }
+}
+
+/// Error codes that mean "slow down", across AWS services.
+const THROTTLING: [&str; 9] = [
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+];
+
+/// Error codes of a service's own transient failure (usually HTTP 5xx).
+const SERVICE_FAULTS: [&str; 6] = [
+    "InternalServerException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+];
+
+/// Error codes of a request the service will refuse however often it is
+/// sent.
+const INVALID: [&str; 7] = [
+    "ValidationException",
+    "InvalidParameterValue",
+    "InvalidParameterException",
+    "InvalidParameterCombination",
+    "InvalidRequestException",
+    "InvalidArgument",
+    "SerializationException",
+];
 
 /// Sorts an SDK error (of any AWS service) into an [`AwsProblem`], with the
 /// service's own words.
@@ -191,11 +248,122 @@ where
                 "ResourceNotFoundException" | "NoSuchBucket" | "NotFound" | "NoSuchKey" => {
                     AwsProblem::NotFound
                 }
+                c if THROTTLING.contains(&c) || status == 429 => AwsProblem::Throttled,
+                c if INVALID.contains(&c) => AwsProblem::Invalid,
                 _ => AwsProblem::Other,
             };
             (problem, format!("{code} (HTTP {status}): {message}"))
         }
         _ => (AwsProblem::Other, chain),
+    }
+}
+
+/// Whether a failed call may succeed if sent again: throttling, the
+/// service's own 5xx faults, timeouts, a network that failed to carry it or
+/// an answer cut short. Never an invalid request, denied access or missing
+/// credentials: those fail the same way every time.
+pub fn is_transient<E>(
+    err: &aws_sdk_kinesis::error::SdkError<E, aws_sdk_kinesis::config::http::HttpResponse>,
+) -> bool
+where
+    E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_kinesis::error::SdkError;
+    match err {
+        SdkError::ServiceError(e) => {
+            let status = e.raw().status().as_u16();
+            let code = e.err().code().unwrap_or("");
+            status >= 500
+                || status == 429
+                || THROTTLING.contains(&code)
+                || SERVICE_FAULTS.contains(&code)
+        }
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(_) => classify(err).0 == AwsProblem::Unreachable,
+        _ => false,
+    }
+}
+
+/// How often and how patiently [`retry`] tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Tries in all, the first included.
+    pub attempts: u32,
+    /// The wait before the second try; doubled for each one after.
+    pub first: Duration,
+    /// No wait is longer than this.
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            attempts: 4,
+            first: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after failed try `attempt` (1-based): exponential, capped,
+    /// with "full jitter" (uniform in [0, ceiling]) so clients throttled
+    /// together do not come back together.
+    pub fn wait(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .first
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.cap);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(random_u64() % nanos.saturating_add(1))
+    }
+}
+
+/// A random number from std's random hash keys and the clock: enough for
+/// jitter and idempotency tokens, without a dependency.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// Sends `call` until it succeeds, fails for good, or `backoff.attempts`
+/// tries have failed transiently ([`is_transient`]), waiting between tries.
+/// The SDK's own retries are off (see [`AwsOptions::load`]), so this is
+/// the one place a request is sent again. Any AWS service's fluent call
+/// fits: `retry("Query", &Backoff::default(), || client.query().send())`.
+pub async fn retry<T, E, F, Fut>(
+    what: &str,
+    backoff: &Backoff,
+    mut call: F,
+) -> Result<T, aws_sdk_kinesis::error::SdkError<E, aws_sdk_kinesis::config::http::HttpResponse>>
+where
+    E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::error::Error + 'static,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<
+            Output = Result<
+                T,
+                aws_sdk_kinesis::error::SdkError<E, aws_sdk_kinesis::config::http::HttpResponse>,
+            >,
+        >,
+{
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt < backoff.attempts && is_transient(&e) => {
+                let wait = backoff.wait(attempt);
+                tracing::warn!(what, attempt, ?wait, error = %classify(&e).1, "retrying");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

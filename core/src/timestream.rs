@@ -12,12 +12,52 @@ use std::time::Duration;
 use aws_sdk_timestreamquery::Client;
 use aws_sdk_timestreamquery::types::{ColumnInfo, Datum, ScalarType};
 
+use crate::aws::{AwsProblem, Backoff};
 use crate::time::{MICROS_PER_DAY, from_civil};
+
+/// The earliest time Gridwatch takes from the user or the data:
+/// 1970-01-01T00:00:00Z, in epoch microseconds.
+pub const EARLIEST_US: i64 = 0;
+/// The latest: 9999-12-31T23:59:59.999999Z (Timestream's own limit too).
+pub const LATEST_US: i64 = 253_402_300_799_999_999;
+
+/// `us` when it lies in [`EARLIEST_US`]..=[`LATEST_US`]; otherwise which
+/// side it fell off, for a message that names the value.
+pub fn check_time_us(us: i64) -> Result<i64, &'static str> {
+    if us < EARLIEST_US {
+        Err("before 1970-01-01")
+    } else if us > LATEST_US {
+        Err("after 9999-12-31")
+    } else {
+        Ok(us)
+    }
+}
+
+/// A query's range: both ends within 1970..9999, the end after the start.
+/// Checked before any arithmetic on it, which then cannot overflow.
+pub fn check_range(from_us: i64, to_us: i64) -> Result<(), String> {
+    for (end, us) in [("start", from_us), ("end", to_us)] {
+        check_time_us(us).map_err(|side| format!("the range's {end}, {}, is {side}", iso(us)))?;
+    }
+    if to_us <= from_us {
+        return Err(format!(
+            "the range must end after it starts ({} is not after {})",
+            iso(to_us),
+            iso(from_us)
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TimestreamError {
-    #[error("Timestream refused the query: {0}")]
-    Refused(String),
+    /// AWS said no, or could not be reached; `problem` says which, so only
+    /// a network failure is answered from the cache.
+    #[error("{message}")]
+    Aws {
+        problem: AwsProblem,
+        message: String,
+    },
     #[error(
         "the query was stopped after metering {metered} bytes, over the cap of {cap} bytes (raise --max-bytes to allow it)"
     )]
@@ -26,6 +66,67 @@ pub enum TimestreamError {
     Parse(String),
     #[error("the query was cancelled")]
     Cancelled,
+}
+
+impl TimestreamError {
+    /// An AWS problem, worded for Timestream.
+    pub fn aws(problem: AwsProblem, detail: impl std::fmt::Display) -> TimestreamError {
+        let what = match problem {
+            AwsProblem::NoCredentials => "no AWS credentials for Timestream",
+            AwsProblem::AccessDenied => "Timestream denied access",
+            AwsProblem::NotFound => "Timestream found no such resource",
+            AwsProblem::Unreachable => "Timestream is unreachable",
+            AwsProblem::Throttled => {
+                "Timestream is throttling the query (retried, still throttled)"
+            }
+            AwsProblem::Invalid => "Timestream refused the query as invalid",
+            AwsProblem::Other => "Timestream refused the query",
+        };
+        TimestreamError::Aws {
+            problem,
+            message: format!("{what}: {detail}"),
+        }
+    }
+
+    /// A failed SDK call, sorted by [`crate::aws::classify`].
+    pub fn from_sdk<E>(
+        err: &aws_sdk_timestreamquery::error::SdkError<
+            E,
+            aws_sdk_timestreamquery::config::http::HttpResponse,
+        >,
+    ) -> TimestreamError
+    where
+        E: aws_sdk_timestreamquery::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let (problem, detail) = crate::aws::classify(err);
+        TimestreamError::aws(problem, detail)
+    }
+
+    /// The AWS problem behind this error, if it is one.
+    pub fn problem(&self) -> Option<AwsProblem> {
+        match self {
+            TimestreamError::Aws { problem, .. } => Some(*problem),
+            _ => None,
+        }
+    }
+}
+
+/// Epoch nanoseconds. An `i128`: in an `i64` they end in 2262, and
+/// Timestream's times run to 9999.
+pub type EpochNanos = i128;
+
+/// A value of the answer that Gridwatch cannot hold: it is shown as null
+/// and reported, and the rest of its row stands.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{value:?} is not {kind}")]
+    Malformed { kind: &'static str, value: String },
+    #[error("{value:?} is out of range for {kind} ({range})")]
+    OutOfRange {
+        kind: &'static str,
+        value: String,
+        range: &'static str,
+    },
 }
 
 /// A Timestream value, typed.
@@ -37,21 +138,23 @@ pub enum Value {
     Bigint(i64),
     Integer(i32),
     Boolean(bool),
-    /// Epoch nanoseconds.
-    Timestamp(i64),
-    /// Days since 1970-01-01.
+    /// 1970-01-01 to 9999-12-31.
+    Timestamp(EpochNanos),
+    /// Days since 1970-01-01, to 9999-12-31.
     Date(i64),
-    /// Nanoseconds since midnight.
+    /// Nanoseconds since midnight, less than a day.
     Time(i64),
-    /// Nanoseconds.
+    /// Nanoseconds (an `i64` of them: about ±106,751 days).
     IntervalDayToSecond(i64),
     /// Months.
     IntervalYearToMonth(i64),
     Array(Vec<Value>),
     Row(Vec<Value>),
     /// (epoch nanoseconds, value) points, as CREATE_TIME_SERIES returns.
-    TimeSeries(Vec<(i64, Value)>),
+    TimeSeries(Vec<(EpochNanos, Value)>),
     Unknown(String),
+    /// A value that could not be read (out of range, malformed).
+    Invalid(ValueError),
 }
 
 /// A column's type, as the result describes it.
@@ -104,101 +207,227 @@ pub fn columns(infos: &[ColumnInfo]) -> Vec<Column> {
         .collect()
 }
 
-fn bad(what: &str, s: &str) -> TimestreamError {
-    TimestreamError::Parse(format!("{s:?} is not a {what}"))
+/// A kind of value and the range it may take, for messages.
+#[derive(Clone, Copy)]
+struct Kind {
+    name: &'static str,
+    range: &'static str,
 }
 
-fn digits<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, TimestreamError> {
-    s.parse().map_err(|_| bad(what, s))
+const DATE: Kind = Kind {
+    name: "a date",
+    range: "1970-01-01 to 9999-12-31",
+};
+const TIMESTAMP: Kind = Kind {
+    name: "a timestamp",
+    range: "1970-01-01 to 9999-12-31",
+};
+const TIME: Kind = Kind {
+    name: "a time",
+    range: "00:00:00 to 23:59:59.999999999",
+};
+const DAY_TO_SECOND: Kind = Kind {
+    name: "a day-to-second interval",
+    range: "at most 106751 days either way",
+};
+const YEAR_TO_MONTH: Kind = Kind {
+    name: "a year-to-month interval",
+    range: "at most 2^63 months either way",
+};
+const BIGINT: Kind = Kind {
+    name: "a bigint",
+    range: "-2^63 to 2^63-1",
+};
+const INTEGER: Kind = Kind {
+    name: "an integer",
+    range: "-2^31 to 2^31-1",
+};
+
+impl Kind {
+    fn malformed(self, value: &str) -> ValueError {
+        ValueError::Malformed {
+            kind: self.name,
+            value: value.to_owned(),
+        }
+    }
+
+    fn out_of_range(self, value: &str) -> ValueError {
+        ValueError::OutOfRange {
+            kind: self.name,
+            value: value.to_owned(),
+            range: self.range,
+        }
+    }
+
+    /// Decimal digits and nothing else (Rust's own parse takes a sign
+    /// too); too many of them is out of range, not malformed.
+    fn digits(self, part: &str, whole: &str) -> Result<u64, ValueError> {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.malformed(whole));
+        }
+        part.parse().map_err(|_| self.out_of_range(whole))
+    }
+
+    /// A signed integer of type `T`.
+    fn integer<T>(self, s: &str) -> Result<T, ValueError>
+    where
+        T: std::str::FromStr<Err = std::num::ParseIntError>,
+    {
+        use std::num::IntErrorKind;
+        s.parse()
+            .map_err(|e: std::num::ParseIntError| match e.kind() {
+                IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => self.out_of_range(s),
+                _ => self.malformed(s),
+            })
+    }
 }
 
-/// `HH:MM:SS.nnnnnnnnn` to nanoseconds.
-fn parse_clock(s: &str) -> Result<i64, TimestreamError> {
-    let (hms, frac) = s.split_once('.').unwrap_or((s, ""));
+const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+
+/// `HH:MM:SS[.fffffffff]` to nanoseconds since midnight, under a day.
+fn parse_clock(s: &str, kind: Kind, whole: &str) -> Result<i64, ValueError> {
+    let (hms, frac) = match s.split_once('.') {
+        Some((hms, frac)) => (hms, Some(frac)),
+        None => (s, None),
+    };
     let mut parts = hms.split(':');
     let (Some(h), Some(m), Some(sec), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(bad("time", s));
+        return Err(kind.malformed(whole));
     };
-    let (h, m, sec): (i64, i64, i64) =
-        (digits(h, "time")?, digits(m, "time")?, digits(sec, "time")?);
-    let mut ns = 0i64;
-    if !frac.is_empty() {
-        if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("time", s));
+    let field = |part: &str, max: u64| -> Result<i64, ValueError> {
+        if part.len() > 2 {
+            return Err(kind.malformed(whole));
         }
-        ns = digits::<i64>(frac, "time")? * 10i64.pow(9 - frac.len() as u32);
+        let v = kind.digits(part, whole)?;
+        if v > max {
+            return Err(kind.malformed(whole));
+        }
+        // At most two digits: fits.
+        Ok(v as i64)
+    };
+    let (h, m, sec) = (field(h, 23)?, field(m, 59)?, field(sec, 59)?);
+    let mut ns = 0i64;
+    if let Some(frac) = frac {
+        if frac.is_empty() || frac.len() > 9 {
+            return Err(kind.malformed(whole));
+        }
+        // At most nine digits: fits, and so does the scale below.
+        ns = kind.digits(frac, whole)? as i64 * 10i64.pow(9 - frac.len() as u32);
     }
     Ok(((h * 60 + m) * 60 + sec) * 1_000_000_000 + ns)
 }
 
-/// `YYYY-MM-DD` to days since the epoch.
-fn parse_date(s: &str) -> Result<i64, TimestreamError> {
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// `YYYY-MM-DD`, 1970-01-01 to 9999-12-31, to days since the epoch.
+fn parse_date(s: &str, kind: Kind, whole: &str) -> Result<i64, ValueError> {
     let mut p = s.split('-');
     let (Some(y), Some(m), Some(d), None) = (p.next(), p.next(), p.next(), p.next()) else {
-        return Err(bad("date", s));
+        return Err(kind.malformed(whole));
     };
-    let (y, m, d): (i32, u32, u32) = (digits(y, "date")?, digits(m, "date")?, digits(d, "date")?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad("date", s));
+    let (y, m, d) = (
+        kind.digits(y, whole)?,
+        kind.digits(m, whole)?,
+        kind.digits(d, whole)?,
+    );
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return Err(kind.malformed(whole));
     }
-    Ok(from_civil(y, m, d, 0) / MICROS_PER_DAY)
+    if !(1970..=9999).contains(&y) {
+        return Err(kind.out_of_range(whole));
+    }
+    // Checked above: a year of four digits, a month and a day that exist.
+    Ok(from_civil(y as i32, m as u32, d as u32, 0) / MICROS_PER_DAY)
 }
 
-/// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (UTC) to epoch nanoseconds.
-pub fn parse_timestamp(s: &str) -> Result<i64, TimestreamError> {
-    let (date, clock) = s.split_once(' ').ok_or_else(|| bad("timestamp", s))?;
-    Ok(parse_date(date)? * MICROS_PER_DAY * 1000 + parse_clock(clock)?)
+/// `YYYY-MM-DD HH:MM:SS[.fffffffff]` (UTC), 1970 to 9999, to epoch
+/// nanoseconds.
+pub fn parse_timestamp(s: &str) -> Result<EpochNanos, ValueError> {
+    let (date, clock) = s.split_once(' ').ok_or_else(|| TIMESTAMP.malformed(s))?;
+    let days = parse_date(date, TIMESTAMP, s)?;
+    let ns = parse_clock(clock, TIMESTAMP, s)?;
+    Ok(EpochNanos::from(days) * EpochNanos::from(NANOS_PER_DAY) + EpochNanos::from(ns))
 }
 
-/// `D HH:MM:SS.nnnnnnnnn` (possibly negative) to nanoseconds.
-fn parse_day_to_second(s: &str) -> Result<i64, TimestreamError> {
-    let (neg, rest) = match s.strip_prefix('-') {
+/// An optional leading minus.
+fn sign(s: &str) -> (bool, &str) {
+    match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s),
-    };
-    let (days, clock) = rest
-        .split_once(' ')
-        .ok_or_else(|| bad("day-to-second interval", s))?;
-    let days: i64 = digits(days, "day-to-second interval")?;
-    let ns = days * 86_400_000_000_000 + parse_clock(clock)?;
+    }
+}
+
+/// `D HH:MM:SS[.fffffffff]` (possibly negative) to nanoseconds.
+fn parse_day_to_second(s: &str) -> Result<i64, ValueError> {
+    let k = DAY_TO_SECOND;
+    let (neg, rest) = sign(s);
+    let (days, clock) = rest.split_once(' ').ok_or_else(|| k.malformed(s))?;
+    let days = k.digits(days, s)?;
+    let clock = parse_clock(clock, k, s)?;
+    let ns = i64::try_from(days)
+        .ok()
+        .and_then(|d| d.checked_mul(NANOS_PER_DAY))
+        .and_then(|n| n.checked_add(clock))
+        .ok_or_else(|| k.out_of_range(s))?;
     Ok(if neg { -ns } else { ns })
 }
 
-/// `Y-M` (possibly negative) to months.
-fn parse_year_to_month(s: &str) -> Result<i64, TimestreamError> {
-    let (neg, rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s),
-    };
-    let (y, m) = rest
-        .split_once('-')
-        .ok_or_else(|| bad("year-to-month interval", s))?;
-    let months = digits::<i64>(y, "year-to-month interval")? * 12
-        + digits::<i64>(m, "year-to-month interval")?;
+/// `Y-M` (possibly negative; M under 12) to months.
+fn parse_year_to_month(s: &str) -> Result<i64, ValueError> {
+    let k = YEAR_TO_MONTH;
+    let (neg, rest) = sign(s);
+    let (y, m) = rest.split_once('-').ok_or_else(|| k.malformed(s))?;
+    let (y, m) = (k.digits(y, s)?, k.digits(m, s)?);
+    if m > 11 {
+        return Err(k.malformed(s));
+    }
+    let months = i64::try_from(y)
+        .ok()
+        .and_then(|y| y.checked_mul(12))
+        .and_then(|n| n.checked_add(m as i64))
+        .ok_or_else(|| k.out_of_range(s))?;
     Ok(if neg { -months } else { months })
 }
 
-fn scalar(kind: &ScalarType, s: &str) -> Result<Value, TimestreamError> {
+/// One scalar of type `kind` as Timestream writes it.
+pub fn scalar(kind: &ScalarType, s: &str) -> Result<Value, ValueError> {
     Ok(match kind {
         ScalarType::Varchar => Value::Varchar(s.to_owned()),
         ScalarType::Double => Value::Double(match s {
             "NaN" => f64::NAN,
             "Infinity" => f64::INFINITY,
             "-Infinity" => f64::NEG_INFINITY,
-            _ => digits(s, "double")?,
+            _ => s.parse().map_err(|_| ValueError::Malformed {
+                kind: "a double",
+                value: s.to_owned(),
+            })?,
         }),
-        ScalarType::Bigint => Value::Bigint(digits(s, "bigint")?),
-        ScalarType::Integer => Value::Integer(digits(s, "integer")?),
+        ScalarType::Bigint => Value::Bigint(BIGINT.integer(s)?),
+        ScalarType::Integer => Value::Integer(INTEGER.integer(s)?),
         ScalarType::Boolean => Value::Boolean(match s {
             "true" => true,
             "false" => false,
-            _ => return Err(bad("boolean", s)),
+            _ => {
+                return Err(ValueError::Malformed {
+                    kind: "a boolean",
+                    value: s.to_owned(),
+                });
+            }
         }),
         ScalarType::Timestamp => Value::Timestamp(parse_timestamp(s)?),
-        ScalarType::Date => Value::Date(parse_date(s)?),
-        ScalarType::Time => Value::Time(parse_clock(s)?),
+        ScalarType::Date => Value::Date(parse_date(s, DATE, s)?),
+        ScalarType::Time => Value::Time(parse_clock(s, TIME, s)?),
         ScalarType::IntervalDayToSecond => Value::IntervalDayToSecond(parse_day_to_second(s)?),
         ScalarType::IntervalYearToMonth => Value::IntervalYearToMonth(parse_year_to_month(s)?),
         other => Value::Unknown(format!("{other:?}: {s}")),
@@ -206,7 +435,7 @@ fn scalar(kind: &ScalarType, s: &str) -> Result<Value, TimestreamError> {
 }
 
 /// One datum of a column of type `kind`.
-pub fn value(kind: &ColumnType, d: &Datum) -> Result<Value, TimestreamError> {
+pub fn value(kind: &ColumnType, d: &Datum) -> Result<Value, ValueError> {
     if d.null_value() == Some(true) {
         return Ok(Value::Null);
     }
@@ -250,6 +479,12 @@ pub fn value(kind: &ColumnType, d: &Datum) -> Result<Value, TimestreamError> {
     }
 }
 
+/// A cell: its value, or what made it unreadable. One bad value never
+/// costs the rest of the answer.
+pub fn cell(kind: &ColumnType, d: &Datum) -> Value {
+    value(kind, d).unwrap_or_else(Value::Invalid)
+}
+
 /// What a finished query cost and returned.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct QueryStats {
@@ -259,9 +494,47 @@ pub struct QueryStats {
     pub bytes_metered: i64,
 }
 
+/// Waits until `cancelled` turns true; forever if it never can.
+async fn cancel_requested(cancelled: &mut tokio::sync::watch::Receiver<bool>) {
+    if cancelled.wait_for(|c| *c).await.is_err() {
+        // The sender is gone: nobody can cancel any more.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Asks Timestream to stop running (and metering) a query. Best effort:
+/// the caller's error says what happened either way, and the log says if
+/// the query may still run.
+async fn cancel_query(client: &Client, query_id: &str) {
+    let sent = crate::aws::retry("Timestream CancelQuery", &Backoff::default(), || {
+        client.cancel_query().query_id(query_id).send()
+    })
+    .await;
+    match sent {
+        Ok(_) => tracing::info!(query_id, "cancelled the query on the server"),
+        Err(e) => tracing::warn!(
+            query_id,
+            error = %crate::aws::classify(&e).1,
+            "CancelQuery failed: the query may run (and meter) to its end"
+        ),
+    }
+}
+
+/// A fresh ClientToken (32 hex digits, Timestream's shortest).
+fn client_token() -> String {
+    format!(
+        "{:016x}{:016x}",
+        crate::aws::random_u64(),
+        crate::aws::random_u64()
+    )
+}
+
 /// Runs `sql` to the last page, calling `on_page` with each page's rows as
-/// it arrives. Stops (and cancels the query server-side) when the bytes
-/// metered pass `max_bytes`, or when `cancelled` turns true.
+/// it arrives. Each page is retried on throttling and transient failures
+/// ([`crate::aws::retry`]). Stops, and cancels the query on the server with
+/// CancelQuery, when the bytes metered pass `max_bytes` or when `cancelled`
+/// turns true: at once when the query's id is known (it comes with the
+/// first page), else as soon as the first page brings it.
 pub async fn run_query(
     client: &Client,
     sql: &str,
@@ -269,20 +542,65 @@ pub async fn run_query(
     cancelled: &tokio::sync::watch::Receiver<bool>,
     mut on_page: impl FnMut(&[Column], Vec<Vec<Value>>),
 ) -> Result<QueryStats, TimestreamError> {
+    enum Step<T> {
+        Page(T),
+        Cancel,
+    }
+    let mut cancelled = cancelled.clone();
+    let backoff = Backoff::default();
     let mut stats = QueryStats::default();
     let mut token: Option<String> = None;
     let mut cols: Vec<Column> = Vec::new();
+    let mut query_id: Option<String> = None;
     loop {
         if *cancelled.borrow() {
+            if let Some(id) = &query_id {
+                cancel_query(client, id).await;
+            }
             return Err(TimestreamError::Cancelled);
         }
-        let out = client
-            .query()
-            .query_string(sql)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| TimestreamError::Refused(crate::aws::describe_sdk_error(&e)))?;
+        let out = {
+            // One token for every try of a page: Timestream answers a
+            // repeated ClientToken from the query it already ran instead
+            // of running (and metering) it again.
+            let idempotency = client_token();
+            let page = crate::aws::retry("Timestream Query", &backoff, || {
+                client
+                    .query()
+                    .query_string(sql)
+                    .set_next_token(token.clone())
+                    .client_token(&idempotency)
+                    .send()
+            });
+            let mut page = std::pin::pin!(page);
+            let step = tokio::select! {
+                out = &mut page => Step::Page(out),
+                () = cancel_requested(&mut cancelled) => Step::Cancel,
+            };
+            match step {
+                Step::Page(out) => out.map_err(|e| TimestreamError::from_sdk(&e))?,
+                Step::Cancel => {
+                    let id = match query_id {
+                        Some(id) => Some(id),
+                        // The id comes with the first page: wait for it,
+                        // or the query cannot be cancelled at all.
+                        None => {
+                            tracing::info!(
+                                "cancelled before the first page: waiting for the query's id to cancel it"
+                            );
+                            page.await.ok().map(|o| o.query_id().to_owned())
+                        }
+                    };
+                    if let Some(id) = id {
+                        cancel_query(client, &id).await;
+                    }
+                    return Err(TimestreamError::Cancelled);
+                }
+            }
+        };
+        if query_id.is_none() {
+            query_id = Some(out.query_id().to_owned());
+        }
         stats.pages += 1;
         if cols.is_empty() {
             cols = columns(out.column_info());
@@ -291,22 +609,22 @@ pub async fn run_query(
             stats.bytes_scanned = status.cumulative_bytes_scanned();
             stats.bytes_metered = status.cumulative_bytes_metered();
         }
-        let mut rows = Vec::with_capacity(out.rows().len());
-        for row in out.rows() {
-            let values = cols
-                .iter()
-                .zip(row.data())
-                .map(|(c, d)| value(&c.kind, d))
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.push(values);
-        }
+        let rows: Vec<Vec<Value>> = out
+            .rows()
+            .iter()
+            .map(|row| {
+                cols.iter()
+                    .zip(row.data())
+                    .map(|(c, d)| cell(&c.kind, d))
+                    .collect()
+            })
+            .collect();
         stats.rows += rows.len() as u64;
         on_page(&cols, rows);
         if let Some(cap) = max_bytes
             && stats.bytes_metered > cap
         {
-            // Best effort: the error below is what the user needs either way.
-            let _ = client.cancel_query().query_id(out.query_id()).send().await;
+            cancel_query(client, out.query_id()).await;
             return Err(TimestreamError::OverCap {
                 metered: stats.bytes_metered,
                 cap,
@@ -321,18 +639,42 @@ pub async fn run_query(
 
 /// A Timestream query client: with endpoint discovery against AWS, without
 /// it against an endpoint URL (discovery would answer with AWS's own host).
+/// Credentials are resolved first, so a missing profile reads as "no
+/// credentials" rather than as a failed endpoint discovery.
 pub async fn query_client(options: &crate::aws::AwsOptions) -> Result<Client, TimestreamError> {
-    crate::aws::timestream_client!(Client, options)
+    let conf = crate::probe::sdk_config(options)
         .await
-        .map_err(TimestreamError::Refused)
+        .map_err(|(problem, message)| TimestreamError::Aws { problem, message })?;
+    if options.endpoint_url.is_some() {
+        return Ok(Client::new(&conf));
+    }
+    let (client, reloader) = Client::new(&conf)
+        .with_endpoint_discovery_enabled()
+        .await
+        .map_err(|e| {
+            type Discovery = aws_sdk_timestreamquery::error::SdkError<
+                aws_sdk_timestreamquery::operation::describe_endpoints::DescribeEndpointsError,
+                aws_sdk_timestreamquery::config::http::HttpResponse,
+            >;
+            match e.downcast_ref::<Discovery>() {
+                Some(sdk) => TimestreamError::from_sdk(sdk),
+                None => TimestreamError::aws(
+                    AwsProblem::Unreachable,
+                    format!("endpoint discovery failed: {e}"),
+                ),
+            }
+        })?;
+    tokio::spawn(reloader.reload_task());
+    Ok(client)
 }
 
 /// A typed value as JSON: times as RFC 3339, intervals spelled out, series
-/// as points, BIGINTs past 2^53 exact.
+/// as points, BIGINTs past 2^53 exact; an unreadable value as null (it is
+/// reported on its own).
 pub fn to_json(v: &Value) -> serde_json::Value {
     use serde_json::json;
     match v {
-        Value::Null => serde_json::Value::Null,
+        Value::Null | Value::Invalid(_) => serde_json::Value::Null,
         Value::Varchar(s) | Value::Unknown(s) => json!(s),
         Value::Double(f) if f.is_finite() => json!(f),
         Value::Double(f) => json!(f.to_string()),
@@ -340,11 +682,8 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Integer(i) => json!(i),
         Value::Boolean(b) => json!(b),
         Value::Timestamp(ns) => json!(format_ns(*ns)),
-        Value::Date(d) => json!(format_ns(d * 86_400_000_000_000)[..10]),
-        Value::Time(ns) => {
-            let t = format_ns(*ns);
-            json!(t[11..].trim_end_matches('Z'))
-        }
+        Value::Date(d) => json!(format_date(*d)),
+        Value::Time(ns) => json!(format_clock(*ns)),
         Value::IntervalDayToSecond(ns) => json!(format!("{} s", *ns as f64 / 1e9)),
         Value::IntervalYearToMonth(m) => json!(format!("{m} months")),
         Value::Array(a) | Value::Row(a) => {
@@ -359,10 +698,17 @@ pub fn to_json(v: &Value) -> serde_json::Value {
     }
 }
 
-/// Epoch nanoseconds as RFC 3339 UTC, with the fraction only when there is one.
-pub fn format_ns(ns: i64) -> String {
+/// Epoch nanoseconds as RFC 3339 UTC, with the fraction only when there is
+/// one. Total: past what the calendar holds, the number itself.
+pub fn format_ns(ns: EpochNanos) -> String {
     let secs = ns.div_euclid(1_000_000_000);
-    let c = crate::time::civil(secs * 1_000_000);
+    let Some(us) = secs
+        .checked_mul(1_000_000)
+        .and_then(|us| i64::try_from(us).ok())
+    else {
+        return format!("{ns} ns after 1970-01-01");
+    };
+    let c = crate::time::civil(us);
     let base = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         c.year, c.month, c.day, c.hour, c.minute, c.second
@@ -373,11 +719,44 @@ pub fn format_ns(ns: i64) -> String {
     }
 }
 
+/// Days since the epoch as `YYYY-MM-DD`. Total, like [`format_ns`].
+fn format_date(days: i64) -> String {
+    match days.checked_mul(MICROS_PER_DAY) {
+        Some(us) => {
+            let c = crate::time::civil(us);
+            format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
+        }
+        None => format!("{days} days after 1970-01-01"),
+    }
+}
+
+/// Nanoseconds since midnight as `HH:MM:SS[.fffffffff]`. Total: hours
+/// past 23 are written as they are, never wrapped into a day.
+fn format_clock(ns: i64) -> String {
+    let sign = if ns < 0 { "-" } else { "" };
+    let abs = ns.unsigned_abs();
+    let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
+    let base = format!(
+        "{sign}{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    if frac == 0 {
+        base
+    } else {
+        format!("{base}.{frac:09}")
+    }
+}
+
 /// A result as people and the cache keep it.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fetched {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<serde_json::Value>>,
+    /// Values that could not be read (shown as null): where, and why.
+    #[serde(default)]
+    pub problems: Vec<String>,
     #[serde(skip)]
     pub stats: QueryStats,
     /// When the result was fetched, if it came from the cache (offline).
@@ -385,9 +764,14 @@ pub struct Fetched {
     pub cached_at_us: Option<i64>,
 }
 
+/// The most unreadable values [`Fetched::problems`] names one by one.
+const PROBLEMS_LISTED: usize = 100;
+
 /// Runs `sql` to the end and keeps the result in the cache at `cache`;
-/// when Timestream cannot be reached, answers from the cache instead,
-/// saying when that answer was fetched.
+/// when Timestream cannot be reached (the network: a refused connection, a
+/// timeout), answers from the cache instead, saying when that answer was
+/// fetched. Any other failure (access denied, an invalid query,
+/// throttling) is said as it is: a cached answer would hide it.
 pub async fn fetch_with_cache(
     options: &crate::aws::AwsOptions,
     sql: &str,
@@ -398,16 +782,34 @@ pub async fn fetch_with_cache(
     let live = async {
         let client = query_client(options).await?;
         let mut out = Fetched::default();
+        let mut unreadable = 0usize;
         out.stats = run_query(&client, sql, max_bytes, cancelled, |cols, page| {
             if out.columns.is_empty() {
                 out.columns = cols.iter().map(|c| c.name.clone()).collect();
             }
-            out.rows.extend(
-                page.iter()
-                    .map(|r| r.iter().map(to_json).collect::<Vec<_>>()),
-            );
+            for row in page {
+                for (c, v) in cols.iter().zip(&row) {
+                    if let Value::Invalid(e) = v {
+                        unreadable += 1;
+                        if out.problems.len() < PROBLEMS_LISTED {
+                            out.problems.push(format!(
+                                "row {}, column {}: {e}",
+                                out.rows.len() + 1,
+                                c.name
+                            ));
+                        }
+                    }
+                }
+                out.rows.push(row.iter().map(to_json).collect());
+            }
         })
         .await?;
+        if unreadable > PROBLEMS_LISTED {
+            out.problems.push(format!(
+                "and {} more unreadable values",
+                unreadable - PROBLEMS_LISTED
+            ));
+        }
         Ok::<_, TimestreamError>(out)
     };
     match live.await {
@@ -423,8 +825,7 @@ pub async fn fetch_with_cache(
             }
             Ok(out)
         }
-        Err(e @ (TimestreamError::OverCap { .. } | TimestreamError::Cancelled)) => Err(e),
-        Err(e) => {
+        Err(e) if e.problem() == Some(AwsProblem::Unreachable) => {
             let cached = crate::CacheReader::open(cache)
                 .ok()
                 .and_then(|r| r.history(sql).ok().flatten());
@@ -437,6 +838,7 @@ pub async fn fetch_with_cache(
             out.cached_at_us = Some(fetched_us);
             Ok(out)
         }
+        Err(e) => Err(e),
     }
 }
 
@@ -465,11 +867,19 @@ pub struct MacroContext {
 
 impl MacroContext {
     /// Grafana's `$__interval_ms`: the range over the pixels, at least 1 ms.
-    pub fn interval_ms(&self) -> i64 {
-        ((self.to_us - self.from_us) / 1000 / i64::from(self.pixels.max(1))).max(1)
+    /// The range is checked first ([`check_range`]), so any context gives
+    /// an answer or an error, never an overflow.
+    pub fn interval_ms(&self) -> Result<i64, String> {
+        check_range(self.from_us, self.to_us)?;
+        // In range: the difference is positive and far from overflowing.
+        let span_ms = (self.to_us - self.from_us) / 1000;
+        Ok((span_ms / i64::from(self.pixels.max(1))).max(1))
     }
 }
 
+/// Epoch microseconds as ISO 8601 with six fractional digits, as
+/// Timestream's from_iso8601_timestamp takes them. Total over `i64` (only
+/// checked times reach a query; others reach error messages).
 fn iso(us: i64) -> String {
     let c = crate::time::civil(us);
     format!(
@@ -488,34 +898,47 @@ fn iso(us: i64) -> String {
 type Expansion<'a> = Box<dyn Fn() -> Result<String, String> + 'a>;
 
 /// Expands Grafana's macros, so an operator can paste a Grafana panel's
-/// query. A macro whose value is unknown is an error naming it.
+/// query. A macro whose value is unknown, or whose time is out of range,
+/// is an error naming it.
 pub fn expand_macros(sql: &str, ctx: &MacroContext) -> Result<String, String> {
-    let from = format!(
-        "from_iso8601_timestamp({})",
-        quote_literal(&iso(ctx.from_us))
-    );
-    let to = format!("from_iso8601_timestamp({})", quote_literal(&iso(ctx.to_us)));
+    let range = || check_range(ctx.from_us, ctx.to_us);
+    let from = || {
+        range()?;
+        Ok(format!(
+            "from_iso8601_timestamp({})",
+            quote_literal(&iso(ctx.from_us))
+        ))
+    };
+    let to = || {
+        range()?;
+        Ok(format!(
+            "from_iso8601_timestamp({})",
+            quote_literal(&iso(ctx.to_us))
+        ))
+    };
     let need = |v: &Option<String>, name: &str, flag: &str| -> Result<String, String> {
         v.as_deref()
             .map(quote_ident)
             .ok_or_else(|| format!("the query uses ${name} but no {flag} was given"))
     };
-    let mut out = sql.to_owned();
-    // Longest names first: $__timeFilter before $__timeFrom, etc.
     let pairs: Vec<(&str, Expansion<'_>)> = vec![
         (
             "$__timeFilter",
-            Box::new(|| Ok(format!("time BETWEEN {from} AND {to}"))),
+            Box::new(|| Ok(format!("time BETWEEN {} AND {}", from()?, to()?))),
         ),
-        ("$__timeFrom", Box::new(|| Ok(from.clone()))),
-        ("$__timeTo", Box::new(|| Ok(to.clone()))),
+        ("$__timeFrom", Box::new(from)),
+        ("$__timeTo", Box::new(to)),
         (
             "$__interval_ms",
-            Box::new(|| Ok(ctx.interval_ms().to_string())),
+            Box::new(|| ctx.interval_ms().map(|ms| ms.to_string())),
         ),
         (
             "$__now_ms",
-            Box::new(|| Ok((ctx.now_us / 1000).to_string())),
+            Box::new(|| {
+                check_time_us(ctx.now_us)
+                    .map(|now| (now / 1000).to_string())
+                    .map_err(|side| format!("now, {}, is {side}", iso(ctx.now_us)))
+            }),
         ),
         (
             "$__database",
@@ -530,11 +953,25 @@ pub fn expand_macros(sql: &str, ctx: &MacroContext) -> Result<String, String> {
             Box::new(|| need(&ctx.measure, "__measure", "--measure")),
         ),
     ];
-    for (name, value) in pairs {
-        if out.contains(name) {
-            out = out.replace(name, &value()?);
+    // One pass over the query: what a macro expands to (a quoted name, say)
+    // is never expanded again.
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find("$__") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        match pairs.iter().find(|(name, _)| tail.starts_with(name)) {
+            Some((name, value)) => {
+                out.push_str(&value()?);
+                rest = &tail[name.len()..];
+            }
+            None => {
+                out.push_str("$__");
+                rest = &tail["$__".len()..];
+            }
         }
     }
+    out.push_str(rest);
     Ok(out)
 }
 
@@ -605,6 +1042,269 @@ mod tests {
         );
         assert!(scalar(&ScalarType::Bigint, "x").is_err());
         assert!(scalar(&ScalarType::Timestamp, "2023-13-01 00:00:00").is_err());
+    }
+
+    #[test]
+    fn times_past_2262_and_up_to_9999_are_read_exactly() {
+        // Nanoseconds overflow an i64 in 2262: these overflowed (a panic in
+        // debug builds, a wrapped time in release).
+        let s = |t: ScalarType, v: &str| to_json(&scalar(&t, v).unwrap());
+        assert_eq!(s(ScalarType::Date, "2300-01-01"), "2300-01-01");
+        assert_eq!(
+            s(ScalarType::Timestamp, "2300-01-01 00:00:00.000000001"),
+            "2300-01-01T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            s(ScalarType::Timestamp, "9999-12-31 23:59:59.999999999"),
+            "9999-12-31T23:59:59.999999999Z"
+        );
+        assert_eq!(s(ScalarType::Date, "2024-02-29"), "2024-02-29");
+        assert_eq!(
+            s(ScalarType::Time, "23:59:59.999999999"),
+            "23:59:59.999999999"
+        );
+        assert_eq!(s(ScalarType::Time, "00:00:00"), "00:00:00");
+    }
+
+    #[test]
+    fn values_out_of_range_are_typed_errors_naming_them() {
+        let e = |t: ScalarType, v: &str| scalar(&t, v).unwrap_err().to_string();
+        assert_eq!(
+            e(ScalarType::Timestamp, "2147483647-01-01 00:00:00.000000000"),
+            "\"2147483647-01-01 00:00:00.000000000\" is out of range for a timestamp (1970-01-01 to 9999-12-31)"
+        );
+        assert_eq!(
+            e(ScalarType::Date, "10000-01-01"),
+            "\"10000-01-01\" is out of range for a date (1970-01-01 to 9999-12-31)"
+        );
+        assert_eq!(
+            e(ScalarType::Date, "1969-12-31"),
+            "\"1969-12-31\" is out of range for a date (1970-01-01 to 9999-12-31)"
+        );
+        assert_eq!(
+            e(ScalarType::Date, "99999999999999999999999-01-01"),
+            "\"99999999999999999999999-01-01\" is out of range for a date (1970-01-01 to 9999-12-31)"
+        );
+        assert_eq!(
+            e(ScalarType::Date, "2023-02-29"),
+            "\"2023-02-29\" is not a date"
+        );
+        assert_eq!(
+            e(ScalarType::Time, "9223372036854775807:00:00"),
+            "\"9223372036854775807:00:00\" is not a time"
+        );
+        assert_eq!(
+            e(ScalarType::Time, "24:00:00"),
+            "\"24:00:00\" is not a time"
+        );
+        assert_eq!(
+            e(ScalarType::Time, "-1:00:00"),
+            "\"-1:00:00\" is not a time"
+        );
+        assert_eq!(
+            e(ScalarType::IntervalDayToSecond, "106752 00:00:00.000000000"),
+            "\"106752 00:00:00.000000000\" is out of range for a day-to-second interval (at most 106751 days either way)"
+        );
+        assert_eq!(
+            scalar(
+                &ScalarType::IntervalDayToSecond,
+                "-106751 00:00:00.000000000"
+            )
+            .unwrap(),
+            Value::IntervalDayToSecond(-106_751 * NANOS_PER_DAY)
+        );
+        assert_eq!(
+            e(ScalarType::IntervalYearToMonth, "768614336404564651-0"),
+            "\"768614336404564651-0\" is out of range for a year-to-month interval (at most 2^63 months either way)"
+        );
+        assert_eq!(
+            e(ScalarType::Bigint, "9223372036854775808"),
+            "\"9223372036854775808\" is out of range for a bigint (-2^63 to 2^63-1)"
+        );
+        assert_eq!(
+            e(ScalarType::Integer, "-2147483649"),
+            "\"-2147483649\" is out of range for an integer (-2^31 to 2^31-1)"
+        );
+    }
+
+    #[test]
+    fn any_value_writes_as_json_without_panicking() {
+        for v in [
+            Value::Date(i64::MAX),
+            Value::Date(i64::MIN),
+            Value::Time(i64::MIN),
+            Value::Timestamp(i128::MAX),
+            Value::Timestamp(i128::MIN),
+            Value::IntervalDayToSecond(i64::MIN),
+            Value::TimeSeries(vec![(i128::MIN, Value::Null)]),
+        ] {
+            assert!(!to_json(&v).is_null(), "{v:?}");
+        }
+        assert_eq!(
+            to_json(&Value::Date(i64::MAX)),
+            "9223372036854775807 days after 1970-01-01"
+        );
+        assert_eq!(to_json(&Value::Time(90_000_000_000_000)), "25:00:00");
+        assert!(to_json(&Value::Invalid(DATE.malformed("x"))).is_null());
+    }
+
+    #[test]
+    fn the_interval_of_an_absurd_range_is_an_error_not_an_overflow() {
+        let ctx = |from_us, to_us, pixels| MacroContext {
+            from_us,
+            to_us,
+            pixels,
+            ..MacroContext::default()
+        };
+        // i64::MAX - i64::MIN overflowed: a panic in debug builds.
+        let e = ctx(i64::MIN, i64::MAX, 1).interval_ms().unwrap_err();
+        assert_eq!(
+            e,
+            "the range's start, -290308-12-21T19:59:05.224192Z, is before 1970-01-01"
+        );
+        let e = ctx(0, LATEST_US + 1, 1).interval_ms().unwrap_err();
+        assert_eq!(
+            e,
+            "the range's end, 10000-01-01T00:00:00.000000Z, is after 9999-12-31"
+        );
+        assert_eq!(ctx(0, LATEST_US, 1).interval_ms(), Ok(LATEST_US / 1000));
+        assert_eq!(ctx(0, 1_000, 0).interval_ms(), Ok(1));
+        let e = expand_macros("SELECT $__interval_ms", &ctx(5, 5, 10)).unwrap_err();
+        assert!(e.contains("must end after it starts"), "{e}");
+        let e = expand_macros("WHERE $__timeFilter", &ctx(0, i64::MAX, 10)).unwrap_err();
+        assert!(e.contains("is after 9999-12-31"), "{e}");
+        let now = MacroContext {
+            now_us: -1,
+            ..MacroContext::default()
+        };
+        let e = expand_macros("SELECT $__now_ms", &now).unwrap_err();
+        assert!(e.contains("is before 1970-01-01"), "{e}");
+    }
+
+    #[test]
+    fn an_expansion_is_never_expanded_again() {
+        let ctx = MacroContext {
+            database: Some("$__table".into()),
+            table: Some("t".into()),
+            ..MacroContext::default()
+        };
+        assert_eq!(
+            expand_macros("FROM $__database.$__table, $__unknown", &ctx).unwrap(),
+            "FROM \"$__table\".\"t\", $__unknown"
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn scalar_type() -> impl Strategy<Value = ScalarType> {
+            prop::sample::select(vec![
+                ScalarType::Varchar,
+                ScalarType::Double,
+                ScalarType::Bigint,
+                ScalarType::Integer,
+                ScalarType::Boolean,
+                ScalarType::Timestamp,
+                ScalarType::Date,
+                ScalarType::Time,
+                ScalarType::IntervalDayToSecond,
+                ScalarType::IntervalYearToMonth,
+                ScalarType::from("UNKNOWN"),
+                ScalarType::from("A_FUTURE_TYPE"),
+            ])
+        }
+
+        /// Strings shaped like Timestream's scalars (digits in every field,
+        /// of any length), where the edge cases live.
+        const SHAPED: &str = r"-?[0-9]{0,25}(-[0-9]{0,25}(-[0-9]{0,25})?)?( -?[0-9]{0,25}(:[0-9]{0,25}(:[0-9]{0,25}(\.[0-9]{0,12})?)?)?)?";
+
+        fn in_range(v: &Value) -> bool {
+            let max_ns = i128::from(LATEST_US) * 1000 + 999;
+            match v {
+                Value::Timestamp(ns) => (0..=max_ns).contains(ns),
+                Value::Date(d) => (0..=LATEST_US / MICROS_PER_DAY).contains(d),
+                Value::Time(ns) => (0..NANOS_PER_DAY).contains(ns),
+                _ => true,
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn any_string_of_any_type_is_a_value_or_an_error(t in scalar_type(), s in any::<String>()) {
+                if let Ok(v) = scalar(&t, &s) {
+                    prop_assert!(in_range(&v), "{s:?} gave {v:?}");
+                    let _ = to_json(&v);
+                }
+            }
+
+            #[test]
+            fn shaped_strings_of_any_type_are_a_value_in_range_or_an_error(t in scalar_type(), s in SHAPED) {
+                match scalar(&t, &s) {
+                    Ok(v) => {
+                        prop_assert!(in_range(&v), "{s:?} gave {v:?}");
+                        let _ = to_json(&v);
+                    }
+                    Err(e) => prop_assert!(e.to_string().contains(&format!("{s:?}")), "{e}"),
+                }
+            }
+
+            #[test]
+            fn timestamps_in_range_read_back_as_written(days in 0..=LATEST_US / MICROS_PER_DAY, ns in 0..NANOS_PER_DAY) {
+                let t = i128::from(days) * i128::from(NANOS_PER_DAY) + i128::from(ns);
+                let written = format_ns(t); // 2023-11-14T22:13:20.123456789Z
+                let timestream = written.replace('T', " ").replace('Z', "");
+                prop_assert_eq!(parse_timestamp(&timestream), Ok(t));
+            }
+
+            #[test]
+            fn macros_expand_or_fail_for_any_range(
+                from_us in any::<i64>(),
+                to_us in any::<i64>(),
+                now_us in any::<i64>(),
+                pixels in any::<u32>(),
+                sql in r"(\$__(timeFilter|timeFrom|timeTo|interval_ms|now_ms|database|table|measure|x)| |[a-z]{1,3}){0,8}",
+            ) {
+                let ctx = MacroContext {
+                    database: Some("grid".into()),
+                    table: Some("readings".into()),
+                    measure: Some("voltage_measure".into()),
+                    from_us,
+                    to_us,
+                    pixels,
+                    now_us,
+                };
+                if let Ok(q) = expand_macros(&sql, &ctx) {
+                    prop_assert!(!q.contains("$__time") && !q.contains("$__interval_ms"), "{q}");
+                }
+                let sane = check_range(from_us, to_us).is_ok();
+                prop_assert_eq!(ctx.interval_ms().is_ok(), sane);
+                if let Ok(ms) = ctx.interval_ms() {
+                    prop_assert!(ms >= 1);
+                    prop_assert_eq!(ms, ((to_us - from_us) / 1000 / i64::from(pixels.max(1))).max(1));
+                }
+            }
+
+            #[test]
+            fn macros_in_range_always_expand(
+                from_us in 0..=LATEST_US - 1,
+                len in 1..=LATEST_US,
+                now_us in 0..=LATEST_US,
+                pixels in any::<u32>(),
+            ) {
+                let to_us = from_us.saturating_add(len).min(LATEST_US);
+                prop_assume!(to_us > from_us);
+                let ctx = MacroContext {
+                    from_us,
+                    to_us,
+                    pixels,
+                    now_us,
+                    ..MacroContext::default()
+                };
+                let q = expand_macros("$__timeFilter $__interval_ms $__now_ms", &ctx).unwrap();
+                prop_assert!(q.starts_with("time BETWEEN from_iso8601_timestamp('"), "{q}");
+            }
+        }
     }
 
     #[test]

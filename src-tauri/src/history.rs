@@ -77,11 +77,7 @@ async fn fetch(
 ) -> anyhow::Result<timestream::Fetched> {
     let options = aws.options();
     let (stop_tx, stop) = watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = stop_tx.send(true);
-        }
-    });
+    crate::signals::stop_on_signal(stop_tx);
     timestream::fetch_with_cache(&options, sql, max_bytes, &stop, cache)
         .await
         .with_context(|| format!("Timestream with {}", options.describe()))
@@ -122,6 +118,12 @@ pub fn sql(args: SqlArgs, cache: &Path) -> anyhow::Result<()> {
 }
 
 fn report(f: &timestream::Fetched) {
+    if !f.problems.is_empty() {
+        eprintln!("some values could not be read; they are shown as null:");
+        for p in &f.problems {
+            eprintln!("  {p}");
+        }
+    }
     match f.cached_at_us {
         Some(at) => eprintln!(
             "Timestream is unreachable; showing the CACHED result fetched at {}",

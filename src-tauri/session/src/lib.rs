@@ -61,7 +61,9 @@ pub struct Session {
     lake_dir: RwLock<PathBuf>,
     job: tokio::sync::Mutex<Option<Job>>,
     last_job: std::sync::Mutex<Option<JobStatus>>,
-    history_stop: std::sync::Mutex<Option<tokio::sync::watch::Sender<bool>>>,
+    /// One per running history query (Discover runs two at once); Cancel
+    /// stops them all.
+    history_stop: std::sync::Mutex<Vec<tokio::sync::watch::Sender<bool>>>,
     stream: tokio::sync::Mutex<Option<(String, Follower)>>,
     active: ActiveLive,
     production: std::sync::Mutex<Option<ProductionMeter>>,
@@ -73,7 +75,7 @@ impl Session {
             lake_dir: RwLock::new(lake_dir),
             job: tokio::sync::Mutex::new(None),
             last_job: std::sync::Mutex::new(None),
-            history_stop: std::sync::Mutex::new(None),
+            history_stop: std::sync::Mutex::new(Vec::new()),
             active: Arc::new(RwLock::new(engine.live().clone())),
             stream: tokio::sync::Mutex::new(None),
             production: std::sync::Mutex::new(None),
@@ -528,29 +530,26 @@ impl Session {
         } else {
             format!("{}{}", q.measure, gridwatch_core::codec::MEASURE_SUFFIX)
         };
+        let invalid = |e: String| ApiError::new(ErrorCode::InvalidInput, e);
+        // The page's range is checked before any arithmetic on it.
+        timestream::check_range(q.from_us, q.to_us).map_err(invalid)?;
+        let ctx = MacroContext {
+            database: Some(c.database.clone()).filter(|s| !s.is_empty()),
+            table: Some(c.table.clone()).filter(|s| !s.is_empty()),
+            measure: Some(measure.clone()),
+            from_us: q.from_us,
+            to_us: q.to_us,
+            pixels: q.pixels.max(1),
+            now_us: gridwatch_core::time::now_us(),
+        };
         let sql = match q.sql.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(sql) => timestream::expand_macros(
-                sql,
-                &MacroContext {
-                    database: Some(c.database.clone()).filter(|s| !s.is_empty()),
-                    table: Some(c.table.clone()).filter(|s| !s.is_empty()),
-                    measure: Some(measure),
-                    from_us: q.from_us,
-                    to_us: q.to_us,
-                    pixels: q.pixels.max(1),
-                    now_us: gridwatch_core::time::now_us(),
-                },
-            )
-            .map_err(|e| ApiError::new(ErrorCode::InvalidInput, e))?,
+            Some(sql) => timestream::expand_macros(sql, &ctx).map_err(invalid)?,
             None => {
                 if c.database.is_empty() || c.table.is_empty() {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidInput,
-                        "name the Timestream database and table",
-                    ));
+                    return Err(invalid("name the Timestream database and table".into()));
                 }
                 // Grafana's $__interval_ms idea: one bucket per pixel.
-                let bucket_ms = ((q.to_us - q.from_us) / 1000 / i64::from(q.pixels.max(1))).max(1);
+                let bucket_ms = ctx.interval_ms().map_err(invalid)?;
                 timestream::bucket_query(
                     &c.database,
                     &c.table,
@@ -558,14 +557,17 @@ impl Session {
                     q.device.as_deref(),
                     q.from_us,
                     q.to_us,
-                    std::time::Duration::from_millis(bucket_ms as u64),
+                    std::time::Duration::from_millis(bucket_ms.unsigned_abs()),
                 )
             }
         };
         let options = AwsOptions::from_form(&c.profile, &c.region, &c.endpoint_url);
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        if let Ok(mut slot) = self.history_stop.lock() {
-            *slot = Some(stop);
+        {
+            let mut running = lock(&self.history_stop);
+            // Finished queries dropped their receivers.
+            running.retain(|s| !s.is_closed());
+            running.push(stop);
         }
         let fetched = timestream::fetch_with_cache(
             &options,
@@ -576,10 +578,11 @@ impl Session {
         )
         .await
         .map_err(|e| {
-            let code = match e {
+            let code = match &e {
                 TimestreamError::Cancelled => ErrorCode::Cancelled,
                 TimestreamError::OverCap { .. } => ErrorCode::InvalidInput,
-                _ => ErrorCode::Aws,
+                TimestreamError::Aws { problem, .. } => problem_code(*problem),
+                TimestreamError::Parse(_) => ErrorCode::Aws,
             };
             ApiError::new(code, format!("{e} (using {})", options.describe()))
         })?;
@@ -597,7 +600,8 @@ impl Session {
                     .iter()
                     .map(|r| r.iter().map(cell).collect())
                     .collect(),
-                skipped: Vec::new(),
+                // Values that could not be read, shown as nulls.
+                skipped: fetched.problems.clone(),
                 lake_dir: String::new(),
             },
             sql,
@@ -659,11 +663,10 @@ impl Session {
         .await
     }
 
-    /// Cancels the running history query, if any.
+    /// Cancels the running history queries, if any: each stops and calls
+    /// Timestream's CancelQuery, so none keeps running (and metering).
     pub fn cancel_history(&self) {
-        if let Ok(slot) = self.history_stop.lock()
-            && let Some(stop) = slot.as_ref()
-        {
+        for stop in lock(&self.history_stop).drain(..) {
             let _ = stop.send(true);
         }
     }
@@ -743,15 +746,21 @@ impl ProductionMeter {
     }
 }
 
-fn probe_error(service: &str, (problem, message): (AwsProblem, String)) -> ApiError {
-    let code = match problem {
+/// The error code the UI words an AWS problem by.
+fn problem_code(problem: AwsProblem) -> ErrorCode {
+    match problem {
         AwsProblem::NoCredentials => ErrorCode::NoCredentials,
         AwsProblem::AccessDenied => ErrorCode::AccessDenied,
         AwsProblem::NotFound => ErrorCode::NotFound,
         AwsProblem::Unreachable => ErrorCode::Unreachable,
-        AwsProblem::Other => ErrorCode::Aws,
-    };
-    ApiError::new(code, format!("{service}: {message}"))
+        AwsProblem::Invalid => ErrorCode::InvalidInput,
+        // No code of their own: the message says throttled.
+        AwsProblem::Throttled | AwsProblem::Other => ErrorCode::Aws,
+    }
+}
+
+fn probe_error(service: &str, (problem, message): (AwsProblem, String)) -> ApiError {
+    ApiError::new(problem_code(problem), format!("{service}: {message}"))
 }
 
 async fn blocking<T: Send + 'static>(
