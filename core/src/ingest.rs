@@ -145,9 +145,45 @@ impl ShardBatch {
 /// batches, each commit with the checkpoints of the shards it covers.
 pub struct Writer {
     thread: std::thread::JoinHandle<Result<IngestSummary, CacheError>>,
+    failure: WriterFailure,
+}
+
+/// Why the cache writer stopped, once it has: readable while it is still
+/// being waited for, so a follower can show it at once.
+pub type WriterFailure = Arc<std::sync::OnceLock<String>>;
+
+/// The cause of a cache failure in the operator's words, first: a full
+/// disk, a lock held by another process, an I/O error. SQLite's own message
+/// and the cache's path follow in the error itself.
+pub fn failure_cause(e: &CacheError) -> &'static str {
+    use rusqlite::ErrorCode;
+    let CacheError::Sqlite { source, .. } = e else {
+        return "the cache failed";
+    };
+    match source.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => "the disk holding the cache is full",
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            "the cache is locked by another process (another Gridwatch, or a SQLite tool with a transaction open)"
+        }
+        Some(ErrorCode::SystemIoFailure) => "an I/O error on the cache",
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => "the cache cannot be written",
+        Some(ErrorCode::CannotOpen) => "the cache cannot be opened",
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => "the cache is damaged",
+        _ => "the cache refused a write",
+    }
+}
+
+/// A cache failure as one line: the cause, then the error with its path.
+pub fn describe_failure(e: &CacheError) -> String {
+    format!("ingest stopped: {}: {e}", failure_cause(e))
 }
 
 impl Writer {
+    /// Why the writer stopped, if it failed.
+    pub fn failure(&self) -> WriterFailure {
+        self.failure.clone()
+    }
+
     /// Waits until every sender is dropped and the last commit is done.
     pub async fn finish(self) -> Result<IngestSummary, CacheError> {
         let thread = self.thread;
@@ -166,20 +202,28 @@ pub fn spawn_writer(
     config: IngestConfig,
 ) -> (mpsc::Sender<ShardBatch>, Writer) {
     let (tx, rx) = mpsc::channel::<ShardBatch>(64);
+    let failure = WriterFailure::default();
+    let noted = failure.clone();
     let thread = std::thread::Builder::new()
         .name("gridwatch-cache-writer".into())
-        .spawn(move || write_batches(rx, cache, &live, &config));
+        .spawn(move || {
+            let result = write_batches(rx, cache, &live, &config);
+            if let Err(e) = &result {
+                let _ = noted.set(describe_failure(e));
+            }
+            result
+        });
     let thread = match thread {
         Ok(t) => t,
         // Spawning a thread fails only when the OS is out of threads; report
         // it through the same path as any other writer failure.
-        Err(e) => std::thread::spawn(move || {
-            Err(CacheError::BadQuery(format!(
-                "cannot start the cache writer: {e}"
-            )))
-        }),
+        Err(e) => {
+            let e = CacheError::BadQuery(format!("cannot start the cache writer: {e}"));
+            let _ = failure.set(describe_failure(&e));
+            std::thread::spawn(move || Err(e))
+        }
     };
-    (tx, Writer { thread })
+    (tx, Writer { thread, failure })
 }
 
 pub struct IngestHandle {
@@ -220,7 +264,12 @@ pub fn spawn_ingest(
 async fn read_shard(mut reader: ShardReader, tx: mpsc::Sender<ShardBatch>, limit: usize) {
     let name = reader.shard.name();
     loop {
-        let read = reader.read(limit).await;
+        // A reader waiting on a quiet shard must still stop when the writer
+        // has failed: its records could no longer be committed.
+        let read = tokio::select! {
+            read = reader.read(limit) => read,
+            () = tx.closed() => return,
+        };
         let Some(last) = read.last() else {
             tracing::debug!(shard = %name, "shard drained");
             return;

@@ -78,6 +78,10 @@ pub enum KinesisError {
     StreamNotFound { stream: String, detail: String },
     #[error("Kinesis refused: {0}")]
     Refused(String),
+    /// Whoever took the records stopped taking them (for ingest, the cache
+    /// writer failed; its error says why).
+    #[error("stopped reading: the records could no longer be delivered")]
+    OutputClosed,
 }
 
 /// The shard panel's data, shared with whoever shows it.
@@ -173,12 +177,17 @@ enum ShardOutcome {
     /// At the tip, and the consumer was asked to stop there.
     CaughtUp,
     Stopped,
+    /// The receiver of the batches went away: nothing read now could be
+    /// delivered, so the whole consumer stops.
+    OutputClosed,
 }
 
 /// Follows every shard of `config.stream`, sending decoded batches to `out`.
 /// `checkpoints` maps shard IDs to the last sequence number already stored
 /// (or [`SHARD_END`]). Returns when `stop` turns true, when caught up (if
-/// asked), or on an error that retrying cannot fix (the stream is gone).
+/// asked), when `out`'s receiver goes away ([`KinesisError::OutputClosed`]:
+/// every reader stops, none is started again), or on an error that retrying
+/// cannot fix (the stream is gone).
 pub async fn consume(
     client: Client,
     config: ConsumerConfig,
@@ -276,9 +285,11 @@ pub async fn consume(
                         done_for_now.insert(id);
                     }
                     Ok(ShardOutcome::Stopped) => {}
+                    Ok(ShardOutcome::OutputClosed) => break Err(KinesisError::OutputClosed),
                     Err(e) => break Err(e),
                 }
             }
+            () = out.closed() => break Err(KinesisError::OutputClosed),
             _ = relist_at => {}
             changed = stop.changed() => {
                 if changed.is_err() || *stop.borrow() {
@@ -419,6 +430,17 @@ impl ShardReader {
         }
     }
 
+    /// Waits for a request unless stopped first (None): a request hung on
+    /// a dead connection must not keep a stopped consumer from ending.
+    async fn unless_stopped<T>(&self, request: impl Future<Output = T>) -> Option<T> {
+        let mut stop = self.stop.clone();
+        tokio::select! {
+            v = request => Some(v),
+            // A dropped sender also means stop.
+            _ = stop.wait_for(|s| *s) => None,
+        }
+    }
+
     async fn iterator(&self, position: &Position) -> Result<Option<String>, Failure> {
         let mut req = self
             .client
@@ -456,12 +478,13 @@ impl ShardReader {
             last_call = Instant::now();
             let it = match &iterator {
                 Some(it) => it.clone(),
-                None => match self.iterator(&position).await {
-                    Ok(Some(it)) => it,
+                None => match self.unless_stopped(self.iterator(&position)).await {
+                    None => return Ok(ShardOutcome::Stopped),
+                    Some(Ok(Some(it))) => it,
                     // No iterator: the shard is closed and nothing is after
                     // the position.
-                    Ok(None) => return self.end().await,
-                    Err(f) => {
+                    Some(Ok(None)) => return self.end().await,
+                    Some(Err(f)) => {
                         if let Some(outcome) = self.failed(f, &mut backoff).await? {
                             return Ok(outcome);
                         }
@@ -469,13 +492,15 @@ impl ShardReader {
                     }
                 },
             };
-            let result = self
+            let request = self
                 .client
                 .get_records()
                 .shard_iterator(&it)
                 .limit(self.config.records_per_call)
-                .send()
-                .await;
+                .send();
+            let Some(result) = self.unless_stopped(request).await else {
+                return Ok(ShardOutcome::Stopped);
+            };
             let out = match result {
                 Ok(out) => out,
                 Err(e) => {
@@ -516,7 +541,7 @@ impl ShardReader {
                 let n = records.len() as u64;
                 let q = batch.quarantined.len() as u64;
                 if self.out.send(batch).await.is_err() {
-                    return Ok(ShardOutcome::Stopped);
+                    return Ok(ShardOutcome::OutputClosed);
                 }
                 rate_window.1 += n;
                 let elapsed = rate_window.0.elapsed().as_secs_f64();
@@ -560,7 +585,7 @@ impl ShardReader {
         let mut batch = ShardBatch::new(self.shard.clone());
         batch.checkpoint = Some(SHARD_END.to_owned());
         if self.out.send(batch).await.is_err() {
-            return Ok(ShardOutcome::Stopped);
+            return Ok(ShardOutcome::OutputClosed);
         }
         Ok(ShardOutcome::Ended)
     }
@@ -603,6 +628,8 @@ pub struct Follower {
     stop: watch::Sender<bool>,
     consumer: tokio::task::JoinHandle<Result<(), KinesisError>>,
     writer: crate::ingest::Writer,
+    /// Why the consumer ended, if it failed.
+    consumer_failure: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Follower {
@@ -634,21 +661,45 @@ impl Follower {
         );
         let board: ShardBoard = Arc::default();
         let (stop, stop_rx) = watch::channel(false);
-        let consumer = tokio::spawn(consume(
-            client,
-            config,
-            checkpoints,
-            tx,
-            board.clone(),
-            stop_rx,
-        ));
+        let consumer_failure: Arc<std::sync::OnceLock<String>> = Arc::default();
+        let noted = consumer_failure.clone();
+        let writer_failure = writer.failure();
+        let stream = config.stream.clone();
+        let consumer = consume(client, config, checkpoints, tx, board.clone(), stop_rx);
+        let consumer = tokio::spawn(async move {
+            let result = consumer.await;
+            // Said here, when it happens: an app may not look for a while.
+            match &result {
+                Err(KinesisError::OutputClosed) => match writer_failure.get() {
+                    Some(cause) => tracing::error!(%stream, error = %cause, "stopped following"),
+                    None => tracing::error!(%stream, "stopped following: the cache writer stopped"),
+                },
+                Err(e) => {
+                    tracing::error!(%stream, error = %e, "stopped following");
+                    let _ = noted.set(e.to_string());
+                }
+                Ok(()) => {}
+            }
+            result
+        });
         Ok(Follower {
             live,
             board,
             stop,
             consumer,
             writer,
+            consumer_failure,
         })
+    }
+
+    /// Why following stopped, if it failed: the cache writer's failure
+    /// first (the consumer then only stopped for want of a writer).
+    pub fn failure(&self) -> Option<String> {
+        self.writer
+            .failure()
+            .get()
+            .or_else(|| self.consumer_failure.get())
+            .cloned()
     }
 
     /// A handle that stops the follower from elsewhere (Ctrl-C).
@@ -656,9 +707,20 @@ impl Follower {
         self.stop.clone()
     }
 
+    /// The shard panel's rows; once following has failed, each carries why
+    /// as its last error (no reader is left to clear it).
     pub fn shards(&self) -> Vec<ShardStatus> {
+        let failure = self.failure();
         let b = self.board.lock().unwrap_or_else(|e| e.into_inner());
-        b.values().cloned().collect()
+        b.values()
+            .cloned()
+            .map(|mut s| {
+                if failure.is_some() {
+                    s.last_error.clone_from(&failure);
+                }
+                s
+            })
+            .collect()
     }
 
     /// Waits for the consumer to end (caught up, stopped, or failed), then

@@ -267,13 +267,28 @@ fn print_batch(out: &mut impl Write, batch: &ShardBatch, format: Format) -> anyh
     Ok(())
 }
 
+/// A cache failure that stopped a run, its cause (disk full, locked, I/O)
+/// said first.
+fn cache_failure(e: gridwatch_core::CacheError) -> anyhow::Error {
+    let cause = format!(
+        "ingest stopped: {}",
+        gridwatch_core::ingest::failure_cause(&e)
+    );
+    anyhow::Error::new(e).context(cause)
+}
+
 /// The cache and a Kinesis client, as `ingest` and `bridge` both start.
 async fn cache_and_kinesis(
     cache_path: &Path,
     aws: &gridwatch_core::aws::AwsOptions,
 ) -> anyhow::Result<(Cache, aws_sdk_kinesis::Client)> {
-    let cache = Cache::open(cache_path)
-        .with_context(|| format!("cannot open the cache at {}", cache_path.display()))?;
+    let cache = Cache::open(cache_path).map_err(|e| {
+        let cause = gridwatch_core::ingest::failure_cause(&e);
+        anyhow::Error::new(e).context(format!(
+            "cannot open the cache at {}: {cause}",
+            cache_path.display()
+        ))
+    })?;
     let conf = aws.load().await;
     Ok((cache, aws_sdk_kinesis::Client::new(&conf)))
 }
@@ -310,8 +325,10 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
         let (consumed, summary) = follower.finish().await;
         progress.abort();
         bar.finish_and_clear();
+        // A failed writer is the cause; the consumer then only stopped for
+        // want of it.
+        let summary = summary.map_err(cache_failure)?;
         consumed.with_context(|| format!("cannot read {:?} with {}", args.stream, aws.describe()))?;
-        let summary = summary?;
         println!(
             "ingested {} records from {}: {} new readings ({} already cached), {} quarantined, in {} commits -> {}",
             summary.records,

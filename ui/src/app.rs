@@ -967,6 +967,22 @@ impl GridwatchUi {
                     self.last_error = None;
                 }
             }
+            // The followed stream's trouble: a stopped follower (its cache
+            // writer or the stream failed) leaves its cause on every shard.
+            let stream_error = (self.model.mode() == Mode::Kinesis)
+                .then(|| self.model.shards.iter().find_map(|s| s.last_error.clone()))
+                .flatten();
+            if let Some(e) = stream_error {
+                error_label(ui, format!("Stream: {e}"));
+                if ui
+                    .small_button("Retry")
+                    .on_hover_text("Connect to the stream again; it resumes after its checkpoints")
+                    .clicked()
+                {
+                    self.backend
+                        .send(Request::ConnectStream(self.stream_settings.clone()));
+                }
+            }
         });
     }
 

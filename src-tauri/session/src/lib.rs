@@ -259,7 +259,7 @@ impl Session {
         list_shards(&client, &conn.stream).await.map_err(|e| {
             let code = match e {
                 KinesisError::StreamNotFound { .. } => ErrorCode::NotFound,
-                KinesisError::Refused(_) => ErrorCode::Aws,
+                _ => ErrorCode::Aws,
             };
             ApiError::new(code, format!("{e} (using {})", aws.describe()))
         })?;
@@ -350,7 +350,9 @@ impl Session {
         .await
     }
 
-    /// The shard panel: the followed stream's shards.
+    /// The shard panel: the followed stream's shards. Once following has
+    /// failed (the cache writer or the stream), every shard's `last_error`
+    /// says why, which the status bar shows.
     pub async fn shards(&self) -> Vec<ShardStatus> {
         self.stream
             .lock()
