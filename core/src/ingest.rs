@@ -49,6 +49,9 @@ pub struct IngestSummary {
     pub records: u64,
     pub readings_new: u64,
     pub readings_repeated: u64,
+    /// Readings that came again with another value (kept aside, see
+    /// `Cache::ingest`).
+    pub conflicts: u64,
     pub quarantined: u64,
     pub commits: u64,
 }
@@ -81,15 +84,13 @@ impl ShardBatch {
         }
     }
 
-    /// Decodes one stream record into this batch. A record may aggregate
-    /// several wire records, one per line; each is decoded on its own, and
-    /// one bad line is quarantined without losing its neighbours.
+    /// Decodes one stream record into this batch. A record is one wire
+    /// record (pretty-printed or not), or several, one per line, as some
+    /// producers batch them. A record that fails is quarantined whole, once,
+    /// with its raw bytes; in a batch of lines where some decode, each bad
+    /// line is quarantined on its own and its neighbours flow on.
     pub fn add(&mut self, data: &[u8], arrival_us: i64, sequence: &str) {
-        let mut lines = data
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-            .peekable();
-        if lines.peek().is_none() {
+        if data.iter().all(u8::is_ascii_whitespace) {
             self.quarantine(
                 data,
                 arrival_us,
@@ -99,26 +100,53 @@ impl ShardBatch {
             );
             return;
         }
-        for line in lines {
-            if line.len() > MAX_RECORD_BYTES {
-                self.quarantine(
-                    line,
-                    arrival_us,
-                    sequence,
-                    "oversized",
-                    format!(
-                        "the record is {} bytes, more than the {} a reading may have",
-                        line.len(),
-                        MAX_RECORD_BYTES
-                    ),
-                );
-                continue;
+        let whole = match self.decode_one(data, arrival_us) {
+            Ok(rec) => {
+                self.records.push(rec);
+                return;
             }
-            match codec::decode(line, arrival_us) {
+            Err(e) => e,
+        };
+        // One JSON value that failed is one bad record: only text that is
+        // not one JSON value (or too long to be one) may be several
+        // records, one per line.
+        let lines: Vec<&[u8]> = data
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .collect();
+        if !matches!(whole.0, "not_json" | "oversized") || lines.len() < 2 {
+            self.quarantine(data, arrival_us, sequence, whole.0, whole.1);
+            return;
+        }
+        let decoded: Vec<Result<Record, (&'static str, String)>> = lines
+            .iter()
+            .map(|line| self.decode_one(line, arrival_us))
+            .collect();
+        if decoded.iter().all(Result::is_err) {
+            self.quarantine(data, arrival_us, sequence, whole.0, whole.1);
+            return;
+        }
+        for (line, result) in lines.into_iter().zip(decoded) {
+            match result {
                 Ok(rec) => self.records.push(rec),
-                Err(e) => self.quarantine(line, arrival_us, sequence, e.code(), e.to_string()),
+                Err((code, reason)) => self.quarantine(line, arrival_us, sequence, code, reason),
             }
         }
+    }
+
+    /// One wire record, or why not (a reason code and a message).
+    fn decode_one(&self, data: &[u8], arrival_us: i64) -> Result<Record, (&'static str, String)> {
+        if data.len() > MAX_RECORD_BYTES {
+            return Err((
+                "oversized",
+                format!(
+                    "the record is {} bytes, more than the {} a reading may have",
+                    data.len(),
+                    MAX_RECORD_BYTES
+                ),
+            ));
+        }
+        codec::decode(data, arrival_us).map_err(|e| (e.code(), e.to_string()))
     }
 
     fn quarantine(
@@ -328,9 +356,11 @@ fn write_batches(
                 |e| tracing::error!(error = %e, "ingest stopped: the cache refused a batch"),
             )?;
         live.observe(&records, quarantined.len() as u64, outcome.readings_new);
+        live.observe_conflicts(outcome.conflicts);
         summary.records += records.len() as u64;
         summary.readings_new += outcome.readings_new;
         summary.readings_repeated += outcome.readings_repeated;
+        summary.conflicts += outcome.conflicts;
         summary.quarantined += quarantined.len() as u64;
         summary.commits += 1;
     }

@@ -360,7 +360,7 @@ fn simulate(args: SimulateArgs, cache: &Path) -> anyhow::Result<()> {
             .await?;
         tokio::select! {
             r = engine.wait_fleet() => { r?; }
-            _ = tokio::signal::ctrl_c() => {
+            _ = crate::signals::stopped() => {
                 bar.println("stopping: committing what is on the bus…");
                 engine.request_stop().await;
                 engine.wait_fleet().await?;
@@ -370,11 +370,12 @@ fn simulate(args: SimulateArgs, cache: &Path) -> anyhow::Result<()> {
         bar.finish_and_clear();
         let stats = engine.live().stats();
         println!(
-            "simulated {} devices: {} records, {} new readings ({} already cached), {} quarantined, in {} commits -> {}",
+            "simulated {} devices: {} records, {} new readings ({} already cached, {} conflicts), {} quarantined, in {} commits -> {}",
             spec.device_count(),
             summary.records,
             summary.readings_new,
             summary.readings_repeated,
+            summary.conflicts,
             summary.quarantined,
             summary.commits,
             cache.display()
