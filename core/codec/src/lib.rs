@@ -41,31 +41,29 @@ pub mod limits {
     pub const DIMENSION_VALUE_BYTES: usize = 2048;
     /// The magnitude no measure of any kind reaches.
     pub const ANY_MEASURE: f64 = 1e15;
+    /// Values every kind's range below holds.
+    pub const EVERY_KIND: (f64, f64) = (-273.15, 5_000.0);
 
     /// The plausible range of a measure of the kind `name` names (with or
     /// without the `_measure` suffix, in any case): physically possible on a
     /// distribution network, with room for faults and spikes.
     pub fn measure_range(name: &str) -> (f64, f64) {
         let name = super::measure_name_ci(name);
+        // By length first, then case-blind.
         let is = |k: &str| name.eq_ignore_ascii_case(k);
-        if is("voltage") {
+        match name.len() {
             // 1,000 kV: above the highest transmission voltage in service.
-            (-1e6, 1e6)
-        } else if is("current") {
-            (-1e6, 1e6)
-        } else if is("watt") {
+            7 if is("voltage") => (-1e6, 1e6),
+            7 if is("current") => (-1e6, 1e6),
             // 10 GW: a large power station's output.
-            (-1e10, 1e10)
-        } else if is("energy") {
+            4 if is("watt") => (-1e10, 1e10),
             // 1 TWh as a kWh counter.
-            (-1e12, 1e12)
-        } else if is("temperature") || is("oil_temperature") {
+            6 if is("energy") => (-1e12, 1e12),
             // From absolute zero to well past any fire.
-            (-273.15, 5_000.0)
-        } else if is("load_pct") || is("humidity") {
-            (-1e4, 1e4)
-        } else {
-            (-ANY_MEASURE, ANY_MEASURE)
+            11 if is("temperature") => (-273.15, 5_000.0),
+            15 if is("oil_temperature") => (-273.15, 5_000.0),
+            8 if is("load_pct") || is("humidity") => (-1e4, 1e4),
+            _ => (-ANY_MEASURE, ANY_MEASURE),
         }
     }
 }
@@ -234,7 +232,16 @@ impl<'a> Decoder<'a> {
             .map_err(|e| DecodeError::NotJson(e.to_string()))?;
         de.end().map_err(|e| DecodeError::NotJson(e.to_string()))?;
         match top {
-            Top::Object => self.raw.validate(arrival_us, &mut self.record)?,
+            Top::Object => {
+                // Raw control characters are not valid JSON inside strings,
+                // so in input of printable ASCII only a string that had
+                // escapes (an owned one) can hold one: one vectorised pass
+                // here spares a scan of every borrowed string.
+                let unusual = bytes
+                    .iter()
+                    .fold(false, |any, &b| any | !(0x20..0x7f).contains(&b));
+                self.raw.validate(arrival_us, !unusual, &mut self.record)?
+            }
             Top::Other(kind) => return Err(DecodeError::NotObject(kind)),
         }
         Ok(&self.record)
@@ -265,6 +272,10 @@ pub fn check_measure(key: &str, value: f64) -> Result<(), DecodeError> {
             value,
         });
     }
+    // Inside every kind's range: most readings, with no look-up by name.
+    if (limits::EVERY_KIND.0..=limits::EVERY_KIND.1).contains(&value) {
+        return Ok(());
+    }
     let (min, max) = limits::measure_range(key);
     if !(min..=max).contains(&value) {
         return Err(DecodeError::ImplausibleMeasure {
@@ -280,8 +291,10 @@ pub fn check_measure(key: &str, value: f64) -> Result<(), DecodeError> {
 /// Whether `s` holds a control character (C0, DEL, C1) or a bidirectional
 /// override, any of which can rewrite an operator's terminal or spoof text.
 pub fn has_control(s: &str) -> bool {
-    if s.is_ascii() {
-        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    // One pass over the bytes for the usual printable ASCII; characters
+    // only when there is anything else.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        false
     } else {
         s.chars().any(is_unsafe_char)
     }
@@ -575,7 +588,7 @@ impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
 }
 
 /// A measure or dimension name: short, and nothing a terminal would act on.
-fn check_key(key: &str) -> Result<(), DecodeError> {
+fn check_key(key: &str, has_control: bool) -> Result<(), DecodeError> {
     if key.len() > limits::KEY_BYTES {
         return Err(DecodeError::TooLong {
             what: "a key".into(),
@@ -583,7 +596,7 @@ fn check_key(key: &str) -> Result<(), DecodeError> {
             max: limits::KEY_BYTES,
         });
     }
-    if has_control(key) {
+    if has_control {
         // Debug escapes what a terminal would act on.
         return Err(DecodeError::ControlCharacter(format!("the key {key:?}")));
     }
@@ -602,7 +615,16 @@ impl<'a> RawRecord<'a> {
     }
 
     /// Checks the fields and moves them into `out`.
-    fn validate(&mut self, arrival_us: i64, out: &mut RecordRef<'a>) -> Result<(), DecodeError> {
+    /// `plain_input`: the record's bytes were printable ASCII, so only
+    /// strings with escapes need a control-character scan.
+    fn validate(
+        &mut self,
+        arrival_us: i64,
+        plain_input: bool,
+        out: &mut RecordRef<'a>,
+    ) -> Result<(), DecodeError> {
+        let may_hold_control =
+            |s: &Cow<'_, str>| (!plain_input || matches!(s, Cow::Owned(_))) && has_control(s);
         if let Some(key) = self.duplicate.take() {
             return Err(DecodeError::DuplicateKey(key));
         }
@@ -640,7 +662,7 @@ impl<'a> RawRecord<'a> {
                 return Err(DecodeError::DeviceIdTooLong(chars));
             }
         }
-        if has_control(&device_id) {
+        if may_hold_control(&device_id) {
             return Err(DecodeError::ControlCharacter("\"DeviceID\"".into()));
         }
         if self.measure_keys > limits::MEASURES {
@@ -675,7 +697,7 @@ impl<'a> RawRecord<'a> {
                     });
                 }
             };
-            check_key(&key)?;
+            check_key(&key, may_hold_control(&key))?;
             check_measure(&key, v)?;
             if measure_name(&key).is_empty() {
                 return Err(DecodeError::NonNumericMeasure {
@@ -704,7 +726,7 @@ impl<'a> RawRecord<'a> {
                     });
                 }
             };
-            check_key(&key)?;
+            check_key(&key, may_hold_control(&key))?;
             if v.len() > limits::DIMENSION_VALUE_BYTES {
                 return Err(DecodeError::TooLong {
                     what: format!("dimension {key:?}"),
@@ -712,7 +734,7 @@ impl<'a> RawRecord<'a> {
                     max: limits::DIMENSION_VALUE_BYTES,
                 });
             }
-            if has_control(&v) {
+            if may_hold_control(&v) {
                 return Err(DecodeError::ControlCharacter(format!("dimension {key:?}")));
             }
             dimensions.push((key, v));
@@ -1056,6 +1078,48 @@ mod tests {
         assert_eq!(r.measures.len(), limits::MEASURES);
         assert_eq!(r.measures[0], ("voltage".into(), -999_999.0));
         assert_eq!(limits::measure_range("Voltage_MEASURE"), (-1e6, 1e6));
+    }
+
+    #[test]
+    fn every_kinds_range_holds_the_shortcut_range() {
+        let (lo, hi) = limits::EVERY_KIND;
+        for kind in [
+            "voltage",
+            "current",
+            "watt",
+            "energy",
+            "temperature",
+            "oil_temperature",
+            "load_pct",
+            "humidity",
+            "power_factor",
+            "x",
+        ] {
+            let (min, max) = limits::measure_range(kind);
+            assert!(min <= lo && hi <= max, "{kind}: {min}..{max}");
+        }
+    }
+
+    #[test]
+    fn escaped_control_characters_are_found_in_plain_ascii_input_too() {
+        // The input is printable ASCII; the escape makes the string owned.
+        for input in [
+            r#"{"Time": 1, "DeviceID": "m\u0007", "x_measure": 1}"#,
+            r#"{"Time": 1, "DeviceID": "m", "x\u001b_measure": 1}"#,
+            r#"{"Time": 1, "DeviceID": "m", "x_measure": 1, "R\tegion": "n"}"#,
+            r#"{"Time": 1, "DeviceID": "m", "x_measure": 1, "Region": "n\u009b"}"#,
+        ] {
+            assert_eq!(
+                dec(input).unwrap_err().code(),
+                "control_character",
+                "{input}"
+            );
+        }
+        // A raw DEL or C1 character is not printable ASCII: scanned too.
+        let del = "{\"Time\": 1, \"DeviceID\": \"m\u{7f}\", \"x_measure\": 1}";
+        assert_eq!(dec(del).unwrap_err().code(), "control_character");
+        let c1 = "{\"Time\": 1, \"DeviceID\": \"m\u{9b}\", \"x_measure\": 1}";
+        assert_eq!(dec(c1).unwrap_err().code(), "control_character");
     }
 
     #[test]
