@@ -150,7 +150,10 @@ pub fn simulate_to_lake(args: SimulateArgs) -> anyhow::Result<()> {
     let mut lake = LakeOptions::new(&dir);
     lake.gzip = args.gzip;
     lake.newline_delimited = !args.no_delimiter;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // A worker thread: writing as fast as the disk takes it rarely yields,
+    // and the signal watcher must still get to run.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -158,7 +161,10 @@ pub fn simulate_to_lake(args: SimulateArgs) -> anyhow::Result<()> {
         let mut sink = LakeSink::new(lake);
         let bar = fleet_bar(&options, start_us);
         let mut fleet = Fleet::new(&spec, start_us);
-        let (_stop_tx, stop) = watch::channel(false);
+        // Ctrl-C or SIGTERM: the fleet stops and the sink writes out what
+        // it holds, so every record simulated lands in an extract.
+        let (stop_tx, stop) = watch::channel(false);
+        crate::signals::stop_on_signal(stop_tx);
         let progress = fleet_progress(&bar, start_us, "records");
         let summary = run_fleet(&mut fleet, &mut sink, options, stop, progress).await?;
         bar.finish_and_clear();
@@ -191,6 +197,29 @@ fn report_bad_lines(bad: &[gridwatch_lake::BadLine]) {
     }
     if bad.len() > 10 {
         eprintln!("... and {} more lines skipped", bad.len() - 10);
+    }
+}
+
+/// Files and partition folders a job could not read at all, as warnings on
+/// standard error: worded for people, or one JSON object a line when the
+/// output is JSON (standard output stays the rows alone, for scripts).
+fn report_skipped_files(skipped: &[gridwatch_lake::SkippedFile], as_json: bool) {
+    for s in skipped {
+        if as_json {
+            eprintln!(
+                "{}",
+                json!({
+                    "warning": "skipped",
+                    "path": s.path.display().to_string(),
+                    "reason": s.reason,
+                })
+            );
+        } else {
+            eprintln!(
+                "warning: skipped {}",
+                gridwatch_core::codec::printable(&s.to_string())
+            );
+        }
     }
 }
 
@@ -256,6 +285,7 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
     let report = &readings.report;
     report_bad_lines(&report.bad_lines);
+    report_skipped_files(&report.skipped_files, args.format == AggregateFormat::Json);
     let mut out = if args.load_duration {
         readings.load_duration(&request.by)?
     } else {

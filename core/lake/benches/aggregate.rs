@@ -69,7 +69,14 @@ fn ensure_extract() -> (PathBuf, PathBuf) {
             .status()
             .unwrap();
         assert!(copy.success());
-        gridwatch_lake::compact::compact(&parquet, 0, i64::MAX / 2, i64::MAX / 2, false).unwrap();
+        gridwatch_lake::compact::compact(
+            &parquet,
+            0,
+            gridwatch_types::time::MAX_US,
+            i64::MAX / 2,
+            false,
+        )
+        .unwrap();
     }
     (json, parquet)
 }

@@ -90,18 +90,14 @@ pub fn compact(
     Ok(report)
 }
 
+/// The start of the day a `year=/month=/day=` folder names, if its names
+/// are in range (the selection has already reported those that are not).
 fn day_of(dir: &Path) -> Option<i64> {
-    let part = |p: &Path, key: &str| -> Option<u32> {
-        p.file_name()?
-            .to_str()?
-            .strip_prefix(key)?
-            .strip_prefix('=')?
-            .parse()
-            .ok()
-    };
-    let day = part(dir, "day")?;
+    use crate::partition::{Key, day_start, parse};
+    let part = |p: &Path, key: Key| -> Option<u32> { parse(p.file_name()?.to_str()?, key)?.ok() };
+    let day = part(dir, Key::Day)?;
     let month_dir = dir.parent()?;
-    let month = part(month_dir, "month")?;
-    let year = part(month_dir.parent()?, "year")?;
-    Some(gridwatch_core::time::from_civil(year as i32, month, day, 0))
+    let month = part(month_dir, Key::Month)?;
+    let year = part(month_dir.parent()?, Key::Year)?;
+    day_start(year, month, day).ok()
 }

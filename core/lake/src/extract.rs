@@ -16,7 +16,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use gridwatch_core::codec::{self, Record, RecordRef};
-use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, from_civil};
+use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR};
+
+use crate::SkippedFile;
+use crate::partition::{self, Key, RangeError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
@@ -26,6 +29,8 @@ pub enum ExtractError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Range(#[from] RangeError),
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ExtractError + '_ {
@@ -50,15 +55,15 @@ impl std::fmt::Display for BadLine {
     }
 }
 
-/// The files that cover a time range, by kind.
+/// The files that cover a time range, by kind, and the partition folders
+/// skipped on the way.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Selection {
     pub json: Vec<PathBuf>,
     pub parquet: Vec<PathBuf>,
-}
-
-fn parse_key(name: &str, key: &str) -> Option<u32> {
-    name.strip_prefix(key)?.strip_prefix('=')?.parse().ok()
+    /// Partition folders whose names are out of range (`hour=24`,
+    /// `month=13`, `year=300000`, February 30th): never read.
+    pub skipped: Vec<SkippedFile>,
 }
 
 fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, ExtractError> {
@@ -81,6 +86,24 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, ExtractError> {
     Ok(out)
 }
 
+/// The subfolders of `dir` named `key=value`, with their values; those of
+/// the key but out of its range go to `skipped`.
+fn partitions(
+    dir: &Path,
+    key: Key,
+    skipped: &mut Vec<SkippedFile>,
+) -> Result<Vec<(u32, PathBuf)>, ExtractError> {
+    let mut out = Vec::new();
+    for (name, path) in subdirs(dir)? {
+        match partition::parse(&name, key) {
+            None => {}
+            Some(Ok(v)) => out.push((v, path)),
+            Some(Err(reason)) => skipped.push(SkippedFile { path, reason }),
+        }
+    }
+    Ok(out)
+}
+
 fn files_in(dir: &Path, want: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, ExtractError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
@@ -96,22 +119,24 @@ fn files_in(dir: &Path, want: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, Ext
 }
 
 /// The days (start, folder) under a `year=/month=/day=` tree overlapping
-/// [from, to).
-fn days(root: &Path, from_us: i64, to_us: i64) -> Result<Vec<(i64, PathBuf)>, ExtractError> {
+/// [from, to); folders out of range go to `skipped`.
+pub(crate) fn days(
+    root: &Path,
+    from_us: i64,
+    to_us: i64,
+    skipped: &mut Vec<SkippedFile>,
+) -> Result<Vec<(i64, PathBuf)>, ExtractError> {
     let mut out = Vec::new();
-    for (y, ydir) in subdirs(root)? {
-        let Some(year) = parse_key(&y, "year") else {
-            continue;
-        };
-        for (m, mdir) in subdirs(&ydir)? {
-            let Some(month) = parse_key(&m, "month") else {
-                continue;
-            };
-            for (d, ddir) in subdirs(&mdir)? {
-                let Some(day) = parse_key(&d, "day") else {
-                    continue;
+    for (year, ydir) in partitions(root, Key::Year, skipped)? {
+        for (month, mdir) in partitions(&ydir, Key::Month, skipped)? {
+            for (day, ddir) in partitions(&mdir, Key::Day, skipped)? {
+                let start = match partition::day_start(year, month, day) {
+                    Ok(s) => s,
+                    Err(reason) => {
+                        skipped.push(SkippedFile { path: ddir, reason });
+                        continue;
+                    }
                 };
-                let start = from_civil(year as i32, month, day, 0);
                 if start < to_us && start + MICROS_PER_DAY > from_us {
                     out.push((start, ddir));
                 }
@@ -121,25 +146,46 @@ fn days(root: &Path, from_us: i64, to_us: i64) -> Result<Vec<(i64, PathBuf)>, Ex
     Ok(out)
 }
 
+/// The hour folders (start, folder) of a day folder starting at `day_us`;
+/// folders out of range go to `skipped`.
+pub(crate) fn hours(
+    day_us: i64,
+    ddir: &Path,
+    skipped: &mut Vec<SkippedFile>,
+) -> Result<Vec<(i64, PathBuf)>, ExtractError> {
+    Ok(partitions(ddir, Key::Hour, skipped)?
+        .into_iter()
+        .map(|(h, dir)| (day_us + i64::from(h) * MICROS_PER_HOUR, dir))
+        .collect())
+}
+
 /// The extract files covering [from, to): Parquet days where compacted,
-/// JSON hours elsewhere. Nothing outside the range is listed.
+/// JSON hours elsewhere. Nothing outside the range is listed; a range
+/// outside 1970-9999 is refused.
 pub fn select(lake: &Path, from_us: i64, to_us: i64) -> Result<Selection, ExtractError> {
+    partition::check_range(from_us, to_us)?;
     let mut sel = Selection::default();
-    let parquet_days = days(&lake.join("readings/parquet"), from_us, to_us)?;
+    let parquet_days = days(
+        &lake.join("readings/parquet"),
+        from_us,
+        to_us,
+        &mut sel.skipped,
+    )?;
     for (_, dir) in &parquet_days {
         sel.parquet
             .extend(files_in(dir, |n| n.ends_with(".parquet"))?);
     }
     let compacted: Vec<i64> = parquet_days.iter().map(|(d, _)| *d).collect();
-    for (day, ddir) in days(&lake.join("readings/json"), from_us, to_us)? {
+    for (day, ddir) in days(
+        &lake.join("readings/json"),
+        from_us,
+        to_us,
+        &mut sel.skipped,
+    )? {
         if compacted.contains(&day) {
             continue;
         }
-        for (h, hdir) in subdirs(&ddir)? {
-            let Some(hour) = parse_key(&h, "hour") else {
-                continue;
-            };
-            let start = day + i64::from(hour) * MICROS_PER_HOUR;
+        for (start, hdir) in hours(day, &ddir, &mut sel.skipped)? {
             if start < to_us && start + MICROS_PER_HOUR > from_us {
                 sel.json.extend(files_in(&hdir, |_| true)?);
             }
@@ -265,6 +311,7 @@ fn has_adjacent_objects(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gridwatch_core::time::from_civil;
 
     const REC: &str =
         r#"{"Time": 1700000000000, "DeviceID": "m1", "watt_measure": 5, "Region": "n"}"#;
@@ -339,5 +386,63 @@ mod tests {
             vec!["readings/json/year=2023/month=11/day=14/hour=23/f"]
         );
         assert_eq!(sel.parquet.len(), 1);
+    }
+
+    /// Folder names out of range are skipped and named, never turned into
+    /// a time: `hour=4294967295` overflowed the hour's microseconds, and
+    /// `year=300000` the day's.
+    #[test]
+    fn partition_folders_out_of_range_are_skipped_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        let good = "readings/json/year=2023/month=11/day=15/hour=00";
+        let bad = [
+            "readings/json/year=2023/month=11/day=15/hour=4294967295",
+            "readings/json/year=2023/month=11/day=15/hour=24",
+            "readings/json/year=300000/month=11/day=15/hour=00",
+            "readings/json/year=2023/month=13/day=15/hour=00",
+            "readings/json/year=2023/month=11/day=00/hour=00",
+            "readings/json/year=2023/month=02/day=30/hour=00",
+            "readings/parquet/year=99999999999/month=11/day=15",
+        ];
+        for p in std::iter::once(good).chain(bad) {
+            std::fs::create_dir_all(lake.join(p)).unwrap();
+            std::fs::write(lake.join(p).join("f"), REC).unwrap();
+        }
+        let sel = select(lake, 0, gridwatch_types::time::MAX_US).unwrap();
+        assert_eq!(sel.json, vec![lake.join(good).join("f")]);
+        assert!(sel.parquet.is_empty());
+        let mut skipped: Vec<String> = sel
+            .skipped
+            .iter()
+            .map(|s| s.path.strip_prefix(lake).unwrap().display().to_string())
+            .collect();
+        skipped.sort();
+        let mut want: Vec<String> = vec![
+            "readings/json/year=2023/month=11/day=15/hour=4294967295".into(),
+            "readings/json/year=2023/month=11/day=15/hour=24".into(),
+            "readings/json/year=300000".into(),
+            "readings/json/year=2023/month=13".into(),
+            "readings/json/year=2023/month=11/day=00".into(),
+            "readings/json/year=2023/month=02/day=30".into(),
+            "readings/parquet/year=99999999999".into(),
+        ];
+        want.sort();
+        assert_eq!(skipped, want);
+        let reason = &sel
+            .skipped
+            .iter()
+            .find(|s| s.path.ends_with("day=30"))
+            .unwrap()
+            .reason;
+        assert_eq!(reason, "partition year=2023/month=02/day=30: no such day");
+        // A range past 9999 is refused before any folder is read.
+        assert_eq!(
+            select(lake, 0, i64::MAX).unwrap_err().to_string(),
+            format!(
+                "the range 0 to {} (epoch microseconds) is outside the years 1970 to 9999",
+                i64::MAX
+            )
+        );
     }
 }

@@ -9,11 +9,13 @@
 //! - [`compact`]: whole days of JSON into Parquet.
 //! - [`athena`]: the Athena DDL for the same layout.
 //! - [`sync`]: extracts from S3 into the local folder.
+//! - [`partition`]: partition folder names and the times the lake accepts.
 
 pub mod aggregate;
 pub mod athena;
 pub mod compact;
 pub mod extract;
+pub mod partition;
 pub mod readings;
 pub mod sync;
 pub mod table;
@@ -24,6 +26,7 @@ use polars::prelude::PolarsError;
 
 pub use aggregate::{AggregateRequest, GroupKey, aggregate, load_duration};
 pub use extract::{BadLine, ExtractError};
+pub use partition::RangeError;
 pub use readings::{Readings, ReadingsQuery};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +47,11 @@ pub enum LakeError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Range(#[from] RangeError),
+    /// Stopped on request (a signal); what was written is whole.
+    #[error("stopped before the end")]
+    Cancelled,
 }
 
 /// An I/O error at `path`, as a lake error.
@@ -62,4 +70,21 @@ pub struct LoadReport {
     /// Records read from the files, in the range or not.
     pub records: usize,
     pub bad_lines: Vec<BadLine>,
+    /// Files and partition folders not read at all, and why (a corrupt
+    /// gzip, a file that is not Parquet, `hour=24`); the figures are those
+    /// of the rest.
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+/// A file or folder a job skipped whole, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
 }

@@ -499,6 +499,7 @@ impl Readings {
             report: LoadReport {
                 json_files: sel.json.len(),
                 parquet_files: sel.parquet.len(),
+                skipped_files: sel.skipped,
                 ..LoadReport::default()
             },
             devices: Dictionary::default(),

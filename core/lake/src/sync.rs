@@ -30,6 +30,8 @@ pub enum SyncError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Range(#[from] crate::RangeError),
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
@@ -95,10 +97,11 @@ fn day_prefixes(from_us: i64, to_us: i64) -> Vec<(i64, String)> {
     out
 }
 
-fn hour_of(rel: &str) -> Option<u32> {
+/// The hour of a key's `hour=` part: `None` where it has none, an error
+/// where it is out of range (`hour=24`, `hour=4294967295`).
+fn hour_of(rel: &str) -> Option<Result<u32, String>> {
     rel.split('/')
-        .find_map(|p| p.strip_prefix("hour="))
-        .and_then(|h| h.parse().ok())
+        .find_map(|p| crate::partition::parse(p, crate::partition::Key::Hour))
 }
 
 /// An S3 client over an SDK configuration loaded from `options`. Buckets
@@ -124,6 +127,8 @@ pub async fn sync(
     dir: &Path,
     progress: Arc<dyn SyncProgress>,
 ) -> Result<SyncReport, SyncError> {
+    // Before any work: a range past 9999 would list millions of days.
+    crate::partition::check_range(from_us, to_us)?;
     let mut report = SyncReport::default();
     let manifest_path = dir.join(MANIFEST);
     let mut manifest: Manifest = match std::fs::read(&manifest_path) {
@@ -149,7 +154,9 @@ pub async fn sync(
                     .unwrap_or(key)
                     .trim_start_matches('/')
                     .to_owned();
-                let Some(hour) = hour_of(&rel) else { continue };
+                let Some(Ok(hour)) = hour_of(&rel) else {
+                    continue;
+                };
                 let start = day + i64::from(hour) * MICROS_PER_HOUR;
                 if start >= to_us || start + MICROS_PER_HOUR <= from_us {
                     continue;
@@ -285,7 +292,39 @@ mod tests {
         assert_eq!(join_key("", "x"), "x");
         assert_eq!(
             hour_of("readings/json/year=2023/month=11/day=14/hour=07/f"),
-            Some(7)
+            Some(Ok(7))
         );
+        assert!(matches!(
+            hour_of("readings/json/year=2023/month=11/day=14/hour=4294967295/f"),
+            Some(Err(_))
+        ));
+    }
+
+    /// A range past 9999 is refused before any request: `--to
+    /// 99999999999999999` once listed a prefix for each of 10^8 days.
+    #[test]
+    fn a_range_outside_1970_to_9999_is_refused_before_any_request() {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            // Nothing listens here: a request would fail otherwise.
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let client = Client::from_conf(config);
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for (from, to) in [
+            (0, i64::MAX),
+            (-1, 1),
+            (0, gridwatch_types::time::MAX_US + 1),
+        ] {
+            let err = rt
+                .block_on(sync(&client, "b", "", from, to, dir.path(), Arc::new(())))
+                .unwrap_err();
+            assert!(matches!(err, SyncError::Range(_)), "{err}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
