@@ -102,7 +102,7 @@ fn cancel_in_the_history_view_calls_cancel_query_at_once() {
     // Bounded, so a Cancel that waits for the held page fails rather than
     // hangs.
     let answer = rt
-        .block_on(tokio::time::timeout(Duration::from_secs(60), running))
+        .block_on(async { tokio::time::timeout(Duration::from_secs(60), running).await })
         .expect("the history query stopped on Cancel")
         .unwrap();
     let e = answer.unwrap_err();
