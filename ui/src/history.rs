@@ -183,13 +183,38 @@ impl History {
         Ok((from, to))
     }
 
-    /// A Timestream query over the chosen range (which must be valid).
+    /// The cap on the bytes a query may meter, or what is wrong with the
+    /// field. Never "no cap" by accident: a typo used to drop the cap.
+    pub fn max_bytes(&self) -> Result<i64, String> {
+        let text = self.max_bytes.trim();
+        let wrong =
+            || format!("Max bytes {text:?} is not a number of bytes: e.g. 10000000000 or 1e10");
+        if text.is_empty() {
+            return Err("give Max bytes, the most a query may meter: e.g. 10000000000".into());
+        }
+        let bytes = match text.parse::<i64>() {
+            Ok(n) => n,
+            // 1e10, 2.5e9: whole numbers of bytes only.
+            Err(_) => match text.parse::<f64>() {
+                Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18 => f as i64,
+                _ => return Err(wrong()),
+            },
+        };
+        if bytes <= 0 {
+            return Err(format!("Max bytes must be more than zero, not {text}"));
+        }
+        Ok(bytes)
+    }
+
+    /// A Timestream query over the chosen range and under the cap (both
+    /// checked by the caller).
     fn query(
         &self,
         device: Option<String>,
         sql: Option<String>,
         pixels: u32,
         (from_us, to_us): (i64, i64),
+        max_bytes: i64,
     ) -> HistoryQuery {
         HistoryQuery {
             connection: self.connection.clone(),
@@ -199,7 +224,7 @@ impl History {
             from_us,
             to_us,
             pixels,
-            max_bytes: self.max_bytes.trim().parse().ok(),
+            max_bytes: Some(max_bytes),
         }
     }
 
@@ -258,6 +283,11 @@ impl History {
         });
         let width = ui.available_width().max(100.0) as u32;
         let range = self.range_us(now_us);
+        // Only Timestream queries meter bytes; the cache needs no cap.
+        let cap = match self.source {
+            Source::Timestream => self.max_bytes().map(Some),
+            Source::Cache => Ok(None),
+        };
         ui.horizontal(|ui| {
             ui.label(format!("Device: {}", device.unwrap_or("the whole fleet")));
             text(ui, "Measure", &mut self.measure, 90.0);
@@ -277,22 +307,27 @@ impl History {
             }
         });
         ui.horizontal(|ui| {
-            let ready = !self.waiting && range.is_ok();
+            let ready = !self.waiting && range.is_ok() && cap.is_ok();
             if ui.add_enabled(ready, egui::Button::new("Chart")).clicked()
-                && let Ok(range) = range
+                && let (Ok(range), Ok(cap)) = (&range, &cap)
             {
                 self.waiting = true;
-                out.push(match self.source {
-                    Source::Cache => Request::HistoryFromCache(ChartRequest {
+                // A cap is there exactly when the source is Timestream.
+                out.push(match *cap {
+                    None => Request::HistoryFromCache(ChartRequest {
                         device_id: device.map(String::from),
                         measure: self.measure.clone(),
                         from_us: range.0,
                         to_us: range.1,
                         pixels: width,
                     }),
-                    Source::Timestream => {
-                        Request::History(self.query(device.map(String::from), None, width, range))
-                    }
+                    Some(cap) => Request::History(self.query(
+                        device.map(String::from),
+                        None,
+                        width,
+                        *range,
+                        cap,
+                    )),
                 });
             }
             if let Err(e) = &range {
@@ -300,17 +335,21 @@ impl History {
             }
             if self.source == Source::Timestream {
                 text(ui, "Max bytes", &mut self.max_bytes, 110.0);
+                if let Err(e) = &cap {
+                    crate::app::error_label(ui, e);
+                }
                 if ui
                     .add_enabled(ready, egui::Button::new("Discover"))
                     .clicked()
-                    && let Ok(range) = range
+                    && let (Ok(range), Ok(Some(cap))) = (&range, &cap)
                 {
                     for sql in [SHOW_MEASURES, DESCRIBE] {
                         out.push(Request::History(self.query(
                             None,
                             Some(sql.into()),
                             width,
-                            range,
+                            *range,
+                            *cap,
                         )));
                     }
                 }
@@ -341,18 +380,19 @@ impl History {
             if self.source == Source::Timestream
                 && ui
                     .add_enabled(
-                        !self.waiting && range.is_ok(),
+                        !self.waiting && range.is_ok() && cap.is_ok(),
                         egui::Button::new("Run query"),
                     )
                     .clicked()
-                && let Ok(range) = range
+                && let (Ok(range), Ok(Some(cap))) = (&range, &cap)
             {
                 self.waiting = true;
                 out.push(Request::History(self.query(
                     device.map(String::from),
                     Some(self.sql.clone()),
                     width,
-                    range,
+                    *range,
+                    *cap,
                 )));
             }
             if ui
@@ -406,6 +446,17 @@ impl History {
                 }
             }
         });
+        if !result.table.skipped.is_empty() {
+            // Values Timestream sent that could not be read (out of range,
+            // malformed): shown as –, and said here.
+            ui.label(
+                RichText::new(format!(
+                    "Some values could not be read and are shown as –: {}",
+                    result.table.skipped.join("; ")
+                ))
+                .weak(),
+            );
+        }
         // A chart when the first column is a time and another is a number.
         if let Some(chart) = &self.chart {
             let pixels = (ui.available_width() * ui.ctx().pixels_per_point()) as usize;
@@ -452,6 +503,30 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_bytes_is_a_positive_whole_number_or_an_error() {
+        let cap = |text: &str| {
+            History {
+                max_bytes: text.into(),
+                ..History::default()
+            }
+            .max_bytes()
+        };
+        assert_eq!(cap("10000000000"), Ok(10_000_000_000));
+        assert_eq!(cap(" 1e9 "), Ok(1_000_000_000));
+        assert_eq!(cap("2.5e9"), Ok(2_500_000_000));
+        assert_eq!(
+            cap("1e9x"),
+            Err("Max bytes \"1e9x\" is not a number of bytes: e.g. 10000000000 or 1e10".into())
+        );
+        assert!(cap("").unwrap_err().starts_with("give Max bytes"));
+        assert!(cap("0").is_err());
+        assert!(cap("-5").is_err());
+        assert!(cap("1.5").is_err());
+        assert!(cap("1e30").is_err());
+        assert!(cap("NaN").is_err());
+    }
 
     #[test]
     fn the_cache_history_shows_each_columns_mean_and_extremes() {

@@ -123,3 +123,51 @@ fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
     h.get_by_label_contains("CACHED, fetched");
     rt.block_on(session.shutdown()).unwrap();
 }
+
+#[test]
+fn a_typo_in_max_bytes_is_refused_next_to_the_field_and_nothing_runs_uncapped() {
+    // No AWS here: nothing may be sent (and this test leaves the
+    // environment alone, which the other test in this binary sets).
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let session = rt.block_on(async {
+        Arc::new(Session::new(
+            Embedded::open(&dir.path().join("h.sqlite"), 1).unwrap(),
+            dir.path().join("lake"),
+        ))
+    });
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "the first status", |app| app.model.status.is_some());
+    h.get_by_label("History").click();
+    h.run_steps(2);
+    h.get_by_label("Timestream").click();
+    h.run_steps(2);
+    common::type_into(&mut h, "Database", "grid");
+    common::type_into(&mut h, "Table", "readings");
+    h.state_mut().history.max_bytes.clear();
+    common::type_into(&mut h, "Max bytes", "1e9x");
+    assert_eq!(h.state().history.max_bytes, "1e9x");
+    h.run_steps(2);
+    h.get_by_label("Max bytes \"1e9x\" is not a number of bytes: e.g. 10000000000 or 1e10");
+    // A typo used to send the query with no cap at all.
+    for button in ["Run query", "Chart", "Discover"] {
+        h.get_by_label(button).click();
+        h.run_steps(2);
+        assert!(
+            !h.state().history.waiting,
+            "{button} sent a query without a cap"
+        );
+    }
+    assert!(h.state().history.result.is_none());
+    assert!(h.state().history.error.is_none());
+    // Mended, the message goes and the cap is what was typed.
+    h.state_mut().history.max_bytes = "1e9".into();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("is not a number of bytes")
+            .is_none(),
+        "the message stays after the mend"
+    );
+    assert_eq!(h.state().history.max_bytes(), Ok(1_000_000_000));
+    rt.block_on(session.shutdown()).unwrap();
+}
