@@ -265,16 +265,22 @@ fn measure_name_ci(name: &str) -> &str {
 /// Checks a measure's value: finite and within the plausible range of its
 /// kind ([`limits::measure_range`]). Every reader of readings (the wire
 /// codec, the lake's Parquet reader) applies this one rule.
+#[inline]
 pub fn check_measure(key: &str, value: f64) -> Result<(), DecodeError> {
+    // Inside every kind's range: most readings, with no look-up by name.
+    if (limits::EVERY_KIND.0..=limits::EVERY_KIND.1).contains(&value) {
+        return Ok(());
+    }
+    check_measure_by_kind(key, value)
+}
+
+#[inline(never)]
+fn check_measure_by_kind(key: &str, value: f64) -> Result<(), DecodeError> {
     if !value.is_finite() {
         return Err(DecodeError::NotFiniteMeasure {
             key: key.to_owned(),
             value,
         });
-    }
-    // Inside every kind's range: most readings, with no look-up by name.
-    if (limits::EVERY_KIND.0..=limits::EVERY_KIND.1).contains(&value) {
-        return Ok(());
     }
     let (min, max) = limits::measure_range(key);
     if !(min..=max).contains(&value) {
@@ -588,6 +594,7 @@ impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
 }
 
 /// A measure or dimension name: short, and nothing a terminal would act on.
+#[inline]
 fn check_key(key: &str, has_control: bool) -> Result<(), DecodeError> {
     if key.len() > limits::KEY_BYTES {
         return Err(DecodeError::TooLong {
