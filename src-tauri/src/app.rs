@@ -182,9 +182,32 @@ async fn prune_cache(state: State<'_>, request: u32) -> Result<u64, ApiError> {
     state.session.prune_cache(request).await
 }
 
+/// The lake folder: a folder that already holds a lake, named by the page;
+/// or, asked with an empty name, one the operator picks in the desktop's
+/// own folder dialog (the page may not name a new folder itself: lake jobs
+/// write there).
 #[tauri::command]
-async fn set_lake_dir(state: State<'_>, request: String) -> Result<FleetStatus, ApiError> {
-    state.session.set_lake_dir(request).await
+async fn set_lake_dir(
+    app: tauri::AppHandle,
+    state: State<'_>,
+    request: String,
+) -> Result<FleetStatus, ApiError> {
+    if !request.trim().is_empty() {
+        return state.session.set_lake_dir(request).await;
+    }
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Lake folder")
+        .pick_folder(move |path| {
+            let _ = tx.send(path.and_then(|p| p.into_path().ok()));
+        });
+    match rx.await.ok().flatten() {
+        Some(dir) => state.session.use_picked_lake_dir(dir).await,
+        // Cancelled: nothing changes.
+        None => Ok(state.session.status().await),
+    }
 }
 
 #[tauri::command]

@@ -91,7 +91,11 @@ impl Session {
         }
     }
 
-    /// Points the strategic view (and lake fleets) at another folder.
+    /// Points the strategic view (and lake fleets) at another folder, as the
+    /// page asks: only a folder that already holds a lake (`readings/`
+    /// under it). The page is not trusted to name any other path, since lake
+    /// jobs write (and, cancelled, delete) there; a new folder comes from the
+    /// native dialog, through [`Session::use_picked_lake_dir`].
     pub async fn set_lake_dir(&self, dir: String) -> Result<FleetStatus, ApiError> {
         let dir = PathBuf::from(dir.trim());
         if dir.as_os_str().is_empty() {
@@ -100,10 +104,26 @@ impl Session {
                 "name the lake folder",
             ));
         }
-        if dir.exists() && !dir.is_dir() {
+        if !dir.join("readings").is_dir() {
             return Err(ApiError::new(
                 ErrorCode::InvalidInput,
-                format!("{} is a file, not a folder", dir.display()),
+                format!(
+                    "{} holds no lake (no readings/ folder in it): choose a new lake folder in the folder dialog",
+                    dir.display()
+                ),
+            ));
+        }
+        self.use_picked_lake_dir(dir).await
+    }
+
+    /// Points the strategic view (and lake fleets) at a folder the operator
+    /// picked in the native folder dialog (or one that holds a lake): any
+    /// existing folder.
+    pub async fn use_picked_lake_dir(&self, dir: PathBuf) -> Result<FleetStatus, ApiError> {
+        if !dir.is_dir() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{} is not a folder", dir.display()),
             ));
         }
         match self.lake_dir.write() {
