@@ -136,13 +136,13 @@ pub enum DecodeError {
     BadDeviceId(String),
     #[error("no measure: no key ends in \"_measure\"")]
     NoMeasure,
-    #[error("measure \"{key}\" is not a number: {found}")]
+    #[error("measure {key:?} is not a number: {found}")]
     NonNumericMeasure { key: String, found: String },
-    #[error("measure \"{key}\" is {value}, not a finite number")]
+    #[error("measure {key:?} is {value}, not a finite number")]
     NotFiniteMeasure { key: String, value: f64 },
-    #[error("dimension \"{key}\" is {found}, not a string")]
+    #[error("dimension {key:?} is {found}, not a string")]
     BadDimension { key: String, found: &'static str },
-    #[error("key \"{0}\" appears twice")]
+    #[error("key {0:?} appears twice")]
     DuplicateKey(String),
     #[error("\"DeviceID\" is {0} characters long, more than {max}", max = limits::DEVICE_ID_CHARS)]
     DeviceIdTooLong(usize),
@@ -158,7 +158,7 @@ pub enum DecodeError {
         len: usize,
         max: usize,
     },
-    #[error("measure \"{key}\" is {}, outside the plausible {}..{}", num(*.value), num(*.min), num(*.max))]
+    #[error("measure {key:?} is {}, outside the plausible {}..{}", num(*.value), num(*.min), num(*.max))]
     ImplausibleMeasure {
         key: String,
         value: f64,
@@ -930,6 +930,16 @@ mod tests {
         );
         let err = dec(r#"{"Time": "x", "DeviceID": "d", "watt_measure": 1}"#).unwrap_err();
         assert!(err.to_string().contains("found the string \"x\""), "{err}");
+    }
+
+    #[test]
+    fn messages_quote_keys_escaped_so_a_terminal_shows_them_inert() {
+        let err = dec(r#"{"Time": 1, "DeviceID": "d", "x\u001b[2J_measure": "lots"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "measure \"x\\u{1b}[2J_measure\" is not a number: the string \"lots\""
+        );
+        assert!(!has_control(&err.to_string()));
     }
 
     #[test]
