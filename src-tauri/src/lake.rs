@@ -384,7 +384,16 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        let report = gridwatch_lake::sync::sync(
+        // Ctrl-C or SIGTERM: the downloads stop between chunks, and what
+        // was fetched stays, whole and in the manifest.
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let signals = crate::signals::Signals::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            signals.recv().await;
+            on_signal.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let result = gridwatch_lake::sync::sync(
             &client,
             &args.bucket,
             &args.prefix,
@@ -392,25 +401,40 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
             to_us,
             &dir,
             std::sync::Arc::new(SyncBar(bar.clone())),
+            cancel,
         )
-        .await
-        .with_context(|| {
-            format!(
-                "cannot sync s3://{}/{} with {}",
-                args.bucket,
-                args.prefix,
-                aws.describe()
-            )
-        })?;
+        .await;
         bar.finish_and_clear();
+        let (report, stopped) = match result {
+            Ok(report) => (report, false),
+            Err(gridwatch_lake::sync::SyncError::Cancelled(report)) => (*report, true),
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot sync s3://{}/{} with {}",
+                    args.bucket,
+                    args.prefix,
+                    aws.describe()
+                )));
+            }
+        };
+        for r in &report.rejected {
+            eprintln!(
+                "warning: skipped s3://{}/{}: {}",
+                args.bucket,
+                gridwatch_core::codec::printable(&r.key),
+                r.reason
+            );
+        }
         println!(
-            "synced s3://{}/{}: {} files in range, {} downloaded ({} bytes), {} already here -> {}",
+            "{} s3://{}/{}: {} files in range, {} downloaded ({} bytes), {} already here, {} keys skipped -> {}",
+            if stopped { "stopped syncing" } else { "synced" },
             args.bucket,
             args.prefix.trim_matches('/'),
             report.listed,
             report.downloaded,
             report.bytes,
             report.skipped,
+            report.rejected.len(),
             dir.display()
         );
         anyhow::Ok(())

@@ -4,12 +4,20 @@
 //!
 //! A manifest (`.gridwatch-sync.json` in the folder) remembers each
 //! downloaded object's ETag and size. Objects are written under a temporary
-//! name and renamed when complete, so an interrupted run leaves only whole
-//! files and the next run fetches the rest.
+//! name and renamed when complete, so an interrupted (or cancelled) run
+//! leaves only whole files and the next run fetches the rest.
+//!
+//! Keys come from whoever can write the bucket, so none is trusted with a
+//! path: a key is written only where the lake's readers look for it,
+//! `readings/json/year=/month=/day=/hour=/<file>` with every part in range,
+//! no `..`, `.`, empty, absolute, backslash or NUL part, a file name that is
+//! not hidden, and no symbolic link on the way under the folder. Any other
+//! key is skipped and reported with its reason.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_s3::Client;
 use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, civil};
@@ -32,6 +40,9 @@ pub enum SyncError {
     },
     #[error(transparent)]
     Range(#[from] crate::RangeError),
+    /// Stopped on request: the files fetched are whole and in the manifest.
+    #[error("stopped before the end: {} of the files downloaded", .0.downloaded)]
+    Cancelled(Box<SyncReport>),
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
@@ -40,12 +51,22 @@ struct Manifest {
     objects: BTreeMap<String, (String, i64)>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SyncReport {
     pub listed: u64,
     pub downloaded: u64,
     pub skipped: u64,
     pub bytes: u64,
+    /// Keys in range not written, with why (a path that would leave the
+    /// folder, a partition out of range).
+    pub rejected: Vec<RejectedKey>,
+}
+
+/// An S3 key the sync would not write, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedKey {
+    pub key: String,
+    pub reason: String,
 }
 
 /// Progress for a bar: objects done of objects to fetch.
@@ -97,11 +118,60 @@ fn day_prefixes(from_us: i64, to_us: i64) -> Vec<(i64, String)> {
     out
 }
 
-/// The hour of a key's `hour=` part: `None` where it has none, an error
-/// where it is out of range (`hour=24`, `hour=4294967295`).
-fn hour_of(rel: &str) -> Option<Result<u32, String>> {
-    rel.split('/')
-        .find_map(|p| crate::partition::parse(p, crate::partition::Key::Hour))
+/// Where the key `rel` (relative to the prefix) goes under `dir`, if it is
+/// an extract of the day `day_prefix` names in the lake's layout: its hour
+/// with it. The error says why not.
+fn local_path(dir: &Path, day_prefix: &str, rel: &str) -> Result<(PathBuf, u32), String> {
+    use crate::partition::{Key, parse};
+    if rel.contains('\0') {
+        return Err("the key holds a NUL".into());
+    }
+    if rel.contains('\\') {
+        return Err("the key holds a backslash".into());
+    }
+    let parts: Vec<&str> = rel.split('/').collect();
+    for p in &parts {
+        match *p {
+            "" => return Err("the key has an empty path part (// or a trailing /)".into()),
+            "." | ".." => return Err(format!("the key has a {p:?} path part")),
+            _ => {}
+        }
+    }
+    // The listing asked for `day_prefix`, so the first five parts are it;
+    // checked again all the same, the key being the server's word.
+    let day_parts: Vec<&str> = day_prefix.trim_end_matches('/').split('/').collect();
+    let [_, _, _, _, _, hour, name] = parts[..] else {
+        return Err(
+            "not an extract: the lake keeps readings/json/year=/month=/day=/hour=/<file>".into(),
+        );
+    };
+    if parts[..5] != day_parts[..] {
+        return Err(format!("not under {day_prefix}"));
+    }
+    let hour = match parse(hour, Key::Hour) {
+        Some(Ok(h)) => h,
+        Some(Err(reason)) => return Err(reason),
+        None => return Err(format!("{hour:?} is not an hour= partition")),
+    };
+    if name.starts_with('.') {
+        return Err("a hidden file name (the lake's own temporaries are hidden)".into());
+    }
+    let local = dir.join(rel);
+    // Below the folder, nothing that exists may be a link: a link planted
+    // at `readings` or an hour folder would carry the write elsewhere.
+    let mut at = dir.to_path_buf();
+    for p in &parts {
+        at.push(p);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!("{} is a symbolic link", at.display()));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(format!("{}: {e}", at.display())),
+        }
+    }
+    Ok((local, hour))
 }
 
 /// An S3 client over an SDK configuration loaded from `options`. Buckets
@@ -117,7 +187,12 @@ where
     Client::from_conf(config)
 }
 
-/// Downloads the extracts of [from, to) under `s3://bucket/prefix` into `dir`.
+/// Downloads the extracts of [from, to) under `s3://bucket/prefix` into
+/// `dir`. Keys that are not extracts of the lake's layout, or would leave
+/// `dir`, are skipped and listed in the report. Setting `cancel` stops the
+/// listing and the downloads (between pages and chunks): the files already
+/// fetched are whole and in the manifest, and the error carries the report.
+#[allow(clippy::too_many_arguments)] // each is one plain part of the job
 pub async fn sync(
     client: &Client,
     bucket: &str,
@@ -126,6 +201,7 @@ pub async fn sync(
     to_us: i64,
     dir: &Path,
     progress: Arc<dyn SyncProgress>,
+    cancel: Arc<AtomicBool>,
 ) -> Result<SyncReport, SyncError> {
     // Before any work: a range past 9999 would list millions of days.
     crate::partition::check_range(from_us, to_us)?;
@@ -136,7 +212,8 @@ pub async fn sync(
         Err(_) => Manifest::default(),
     };
     // List only the days in range, then keep the hours in range.
-    let mut wanted: Vec<(String, String, i64)> = Vec::new();
+    // (key, key below the prefix, local path, size)
+    let mut wanted: Vec<(String, String, PathBuf, i64)> = Vec::new();
     for (day, rel_prefix) in day_prefixes(from_us, to_us) {
         let mut pages = client
             .list_objects_v2()
@@ -145,17 +222,27 @@ pub async fn sync(
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(SyncError::Cancelled(Box::new(report)));
+            }
             let page =
                 page.map_err(|e| SyncError::S3(gridwatch_core::aws::describe_sdk_error(&e)))?;
             for obj in page.contents() {
                 let Some(key) = obj.key() else { continue };
-                let rel = key
-                    .strip_prefix(&join_key(prefix, ""))
-                    .unwrap_or(key)
-                    .trim_start_matches('/')
-                    .to_owned();
-                let Some(Ok(hour)) = hour_of(&rel) else {
+                let Some(rel) = key.strip_prefix(&join_key(prefix, &rel_prefix)) else {
                     continue;
+                };
+                let rel = format!("{rel_prefix}{rel}");
+                let (local, hour) = match local_path(dir, &rel_prefix, &rel) {
+                    Ok(l) => l,
+                    Err(reason) => {
+                        tracing::warn!(key, reason, "S3 key skipped");
+                        report.rejected.push(RejectedKey {
+                            key: key.to_owned(),
+                            reason,
+                        });
+                        continue;
+                    }
                 };
                 let start = day + i64::from(hour) * MICROS_PER_HOUR;
                 if start >= to_us || start + MICROS_PER_HOUR <= from_us {
@@ -164,32 +251,31 @@ pub async fn sync(
                 report.listed += 1;
                 let etag = obj.e_tag().unwrap_or_default().to_owned();
                 let size = obj.size().unwrap_or(0);
-                let local = dir.join(&rel);
                 let same = manifest.objects.get(&rel) == Some(&(etag.clone(), size))
                     && std::fs::metadata(&local).is_ok_and(|m| m.len() as i64 == size);
                 if same {
                     report.skipped += 1;
                 } else {
-                    wanted.push((key.to_owned(), rel, size));
+                    wanted.push((key.to_owned(), rel, local, size));
                 }
             }
         }
     }
     progress.planned(
         wanted.len() as u64,
-        wanted.iter().map(|w| w.2.max(0) as u64).sum(),
+        wanted.iter().map(|w| w.3.max(0) as u64).sum(),
     );
     let permits = Arc::new(Semaphore::new(PARALLEL_DOWNLOADS));
     let mut tasks = tokio::task::JoinSet::new();
-    for (key, rel, _) in wanted {
+    for (key, rel, local, _) in wanted {
         let client = client.clone();
         let bucket = bucket.to_owned();
-        let local = dir.join(&rel);
         let permits = permits.clone();
         let progress = progress.clone();
+        let cancel = cancel.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.map_err(s3_error)?;
-            let (etag, size) = download(&client, &bucket, &key, &local).await?;
+            let (etag, size) = download(&client, &bucket, &key, &local, &cancel).await?;
             progress.fetched(size.max(0) as u64);
             Ok::<_, SyncError>((rel, etag, size))
         });
@@ -197,6 +283,7 @@ pub async fn sync(
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
         match joined.map_err(s3_error).and_then(|r| r) {
+            Err(SyncError::Cancelled(_)) => {}
             Ok((rel, etag, size)) => {
                 report.downloaded += 1;
                 report.bytes += size.max(0) as u64;
@@ -214,6 +301,7 @@ pub async fn sync(
     save_manifest(&manifest_path, &manifest)?;
     match first_error {
         Some(e) => Err(e),
+        None if cancel.load(Ordering::Relaxed) => Err(SyncError::Cancelled(Box::new(report))),
         None => Ok(report),
     }
 }
@@ -229,7 +317,12 @@ async fn download(
     bucket: &str,
     key: &str,
     local: &Path,
+    cancel: &AtomicBool,
 ) -> Result<(String, i64), SyncError> {
+    let cancelled = || SyncError::Cancelled(Box::default());
+    if cancel.load(Ordering::Relaxed) {
+        return Err(cancelled());
+    }
     let out = client
         .get_object()
         .bucket(bucket)
@@ -257,16 +350,28 @@ async fn download(
     let mut file = tokio::fs::File::create(&part).await.map_err(io(&part))?;
     let mut body = out.body;
     let mut size = 0i64;
-    while let Some(chunk) = body
-        .try_next()
-        .await
-        .map_err(|e| SyncError::S3(format!("{key}: {e}")))?
-    {
-        size += chunk.len() as i64;
-        file.write_all(&chunk).await.map_err(io(&part))?;
+    let fetched = async {
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| SyncError::S3(format!("{key}: {e}")))?
+        {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(cancelled());
+            }
+            size += chunk.len() as i64;
+            file.write_all(&chunk).await.map_err(io(&part))?;
+        }
+        file.flush().await.map_err(io(&part))?;
+        file.sync_all().await.map_err(io(&part))
     }
-    file.flush().await.map_err(io(&part))?;
+    .await;
     drop(file);
+    if let Err(e) = fetched {
+        // Hidden, so never read; removed so it does not pile up.
+        let _ = tokio::fs::remove_file(&part).await;
+        return Err(e);
+    }
     tokio::fs::rename(&part, local).await.map_err(io(local))?;
     Ok((etag, size))
 }
@@ -290,14 +395,6 @@ mod tests {
         );
         assert_eq!(join_key("/fh/", "x"), "fh/x");
         assert_eq!(join_key("", "x"), "x");
-        assert_eq!(
-            hour_of("readings/json/year=2023/month=11/day=14/hour=07/f"),
-            Some(Ok(7))
-        );
-        assert!(matches!(
-            hour_of("readings/json/year=2023/month=11/day=14/hour=4294967295/f"),
-            Some(Err(_))
-        ));
     }
 
     /// A range past 9999 is refused before any request: `--to
@@ -321,10 +418,102 @@ mod tests {
             (0, gridwatch_types::time::MAX_US + 1),
         ] {
             let err = rt
-                .block_on(sync(&client, "b", "", from, to, dir.path(), Arc::new(())))
+                .block_on(sync(
+                    &client,
+                    "b",
+                    "",
+                    from,
+                    to,
+                    dir.path(),
+                    Arc::new(()),
+                    Arc::default(),
+                ))
                 .unwrap_err();
             assert!(matches!(err, SyncError::Range(_)), "{err}");
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn only_keys_of_the_lake_layout_under_the_folder_get_a_local_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = "readings/json/year=2026/month=03/day=01/";
+        let (path, hour) = local_path(dir.path(), day, &format!("{day}hour=07/f-1")).unwrap();
+        assert_eq!(
+            (path, hour),
+            (dir.path().join(format!("{day}hour=07/f-1")), 7)
+        );
+        let escape = format!("{day}hour=07/{}tmp/x", "../".repeat(12));
+        for (rel, reason) in [
+            (escape.as_str(), "the key has a \"..\" path part"),
+            (
+                &format!("{day}hour=07/./f"),
+                "the key has a \".\" path part",
+            ),
+            (
+                &format!("{day}hour=07//f"),
+                "the key has an empty path part (// or a trailing /)",
+            ),
+            (
+                &format!("{day}hour=07/"),
+                "the key has an empty path part (// or a trailing /)",
+            ),
+            (
+                &format!("{day}hour=07/a\\..\\..\\f"),
+                "the key holds a backslash",
+            ),
+            (&format!("{day}hour=07/f\0"), "the key holds a NUL"),
+            (
+                &format!("{day}hour=24/f"),
+                "partition \"hour=24\": hour must be a number from 0 to 23",
+            ),
+            (
+                &format!("{day}hour=4294967295/f"),
+                "partition \"hour=4294967295\": hour must be a number from 0 to 23",
+            ),
+            (
+                &format!("{day}minute=07/f"),
+                "\"minute=07\" is not an hour= partition",
+            ),
+            (
+                &format!("{day}hour=07/.gridwatch-sync.json"),
+                "a hidden file name (the lake's own temporaries are hidden)",
+            ),
+            (
+                &format!("{day}f"),
+                "not an extract: the lake keeps readings/json/year=/month=/day=/hour=/<file>",
+            ),
+            (
+                &format!("{day}hour=07/deeper/f"),
+                "not an extract: the lake keeps readings/json/year=/month=/day=/hour=/<file>",
+            ),
+            (
+                "readings/json/year=2026/month=03/day=02/hour=07/f",
+                "not under readings/json/year=2026/month=03/day=01/",
+            ),
+        ] {
+            assert_eq!(
+                local_path(dir.path(), day, rel),
+                Err(reason.to_owned()),
+                "{rel:?}"
+            );
+        }
+        // A link planted in the lake folder is never written through.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("readings/json/year=2026/month=03")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path(),
+            dir.path().join("readings/json/year=2026/month=03/day=01"),
+        )
+        .unwrap();
+        assert_eq!(
+            local_path(dir.path(), day, &format!("{day}hour=07/f-1")),
+            Err(format!(
+                "{} is a symbolic link",
+                dir.path()
+                    .join("readings/json/year=2026/month=03/day=01")
+                    .display()
+            ))
+        );
     }
 }

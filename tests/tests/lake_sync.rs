@@ -1,0 +1,185 @@
+//! `gridwatch lake sync` against keys written by someone hostile, on moto
+//! S3: nothing lands outside the lake folder, and every key skipped is
+//! named with its reason.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BUCKET: &str = "utility-lake";
+const DAY: &str = "readings/json/year=2026/month=03/day=01";
+// 2026-03-01T00:00:00Z and a day later, in epoch ms.
+const FROM_MS: i64 = 1_772_323_200_000;
+const TO_MS: i64 = FROM_MS + 86_400_000;
+
+fn put(moto: &gridwatch_tests::Moto, keys: &[String]) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s3 = moto.s3();
+        s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+        for key in keys {
+            s3.put_object()
+                .bucket(BUCKET)
+                .key(key)
+                .body(
+                    b"{\"Time\": 1772348400000, \"DeviceID\": \"m1\", \"watt_measure\": 5}\n"
+                        .to_vec()
+                        .into(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        // The keys as the server lists them: the hostile ones must be there
+        // as written, or the test would prove nothing.
+        let listed: BTreeSet<String> = s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap()
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect();
+        assert_eq!(
+            listed,
+            keys.iter().cloned().collect(),
+            "moto lists the keys as put"
+        );
+    });
+}
+
+fn sync(moto: &gridwatch_tests::Moto, dest: &Path) -> (String, String) {
+    let out = Command::new(gridwatch_tests::gridwatch_bin())
+        .args([
+            "lake",
+            "sync",
+            "--bucket",
+            BUCKET,
+            "--prefix",
+            "firehose/",
+            "--dir",
+        ])
+        .arg(dest)
+        .args([
+            "--from",
+            &FROM_MS.to_string(),
+            "--to",
+            &TO_MS.to_string(),
+            "--endpoint-url",
+            &moto.endpoint(),
+        ])
+        .envs(gridwatch_tests::EMULATOR_ENV)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    (String::from_utf8(out.stdout).unwrap(), err)
+}
+
+fn files_under(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn hostile_keys_are_skipped_and_named_and_nothing_is_written_outside_the_lake() {
+    let moto = gridwatch_tests::Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("lake");
+    let outside = dir.path().join("outside");
+    let linked = dir.path().join("linked");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir_all(&linked).unwrap();
+    // An hour folder in the lake that is a link to elsewhere.
+    std::fs::create_dir_all(dest.join(DAY)).unwrap();
+    std::os::unix::fs::symlink(&linked, dest.join(DAY).join("hour=08")).unwrap();
+
+    // Enough `..` to climb from the hour folder to /, then the absolute
+    // path of a file outside the lake: the exact path the old sync wrote.
+    let hour_dir = dest.join(DAY).join("hour=07");
+    let ups = "../".repeat(hour_dir.components().count() - 1);
+    let target: PathBuf = outside.join("escaped");
+    let traversal = format!(
+        "firehose/{DAY}/hour=07/{ups}{}",
+        target.display().to_string().trim_start_matches('/')
+    );
+    let good = format!("firehose/{DAY}/hour=07/good-1");
+    let link_reason = format!(
+        "{} is a symbolic link",
+        dest.join(DAY).join("hour=08").display()
+    );
+    let rejected: Vec<(String, &str)> = vec![
+        (traversal.clone(), "the key has a \"..\" path part"),
+        (
+            format!("firehose/{DAY}/hour=07/./dot"),
+            "the key has a \".\" path part",
+        ),
+        (
+            format!("firehose/{DAY}/hour=07//double"),
+            "the key has an empty path part (// or a trailing /)",
+        ),
+        (
+            format!("firehose/{DAY}/hour=07/..\\..\\..\\back"),
+            "the key holds a backslash",
+        ),
+        (
+            format!("firehose/{DAY}/hour=4294967295/wide"),
+            "partition \"hour=4294967295\": hour must be a number from 0 to 23",
+        ),
+        (
+            format!("firehose/{DAY}/hour=24/late"),
+            "partition \"hour=24\": hour must be a number from 0 to 23",
+        ),
+        (
+            format!("firehose/{DAY}/hour=07/.gridwatch-sync.json"),
+            "a hidden file name (the lake's own temporaries are hidden)",
+        ),
+        (format!("firehose/{DAY}/hour=08/through-link"), &link_reason),
+    ];
+    let mut keys: Vec<String> = rejected.iter().map(|(k, _)| k.clone()).collect();
+    keys.push(good.clone());
+    put(&moto, &keys);
+
+    let (out, err) = sync(&moto, &dest);
+    assert!(
+        out.contains("1 files in range, 1 downloaded")
+            && out.contains(&format!("{} keys skipped", rejected.len())),
+        "{out}"
+    );
+    for (key, reason) in &rejected {
+        let line = format!("warning: skipped s3://{BUCKET}/{key}: {reason}");
+        assert!(
+            err.lines().any(|l| l == line),
+            "missing {line:?} in:\n{err}"
+        );
+    }
+    // Nothing outside: not the traversal's exact target, not through the
+    // link, and in the lake only the good file, the manifest and the link.
+    assert!(!target.exists(), "{} was written", target.display());
+    assert_eq!(files_under(&outside), Vec::<String>::new());
+    assert_eq!(files_under(&linked), Vec::<String>::new());
+    assert_eq!(
+        files_under(&dest),
+        vec![
+            ".gridwatch-sync.json".to_string(),
+            format!("{DAY}/hour=07/good-1"),
+            format!("{DAY}/hour=08"),
+        ]
+    );
+}
