@@ -229,11 +229,15 @@ where
             let status = e.raw().status().as_u16();
             // Some answers (S3's to a missing bucket, say) carry no body:
             // the status says it then.
-            let code = e.err().code().unwrap_or(match status {
-                404 => "NotFound",
-                403 => "AccessDenied",
-                _ => "",
-            });
+            let code = e
+                .err()
+                .code()
+                .filter(|c| !c.is_empty())
+                .unwrap_or(match status {
+                    404 => "NotFound",
+                    403 => "AccessDenied",
+                    _ => "",
+                });
             let message = e.err().message().unwrap_or(code).to_string();
             let problem = match code {
                 "AccessDeniedException"
@@ -379,4 +383,87 @@ pub async fn check_credentials(conf: &SdkConfig) -> Result<(), String> {
         .await
         .map(|_| ())
         .map_err(|e| format!("{}", aws_sdk_kinesis::error::DisplayErrorContext(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_timestreamquery::config::http::HttpResponse;
+    use aws_sdk_timestreamquery::error::{ErrorMetadata, SdkError};
+    use aws_sdk_timestreamquery::operation::query::QueryError;
+
+    fn service(code: &str, status: u16) -> SdkError<QueryError, HttpResponse> {
+        let err = QueryError::generic(ErrorMetadata::builder().code(code).message("m").build());
+        SdkError::service_error(
+            err,
+            HttpResponse::new(status.try_into().unwrap(), "".into()),
+        )
+    }
+
+    #[test]
+    fn throttling_faults_and_the_network_are_retried_never_a_refusal() {
+        for (code, status) in [
+            ("ThrottlingException", 400),
+            ("InternalServerException", 400),
+            ("", 500),
+            ("", 503),
+            ("", 429),
+        ] {
+            assert!(is_transient(&service(code, status)), "{code} {status}");
+        }
+        assert!(is_transient(
+            &SdkError::<QueryError, HttpResponse>::timeout_error("slow")
+        ));
+        for code in [
+            "ValidationException",
+            "AccessDeniedException",
+            "ResourceNotFoundException",
+            "InvalidEndpointException",
+        ] {
+            assert!(!is_transient(&service(code, 400)), "{code}");
+        }
+        assert!(!is_transient(&service("", 403)));
+        assert!(!is_transient(
+            &SdkError::<QueryError, HttpResponse>::construction_failure("no region")
+        ));
+    }
+
+    #[test]
+    fn problems_are_sorted_by_code_and_status() {
+        let problem = |code, status| classify(&service(code, status)).0;
+        assert_eq!(problem("ThrottlingException", 400), AwsProblem::Throttled);
+        assert_eq!(problem("", 429), AwsProblem::Throttled);
+        assert_eq!(
+            classify(&service("ValidationException", 400)),
+            (
+                AwsProblem::Invalid,
+                "ValidationException (HTTP 400): m".to_string()
+            )
+        );
+        assert_eq!(
+            problem("AccessDeniedException", 400),
+            AwsProblem::AccessDenied
+        );
+        assert_eq!(problem("", 403), AwsProblem::AccessDenied);
+        // A server fault is not the network: no cached answer stands in.
+        assert_eq!(problem("InternalServerException", 500), AwsProblem::Other);
+        assert_eq!(
+            classify(&SdkError::<QueryError, HttpResponse>::timeout_error("slow")).0,
+            AwsProblem::Unreachable
+        );
+    }
+
+    #[test]
+    fn the_wait_grows_to_its_cap_and_jitters_below_it() {
+        let b = Backoff::default();
+        for attempt in 1..=12u32 {
+            let ceiling = (b.first * 2u32.pow(attempt - 1)).min(b.cap);
+            for _ in 0..50 {
+                assert!(b.wait(attempt) <= ceiling, "attempt {attempt}");
+            }
+        }
+        assert!(b.wait(u32::MAX) <= b.cap);
+        let waits: std::collections::HashSet<Duration> = (0..20).map(|_| b.wait(3)).collect();
+        assert!(waits.len() > 1, "no jitter: {waits:?}");
+    }
 }
