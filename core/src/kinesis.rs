@@ -9,7 +9,13 @@
 //! - 5 GetRecords calls a second per shard: at most that, and back off on
 //!   ProvisionedThroughputExceeded (counted, shown in the shard panel);
 //! - the network or the service goes away: retry with backoff, forever,
-//!   until stopped.
+//!   until stopped; but an answer that retrying cannot change (the stream
+//!   is gone, access is denied, a checkpoint or a start time Kinesis
+//!   refuses) ends the run at once, saying which;
+//! - a start at LATEST or at a time carries over to the children of a
+//!   reshard, so `--from latest` after a split shows no old records;
+//! - checkpoints belong to one stream's identity (ARN, creation time,
+//!   endpoint), so a stream made again under the same name starts afresh.
 //!
 //! Batches go to an `mpsc` channel as [`ShardBatch`]es carrying the shard's
 //! checkpoint; the cache writer commits both in one transaction.
@@ -19,17 +25,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::error::SdkError;
-use aws_sdk_kinesis::operation::get_records::GetRecordsError;
-use aws_sdk_kinesis::operation::get_shard_iterator::GetShardIteratorError;
-use aws_sdk_kinesis::operation::list_shards::ListShardsError;
-use aws_sdk_kinesis::primitives::DateTime;
+use aws_sdk_kinesis::config::http::HttpResponse;
+use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_kinesis::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_kinesis::types::ShardIteratorType;
 use gridwatch_types::{ShardState, ShardStatus};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::aws::describe_sdk_error;
+use crate::aws::{AwsProblem, describe_sdk_error};
 use crate::ingest::{SHARD_END, ShardBatch};
 
 /// Where to start reading a shard that has no checkpoint.
@@ -53,6 +57,9 @@ pub struct ConsumerConfig {
     pub idle_poll: Duration,
     /// How often shards are listed again, to find children and new shards.
     pub relist_every: Duration,
+    /// Start every shard at `start`, ignoring stored checkpoints (which
+    /// are then overwritten as it reads): starting over.
+    pub ignore_checkpoints: bool,
 }
 
 impl ConsumerConfig {
@@ -64,6 +71,7 @@ impl ConsumerConfig {
             records_per_call: 10_000,
             idle_poll: Duration::from_millis(500),
             relist_every: Duration::from_secs(10),
+            ignore_checkpoints: false,
         }
     }
 }
@@ -76,6 +84,31 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 pub enum KinesisError {
     #[error("stream {stream:?} not found ({detail})")]
     StreamNotFound { stream: String, detail: String },
+    #[error("access to stream {stream:?} denied: {detail}")]
+    AccessDenied { stream: String, detail: String },
+    /// A stored checkpoint that Kinesis refuses: the stream was deleted and
+    /// made again, or the checkpoint came from elsewhere.
+    #[error(
+        "the checkpoint of {shard} (after sequence number {sequence}) is not valid in stream {stream:?}: {detail}"
+    )]
+    StaleCheckpoint {
+        stream: String,
+        shard: String,
+        sequence: String,
+        detail: String,
+    },
+    /// The start time asked for is refused (one in the future, say).
+    #[error("Kinesis refused to start reading {shard} of {stream:?} at {at}: {detail}")]
+    StartRefused {
+        stream: String,
+        shard: String,
+        at: String,
+        detail: String,
+    },
+    /// A refusal that retrying cannot change.
+    #[error("Kinesis refused, and retrying cannot change that: {0}")]
+    Invalid(String),
+    /// A refusal that may pass (the network, the service's own trouble).
     #[error("Kinesis refused: {0}")]
     Refused(String),
     /// Whoever took the records stopped taking them (for ingest, the cache
@@ -159,14 +192,57 @@ impl ShardInfoPublic {
     }
 }
 
-fn list_error<R: std::fmt::Debug>(stream: &str, e: &SdkError<ListShardsError, R>) -> KinesisError {
-    match e.as_service_error() {
-        Some(ListShardsError::ResourceNotFoundException(_)) => KinesisError::StreamNotFound {
-            stream: stream.to_owned(),
-            detail: describe_sdk_error(e),
-        },
-        _ => KinesisError::Refused(describe_sdk_error(e)),
+fn list_error<E>(stream: &str, e: &SdkError<E, HttpResponse>) -> KinesisError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match classify(stream, e) {
+        Failure::Fatal(e) => e,
+        Failure::Throttled | Failure::Expired | Failure::Retry(_) => {
+            KinesisError::Refused(describe_sdk_error(e))
+        }
     }
+}
+
+/// A time for a message: RFC 3339.
+fn rfc3339(us: i64) -> String {
+    DateTime::from_nanos(i128::from(us) * 1000)
+        .ok()
+        .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
+        .unwrap_or_else(|| format!("{us} µs after 1970"))
+}
+
+/// Who a stream is, for filing its checkpoints: its ARN (account, region,
+/// name) and creation time, since a stream deleted and made again under the
+/// same name is another stream whose sequence numbers mean nothing to the
+/// old checkpoints; and `endpoint`, the endpoint URL when one is given,
+/// since two emulators (or a VPC endpoint and an emulator) can share an ARN.
+pub async fn stream_identity(
+    client: &Client,
+    stream: &str,
+    endpoint: Option<&str>,
+) -> Result<String, KinesisError> {
+    let out = client
+        .describe_stream_summary()
+        .stream_name(stream)
+        .send()
+        .await
+        .map_err(|e| list_error(stream, &e))?;
+    let Some(summary) = out.stream_description_summary() else {
+        return Err(KinesisError::Invalid(format!(
+            "DescribeStreamSummary said nothing of stream {stream:?}"
+        )));
+    };
+    let created = summary
+        .stream_creation_timestamp()
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| summary.stream_creation_timestamp().secs().to_string());
+    let mut identity = format!("{}@{created}", summary.stream_arn());
+    if let Some(endpoint) = endpoint {
+        identity.push_str(" via ");
+        identity.push_str(endpoint);
+    }
+    Ok(identity)
 }
 
 /// How one shard's reading ended.
@@ -187,7 +263,8 @@ enum ShardOutcome {
 /// (or [`SHARD_END`]). Returns when `stop` turns true, when caught up (if
 /// asked), when `out`'s receiver goes away ([`KinesisError::OutputClosed`]:
 /// every reader stops, none is started again), or on an error that retrying
-/// cannot fix (the stream is gone).
+/// cannot fix (the stream is gone, access denied, a refused checkpoint or
+/// start time).
 pub async fn consume(
     client: Client,
     config: ConsumerConfig,
@@ -196,14 +273,23 @@ pub async fn consume(
     board: ShardBoard,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), KinesisError> {
-    let mut finished: HashSet<String> = checkpoints
+    let checkpoints = if config.ignore_checkpoints {
+        HashMap::new()
+    } else {
+        checkpoints
+    };
+    // Read to their end in an earlier run.
+    let ended_before: HashSet<String> = checkpoints
         .iter()
         .filter(|(_, seq)| seq.as_str() == SHARD_END)
         .map(|(s, _)| s.clone())
         .collect();
-    // Shards whose end this run has seen: their children start at the
-    // beginning, whatever `config.start` says, or records would be skipped.
+    // Read to their end in this run.
     let mut ended_here: HashSet<String> = HashSet::new();
+    // Where each shard started in this run, and whether it was already
+    // closed when first listed: that decides where its children start.
+    let mut started: HashMap<String, (Position, bool)> = HashMap::new();
+    let mut closed_when_seen: HashMap<String, bool> = HashMap::new();
     let mut done_for_now: HashSet<String> = HashSet::new();
     let mut running: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<(String, Result<ShardOutcome, KinesisError>)> = JoinSet::new();
@@ -213,8 +299,17 @@ pub async fn consume(
     let result = loop {
         let known: HashSet<&str> = listing.iter().map(|s| s.shard_id.as_str()).collect();
         for shard in &listing {
+            closed_when_seen
+                .entry(shard.shard_id.clone())
+                .or_insert(shard.closed);
+        }
+        for shard in &listing {
             let id = &shard.shard_id;
-            if finished.contains(id) || running.contains(id) || done_for_now.contains(id) {
+            if ended_before.contains(id)
+                || ended_here.contains(id)
+                || running.contains(id)
+                || done_for_now.contains(id)
+            {
                 continue;
             }
             let parents: Vec<String> = [&shard.parent, &shard.adjacent_parent]
@@ -222,27 +317,30 @@ pub async fn consume(
                 .flatten()
                 .cloned()
                 .collect();
-            // A parent no longer listed has aged out of the stream's
-            // retention: there is nothing left of it to wait for.
-            let ready = parents
+            // What each parent says of where this child starts; None: wait
+            // until it has been read to its end. A parent no longer listed
+            // has aged out of the stream's retention: nothing to wait for.
+            let from_parents: Option<Vec<Position>> = parents
                 .iter()
-                .all(|p| finished.contains(p) || !known.contains(p.as_str()));
-            if !ready {
+                .filter(|p| known.contains(p.as_str()))
+                .map(|p| child_start(p, &ended_before, &ended_here, &started))
+                .collect();
+            let Some(from_parents) = from_parents else {
                 board_entry(&board, shard, ShardState::Waiting);
                 continue;
-            }
+            };
             let start = match checkpoints.get(id) {
-                Some(seq) if seq != SHARD_END => Position::After(seq.clone()),
-                _ if parents
-                    .iter()
-                    .any(|p| ended_here.contains(p) || finished.contains(p)) =>
-                {
-                    Position::TrimHorizon
-                }
-                _ => Position::from(config.start),
+                Some(seq) if seq != SHARD_END => Position::Checkpoint(seq.clone()),
+                // The earliest any parent asks for, so nothing is skipped.
+                _ => from_parents
+                    .into_iter()
+                    .min_by_key(Position::rank)
+                    .unwrap_or_else(|| Position::from(config.start)),
             };
             board_entry(&board, shard, ShardState::Reading);
             running.insert(id.clone());
+            let closed = closed_when_seen.get(id).copied().unwrap_or(shard.closed);
+            started.insert(id.clone(), (start.clone(), closed));
             let info = ShardInfo {
                 id: id.clone(),
                 parents,
@@ -277,7 +375,6 @@ pub async fn consume(
                 match outcome {
                     Ok(ShardOutcome::Ended) => {
                         update(&board, &id, |s| s.state = ShardState::Ended);
-                        finished.insert(id.clone());
                         ended_here.insert(id);
                     }
                     Ok(ShardOutcome::CaughtUp) => {
@@ -299,13 +396,45 @@ pub async fn consume(
         }
         match list_shards(&client, &config.stream).await {
             Ok(l) => listing = l,
-            Err(e @ KinesisError::StreamNotFound { .. }) => break Err(e),
-            Err(e) => tracing::warn!(error = %e, "listing shards failed; keeping the last listing"),
+            Err(e @ KinesisError::Refused(_)) => {
+                tracing::warn!(error = %e, "listing shards failed; keeping the last listing");
+            }
+            Err(e) => break Err(e),
         }
     };
     let _ = task_stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
     result
+}
+
+/// Where a child of `parent` starts, as far as that parent goes; None while
+/// the parent must still be read to its end (each device's readings stay in
+/// order). The rule:
+/// - a parent read to its end from its beginning, a checkpoint, or an
+///   earlier run: the child's records all come after, so TRIM_HORIZON;
+/// - a parent read from a time: the same time (the child may hold records
+///   from before it, if the reshard came first);
+/// - a parent read from LATEST that was already closed when first listed:
+///   the reshard came before this run, so the child's records so far are
+///   old too: LATEST, at once (the parent has nothing to read);
+/// - a parent read from LATEST that was open: the reshard came during this
+///   run, so every record of the child is new: TRIM_HORIZON, once the
+///   parent has ended.
+fn child_start(
+    parent: &str,
+    ended_before: &HashSet<String>,
+    ended_here: &HashSet<String>,
+    started: &HashMap<String, (Position, bool)>,
+) -> Option<Position> {
+    if ended_before.contains(parent) {
+        return Some(Position::TrimHorizon);
+    }
+    match started.get(parent)? {
+        (Position::Latest, true) => Some(Position::Latest),
+        _ if !ended_here.contains(parent) => None,
+        (Position::Timestamp(t), _) => Some(Position::Timestamp(*t)),
+        _ => Some(Position::TrimHorizon),
+    }
 }
 
 fn board_entry(board: &ShardBoard, shard: &ShardInfoPublic, state: ShardState) {
@@ -337,7 +466,21 @@ enum Position {
     Latest,
     TrimHorizon,
     Timestamp(i64),
+    /// After the last record this run has read.
     After(String),
+    /// After a checkpoint stored by an earlier run.
+    Checkpoint(String),
+}
+
+impl Position {
+    /// Earlier starts first: a child of two parents takes the earlier.
+    fn rank(&self) -> u8 {
+        match self {
+            Position::TrimHorizon | Position::After(_) | Position::Checkpoint(_) => 0,
+            Position::Timestamp(_) => 1,
+            Position::Latest => 2,
+        }
+    }
 }
 
 impl From<StartAt> for Position {
@@ -363,31 +506,62 @@ struct ShardReader {
 enum Failure {
     Throttled,
     Expired,
-    NotFound(String),
+    /// Worth another try after a pause.
     Retry(String),
+    /// Retrying cannot change the answer: the consumer ends with this.
+    Fatal(KinesisError),
 }
 
-fn classify_get_records<R: std::fmt::Debug>(e: &SdkError<GetRecordsError, R>) -> Failure {
-    match e.as_service_error() {
-        Some(GetRecordsError::ProvisionedThroughputExceededException(_))
-        | Some(GetRecordsError::KmsThrottlingException(_)) => Failure::Throttled,
-        Some(GetRecordsError::ExpiredIteratorException(_)) => Failure::Expired,
-        Some(GetRecordsError::ResourceNotFoundException(_)) => {
-            Failure::NotFound(describe_sdk_error(e))
+/// Whether an error code says the request itself is refused, however often
+/// it is sent.
+fn is_invalid(code: &str) -> bool {
+    matches!(
+        code,
+        "InvalidArgumentException" | "ValidationException" | "SerializationException"
+    )
+}
+
+/// Sorts a Kinesis error into what the consumer does about it.
+fn classify<E>(stream: &str, e: &SdkError<E, HttpResponse>) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = describe_sdk_error(e);
+    let code = e.as_service_error().and_then(|s| s.code()).unwrap_or("");
+    match code {
+        "ProvisionedThroughputExceededException"
+        | "KMSThrottlingException"
+        | "LimitExceededException" => return Failure::Throttled,
+        "ExpiredIteratorException" => return Failure::Expired,
+        "ResourceNotFoundException" => {
+            return Failure::Fatal(KinesisError::StreamNotFound {
+                stream: stream.to_owned(),
+                detail,
+            });
         }
-        _ => Failure::Retry(describe_sdk_error(e)),
+        c if is_invalid(c) => return Failure::Fatal(KinesisError::Invalid(detail)),
+        // The stream's key is disabled, gone or not usable: an operator
+        // must act.
+        "KMSAccessDeniedException"
+        | "KMSDisabledException"
+        | "KMSInvalidStateException"
+        | "KMSNotFoundException"
+        | "KMSOptInRequired" => {
+            return Failure::Fatal(KinesisError::AccessDenied {
+                stream: stream.to_owned(),
+                detail,
+            });
+        }
+        _ => {}
     }
-}
-
-fn classify_iterator<R: std::fmt::Debug>(e: &SdkError<GetShardIteratorError, R>) -> Failure {
-    match e.as_service_error() {
-        Some(GetShardIteratorError::ProvisionedThroughputExceededException(_)) => {
-            Failure::Throttled
+    match crate::aws::classify(e) {
+        (AwsProblem::AccessDenied | AwsProblem::NoCredentials, detail) => {
+            Failure::Fatal(KinesisError::AccessDenied {
+                stream: stream.to_owned(),
+                detail,
+            })
         }
-        Some(GetShardIteratorError::ResourceNotFoundException(_)) => {
-            Failure::NotFound(describe_sdk_error(e))
-        }
-        _ => Failure::Retry(describe_sdk_error(e)),
+        _ => Failure::Retry(detail),
     }
 }
 
@@ -453,17 +627,44 @@ impl ShardReader {
             Position::Timestamp(us) => req
                 .shard_iterator_type(ShardIteratorType::AtTimestamp)
                 .timestamp(DateTime::from_millis(us / 1000)),
-            Position::After(seq) => req
+            Position::After(seq) | Position::Checkpoint(seq) => req
                 .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
                 .starting_sequence_number(seq),
         };
-        let out = req.send().await.map_err(|e| classify_iterator(&e))?;
+        let out = req.send().await.map_err(|e| {
+            match (classify(&self.stream, &e), position) {
+                // Say which start was refused: that is what to change.
+                (Failure::Fatal(KinesisError::Invalid(detail)), Position::Checkpoint(seq)) => {
+                    Failure::Fatal(KinesisError::StaleCheckpoint {
+                        stream: self.stream.clone(),
+                        shard: self.shard.clone(),
+                        sequence: seq.clone(),
+                        detail,
+                    })
+                }
+                (Failure::Fatal(KinesisError::Invalid(detail)), Position::Timestamp(us)) => {
+                    Failure::Fatal(KinesisError::StartRefused {
+                        stream: self.stream.clone(),
+                        shard: self.shard.clone(),
+                        at: rfc3339(*us),
+                        detail,
+                    })
+                }
+                (f, _) => f,
+            }
+        })?;
         Ok(out.shard_iterator().map(str::to_owned))
     }
 
     async fn run(mut self, start: Position) -> Result<ShardOutcome, KinesisError> {
         let mut position = start;
         let mut iterator: Option<String> = None;
+        // Set while a LATEST iterator is held and nothing has been read
+        // from it: when it was asked for. The tip moves, so a fresh LATEST
+        // would skip whatever came meanwhile: such an iterator is kept
+        // through failures, and once it is lost (expired), reading goes on
+        // from the time it was taken instead.
+        let mut tip_taken_at: Option<i64> = None;
         let mut backoff = Backoff::new(Duration::from_millis(250));
         let mut last_call = Instant::now() - MIN_CALL_GAP;
         let mut rate_window = (Instant::now(), 0u64);
@@ -478,19 +679,28 @@ impl ShardReader {
             last_call = Instant::now();
             let it = match &iterator {
                 Some(it) => it.clone(),
-                None => match self.unless_stopped(self.iterator(&position)).await {
-                    None => return Ok(ShardOutcome::Stopped),
-                    Some(Ok(Some(it))) => it,
-                    // No iterator: the shard is closed and nothing is after
-                    // the position.
-                    Some(Ok(None)) => return self.end().await,
-                    Some(Err(f)) => {
-                        if let Some(outcome) = self.failed(f, &mut backoff).await? {
-                            return Ok(outcome);
+                None => {
+                    let asked_at = crate::time::now_us();
+                    match self.unless_stopped(self.iterator(&position)).await {
+                        None => return Ok(ShardOutcome::Stopped),
+                        Some(Ok(Some(it))) => {
+                            if position == Position::Latest {
+                                tip_taken_at = Some(asked_at);
+                            }
+                            iterator = Some(it.clone());
+                            it
                         }
-                        continue;
+                        // No iterator: the shard is closed and nothing is
+                        // after the position.
+                        Some(Ok(None)) => return self.end().await,
+                        Some(Err(f)) => {
+                            if let Some(outcome) = self.failed(f, &mut backoff).await? {
+                                return Ok(outcome);
+                            }
+                            continue;
+                        }
                     }
-                },
+                }
             };
             let request = self
                 .client
@@ -504,17 +714,32 @@ impl ShardReader {
             let out = match result {
                 Ok(out) => out,
                 Err(e) => {
-                    let f = classify_get_records(&e);
+                    let (f, lost) = match classify(&self.stream, &e) {
+                        Failure::Expired => (Failure::Expired, true),
+                        // An iterator Kinesis refuses: a fresh one from the
+                        // position settles it (a refused position is then
+                        // refused where it is asked for, and said so).
+                        Failure::Fatal(KinesisError::Invalid(detail)) => {
+                            (Failure::Retry(detail), true)
+                        }
+                        // Still valid (it would say expired otherwise).
+                        Failure::Throttled => (Failure::Throttled, false),
+                        // After a record, a fresh iterator from it is
+                        // always valid and an old one may not be; a held
+                        // LATEST one is kept, a fresh one would skip.
+                        f @ Failure::Retry(_) => (f, tip_taken_at.is_none()),
+                        f @ Failure::Fatal(_) => (f, true),
+                    };
+                    if lost {
+                        iterator = None;
+                        if let Some(t) = tip_taken_at.take() {
+                            position = Position::Timestamp(t);
+                        }
+                    }
                     if matches!(f, Failure::Expired) {
                         update(&self.board, &self.shard, |s| s.expired_iterators += 1);
-                        tracing::info!(shard = %self.shard, "iterator expired; taking a new one after the last record");
-                        iterator = None;
+                        tracing::info!(shard = %self.shard, ?position, "iterator expired; taking a new one after the last record");
                         continue;
-                    }
-                    // Whatever went wrong, a fresh iterator from the last
-                    // record seen is always valid; an old one may not be.
-                    if !matches!(f, Failure::Throttled) {
-                        iterator = None;
                     }
                     if let Some(outcome) = self.failed(f, &mut backoff).await? {
                         return Ok(outcome);
@@ -538,6 +763,7 @@ impl ShardReader {
                 let last_seq = last.sequence_number().to_owned();
                 batch.checkpoint = Some(last_seq.clone());
                 position = Position::After(last_seq);
+                tip_taken_at = None;
                 let n = records.len() as u64;
                 let q = batch.quarantined.len() as u64;
                 if self.out.send(batch).await.is_err() {
@@ -602,11 +828,12 @@ impl ShardReader {
                 "throttled (ProvisionedThroughputExceeded)".to_string()
             }
             Failure::Expired => "iterator expired".to_string(),
-            Failure::NotFound(detail) => {
-                return Err(KinesisError::StreamNotFound {
-                    stream: self.stream.clone(),
-                    detail,
+            Failure::Fatal(e) => {
+                tracing::error!(shard = %self.shard, error = %e, "read failed; retrying cannot help");
+                update(&self.board, &self.shard, |s| {
+                    s.last_error = Some(e.to_string())
                 });
+                return Err(e);
             }
             Failure::Retry(m) => m,
         };
@@ -765,6 +992,49 @@ mod tests {
         assert!(waits.iter().all(|w| *w <= MAX_BACKOFF.mul_f64(1.5)));
         b.reset();
         assert!(b.step() <= Duration::from_millis(150));
+    }
+
+    #[test]
+    fn children_start_where_their_parents_started() {
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
+        let mut started = HashMap::new();
+        started.insert("latest-closed".to_string(), (Position::Latest, true));
+        started.insert("latest-open".to_string(), (Position::Latest, false));
+        started.insert("at".to_string(), (Position::Timestamp(7), false));
+        started.insert("trim".to_string(), (Position::TrimHorizon, false));
+        let none = set(&[]);
+        let ended = set(&["latest-open", "at", "trim"]);
+        // Resharded before the start: the child's records are old too.
+        assert_eq!(
+            child_start("latest-closed", &none, &none, &started),
+            Some(Position::Latest)
+        );
+        // Resharded while reading: every record of the child is new, but
+        // only once the parent has been read to its end.
+        assert_eq!(child_start("latest-open", &none, &none, &started), None);
+        assert_eq!(
+            child_start("latest-open", &none, &ended, &started),
+            Some(Position::TrimHorizon)
+        );
+        assert_eq!(
+            child_start("at", &none, &ended, &started),
+            Some(Position::Timestamp(7))
+        );
+        assert_eq!(
+            child_start("trim", &none, &ended, &started),
+            Some(Position::TrimHorizon)
+        );
+        // Read to its end by an earlier run; or not started yet.
+        assert_eq!(
+            child_start("gone", &set(&["gone"]), &none, &started),
+            Some(Position::TrimHorizon)
+        );
+        assert_eq!(child_start("unknown", &none, &none, &started), None);
+        // A merge takes the earlier of its parents' starts.
+        let merged = [Position::Latest, Position::TrimHorizon]
+            .into_iter()
+            .min_by_key(Position::rank);
+        assert_eq!(merged, Some(Position::TrimHorizon));
     }
 
     #[test]

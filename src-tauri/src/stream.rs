@@ -52,9 +52,11 @@ pub struct BridgeArgs {
     /// One multi-measure record per reading instead of one per measure.
     #[arg(long)]
     pub multi_measure: bool,
-    /// Where shards without a checkpoint start: trim-horizon, latest, or a time.
-    #[arg(long, default_value = "trim-horizon", allow_hyphen_values = true)]
-    pub from: String,
+    /// Start over there, ignoring the checkpoints: trim-horizon, latest, or
+    /// a time (-15m, RFC 3339, epoch ms). Without it, each shard resumes
+    /// after its checkpoint, and one without starts at trim-horizon.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: Option<String>,
     /// Exit once every shard has been read to its tip (for scripts).
     #[arg(long)]
     pub until_caught_up: bool,
@@ -71,9 +73,11 @@ pub struct IngestArgs {
     /// The Kinesis stream.
     #[arg(long)]
     pub stream: String,
-    /// Where shards without a checkpoint start: trim-horizon, latest, or a time.
-    #[arg(long, default_value = "trim-horizon", allow_hyphen_values = true)]
-    pub from: String,
+    /// Start over there, ignoring the checkpoints: trim-horizon, latest, or
+    /// a time (-15m, RFC 3339, epoch ms). Without it, each shard resumes
+    /// after its checkpoint, and one without starts at trim-horizon.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: Option<String>,
     /// Exit once every shard has been read to its tip (for scripts).
     #[arg(long)]
     pub until_caught_up: bool,
@@ -81,15 +85,66 @@ pub struct IngestArgs {
     pub aws: AwsArgs,
 }
 
+/// `--from`: the keywords in any case, else a time as `parse_time` reads
+/// it, from the text as typed (RFC 3339's `T` and `Z` are upper case).
 fn start_at(s: &str) -> anyhow::Result<StartAt> {
-    Ok(match s.trim().to_ascii_lowercase().as_str() {
-        "latest" => StartAt::Latest,
-        "trim-horizon" | "trim_horizon" | "earliest" => StartAt::TrimHorizon,
-        other => StartAt::Timestamp(
-            parse_time(other, gridwatch_core::time::now_us())
-                .map_err(|e| anyhow::anyhow!("--from: {e}; or use latest or trim-horizon"))?,
-        ),
-    })
+    let t = s.trim();
+    let is = |k: &str| t.eq_ignore_ascii_case(k);
+    if is("latest") {
+        return Ok(StartAt::Latest);
+    }
+    if is("trim-horizon") || is("trim_horizon") || is("earliest") {
+        return Ok(StartAt::TrimHorizon);
+    }
+    let now = gridwatch_core::time::now_us();
+    let at = parse_time(t, now)
+        .map_err(|e| anyhow::anyhow!("--from: {e}; or use latest or trim-horizon"))?;
+    // Kinesis refuses a start after its own clock.
+    if at > now {
+        bail!(
+            "--from {t}: {} is in the future; use latest to read what comes from now on",
+            format_time(at)
+        );
+    }
+    Ok(StartAt::Timestamp(at))
+}
+
+/// Where `ingest` and `bridge` start: `--from`, which starts over there,
+/// or each shard's checkpoint (trim-horizon without one).
+fn resume_or_start_over(from: Option<&str>) -> anyhow::Result<(StartAt, bool)> {
+    match from {
+        Some(f) => Ok((start_at(f)?, true)),
+        None => Ok((StartAt::TrimHorizon, false)),
+    }
+}
+
+/// A Kinesis error as the CLI says it: a refused checkpoint names the way
+/// out.
+fn kinesis_failure(e: kinesis::KinesisError) -> anyhow::Error {
+    let hint = matches!(e, kinesis::KinesisError::StaleCheckpoint { .. });
+    let e = anyhow::Error::new(e);
+    if hint {
+        e.context(
+            "the stored checkpoint cannot be resumed; to start over, run again with \
+             --from trim-horizon (or latest, or a time)",
+        )
+    } else {
+        e
+    }
+}
+
+/// The checkpoint source of `stream`: its identity (ARN, creation time,
+/// endpoint), under `prefix`.
+async fn checkpoint_source(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+    aws: &gridwatch_core::aws::AwsOptions,
+    prefix: &str,
+) -> anyhow::Result<String> {
+    let identity = kinesis::stream_identity(client, stream, aws.endpoint_url.as_deref())
+        .await
+        .with_context(|| format!("cannot describe {stream:?} with {}", aws.describe()))?;
+    Ok(format!("{prefix}{identity}"))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -209,6 +264,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<()> {
         consumer
             .await
             .context("the consumer task failed")?
+            .map_err(kinesis_failure)
             .with_context(|| format!("cannot read {:?} with {}", args.stream, aws.describe()))?;
         anyhow::Ok(())
     })
@@ -294,13 +350,15 @@ async fn cache_and_kinesis(
 }
 
 pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
-    let start = start_at(&args.from)?;
+    let (start, start_over) = resume_or_start_over(args.from.as_deref())?;
     let aws = args.aws.options();
     runtime()?.block_on(async {
         let (cache, client) = cache_and_kinesis(cache_path, &aws).await?;
+        let source = source_name(&checkpoint_source(&client, &args.stream, &aws, "").await?);
         let mut config = ConsumerConfig::new(&args.stream, start);
         config.until_caught_up = args.until_caught_up;
-        let follower = Follower::start(client, config, cache, source_name(&args.stream))?;
+        config.ignore_checkpoints = start_over;
+        let follower = Follower::start(client, config, cache, source)?;
         stop_on_ctrl_c(follower.stopper());
         let bar = indicatif::ProgressBar::new_spinner();
         let progress = {
@@ -328,7 +386,9 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
         // A failed writer is the cause; the consumer then only stopped for
         // want of it.
         let summary = summary.map_err(cache_failure)?;
-        consumed.with_context(|| format!("cannot read {:?} with {}", args.stream, aws.describe()))?;
+        consumed
+            .map_err(kinesis_failure)
+            .with_context(|| format!("cannot read {:?} with {}", args.stream, aws.describe()))?;
         println!(
             "ingested {} records from {}: {} new readings ({} already cached), {} quarantined, in {} commits -> {}",
             summary.records,
@@ -345,7 +405,7 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
 }
 
 pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
-    let start = start_at(&args.from)?;
+    let (start, start_over) = resume_or_start_over(args.from.as_deref())?;
     let aws = args.aws.options();
     runtime()?.block_on(async {
         let (cache, kinesis) = cache_and_kinesis(cache_path, &aws).await?;
@@ -354,8 +414,10 @@ pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
             ts_aws.endpoint_url = Some(url.clone());
         }
         let timestream = gridwatch_core::bridge::write_client(&ts_aws).await?;
+        let source = checkpoint_source(&kinesis, &args.stream, &aws, "bridge:").await?;
         let mut consumer = ConsumerConfig::new(&args.stream, start);
         consumer.until_caught_up = args.until_caught_up;
+        consumer.ignore_checkpoints = start_over;
         let (stop_tx, stop) = watch::channel(false);
         stop_on_ctrl_c(stop_tx);
         let summary = gridwatch_core::bridge::run(
@@ -369,10 +431,15 @@ pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
                 multi_measure_name: "readings".into(),
             },
             cache,
-            format!("bridge:{}", args.stream),
+            source,
             stop,
         )
         .await
+        .map_err(|e| match e {
+            gridwatch_core::bridge::BridgeError::Cache(e) => cache_failure(e),
+            gridwatch_core::bridge::BridgeError::Kinesis(e) => kinesis_failure(e),
+            e => anyhow::Error::new(e),
+        })
         .with_context(|| format!("bridging {} to {}.{} with {}", args.stream, args.database, args.table, aws.describe()))?;
         println!(
             "bridged {} readings from {} to {}.{}: {} Timestream records written in {} calls ({} retried), {} rejected, {} quarantined",

@@ -304,7 +304,7 @@ fn sigkill_mid_ingest_then_resume_holds_each_record_once() {
     assert_eq!(readings(&cache).unwrap(), expected);
     // The restart resumed after its checkpoints: it read none of what the
     // killed run had committed.
-    assert!(stdout.contains("(0 already cached)"), "{stdout}");
+    assert!(stdout.contains("(0 already cached"), "{stdout}");
     let read_again: i64 = stdout
         .split(" new readings")
         .next()
@@ -553,4 +553,459 @@ print(len(records))
         )
         .unwrap();
     assert!(fractional > 0);
+}
+
+/// A hang guard for CLI runs that must end by themselves: far more than
+/// they need, never a timing claim.
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// `n` records of devices `{prefix}-0..`, one reading each.
+fn named(prefix: &str, devices: u64, n: u64) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .flat_map(|i| {
+            (0..devices).map(move |d| {
+                let device = format!("{prefix}-{d}");
+                let data = record(&device, i);
+                (device, data)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_stream_made_again_under_its_name_is_read_from_its_start() {
+    let k = Kinesalite::start(None);
+    let endpoint = k.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("again.sqlite");
+    let runtime = rt();
+    runtime.block_on(async {
+        create_stream(&k.client(), "again", 2).await;
+        put_records(&k.client(), "again", &named("old", 10, 10)).await;
+    });
+    let created = std::time::Instant::now();
+    let first = gridwatch_tests::output_within(
+        &mut ingest_cmd(&cache, &endpoint, "again", true),
+        HANG_GUARD,
+    );
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(readings(&cache).unwrap(), 10 * 10 * 2);
+
+    runtime.block_on(async {
+        let client = k.client();
+        client
+            .delete_stream()
+            .stream_name("again")
+            .send()
+            .await
+            .unwrap();
+        // Gone, then made again: its creation time (whole seconds in
+        // kinesalite) must differ from the first one's.
+        while client
+            .describe_stream_summary()
+            .stream_name("again")
+            .send()
+            .await
+            .is_ok()
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if let Some(rest) = Duration::from_millis(1100).checked_sub(created.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+        create_stream(&client, "again", 2).await;
+        put_records(&client, "again", &named("new", 10, 5)).await;
+    });
+    let out = gridwatch_tests::output_within(
+        &mut ingest_cmd(&cache, &endpoint, "again", true),
+        HANG_GUARD,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every record of the new stream, none skipped by the old checkpoints.
+    assert!(
+        stdout.contains("ingested 50 records") && stdout.contains("100 new readings"),
+        "{stdout}"
+    );
+    assert_eq!(readings(&cache).unwrap(), 10 * 10 * 2 + 10 * 5 * 2);
+    // The two streams' checkpoints are filed apart.
+    let conn = rusqlite::Connection::open(&cache).unwrap();
+    let sources: i64 = conn
+        .query_row("SELECT count(DISTINCT source) FROM checkpoint", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(sources, 2);
+}
+
+#[test]
+fn a_checkpoint_kinesis_refuses_ends_the_run_and_names_from() {
+    let k = Kinesalite::start(None);
+    let endpoint = k.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("stale.sqlite");
+    let runtime = rt();
+    runtime.block_on(async {
+        create_stream(&k.client(), "stale", 2).await;
+        put_records(&k.client(), "stale", &named("m", 10, 10)).await;
+    });
+    let first = gridwatch_tests::output_within(
+        &mut ingest_cmd(&cache, &endpoint, "stale", true),
+        HANG_GUARD,
+    );
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // Shard 0's checkpoint now holds shard 1's sequence number: one Kinesis
+    // refuses, as it refuses one from a stream made again.
+    let conn = rusqlite::Connection::open(&cache).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE checkpoint SET sequence = (SELECT sequence FROM checkpoint
+               WHERE shard = 'shardId-000000000001') WHERE shard = 'shardId-000000000000'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+    let out = gridwatch_tests::output_within(
+        &mut ingest_cmd(&cache, &endpoint, "stale", true),
+        HANG_GUARD,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the checkpoint of shardId-000000000000")
+            && stderr.contains("is not valid in stream \"stale\"")
+            && stderr.contains("run again with --from trim-horizon"),
+        "{stderr}"
+    );
+
+    // --from starts over: every record read again (already cached).
+    let mut cmd = ingest_cmd(&cache, &endpoint, "stale", true);
+    cmd.args(["--from", "TRIM-HORIZON"]);
+    let out = gridwatch_tests::output_within(&mut cmd, HANG_GUARD);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ingested 100 records") && stdout.contains("(200 already cached"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn access_denied_ends_the_run_and_says_so() {
+    let k = Kinesalite::start(None);
+    let proxy = FaultProxy::start(
+        k.port,
+        Arc::new(|op: &str, _| match op {
+            "GetRecords" => Fault::new("AccessDeniedException"),
+            _ => None,
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("denied.sqlite");
+    rt().block_on(async {
+        create_stream(&k.client(), "denied", 1).await;
+        put_records(&k.client(), "denied", &named("m", 2, 2)).await;
+    });
+    let out = gridwatch_tests::output_within(
+        &mut ingest_cmd(&cache, &proxy.endpoint(), "denied", true),
+        HANG_GUARD,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("access to stream \"denied\" denied")
+            && stderr.contains("AccessDeniedException"),
+        "{stderr}"
+    );
+    assert_eq!(readings(&cache).unwrap_or(0), 0);
+}
+
+#[test]
+fn a_deleted_stream_ends_a_follower_and_says_so() {
+    let k = Kinesalite::start(None);
+    let endpoint = k.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("deleted.sqlite");
+    let runtime = rt();
+    runtime.block_on(async {
+        create_stream(&k.client(), "deleted", 1).await;
+        put_records(&k.client(), "deleted", &named("m", 2, 2)).await;
+    });
+    let mut cmd = ingest_cmd(&cache, &endpoint, "deleted", false);
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    wait_for(HANG_GUARD, "the records committed", || {
+        readings(&cache).filter(|n| *n == 8)
+    });
+    runtime.block_on(async {
+        k.client()
+            .delete_stream()
+            .stream_name("deleted")
+            .send()
+            .await
+            .unwrap();
+    });
+    let status = wait_for(HANG_GUARD, "the ingest to stop by itself", || {
+        child.0.try_wait().unwrap()
+    });
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("stream \"deleted\" not found"), "{stderr}");
+}
+
+/// `2026-12-01T21:30:00.123Z` for epoch microseconds (whole milliseconds).
+fn rfc3339_ms(us: i64) -> String {
+    let c = gridwatch_types::time::civil(us);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        c.second,
+        us.rem_euclid(1_000_000) / 1000
+    )
+}
+
+fn tail_cmd(endpoint: &str, stream: &str, from: &str) -> Command {
+    let mut cmd = Command::new(gridwatch_bin());
+    cmd.args([
+        "tail",
+        "--stream",
+        stream,
+        "--from",
+        from,
+        "--format",
+        "json",
+        "--endpoint-url",
+        endpoint,
+    ]);
+    cmd.envs(EMULATOR_ENV).env_remove("RUST_LOG");
+    cmd
+}
+
+/// The device IDs `tail --format json` printed, in order.
+fn tailed_devices(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["device_id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn tail_from_an_rfc3339_time_prints_what_came_after_it() {
+    let k = Kinesalite::start(None);
+    let endpoint = k.endpoint();
+    let runtime = rt();
+    let from = runtime.block_on(async {
+        create_stream(&k.client(), "since", 1).await;
+        put_records(&k.client(), "since", &named("before", 3, 2)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Whole milliseconds: Kinesis takes the start time to the ms.
+        let from = gridwatch_core::time::now_us() / 1000 * 1000 + 1000;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        put_records(&k.client(), "since", &named("after", 3, 2)).await;
+        from
+    });
+    let mut cmd = tail_cmd(&endpoint, "since", &rfc3339_ms(from));
+    cmd.arg("--until-caught-up");
+    let out = gridwatch_tests::output_within(&mut cmd, HANG_GUARD);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut devices = tailed_devices(&out.stdout);
+    devices.sort();
+    assert_eq!(
+        devices,
+        [
+            "after-0", "after-0", "after-1", "after-1", "after-2", "after-2"
+        ]
+    );
+
+    // A time to come is refused at once, saying so.
+    let future = tail_cmd(&endpoint, "since", "2999-01-01T00:00:00Z")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&future.stderr);
+    assert!(!future.status.success());
+    assert!(stderr.contains("is in the future"), "{stderr}");
+}
+
+#[test]
+fn tail_from_latest_after_a_split_prints_no_old_records() {
+    let k = Kinesalite::start(None);
+    let endpoint = k.endpoint();
+    let runtime = rt();
+    runtime.block_on(async {
+        let client = k.client();
+        create_stream(&client, "split", 1).await;
+        put_records(&client, "split", &named("old", 8, 3)).await;
+        let shard = &list_shards(&client, "split").await.unwrap()[0];
+        client
+            .split_shard()
+            .stream_name("split")
+            .shard_to_split(&shard.shard_id)
+            .new_starting_hash_key((1u128 << 127).to_string())
+            .send()
+            .await
+            .unwrap();
+        wait_active(&client, "split").await;
+        // Old records in the children too: from before the tail starts.
+        put_records(&client, "split", &named("old", 8, 3)).await;
+    });
+    let lines: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let mut child = KillOnDrop(
+        tail_cmd(&endpoint, "split", "latest")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let collected = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            collected
+                .lock()
+                .unwrap()
+                .push(serde_json::from_str(&line).unwrap());
+        }
+    });
+    let seen = |prefix: &str| -> Vec<serde_json::Value> {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| v["device_id"].as_str().unwrap().starts_with(prefix))
+            .cloned()
+            .collect()
+    };
+    // Probes until both open children are being read: then anything put
+    // is after the start.
+    let mut round = 0;
+    wait_for(HANG_GUARD, "probes from both children", || {
+        round += 1;
+        runtime.block_on(put_records(
+            &k.client(),
+            "split",
+            &named(&format!("probe{round}"), 8, 1),
+        ));
+        std::thread::sleep(Duration::from_millis(300));
+        let shards: std::collections::BTreeSet<String> = seen("probe")
+            .iter()
+            .map(|v| v["shard"].as_str().unwrap().to_owned())
+            .collect();
+        (shards.len() == 2).then_some(())
+    });
+    runtime.block_on(put_records(&k.client(), "split", &named("new", 8, 2)));
+    wait_for(HANG_GUARD, "the new records", || {
+        (seen("new").len() >= 16).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(seen("new").len(), 16, "each new record once");
+    assert_eq!(seen("old").len(), 0, "no old record: {:?}", seen("old"));
+}
+
+/// A proxy rule that holds the first GetRecords until the test says go,
+/// then answers it with `fault`: the consumer has taken its LATEST iterator
+/// and loses it (or its call) after records came.
+fn hold_first_get_records(
+    fault: &'static str,
+) -> (
+    Arc<gridwatch_tests::FaultRule>,
+    std::sync::mpsc::Receiver<()>,
+    std::sync::mpsc::SyncSender<()>,
+) {
+    let (arrived_tx, arrived) = std::sync::mpsc::sync_channel::<()>(1);
+    let (go, go_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let arrived_tx = std::sync::Mutex::new(arrived_tx);
+    let go_rx = std::sync::Mutex::new(go_rx);
+    let rule = Arc::new(move |op: &str, n: u64| {
+        if op == "GetRecords" && n == 1 {
+            let _ = arrived_tx.lock().unwrap().send(());
+            let _ = go_rx.lock().unwrap().recv();
+            return Fault::new(fault);
+        }
+        None
+    });
+    (rule, arrived, go)
+}
+
+#[test]
+fn a_lost_latest_iterator_resumes_where_it_was_not_at_the_new_tip() {
+    let k = Kinesalite::start(None);
+    let runtime = rt();
+    for (stream, fault) in [
+        ("lost-call", "InternalFailure"),
+        ("lost-expired", "ExpiredIteratorException"),
+        ("lost-throttled", "ProvisionedThroughputExceededException"),
+    ] {
+        let (rule, arrived, go) = hold_first_get_records(fault);
+        let proxy = FaultProxy::start(k.port, rule);
+        runtime.block_on(async {
+            create_stream(&k.client(), stream, 1).await;
+            put_records(&k.client(), stream, &named("old", 4, 2)).await;
+            let mut config = ConsumerConfig::new(stream, StartAt::Latest);
+            config.until_caught_up = true;
+            let (tx, mut rx) = mpsc::channel(1024);
+            let (_stop_tx, stop) = watch::channel(false);
+            let consumer = tokio::spawn(kinesis::consume(
+                kinesis_client(&proxy.endpoint()),
+                config,
+                HashMap::new(),
+                tx,
+                Arc::default(),
+                stop,
+            ));
+            // The iterator is taken; records come; then the call fails.
+            tokio::task::spawn_blocking(move || arrived.recv().unwrap())
+                .await
+                .unwrap();
+            put_records(&k.client(), stream, &named("new", 4, 5)).await;
+            go.send(()).unwrap();
+            let mut devices = Vec::new();
+            while let Some(b) = tokio::time::timeout(HANG_GUARD, rx.recv()).await.unwrap() {
+                devices.extend(b.records.iter().map(|r| r.device_id.clone()));
+            }
+            consumer.await.unwrap().unwrap();
+            assert_eq!(
+                devices.len(),
+                20,
+                "{fault}: every new record once: {devices:?}"
+            );
+            assert!(
+                devices.iter().all(|d| d.starts_with("new-")),
+                "{fault}: {devices:?}"
+            );
+        });
+    }
 }

@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use gridwatch_core::aws::{AwsOptions, AwsProblem};
-use gridwatch_core::kinesis::{ConsumerConfig, Follower, KinesisError, StartAt, list_shards};
+use gridwatch_core::kinesis::{
+    ConsumerConfig, Follower, KinesisError, StartAt, list_shards, stream_identity,
+};
 use gridwatch_core::live::LiveView;
 use gridwatch_core::probe;
 use gridwatch_core::{Cache, CacheReader};
@@ -38,9 +40,12 @@ pub fn current(active: &ActiveLive) -> Arc<LiveView> {
         .unwrap_or_else(|e| e.into_inner().clone())
 }
 
-/// The checkpoint source a stream's shards are filed under in the cache.
-pub fn stream_source(stream: &str) -> String {
-    format!("kinesis:{stream}")
+/// The checkpoint source a stream's shards are filed under in the cache,
+/// from its identity ([`gridwatch_core::kinesis::stream_identity`]: ARN,
+/// creation time, endpoint), so a stream made again under the same name, or
+/// one of another account, never resumes from foreign sequence numbers.
+pub fn stream_source(identity: &str) -> String {
+    format!("kinesis:{identity}")
 }
 
 fn cache_error(e: impl std::fmt::Display) -> ApiError {
@@ -276,20 +281,24 @@ impl Session {
         let (client, aws) = kinesis_client(&conn).await?;
         // Listing the shards first turns a wrong name, region or credential
         // into a clear error now rather than a silent empty chart.
-        list_shards(&client, &conn.stream).await.map_err(|e| {
+        let refused = |e: KinesisError| {
             let code = match e {
                 KinesisError::StreamNotFound { .. } => ErrorCode::NotFound,
                 _ => ErrorCode::Aws,
             };
             ApiError::new(code, format!("{e} (using {})", aws.describe()))
-        })?;
+        };
+        list_shards(&client, &conn.stream).await.map_err(refused)?;
+        let identity = stream_identity(&client, &conn.stream, aws.endpoint_url.as_deref())
+            .await
+            .map_err(refused)?;
         self.disconnect().await;
         let cache = Cache::open(self.engine.cache_path()).map_err(cache_error)?;
         let follower = Follower::start(
             client,
             ConsumerConfig::new(&conn.stream, StartAt::Latest),
             cache,
-            stream_source(&conn.stream),
+            stream_source(&identity),
         )
         .map_err(cache_error)?;
         self.set_active(follower.live.clone());
