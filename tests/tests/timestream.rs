@@ -375,3 +375,50 @@ fn the_bridge_writes_batches_of_at_most_100_retries_quarantines_and_resumes() {
         .count();
     assert_eq!(calls_after, calls_before);
 }
+
+#[test]
+fn values_out_of_range_are_null_and_reported_and_the_rest_of_the_answer_stands() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let q = "SELECT d, t, tod, span FROM odd";
+    let cols = json!([
+        {"Name": "d", "Type": scalar("DATE")},
+        {"Name": "t", "Type": scalar("TIMESTAMP")},
+        {"Name": "tod", "Type": scalar("TIME")},
+        {"Name": "span", "Type": scalar("INTERVAL_DAY_TO_SECOND")}
+    ]);
+    let s = |v: &str| json!({"ScalarValue": v});
+    can(
+        &moto,
+        q,
+        vec![json!({"QueryId": "odd", "ColumnInfo": cols, "Rows": [
+            // Past 2262, where i64 nanoseconds end: read exactly.
+            {"Data": [s("2300-01-01"), s("2300-01-01 00:00:00.000000001"), s("23:59:59.999999999"), s("1 00:00:00.000000000")]},
+            // Out of range: each cell null and reported, the row kept.
+            {"Data": [s("2023-11-14"), s("2147483647-01-01 00:00:00.000000000"), s("99999999999999999999:00:00"), s("9999999999999 00:00:00.000000000")]}
+        ]})],
+    );
+    let out = gridwatch(
+        &dir.path().join("c.sqlite"),
+        &moto.endpoint(),
+        &["sql", q, "--format", "json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rows,
+        json!([
+            {"d": "2300-01-01", "t": "2300-01-01T00:00:00.000000001Z", "tod": "23:59:59.999999999", "span": "86400 s"},
+            {"d": "2023-11-14", "t": null, "tod": null, "span": null}
+        ])
+    );
+    for line in [
+        "row 2, column t: \"2147483647-01-01 00:00:00.000000000\" is out of range for a timestamp (1970-01-01 to 9999-12-31)",
+        "row 2, column tod: \"99999999999999999999:00:00\" is not a time",
+        "row 2, column span: \"9999999999999 00:00:00.000000000\" is out of range for a day-to-second interval (at most 106751 days either way)",
+    ] {
+        assert!(err.contains(line), "{line}\n{err}");
+    }
+    assert!(err.contains("2 rows in 1 pages"), "{err}");
+}
