@@ -235,10 +235,13 @@ pub fn spawn_writer(
     let thread = std::thread::Builder::new()
         .name("gridwatch-cache-writer".into())
         .spawn(move || {
-            let result = write_batches(rx, cache, &live, &config);
+            let mut rx = rx;
+            let result = write_batches(&mut rx, cache, &live, &config);
             if let Err(e) = &result {
                 let _ = noted.set(describe_failure(e));
             }
+            // Closed only now: whoever sees it closed finds the failure set.
+            drop(rx);
             result
         });
     let thread = match thread {
@@ -314,7 +317,7 @@ async fn read_shard(mut reader: ShardReader, tx: mpsc::Sender<ShardBatch>, limit
 }
 
 fn write_batches(
-    mut rx: mpsc::Receiver<ShardBatch>,
+    rx: &mut mpsc::Receiver<ShardBatch>,
     mut cache: Cache,
     live: &LiveView,
     config: &IngestConfig,

@@ -829,7 +829,7 @@ impl ShardReader {
             }
             Failure::Expired => "iterator expired".to_string(),
             Failure::Fatal(e) => {
-                tracing::error!(shard = %self.shard, error = %e, "read failed; retrying cannot help");
+                // Said once, by whoever runs the consumer, when it ends.
                 update(&self.board, &self.shard, |s| {
                     s.last_error = Some(e.to_string())
                 });
@@ -896,11 +896,13 @@ impl Follower {
         let consumer = tokio::spawn(async move {
             let result = consumer.await;
             // Said here, when it happens: an app may not look for a while.
+            // A writer that failed has said why itself.
             match &result {
-                Err(KinesisError::OutputClosed) => match writer_failure.get() {
-                    Some(cause) => tracing::error!(%stream, error = %cause, "stopped following"),
-                    None => tracing::error!(%stream, "stopped following: the cache writer stopped"),
-                },
+                Err(KinesisError::OutputClosed) => {
+                    if writer_failure.get().is_none() {
+                        tracing::error!(%stream, "stopped following: the cache writer stopped");
+                    }
+                }
                 Err(e) => {
                     tracing::error!(%stream, error = %e, "stopped following");
                     let _ = noted.set(e.to_string());
