@@ -223,6 +223,33 @@ fn report_skipped_files(skipped: &[gridwatch_lake::SkippedFile], as_json: bool) 
     }
 }
 
+/// A flag set at the first SIGINT or SIGTERM from now on, for the lake's
+/// blocking jobs, which check it between files and stop leaving whole files.
+fn cancel_on_signal() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let (watching, watched) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            let _ = watching.send(());
+            return;
+        };
+        runtime.block_on(async move {
+            let signals = crate::signals::Signals::new();
+            let _ = watching.send(());
+            signals.recv().await;
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    });
+    // Watched before the job starts, so an early signal is not the default
+    // action (which would end the process mid-write).
+    let _ = watched.recv();
+    cancel
+}
+
 /// A view's frame as printable rows, numbers kept as numbers.
 pub fn rows(df: &DataFrame) -> anyhow::Result<Rows> {
     let table = gridwatch_lake::table::result_table(df)?;
@@ -281,7 +308,8 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
     if let Some(mib) = args.memory_mb {
         query.memory_budget = usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     }
-    let readings = gridwatch_lake::Readings::scan(&lake, &query)
+    let cancel = cancel_on_signal();
+    let readings = gridwatch_lake::Readings::scan_cancellable(&lake, &query, &cancel)
         .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
     let report = &readings.report;
     report_bad_lines(&report.bad_lines);

@@ -31,6 +31,30 @@ pub enum ExtractError {
     },
     #[error(transparent)]
     Range(#[from] RangeError),
+    #[error("{path}: decompresses to more than {limit} bytes (a gzip bomb?)")]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error("{path}: line {line} holds a record longer than {limit} bytes")]
+    RecordTooLong {
+        path: PathBuf,
+        line: usize,
+        limit: usize,
+    },
+}
+
+impl ExtractError {
+    /// What went wrong, without the path (said beside it).
+    pub fn reason(&self) -> String {
+        match self {
+            ExtractError::Io { source, .. } => source.to_string(),
+            ExtractError::Range(e) => e.to_string(),
+            ExtractError::TooLarge { limit, .. } => {
+                format!("decompresses to more than {limit} bytes (a gzip bomb?)")
+            }
+            ExtractError::RecordTooLong { line, limit, .. } => {
+                format!("line {line} holds a record longer than {limit} bytes")
+            }
+        }
+    }
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ExtractError + '_ {
@@ -202,81 +226,228 @@ pub fn read_json(path: &Path) -> Result<(Vec<Record>, Vec<BadLine>), ExtractErro
     Ok((records, bad))
 }
 
+/// The most one gzip extract may decompress to. Firehose buffers at most
+/// 128 MiB before it compresses, so a real extract is far below this; a
+/// file past it (a gzip bomb) is skipped.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
+
+/// The most one gzip extract may decompress to, as a multiple of its own
+/// size (but at least [`MAX_RECORD_BYTES`]). Telemetry JSON compresses
+/// about tenfold; a bomb of zeros a thousandfold, and one of a repeated
+/// record a few hundredfold, whose records would all be held at once
+/// (a file's rows join the range whole). So the rows a file yields stay
+/// in proportion to its size on disk, which the memory budget plans by.
+pub const MAX_GZIP_RATIO: u64 = 100;
+
+/// The longest record read as one: a telemetry record is a few hundred
+/// bytes. A line longer than this is split into its objects as it streams
+/// (back-to-back files are one long line); one object longer than this
+/// skips the file.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Bytes read (or decompressed) at a time.
+const CHUNK: usize = 1 << 20;
+
 /// Hands each record of one JSON extract to `take`, borrowed from the
-/// file's bytes, and returns the lines it could not read.
+/// file's bytes, and returns the lines it could not read. The file streams
+/// through a buffer of about [`CHUNK`] plus one record, so neither a large
+/// file nor a gzip bomb is ever held whole. An error (unreadable, corrupt
+/// or truncated gzip, past [`MAX_DECOMPRESSED_BYTES`]) may come after some
+/// records were taken: the caller drops the file's records then.
 pub fn for_each_record(
     path: &Path,
-    mut take: impl FnMut(&RecordRef<'_>),
+    take: impl FnMut(&RecordRef<'_>),
 ) -> Result<Vec<BadLine>, ExtractError> {
-    let raw = std::fs::read(path).map_err(io(path))?;
-    let data = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 6);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(io(path))?;
-        out
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let size = file.metadata().map_err(io(path))?.len();
+    let limit = size
+        .saturating_mul(MAX_GZIP_RATIO)
+        .max(MAX_RECORD_BYTES as u64)
+        .min(MAX_DECOMPRESSED_BYTES);
+    let mut raw = std::io::BufReader::with_capacity(CHUNK, file);
+    let gzip = std::io::BufRead::fill_buf(&mut raw)
+        .map_err(io(path))?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut input: Box<dyn Read> = if gzip {
+        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
     } else {
-        raw
+        Box::new(raw)
     };
-    let mut bad = Vec::new();
-    let mut decoder = codec::Decoder::default();
+    let mut lines = Lines {
+        path,
+        take,
+        bad: Vec::new(),
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK);
+    // buf[start..] is not consumed yet; buf[start..start + scanned] holds
+    // no newline. `line` is the number of the line at `start`.
+    let (mut start, mut scanned, mut line) = (0usize, 0usize, 1usize);
+    let mut total = 0u64;
+    // Within a line too long to be one record: the objects taken so far,
+    // or, after bytes that are not JSON, None until the line ends.
+    let mut long: Option<Option<usize>> = None;
+    loop {
+        buf.drain(..start);
+        start = 0;
+        let len = buf.len();
+        buf.resize(len + CHUNK, 0);
+        let n = loop {
+            match input.read(&mut buf[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(path)(e)),
+            }
+        };
+        buf.truncate(len + n);
+        total += n as u64;
+        if gzip && total > limit {
+            return Err(ExtractError::TooLarge {
+                path: path.to_owned(),
+                limit,
+            });
+        }
+        let eof = n == 0;
+        // The decoder borrows from the buffer, so it lasts one chunk.
+        let mut decoder = codec::Decoder::default();
+        let d = &mut decoder;
+        // Every whole line in the buffer.
+        while let Some(i) = memchr::memchr(b'\n', &buf[start + scanned..]) {
+            let end = start + scanned + i;
+            let text = &buf[start..end];
+            match long.take() {
+                None => lines.line(d, text, line),
+                Some(Some(taken)) => {
+                    lines.objects(d, text, taken, true);
+                }
+                Some(None) => {}
+            }
+            start = end + 1;
+            scanned = 0;
+            line += 1;
+        }
+        scanned = buf.len() - start;
+        if eof {
+            let text = &buf[start..];
+            match long {
+                None => lines.line(d, text, line),
+                Some(Some(taken)) => {
+                    lines.objects(d, text, taken, true);
+                }
+                Some(None) => {}
+            }
+            return Ok(lines.bad);
+        }
+        // A line longer than any record: take its whole objects now.
+        if scanned > MAX_RECORD_BYTES {
+            if let Some(taken) = *long.get_or_insert(Some(0)) {
+                let (used, taken, ok) = lines.objects(d, &buf[start..], taken, false);
+                start += used;
+                scanned -= used;
+                long = Some(ok.then_some(taken));
+                if ok && scanned > MAX_RECORD_BYTES {
+                    return Err(ExtractError::RecordTooLong {
+                        path: path.to_owned(),
+                        line,
+                        limit: MAX_RECORD_BYTES,
+                    });
+                }
+            }
+            if long == Some(None) {
+                // Not JSON: dropped up to the end of the line.
+                start = buf.len();
+                scanned = 0;
+            }
+        }
+    }
+}
+
+/// Decodes lines and objects of one file for [`for_each_record`].
+struct Lines<'p, F> {
+    path: &'p Path,
+    take: F,
+    bad: Vec<BadLine>,
+}
+
+impl<F: FnMut(&RecordRef<'_>)> Lines<'_, F> {
     // Records in an extract carry their own time; arrival is long past, so
     // the future rule uses the record's own clock only as a bound.
-    let arrival = i64::MAX / 2;
-    let mut line_start = 0;
-    let ends = memchr::memchr_iter(b'\n', &data).chain(std::iter::once(data.len()));
-    for (i, end) in ends.enumerate() {
-        let line = &data[line_start..end];
-        line_start = end + 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    const ARRIVAL: i64 = i64::MAX / 2;
+
+    fn bad_line(&mut self, line: usize, reason: String) {
+        self.bad.push(BadLine {
+            file: self.path.to_owned(),
+            line,
+            reason,
+        });
+    }
+
+    /// One whole line, numbered `n`.
+    fn line<'a>(&mut self, decoder: &mut codec::Decoder<'a>, text: &'a [u8], n: usize) {
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return;
         }
-        match decoder.decode(line, arrival) {
-            Ok(r) => take(r),
+        match decoder.decode(text, Self::ARRIVAL) {
+            Ok(r) => (self.take)(r),
             // Firehose without a delimiter writes objects back to back,
             // which read as one line with trailing characters. Checked only
             // when a line fails, so whole lines cost one parse.
-            Err(_) if has_adjacent_objects(line) => {
-                let mut stream =
-                    serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>();
-                let mut start = 0;
-                let mut n = 0;
-                loop {
-                    let item = stream.next();
-                    let end = stream.byte_offset();
-                    match item {
-                        None => break,
-                        Some(Ok(_)) => {
-                            n += 1;
-                            match decoder.decode(&line[start..end], arrival) {
-                                Ok(r) => take(r),
-                                Err(e) => bad.push(BadLine {
-                                    file: path.to_owned(),
-                                    line: n,
-                                    reason: e.to_string(),
-                                }),
-                            }
-                            start = end;
-                        }
-                        Some(Err(e)) => {
-                            bad.push(BadLine {
-                                file: path.to_owned(),
-                                line: n + 1,
-                                reason: format!("not JSON: {e}"),
-                            });
-                            break;
-                        }
-                    }
-                }
+            Err(_) if has_adjacent_objects(text) => {
+                self.objects(decoder, text, 0, true);
             }
-            Err(e) => bad.push(BadLine {
-                file: path.to_owned(),
-                line: i + 1,
-                reason: e.to_string(),
-            }),
+            Err(e) => self.bad_line(n, e.to_string()),
         }
     }
-    Ok(bad)
+
+    /// The objects back to back in `text`, numbered on from `taken`. With
+    /// `end`, `text` is the rest of its line; without, an object cut at
+    /// the end of `text` is left for the next call. Returns the bytes used,
+    /// the objects taken so far, and false after bytes that are not JSON
+    /// (reported; the rest of the line is not read).
+    fn objects<'a>(
+        &mut self,
+        decoder: &mut codec::Decoder<'a>,
+        text: &'a [u8],
+        mut taken: usize,
+        end: bool,
+    ) -> (usize, usize, bool) {
+        // Not at the line's end, only up to the last `}`: the bytes after it
+        // belong to an object cut by the chunk, and a cut in a number or a
+        // `true` reads as a wrong value rather than as a short one.
+        let text = if end {
+            text
+        } else {
+            // `text` starts where an object must: anything else is not
+            // JSON, however long (a bomb of zeros has no `}` at all).
+            if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                self.bad_line(taken + 1, "not JSON: not an object".into());
+                return (text.len(), taken, false);
+            }
+            &text[..memchr::memrchr(b'}', text).map_or(0, |i| i + 1)]
+        };
+        let mut stream =
+            serde_json::Deserializer::from_slice(text).into_iter::<serde::de::IgnoredAny>();
+        let mut from = 0;
+        loop {
+            let item = stream.next();
+            let to = stream.byte_offset();
+            match item {
+                None => return (text.len(), taken, true),
+                Some(Ok(_)) => {
+                    taken += 1;
+                    match decoder.decode(&text[from..to], Self::ARRIVAL) {
+                        Ok(r) => (self.take)(r),
+                        Err(e) => self.bad_line(taken, e.to_string()),
+                    }
+                    from = to;
+                }
+                Some(Err(e)) if e.is_eof() && !end => return (from, taken, true),
+                Some(Err(e)) => {
+                    self.bad_line(taken + 1, format!("not JSON: {e}"));
+                    return (text.len(), taken, false);
+                }
+            }
+        }
+    }
 }
 
 /// Whether a line holds `}{` outside strings: two objects back to back.
@@ -444,5 +615,87 @@ mod tests {
                 i64::MAX
             )
         );
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut enc, bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// Files larger than a chunk stream through: lines cut at a chunk's end,
+    /// a back-to-back file (one line of 3 MiB), and a bad line past the
+    /// first chunk keeps its number.
+    #[test]
+    fn files_past_a_chunk_stream_through_with_lines_and_objects_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 3 * MAX_RECORD_BYTES / REC.len();
+        let mut nd = format!("{REC}\n").repeat(n);
+        nd.push_str("{oops\n");
+        nd.push_str(&format!("{REC}\n"));
+        let f = dir.path().join("nd");
+        std::fs::write(&f, &nd).unwrap();
+        let (records, bad) = read_json(&f).unwrap();
+        assert_eq!(records.len(), n + 1);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, n + 1);
+        // Readings that differ, as real ones do (a repeated record
+        // compresses like a bomb).
+        let b2b = dir.path().join("b2b.gz");
+        let varied: String = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"Time": {}, "DeviceID": "m{}", "watt_measure": {}.{}}}"#,
+                    1_700_000_000_000i64 + (i as i64 * 7919) % 3_600_000,
+                    i % 977,
+                    (i * 31) % 5003,
+                    (i * 17) % 97
+                )
+            })
+            .collect();
+        std::fs::write(&b2b, gzip(varied.as_bytes())).unwrap();
+        let (records, bad) = read_json(&b2b).unwrap();
+        assert_eq!((records.len(), bad.len()), (n, 0), "{bad:?}");
+    }
+
+    /// A gzip bomb (KBs inflating to tens of MB) is refused once it passes
+    /// a hundred times its size, having cost a chunk of memory; a single
+    /// object longer than a record may be, or a truncated or corrupt gzip,
+    /// is an error for the file too.
+    #[test]
+    fn bombs_long_objects_and_broken_gzip_are_refused_without_holding_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let bomb = dir.path().join("bomb.gz");
+        std::fs::write(&bomb, gzip(&vec![0u8; 40 << 20])).unwrap();
+        let size = std::fs::metadata(&bomb).unwrap().len();
+        assert_eq!(
+            read_json(&bomb).unwrap_err().reason(),
+            format!(
+                "decompresses to more than {} bytes (a gzip bomb?)",
+                size * MAX_GZIP_RATIO
+            )
+        );
+        let records = gzip(format!("{REC}\n").repeat(200_000).as_bytes());
+        let repeated = dir.path().join("repeated.gz");
+        std::fs::write(&repeated, &records).unwrap();
+        assert!(read_json(&repeated).is_err());
+
+        let long = dir.path().join("long");
+        let padding = "x".repeat(2 * MAX_RECORD_BYTES);
+        std::fs::write(&long, format!("{{\"pad\": \"{padding}\"}}\n{REC}\n")).unwrap();
+        assert_eq!(
+            read_json(&long).unwrap_err().reason(),
+            format!("line 1 holds a record longer than {MAX_RECORD_BYTES} bytes")
+        );
+
+        let whole = gzip(format!("{REC}\n").repeat(1000).as_bytes());
+        let truncated = dir.path().join("truncated.gz");
+        std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
+        assert!(read_json(&truncated).is_err());
+        let mut flipped = whole.clone();
+        flipped[whole.len() / 2] ^= 0xff;
+        let corrupt = dir.path().join("corrupt.gz");
+        std::fs::write(&corrupt, &flipped).unwrap();
+        assert!(read_json(&corrupt).is_err());
     }
 }

@@ -49,6 +49,8 @@ pub enum LakeError {
     },
     #[error(transparent)]
     Range(#[from] RangeError),
+    #[error("not the lake's Parquet schema: {0}")]
+    Schema(String),
     /// Stopped on request (a signal); what was written is whole.
     #[error("stopped before the end")]
     Cancelled,

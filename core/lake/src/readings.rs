@@ -5,7 +5,8 @@
 //!   reading costs about 50 bytes whatever its strings.
 //! - Only the measures the views use are kept (watt, energy, voltage), as
 //!   f64 with NaN for "this record has none". The decoder rejects
-//!   non-finite measures, so NaN cannot be a real reading.
+//!   non-finite measures, and Parquet values meet the same check
+//!   (`codec::check_measure`), so NaN cannot be a real reading.
 //! - Files decode in parallel, a window at a time, and join in file order,
 //!   so ties in time keep the order they had in the lake.
 //!
@@ -16,6 +17,7 @@
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -305,16 +307,29 @@ impl FileReadings {
         let df = ParquetReader::new(open()?)
             .with_columns(Some(wanted))
             .finish()?;
-        let mut out = FileReadings {
-            records: df.height(),
-            ..FileReadings::default()
+        let mut out = FileReadings::default();
+        let schema_error = |what: String| LakeError::Schema(what);
+        let column = |name: &str, want: &DataType| -> Result<&Column, LakeError> {
+            let c = df
+                .column(name)
+                .map_err(|_| schema_error(format!("no {name} column")))?;
+            if c.dtype() != want {
+                return Err(schema_error(format!("{name} is {}, not {want}", c.dtype())));
+            }
+            Ok(c)
         };
         // Whole columns up front: cheaper than a lookup per row and cell.
-        let time: Vec<Option<i64>> = df.column(TIME)?.i64()?.iter().collect();
-        let device: Vec<Option<&str>> = df.column(DEVICE)?.str()?.iter().collect();
-        let measure = |name: &str| -> PolarsResult<Option<Vec<Option<f64>>>> {
+        let time: Vec<Option<i64>> = column(TIME, &DataType::Int64)?.i64()?.iter().collect();
+        let device: Vec<Option<&str>> = column(DEVICE, &DataType::String)?.str()?.iter().collect();
+        let measure = |name: &str| -> Result<Option<Vec<Option<f64>>>, LakeError> {
             match df.column(name) {
-                Ok(c) => Ok(Some(c.cast(&DataType::Float64)?.f64()?.iter().collect())),
+                Ok(c) if c.dtype().is_primitive_numeric() => {
+                    Ok(Some(c.cast(&DataType::Float64)?.f64()?.iter().collect()))
+                }
+                Ok(c) => Err(schema_error(format!(
+                    "{name} is {}, not a number",
+                    c.dtype()
+                ))),
                 Err(_) => Ok(None),
             }
         };
@@ -333,9 +348,32 @@ impl FileReadings {
             }
         }
         for i in 0..df.height() {
+            // The rules a JSON record meets, so a Parquet file cannot carry
+            // what the decoder would refuse (1e308 volts, NaN, no device).
+            let m = [0, 1, 2].map(|k| measures[k].as_ref().and_then(|c| c[i]));
+            let refused = match (time[i], device[i]) {
+                (None, _) => Some(format!("no {TIME}")),
+                (_, None) => Some(format!("no {DEVICE}")),
+                (Some(t), _) if !(0..gridwatch_types::time::MAX_US).contains(&t) => {
+                    Some(format!("{TIME} {t} is outside the years 1970 to 9999"))
+                }
+                _ => MEASURES.iter().zip(m).find_map(|(name, v)| {
+                    v.and_then(|v| gridwatch_core::codec::check_measure(name, v).err())
+                        .map(|e| e.to_string())
+                }),
+            };
+            if let Some(reason) = refused {
+                out.bad.push(BadLine {
+                    file: path.to_owned(),
+                    line: i + 1,
+                    reason: format!("row {}: {reason}", i + 1),
+                });
+                continue;
+            }
             let (Some(t), Some(d)) = (time[i], device[i]) else {
                 continue;
             };
+            out.records += 1;
             let dim = |k: &str| dims.iter().find(|(n, _, _)| *n == k).and_then(|c| c.2[i]);
             if !keep.keeps(t, d, dim) {
                 continue;
@@ -345,10 +383,29 @@ impl FileReadings {
                     out.set_dim(*index, v);
                 }
             }
-            let m = [0, 1, 2].map(|k| measures[k].as_ref().and_then(|c| c[i]).unwrap_or(f64::NAN));
-            out.end_row(t, d, m);
+            out.end_row(t, d, m.map(|v| v.unwrap_or(f64::NAN)));
         }
         Ok(out)
+    }
+
+    /// One file's readings, or why the file cannot be read: any error, and
+    /// a panic in the Parquet reader on a malformed file, is the file's.
+    fn read(path: &Path, parquet: bool, keep: &Keep<'_>) -> Result<Self, String> {
+        let read = || {
+            if parquet {
+                FileReadings::from_parquet(path, keep)
+            } else {
+                Ok(FileReadings::from_json(path, keep)?)
+            }
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+            Ok(Ok(file)) => Ok(file),
+            Ok(Err(LakeError::Extract(e))) => Err(e.reason()),
+            Ok(Err(LakeError::Io { source, .. })) => Err(source.to_string()),
+            Ok(Err(LakeError::Polars(e))) => Err(format!("not a readable Parquet file: {e}")),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("not a readable Parquet file: the reader failed on it".into()),
+        }
     }
 }
 
@@ -487,6 +544,19 @@ impl Readings {
     /// Reads the extracts covering the query's range. Partitions outside it
     /// are never opened; lines that cannot be read are in the report.
     pub fn scan(lake: &Path, query: &ReadingsQuery) -> Result<Readings, LakeError> {
+        Readings::scan_cancellable(lake, query, &AtomicBool::new(false))
+    }
+
+    /// Like [`Readings::scan`], stopping with [`LakeError::Cancelled`] once
+    /// `cancel` is set (checked between files). A file that cannot be read
+    /// (corrupt gzip, truncated, not Parquet, the wrong schema, a checksum
+    /// that does not match) is skipped and named in the report's
+    /// `skipped_files`; the figures are the rest's.
+    pub fn scan_cancellable(
+        lake: &Path,
+        query: &ReadingsQuery,
+        cancel: &AtomicBool,
+    ) -> Result<Readings, LakeError> {
         let sel = extract::select(lake, query.from_us, query.to_us)?;
         let mut files: Vec<(PathBuf, bool)> = sel.json.iter().map(|p| (p.clone(), false)).collect();
         files.extend(sel.parquet.iter().map(|p| (p.clone(), true)));
@@ -513,18 +583,28 @@ impl Readings {
         let window = rayon::current_num_threads().max(1) * 8;
         let mut read_bytes = 0u64;
         for (chunk, chunk_sizes) in files.chunks(window).zip(sizes.chunks(window)) {
-            let decoded: Vec<Result<FileReadings, LakeError>> = chunk
+            if cancel.load(Ordering::Relaxed) {
+                return Err(LakeError::Cancelled);
+            }
+            let decoded: Vec<Option<Result<FileReadings, String>>> = chunk
                 .par_iter()
                 .map(|(path, parquet)| {
-                    if *parquet {
-                        FileReadings::from_parquet(path, &keep)
-                    } else {
-                        Ok(FileReadings::from_json(path, &keep)?)
-                    }
+                    (!cancel.load(Ordering::Relaxed))
+                        .then(|| FileReadings::read(path, *parquet, &keep))
                 })
                 .collect();
-            for file in decoded {
-                readings.join(file?)?;
+            for ((path, _), file) in chunk.iter().zip(decoded) {
+                match file {
+                    None => return Err(LakeError::Cancelled),
+                    Some(Ok(file)) => readings.join(file)?,
+                    Some(Err(reason)) => {
+                        tracing::warn!(file = %path.display(), reason, "extract skipped");
+                        readings.report.skipped_files.push(crate::SkippedFile {
+                            path: path.clone(),
+                            reason,
+                        });
+                    }
+                }
             }
             read_bytes += chunk_sizes.iter().sum::<u64>();
             readings.keep_within(lake, query.memory_budget, read_bytes, total_bytes)?;
@@ -816,5 +896,121 @@ mod tests {
             err.starts_with("no Substation in the extracts (known: device_id, Region, hour"),
             "{err}"
         );
+    }
+
+    fn write_parquet(path: &Path, df: &mut DataFrame) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        ParquetWriter::new(file).finish(df).unwrap();
+    }
+
+    fn summary(readings: &Readings, column: &str) -> f64 {
+        let df = readings.aggregate(&[], None).unwrap();
+        df.column(column)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .get(0)
+            .unwrap()
+    }
+
+    /// One bad file does not fail the view: a corrupt gzip, a truncated
+    /// one, a file that is not Parquet and one with the wrong schema are
+    /// skipped and named, and a Parquet row of 1e308 volts is refused as
+    /// JSON would refuse it, so the figures are the good rows'. Before,
+    /// the first bad file failed the whole view, and 1e308 gave a voltage
+    /// p50 of 5e307.
+    #[test]
+    fn bad_files_are_skipped_and_named_and_the_rest_is_computed() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        write(
+            lake,
+            "good",
+            &[
+                line("m1", 0, 1.0, ""),
+                line("m2", 1, 1.0, ""),
+                line("m3", 2, 1.0, ""),
+            ],
+        );
+        let hour = lake.join(HOUR_DIR);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, line("m9", 3, 1.0, "").repeat(200).as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        std::fs::write(hour.join("truncated.gz"), &gz[..gz.len() / 2]).unwrap();
+        let mut corrupt = gz.clone();
+        corrupt[10] ^= 0x55;
+        corrupt[11] ^= 0x55;
+        std::fs::write(hour.join("corrupt.gz"), &corrupt).unwrap();
+        // A day later, in Parquet.
+        let day16 = lake.join("readings/parquet/year=2023/month=11/day=16");
+        let t16 = (T0 + 86_400_000) * 1000;
+        let mut huge = df!(
+            TIME => [t16, t16 + 60_000_000],
+            DEVICE => ["p1", "p1"],
+            VOLTAGE => [1e308, 230.0],
+        )
+        .unwrap();
+        write_parquet(&day16.join("part-0.parquet"), &mut huge);
+        let mut wrong = df!(TIME => ["noon"], DEVICE => ["p2"], VOLTAGE => [230.0]).unwrap();
+        write_parquet(&day16.join("part-1.parquet"), &mut wrong);
+        std::fs::write(
+            day16.join("part-2.parquet"),
+            b"PAR1 not parquet at all PAR1",
+        )
+        .unwrap();
+
+        let q = ReadingsQuery::new(T0 * 1000, t16 + 3_600_000_000);
+        let readings = Readings::scan(lake, &q).unwrap();
+        let skipped: Vec<(String, &str)> = readings
+            .report
+            .skipped_files
+            .iter()
+            .map(|s| {
+                (
+                    s.path.file_name().unwrap().to_string_lossy().into_owned(),
+                    s.reason.as_str(),
+                )
+            })
+            .collect();
+        let names: Vec<&str> = skipped.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "corrupt.gz",
+                "truncated.gz",
+                "part-1.parquet",
+                "part-2.parquet"
+            ],
+            "{skipped:?}"
+        );
+        assert_eq!(
+            skipped[2].1,
+            "not the lake's Parquet schema: time_us is str, not i64"
+        );
+        assert!(
+            skipped[3].1.starts_with("not a readable Parquet file"),
+            "{}",
+            skipped[3].1
+        );
+        let bad: Vec<String> = readings
+            .report
+            .bad_lines
+            .iter()
+            .map(|b| b.reason.clone())
+            .collect();
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(
+            bad[0].starts_with("row 1: measure \"voltage\""),
+            "{}",
+            bad[0]
+        );
+        // The good JSON's 228, 229, 230 V and the Parquet's 230 V.
+        assert_eq!(readings.report.records, 4);
+        assert_eq!(summary(&readings, "records"), 4.0);
+        assert_eq!(summary(&readings, "voltage_p50"), 229.5);
+        assert_eq!(summary(&readings, "voltage_p99"), 230.0);
     }
 }

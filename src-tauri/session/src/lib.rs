@@ -425,6 +425,13 @@ impl Session {
             let mut table =
                 gridwatch_lake::table::result_table(&out).map_err(|e| lake_error(&e))?;
             table.skipped = report.bad_lines.iter().map(|b| b.to_string()).collect();
+            // Whole files not read, with why: the figures are the rest's.
+            table.skipped.extend(
+                report
+                    .skipped_files
+                    .iter()
+                    .map(|f| format!("skipped file {f}")),
+            );
             table.lake_dir = lake.display().to_string();
             Ok(table)
         })
