@@ -179,9 +179,9 @@ pub struct Cache {
     dimensions: HashMap<i64, Vec<(String, String)>>,
 }
 
-/// How often opening retries a step SQLite answered "busy": 20 ms, 40 ms,
-/// … about 4 s in all, beyond which another process really holds the cache.
-const OPEN_RETRIES: u64 = 20;
+/// How long opening keeps retrying steps SQLite answered "busy" (its own
+/// busy wait included), beyond which another process really holds the cache.
+const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
@@ -211,6 +211,9 @@ impl Cache {
         // Two processes opening a new cache race to switch it to WAL and to
         // create its tables; SQLite answers some of those steps "busy"
         // without waiting (a wait could deadlock), so the loser retries.
+        // Retries stop at OPEN_PATIENCE in all, waits included: a lock
+        // that another process holds that long is reported, not waited out.
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             let result = Self::configure(&conn)
@@ -218,10 +221,10 @@ impl Cache {
                 .and_then(|()| migrate(&conn, path));
             match result {
                 Err(CacheError::Sqlite { source, .. })
-                    if is_busy(&source) && attempt < OPEN_RETRIES =>
+                    if is_busy(&source) && started.elapsed() < OPEN_PATIENCE =>
                 {
                     attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
+                    std::thread::sleep(std::time::Duration::from_millis(20 * attempt.min(10)));
                 }
                 other => break other?,
             }
@@ -615,6 +618,14 @@ impl Cache {
 
 fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let known = MIGRATIONS.len() as i64;
+    // A cache that is up to date needs no write lock to open, so a writer
+    // that holds it does not delay a second process that only opens it.
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sqlite(path))?;
+    if version == known {
+        return Ok(());
+    }
     loop {
         // IMMEDIATE takes the write lock before reading the version, so two
         // processes opening a new cache migrate one after the other and the
