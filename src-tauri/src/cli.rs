@@ -291,9 +291,18 @@ pub fn fleet_plan(args: &SimulateArgs) -> anyhow::Result<(FleetSpec, i64, RunOpt
         seed: args.seed,
     };
     let now = gridwatch_core::time::now_us();
-    let duration_us = args.duration.map(|d| d.as_micros() as i64).or(args
-        .days
-        .map(|d| i64::from(d) * gridwatch_core::time::MICROS_PER_DAY));
+    let duration_us = match (args.duration, args.days) {
+        (Some(d), _) => Some(
+            i64::try_from(d.as_micros())
+                .map_err(|_| anyhow::anyhow!("--duration is longer than the calendar"))?,
+        ),
+        (None, Some(days)) => Some(
+            i64::from(days)
+                .checked_mul(gridwatch_core::time::MICROS_PER_DAY)
+                .ok_or_else(|| anyhow::anyhow!("--days {days} is longer than the calendar"))?,
+        ),
+        (None, None) => None,
+    };
     // A lake is history: it ends now unless told otherwise.
     let fast = args.fast || args.to == Destination::Lake;
     if fast && duration_us.is_none() {
@@ -301,7 +310,11 @@ pub fn fleet_plan(args: &SimulateArgs) -> anyhow::Result<(FleetSpec, i64, RunOpt
     }
     let start_us = match (&args.start, duration_us) {
         (Some(s), _) => parse_time(s, now).map_err(anyhow::Error::msg)?,
-        (None, Some(d)) if fast => now - d,
+        // History that ends now starts no earlier than 1970.
+        (None, Some(d)) if fast => now
+            .checked_sub(d)
+            .filter(|start| *start >= 0)
+            .ok_or_else(|| anyhow::anyhow!("that much history would start before 1970"))?,
         _ => now,
     };
     let options = RunOptions {
@@ -406,7 +419,8 @@ fn query(args: QueryArgs, cache: &Path) -> anyhow::Result<()> {
             format_time(from_us)
         );
     }
-    let bucket_us = args.bucket.as_micros() as i64;
+    let bucket_us = i64::try_from(args.bucket.as_micros())
+        .map_err(|_| anyhow::anyhow!("--bucket is longer than the calendar"))?;
     if bucket_us <= 0 {
         bail!("--bucket must be longer than zero");
     }
