@@ -156,13 +156,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 use gridwatch_session::stream_source as source_name;
 
-/// Stops `stop` on Ctrl-C.
+/// Stops `stop` on Ctrl-C or SIGTERM.
 fn stop_on_ctrl_c(stop: watch::Sender<bool>) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = stop.send(true);
-        }
-    });
+    crate::signals::stop_on_signal(stop);
 }
 
 fn lag_line(board: &ShardBoard) -> String {
@@ -390,11 +386,12 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
             .map_err(kinesis_failure)
             .with_context(|| format!("cannot read {:?} with {}", args.stream, aws.describe()))?;
         println!(
-            "ingested {} records from {}: {} new readings ({} already cached), {} quarantined, in {} commits -> {}",
+            "ingested {} records from {}: {} new readings ({} already cached, {} conflicts), {} quarantined, in {} commits -> {}",
             summary.records,
             args.stream,
             summary.readings_new,
             summary.readings_repeated,
+            summary.conflicts,
             summary.quarantined,
             summary.commits,
             cache_path.display()

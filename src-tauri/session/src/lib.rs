@@ -370,7 +370,11 @@ impl Session {
             ));
         }
         let path = self.engine.cache_path().to_owned();
-        let before = gridwatch_core::time::now_us() - i64::from(days) * 86_400_000_000;
+        // Checked: a retention longer than the calendar keeps everything.
+        let before = i64::from(days)
+            .checked_mul(gridwatch_core::time::MICROS_PER_DAY)
+            .and_then(|keep| gridwatch_core::time::now_us().checked_sub(keep))
+            .unwrap_or(i64::MIN);
         blocking(move || {
             Cache::open(&path)
                 .and_then(|mut c| c.prune_before(before))
