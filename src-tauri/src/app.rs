@@ -212,7 +212,21 @@ async fn set_lake_dir(
 
 #[tauri::command]
 async fn load_settings(state: State<'_>) -> Result<Settings, ApiError> {
-    gridwatch_session::settings::load(&state.settings_path)
+    let settings = gridwatch_session::settings::load(&state.settings_path)?;
+    // The settings file is the shell's own, written from what the operator
+    // picked: its lake folder is trusted, though it may hold no lake yet.
+    if let Some(dir) = settings
+        .lake_dir
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+        && let Err(e) = state
+            .session
+            .use_picked_lake_dir(std::path::PathBuf::from(dir))
+            .await
+    {
+        tracing::warn!(dir, error = %e.message, "the saved lake folder is not usable");
+    }
+    Ok(settings)
 }
 
 #[tauri::command]

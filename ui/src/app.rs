@@ -23,6 +23,10 @@ const HEALTH_REPORT_S: f64 = 2.0;
 /// How much history the device chart loads when a device is chosen.
 const HISTORY_US: i64 = LIVE_WINDOW_US;
 
+/// What a conflict is, for the operator who hovers over the count.
+const CONFLICTS_HINT: &str = "A reading arrived again for the same device, measure and time with \
+another value. The first value stays the reading; the second is kept in the cache's conflict table.";
+
 pub struct GridwatchUi {
     backend: Box<dyn Backend>,
     pub model: Model,
@@ -223,10 +227,8 @@ impl GridwatchUi {
         self.lake_dir = s.lake_dir.clone();
         self.retention_days = s.cache_retention_days;
         self.model.alarms.rules = s.alarms.clone();
-        // The saved lake folder and retention take effect at once.
-        if let Some(dir) = &s.lake_dir {
-            self.backend.send(Request::SetLakeDir(dir.clone()));
-        }
+        // The retention takes effect at once; the saved lake folder was
+        // applied by the shell, which owns the settings file.
         if let Some(days) = s.cache_retention_days {
             self.backend.send(Request::PruneCache(days));
         }
@@ -268,7 +270,14 @@ impl GridwatchUi {
     fn handle_replies(&mut self) {
         for reply in self.backend.poll() {
             match reply {
-                Reply::FleetStatus(s) => self.model.apply_status(s),
+                Reply::FleetStatus(s) => {
+                    // The folder in use, whether typed or picked in the
+                    // shell's dialog, is what the settings keep.
+                    if !s.lake_dir.is_empty() {
+                        self.lake_dir = Some(s.lake_dir.clone());
+                    }
+                    self.model.apply_status(s)
+                }
                 Reply::Shards(shards) => self.model.shards = shards,
                 Reply::Table(t) => {
                     self.strategic.waiting = false;
@@ -526,7 +535,6 @@ impl GridwatchUi {
         for request in self.connections.show(ui.ctx(), forms) {
             match &request {
                 Request::PruneCache(days) => self.retention_days = Some(*days),
-                Request::SetLakeDir(dir) => self.lake_dir = Some(dir.clone()),
                 _ => {}
             }
             self.last_error = None;
@@ -638,6 +646,13 @@ impl GridwatchUi {
             } else {
                 q
             });
+            if s.readings_conflicting > 0 {
+                ui.label(
+                    RichText::new(format!("{} conflicts", thousands(s.readings_conflicting)))
+                        .color(Color32::from_rgb(230, 120, 40)),
+                )
+                .on_hover_text(CONFLICTS_HINT);
+            }
             let open = self.model.alarms.unacknowledged();
             if open > 0 {
                 ui.separator();
@@ -899,6 +914,14 @@ impl GridwatchUi {
             }
             ui.heading(format!("Shards ({})", self.model.shards.len()));
         });
+        let conflicts = self.model.stats.readings_conflicting;
+        if conflicts > 0 {
+            ui.label(format!(
+                "{} readings came again with another value",
+                thousands(conflicts)
+            ))
+            .on_hover_text(CONFLICTS_HINT);
+        }
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::Grid::new("shard_grid")
                 .striped(true)

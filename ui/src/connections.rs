@@ -199,6 +199,15 @@ impl Connections {
 
                 ui.strong("On this machine");
                 ui.horizontal(|ui| {
+                    // The folder dialog is the shell's: an empty name asks
+                    // for it. A typed name must already hold a lake.
+                    if ui
+                        .button("Choose…")
+                        .on_hover_text("Pick any folder for a new lake in the folder dialog")
+                        .clicked()
+                    {
+                        out.push(Request::SetLakeDir(String::new()));
+                    }
                     if ui
                         .add_enabled(
                             !self.lake_dir.trim().is_empty(),
