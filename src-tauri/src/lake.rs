@@ -366,17 +366,34 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
 fn compact(args: CompactArgs) -> anyhow::Result<()> {
     let (from_us, to_us) = range(&args.from, &args.to)?;
     let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
+    let cancel = cancel_on_signal();
     let report = gridwatch_lake::compact::compact(
         &lake,
         from_us,
         to_us,
         gridwatch_core::time::now_us(),
         args.keep_json,
+        &cancel,
     )?;
     report_bad_lines(&report.bad_lines);
+    for q in &report.quarantined {
+        eprintln!(
+            "kept the bad lines: moved {}",
+            gridwatch_core::codec::printable(&q.display().to_string())
+        );
+    }
+    report_skipped_files(&report.skipped_files, false);
     println!(
-        "compacted {} days: {} records, {} bytes of JSON into {} bytes of Parquet",
-        report.days, report.records, report.json_bytes, report.parquet_bytes
+        "{} {} days: {} records, {} bytes of JSON into {} bytes of Parquet",
+        if report.cancelled {
+            "stopped; compacted"
+        } else {
+            "compacted"
+        },
+        report.days,
+        report.records,
+        report.json_bytes,
+        report.parquet_bytes
     );
     Ok(())
 }

@@ -75,6 +75,7 @@ fn ensure_extract() -> (PathBuf, PathBuf) {
             gridwatch_types::time::MAX_US,
             i64::MAX / 2,
             false,
+            &std::sync::atomic::AtomicBool::new(false),
         )
         .unwrap();
     }

@@ -4,9 +4,15 @@
 //! - `readings/json/year=YYYY/month=MM/day=DD/hour=HH/<file>`: what Firehose
 //!   (or `gridwatch simulate --to lake`) writes; newline-delimited JSON or
 //!   objects back to back, plain or gzip.
-//! - `readings/parquet/year=YYYY/month=MM/day=DD/part-0.parquet`: what
-//!   `gridwatch lake compact` makes of a whole day. Where a day has Parquet,
-//!   its JSON is not read.
+//! - `readings/parquet/year=YYYY/month=MM/day=DD/part-N.parquet`: what
+//!   `gridwatch lake compact` makes of a day's JSON, each with a manifest
+//!   `part-N.parquet.json` naming the JSON extracts it holds (and its
+//!   checksum, see [`crate::manifest`]). Those extracts are not read again;
+//!   any other JSON of the day (arrived later) is read beside the Parquet.
+//!   A Parquet file without a manifest (compacted before manifests, or by
+//!   another tool) stands for its whole day: that day's JSON is not read.
+//! - `readings/quarantine/...`: extracts with bad lines, moved there whole
+//!   by compaction. Never read.
 //!
 //! Pruning: partitions outside the asked range are never opened. A line that
 //! cannot be read is counted and reported with its file and line, and the
@@ -128,7 +134,10 @@ fn partitions(
     Ok(out)
 }
 
-fn files_in(dir: &Path, want: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, ExtractError> {
+pub(crate) fn files_in(
+    dir: &Path,
+    want: impl Fn(&str) -> bool,
+) -> Result<Vec<PathBuf>, ExtractError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
@@ -183,35 +192,55 @@ pub(crate) fn hours(
         .collect())
 }
 
-/// The extract files covering [from, to): Parquet days where compacted,
-/// JSON hours elsewhere. Nothing outside the range is listed; a range
-/// outside 1970-9999 is refused.
+/// The extract files covering [from, to): the Parquet of compacted days,
+/// and the JSON no Parquet file holds. Nothing outside the range is
+/// listed; a range outside 1970-9999 is refused.
 pub fn select(lake: &Path, from_us: i64, to_us: i64) -> Result<Selection, ExtractError> {
     partition::check_range(from_us, to_us)?;
     let mut sel = Selection::default();
+    // Days a Parquet file without a manifest stands for whole, and the
+    // extracts (`hour=HH/<file>`) that manifests say are held.
+    let mut whole_days: Vec<i64> = Vec::new();
+    let mut held: Vec<(i64, String)> = Vec::new();
     let parquet_days = days(
         &lake.join("readings/parquet"),
         from_us,
         to_us,
         &mut sel.skipped,
     )?;
-    for (_, dir) in &parquet_days {
-        sel.parquet
-            .extend(files_in(dir, |n| n.ends_with(".parquet"))?);
+    for (day, dir) in &parquet_days {
+        for f in files_in(dir, |n| n.ends_with(".parquet"))? {
+            match crate::manifest::read(&f) {
+                Ok(None) => {
+                    whole_days.push(*day);
+                    sel.parquet.push(f);
+                }
+                Ok(Some(m)) => {
+                    held.extend(m.sources.into_iter().map(|s| (*day, s)));
+                    sel.parquet.push(f);
+                }
+                // Unverifiable, so not read, and it hides no JSON.
+                Err(reason) => sel.skipped.push(SkippedFile { path: f, reason }),
+            }
+        }
     }
-    let compacted: Vec<i64> = parquet_days.iter().map(|(d, _)| *d).collect();
     for (day, ddir) in days(
         &lake.join("readings/json"),
         from_us,
         to_us,
         &mut sel.skipped,
     )? {
-        if compacted.contains(&day) {
+        if whole_days.contains(&day) {
             continue;
         }
         for (start, hdir) in hours(day, &ddir, &mut sel.skipped)? {
             if start < to_us && start + MICROS_PER_HOUR > from_us {
-                sel.json.extend(files_in(&hdir, |_| true)?);
+                for f in files_in(&hdir, |_| true)? {
+                    let source = f.strip_prefix(&ddir).unwrap_or(&f).to_string_lossy();
+                    if !held.iter().any(|(d, s)| *d == day && *s == source) {
+                        sel.json.push(f);
+                    }
+                }
             }
         }
     }

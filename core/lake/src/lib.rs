@@ -7,6 +7,7 @@
 //! - [`aggregate`]: energy, peak demand, load factor, voltage quality.
 //! - [`table`]: records as a wide table, and result tables for people.
 //! - [`compact`]: whole days of JSON into Parquet.
+//! - [`manifest`]: what each compacted Parquet file holds, and its checksum.
 //! - [`athena`]: the Athena DDL for the same layout.
 //! - [`sync`]: extracts from S3 into the local folder.
 //! - [`partition`]: partition folder names and the times the lake accepts.
@@ -15,6 +16,7 @@ pub mod aggregate;
 pub mod athena;
 pub mod compact;
 pub mod extract;
+pub mod manifest;
 pub mod partition;
 pub mod readings;
 pub mod sync;
@@ -51,6 +53,9 @@ pub enum LakeError {
     Range(#[from] RangeError),
     #[error("not the lake's Parquet schema: {0}")]
     Schema(String),
+    /// A compacted file did not read back as written; its JSON was kept.
+    #[error("compaction failed its check: {0}")]
+    Compaction(String),
     /// Stopped on request (a signal); what was written is whole.
     #[error("stopped before the end")]
     Cancelled,

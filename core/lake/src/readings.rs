@@ -391,6 +391,11 @@ impl FileReadings {
     /// One file's readings, or why the file cannot be read: any error, and
     /// a panic in the Parquet reader on a malformed file, is the file's.
     fn read(path: &Path, parquet: bool, keep: &Keep<'_>) -> Result<Self, String> {
+        if parquet {
+            // Before polars sees it: a flipped bit is a skipped file, not
+            // a changed figure.
+            crate::manifest::verify(path)?;
+        }
         let read = || {
             if parquet {
                 FileReadings::from_parquet(path, keep)
