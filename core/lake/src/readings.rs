@@ -603,7 +603,8 @@ impl Readings {
                     None => return Err(LakeError::Cancelled),
                     Some(Ok(file)) => readings.join(file)?,
                     Some(Err(reason)) => {
-                        tracing::warn!(file = %path.display(), reason, "extract skipped");
+                        // In the report, which the caller words: a log line would say it twice.
+                        tracing::debug!(file = %path.display(), reason, "extract skipped");
                         readings.report.skipped_files.push(crate::SkippedFile {
                             path: path.clone(),
                             reason,

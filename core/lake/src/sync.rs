@@ -236,7 +236,7 @@ pub async fn sync(
                 let (local, hour) = match local_path(dir, &rel_prefix, &rel) {
                     Ok(l) => l,
                     Err(reason) => {
-                        tracing::warn!(key, reason, "S3 key skipped");
+                        tracing::debug!(key, reason, "S3 key skipped");
                         report.rejected.push(RejectedKey {
                             key: key.to_owned(),
                             reason,
