@@ -183,3 +183,35 @@ fn hostile_keys_are_skipped_and_named_and_nothing_is_written_outside_the_lake() 
         ]
     );
 }
+
+/// A compacted day's extracts are not fetched again: compaction removed
+/// them from the folder, but their records are in its Parquet file. Before,
+/// every sync downloaded the compacted days anew.
+#[test]
+fn extracts_compacted_into_parquet_are_not_fetched_again() {
+    let moto = gridwatch_tests::Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("lake");
+    let keys: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|n| format!("firehose/{DAY}/hour=07/{n}"))
+        .collect();
+    put(&moto, &keys);
+    let (out, _) = sync(&moto, &dest);
+    assert!(out.contains("2 files in range, 2 downloaded"), "{out}");
+    let compacted = gridwatch_tests::gridwatch_ok(
+        &dir.path().join("c.sqlite"),
+        &["lake", "compact", "--lake", dest.to_str().unwrap()],
+    );
+    assert!(
+        compacted.contains("compacted 1 days: 2 records"),
+        "{compacted}"
+    );
+    assert!(!dest.join(DAY).join("hour=07/a").exists());
+    let (again, _) = sync(&moto, &dest);
+    assert!(
+        again.contains("2 files in range, 0 downloaded (0 bytes), 2 already here"),
+        "{again}"
+    );
+    assert!(!dest.join(DAY).join("hour=07/a").exists());
+}

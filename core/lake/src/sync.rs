@@ -215,6 +215,15 @@ pub async fn sync(
     // (key, key below the prefix, local path, size)
     let mut wanted: Vec<(String, String, PathBuf, i64)> = Vec::new();
     for (day, rel_prefix) in day_prefixes(from_us, to_us) {
+        // Extracts compaction has moved into the day's Parquet (and
+        // removed): fetched before, so not fetched again.
+        let compacted = crate::compact::parts_of(&dir.join(rel_prefix.replacen(
+            "readings/json/",
+            "readings/parquet/",
+            1,
+        )))
+        .map(|(_, held)| held)
+        .unwrap_or_default();
         let mut pages = client
             .list_objects_v2()
             .bucket(bucket)
@@ -252,7 +261,10 @@ pub async fn sync(
                 let etag = obj.e_tag().unwrap_or_default().to_owned();
                 let size = obj.size().unwrap_or(0);
                 let same = manifest.objects.get(&rel) == Some(&(etag.clone(), size))
-                    && std::fs::metadata(&local).is_ok_and(|m| m.len() as i64 == size);
+                    && (std::fs::metadata(&local).is_ok_and(|m| m.len() as i64 == size)
+                        || rel
+                            .strip_prefix(&rel_prefix)
+                            .is_some_and(|source| compacted.iter().any(|c| c == source)));
                 if same {
                     report.skipped += 1;
                 } else {
