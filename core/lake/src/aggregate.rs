@@ -151,8 +151,15 @@ impl Part {
     }
 }
 
+/// The dimensions every Gridwatch lake's records carry (the simulator's and
+/// the operator's words for them in `dimension_column`).
+const LAYOUT_DIMENSIONS: [&str; 3] = ["Region", "Feeder", "DeviceType"];
+
 fn known_keys(readings: &Readings) -> String {
     let mut known = vec![DEVICE.to_owned()];
+    if readings.dimensions.is_empty() {
+        known.extend(LAYOUT_DIMENSIONS.map(String::from));
+    }
     known.extend(readings.dimensions.iter().map(|(n, _)| n.clone()));
     known.extend([HOUR, DAY, WEEK, MONTH].map(String::from));
     known.join(", ")
@@ -169,9 +176,12 @@ fn resolve(readings: &Readings, by: &[GroupKey]) -> Result<Vec<Part>, LakeError>
             GroupKey::Dimension(d) if d == DEVICE => Ok(Part::Device),
             GroupKey::Dimension(d) => match readings.dimension(d) {
                 Some(i) => Ok(Part::Dim(i)),
-                // With no readings at all there is nothing to name; the
-                // view is simply empty.
-                None if readings.report.records == 0 => Ok(Part::Dim(usize::MAX)),
+                // With no readings at all the view is empty, but only a
+                // word the layout knows makes an empty view rather than
+                // an error: a typo must not pass for "nothing there".
+                None if readings.report.records == 0 && LAYOUT_DIMENSIONS.contains(&d.as_str()) => {
+                    Ok(Part::Dim(usize::MAX))
+                }
                 None => Err(LakeError::UnknownKey {
                     name: d.clone(),
                     known: known_keys(readings),

@@ -904,6 +904,35 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_typo_in_a_grouping_is_refused_even_over_an_empty_range() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "a",
+            &[line("m1", 0, 1.0, ", \"Region\": \"north\"")],
+        );
+        // A range with no readings in it.
+        let empty =
+            Readings::scan(dir.path(), &ReadingsQuery::new(1 << 50, (1 << 50) + 1)).unwrap();
+        assert_eq!(empty.report.records, 0);
+        let fortnight: GroupKey = "fortnight".parse().unwrap_or_else(|never| match never {});
+        let err = empty
+            .aggregate(&[GroupKey::Day, fortnight], None)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "no fortnight in the extracts (known: device_id, Region, Feeder, DeviceType, hour, day, week, month)"
+            )
+        );
+        // The layout's own words make an empty view, not an error.
+        let region: GroupKey = "region".parse().unwrap_or_else(|never| match never {});
+        let table = empty.aggregate(&[region], None).unwrap();
+        assert_eq!(table.height(), 0);
+    }
+
     fn write_parquet(path: &Path, df: &mut DataFrame) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let file = std::fs::File::create(path).unwrap();

@@ -417,7 +417,12 @@ impl Session {
                 by: query
                     .by
                     .iter()
-                    .map(|k| k.parse().unwrap_or(gridwatch_lake::GroupKey::Day))
+                    // Parsing cannot fail: an unknown word is a dimension,
+                    // which the view refuses by name if the lake lacks it.
+                    .map(|k| {
+                        k.parse::<gridwatch_lake::GroupKey>()
+                            .unwrap_or_else(|never| match never {})
+                    })
                     .collect(),
                 filters: query.filters,
                 top: query.top.map(|n| n as usize),
