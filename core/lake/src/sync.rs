@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_s3::Client;
+use gridwatch_core::aws::{Backoff, retry};
 use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, civil};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -224,18 +225,26 @@ pub async fn sync(
         )))
         .map(|(_, held)| held)
         .unwrap_or_default();
-        let mut pages = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(join_key(prefix, &rel_prefix))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
+        // Page by page by hand rather than the SDK's paginator: each page
+        // is retried on throttling and transient faults (the SDK's own
+        // retries are off, so Gridwatch's are the only ones).
+        let list_prefix = join_key(prefix, &rel_prefix);
+        let mut token: Option<String> = None;
+        loop {
             if cancel.load(Ordering::Relaxed) {
                 return Err(SyncError::Cancelled(Box::new(report)));
             }
-            let page =
-                page.map_err(|e| SyncError::S3(gridwatch_core::aws::describe_sdk_error(&e)))?;
+            let page = retry("ListObjectsV2", &Backoff::default(), || {
+                client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(&list_prefix)
+                    .set_continuation_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| SyncError::S3(gridwatch_core::aws::describe_sdk_error(&e)))?;
+            token = page.next_continuation_token().map(str::to_owned);
             for obj in page.contents() {
                 let Some(key) = obj.key() else { continue };
                 let Some(rel) = key.strip_prefix(&join_key(prefix, &rel_prefix)) else {
@@ -270,6 +279,9 @@ pub async fn sync(
                 } else {
                     wanted.push((key.to_owned(), rel, local, size));
                 }
+            }
+            if token.is_none() {
+                break;
             }
         }
     }
@@ -335,18 +347,16 @@ async fn download(
     if cancel.load(Ordering::Relaxed) {
         return Err(cancelled());
     }
-    let out = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| {
-            SyncError::S3(format!(
-                "{key}: {}",
-                gridwatch_core::aws::describe_sdk_error(&e)
-            ))
-        })?;
+    let out = retry("GetObject", &Backoff::default(), || {
+        client.get_object().bucket(bucket).key(key).send()
+    })
+    .await
+    .map_err(|e| {
+        SyncError::S3(format!(
+            "{key}: {}",
+            gridwatch_core::aws::describe_sdk_error(&e)
+        ))
+    })?;
     let etag = out.e_tag().unwrap_or_default().to_owned();
     let parent = local.parent().unwrap_or(local);
     tokio::fs::create_dir_all(parent)
