@@ -533,9 +533,8 @@ impl GridwatchUi {
             cache_path: &cache_path,
         };
         for request in self.connections.show(ui.ctx(), forms) {
-            match &request {
-                Request::PruneCache(days) => self.retention_days = Some(*days),
-                _ => {}
+            if let Request::PruneCache(days) = &request {
+                self.retention_days = Some(*days);
             }
             self.last_error = None;
             self.backend.send(request);
