@@ -14,6 +14,8 @@
 //! strings from the input where it can, instead of building a
 //! `serde_json::Value` first: see `benches/hot_paths.rs`.
 
+pub mod partition;
+
 use std::borrow::Cow;
 use std::fmt;
 
