@@ -301,6 +301,7 @@ impl Cache {
                 removed += delete.execute(rusqlite::params![device, measure, before_us])? as u64;
             }
             conn.execute("DELETE FROM quarantine WHERE received_us < ?1", [before_us])?;
+            conn.execute("DELETE FROM conflict WHERE ts_us < ?1", [before_us])?;
             conn.execute(
                 "DELETE FROM history_result WHERE fetched_us < ?1",
                 [before_us],
@@ -308,6 +309,46 @@ impl Cache {
             Ok(removed)
         };
         run(&self.conn).map_err(sqlite(&path))
+    }
+
+    /// Files the checkpoints kept under `legacy` (a source name of an earlier
+    /// Gridwatch, e.g. the stream's bare name) under `source` as well, when
+    /// `source` has none yet; returns how many. A cache upgraded past the
+    /// keying by stream identity so resumes where it was instead of reading
+    /// the whole retention again (or, following LATEST, skipping what came
+    /// while it was closed). A checkpoint Kinesis refuses then ends the run
+    /// with a message naming `--from`, as any stale checkpoint does.
+    pub fn adopt_checkpoints(&mut self, legacy: &str, source: &str) -> Result<u64> {
+        let path = self.path.clone();
+        let run = |conn: &mut Connection| -> rusqlite::Result<u64> {
+            let tx = conn.transaction()?;
+            let held: i64 = tx.query_row(
+                "SELECT count(*) FROM checkpoint WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )?;
+            let adopted = if held == 0 && legacy != source {
+                tx.execute(
+                    "INSERT INTO checkpoint (source, shard, sequence, updated_us)
+                     SELECT ?2, shard, sequence, updated_us FROM checkpoint WHERE source = ?1",
+                    [legacy, source],
+                )? as u64
+            } else {
+                0
+            };
+            tx.commit()?;
+            Ok(adopted)
+        };
+        let adopted = run(&mut self.conn).map_err(sqlite(&path))?;
+        if adopted > 0 {
+            tracing::info!(
+                legacy,
+                source,
+                adopted,
+                "took over checkpoints filed under the stream's name"
+            );
+        }
+        Ok(adopted)
     }
 
     /// The connection, for read queries on the writer's own thread.
@@ -415,7 +456,8 @@ impl Cache {
                         // Only a repeat pays for this look-up.
                         let held: f64 = held_value
                             .query_row(params![device, measure, record.time_us], |r| r.get(0))?;
-                        let new_conflict = held.to_bits() != value.to_bits()
+                        // By value, not bits: SQLite keeps -0.0 as 0.
+                        let new_conflict = held != *value
                             && insert_conflict.execute(params![
                                 batch.source,
                                 device,
@@ -815,14 +857,15 @@ fn chart(
         None => stmt.query(params![measure, from_us, to_us]),
     }
     .map_err(sqlite(path))?;
-    let span = i128::from(to_us - from_us);
+    // In i128: a range from the page may span more than i64 holds.
+    let span = i128::from(to_us) - i128::from(from_us);
     let px = i128::from(pixels);
     let mut columns: Vec<Option<ChartColumn>> = vec![None; pixels as usize];
     while let Some(row) = rows.next().map_err(sqlite(path))? {
         let ts: i64 = row.get(0).map_err(sqlite(path))?;
         let value: f64 = row.get(1).map_err(sqlite(path))?;
         // i128: (ts - from) * pixels may pass i64 for ranges of centuries.
-        let i = (i128::from(ts - from_us) * px / span) as usize;
+        let i = ((i128::from(ts) - i128::from(from_us)) * px / span) as usize;
         let Some(slot) = columns.get_mut(i) else {
             continue;
         };

@@ -123,7 +123,22 @@ impl ShardBatch {
             .map(|line| self.decode_one(line, arrival_us))
             .collect();
         if decoded.iter().all(Result::is_err) {
-            self.quarantine(data, arrival_us, sequence, whole.0, whole.1);
+            // Kept whole, once. Lines that were JSON but broke a rule say
+            // more than the whole's "trailing characters": their reason.
+            let (code, reason) = decoded
+                .into_iter()
+                .filter_map(Result::err)
+                .find(|(code, _)| *code != "not_json")
+                .map_or(whole, |(code, reason)| {
+                    (
+                        code,
+                        format!(
+                            "{} records, one a line, none readable; the first: {reason}",
+                            lines.len()
+                        ),
+                    )
+                });
+            self.quarantine(data, arrival_us, sequence, code, reason);
             return;
         }
         for (line, result) in lines.into_iter().zip(decoded) {

@@ -185,3 +185,79 @@ fn a_reading_that_comes_again_with_another_value_is_a_conflict_kept_aside() {
         "the first value stays the reading"
     );
 }
+
+#[test]
+fn a_chart_over_the_widest_range_neither_panics_nor_wraps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.sqlite");
+    let mut cache = Cache::open(&path).unwrap();
+    ingest(&mut cache, &[rec("m", T0, 5.0), rec("m", T0 + MINUTE, 7.0)]);
+    let reader = CacheReader::open(&path).unwrap();
+    let columns = reader
+        .chart(Some("m"), "watt", i64::MIN, i64::MAX, 2)
+        .unwrap();
+    // Both readings fall in the upper half of the whole i64 range.
+    let counts: Vec<u64> = columns.iter().map(|c| c.count).collect();
+    assert_eq!(counts.iter().sum::<u64>(), 2, "{columns:?}");
+    assert_eq!(columns.last().map(|c| (c.min, c.max)), Some((5.0, 7.0)));
+}
+
+#[test]
+fn retention_also_removes_old_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rc.sqlite");
+    let mut cache = Cache::open(&path).unwrap();
+    ingest(
+        &mut cache,
+        &[rec("m", T0, 1.0), rec("m", T0 + 10 * MINUTE, 1.0)],
+    );
+    ingest(
+        &mut cache,
+        &[rec("m", T0, 2.0), rec("m", T0 + 10 * MINUTE, 2.0)],
+    );
+    assert_eq!(count(&path, "SELECT count(*) FROM conflict"), 2);
+    cache.prune_before(T0 + MINUTE).unwrap();
+    assert_eq!(count(&path, "SELECT ts_us FROM conflict"), T0 + 10 * MINUTE);
+    assert_eq!(count(&path, "SELECT count(*) FROM conflict"), 1);
+}
+
+#[test]
+fn checkpoints_filed_under_a_streams_name_carry_over_to_its_identity_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+    let mut cache = Cache::open(&path).unwrap();
+    let legacy = "kinesis:telemetry";
+    let identity = "kinesis:arn:aws:kinesis:us-east-1:000000000000:stream/telemetry@1700000000";
+    let checkpoints = [
+        Checkpoint {
+            shard: "shardId-000000000000".into(),
+            sequence: "495".into(),
+        },
+        Checkpoint {
+            shard: "shardId-000000000001".into(),
+            sequence: "SHARD_END".into(),
+        },
+    ];
+    cache
+        .ingest(&IngestBatch {
+            source: legacy,
+            records: &[],
+            quarantined: &[],
+            checkpoints: &checkpoints,
+        })
+        .unwrap();
+    assert_eq!(cache.adopt_checkpoints(legacy, identity).unwrap(), 2);
+    let reader = CacheReader::open(&path).unwrap();
+    let mut adopted = reader.checkpoints(identity).unwrap();
+    adopted.sort_by(|a, b| a.shard.cmp(&b.shard));
+    assert_eq!(adopted, checkpoints);
+    // Once the identity has its own, nothing is taken over again.
+    assert_eq!(cache.adopt_checkpoints(legacy, identity).unwrap(), 0);
+    assert_eq!(
+        cache
+            .adopt_checkpoints("kinesis:other", "kinesis:fresh")
+            .unwrap(),
+        0
+    );
+    assert!(reader.checkpoints("kinesis:fresh").unwrap().is_empty());
+}

@@ -148,3 +148,18 @@ fn hostile_device_ids_and_measure_floods_are_quarantined_with_their_codes() {
     );
     assert_eq!(batch.quarantined[2].raw, flood);
 }
+
+#[test]
+fn a_batch_of_lines_that_all_break_a_rule_is_kept_once_with_their_reason() {
+    let lines = b"{\"Time\": 1, \"x_measure\": 1}\n{\"Time\": 2, \"x_measure\": 2}\n{\"Time\": 3, \"x_measure\": 3}";
+    let batch = batch_of(&[lines]);
+    assert!(batch.records.is_empty());
+    assert_eq!(batch.quarantined.len(), 1);
+    let q = &batch.quarantined[0];
+    assert_eq!(q.reason_code, "missing_device_id");
+    assert_eq!(
+        q.reason,
+        "3 records, one a line, none readable; the first: missing \"DeviceID\""
+    );
+    assert_eq!(q.raw, lines);
+}

@@ -230,7 +230,10 @@ async fn load_settings(state: State<'_>) -> Result<Settings, ApiError> {
 }
 
 #[tauri::command]
-async fn save_settings(state: State<'_>, request: Settings) -> Result<(), ApiError> {
+async fn save_settings(state: State<'_>, mut request: Settings) -> Result<(), ApiError> {
+    // The lake folder saved is the one in use, never one the page names:
+    // the next start trusts the saved folder, so the page must not choose it.
+    request.lake_dir = Some(state.session.lake_dir().display().to_string());
     gridwatch_session::settings::save(&state.settings_path, &request)
 }
 

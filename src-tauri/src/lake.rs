@@ -193,7 +193,10 @@ fn range(from: &str, to: &str) -> anyhow::Result<(i64, i64)> {
 
 fn report_bad_lines(bad: &[gridwatch_lake::BadLine]) {
     for b in bad.iter().take(10) {
-        eprintln!("skipped {b}");
+        eprintln!(
+            "skipped {}",
+            gridwatch_core::codec::printable(&b.to_string())
+        );
     }
     if bad.len() > 10 {
         eprintln!("... and {} more lines skipped", bad.len() - 10);
@@ -467,7 +470,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
                 "warning: skipped s3://{}/{}: {}",
                 args.bucket,
                 gridwatch_core::codec::printable(&r.key),
-                r.reason
+                gridwatch_core::codec::printable(&r.reason)
             );
         }
         println!(

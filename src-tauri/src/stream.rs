@@ -147,6 +147,37 @@ async fn checkpoint_source(
     Ok(format!("{prefix}{identity}"))
 }
 
+/// Checkpoints an earlier Gridwatch filed under the stream's bare name
+/// carry over to its identity, unless the run starts over (`--from`), in
+/// which case it says that stored checkpoints are set aside.
+fn adopt_legacy(
+    cache: &mut Cache,
+    legacy: &str,
+    source: &str,
+    start_over: bool,
+) -> anyhow::Result<()> {
+    if start_over {
+        let held = cache
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM checkpoint WHERE source IN (?1, ?2)",
+                [legacy, source],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0);
+        if held > 0 {
+            eprintln!(
+                "--from given: starting over there; the {held} stored shard checkpoints are set aside"
+            );
+        }
+        return Ok(());
+    }
+    cache
+        .adopt_checkpoints(legacy, source)
+        .context("cannot take over the checkpoints of an earlier Gridwatch")?;
+    Ok(())
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -349,8 +380,9 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
     let (start, start_over) = resume_or_start_over(args.from.as_deref())?;
     let aws = args.aws.options();
     runtime()?.block_on(async {
-        let (cache, client) = cache_and_kinesis(cache_path, &aws).await?;
+        let (mut cache, client) = cache_and_kinesis(cache_path, &aws).await?;
         let source = source_name(&checkpoint_source(&client, &args.stream, &aws, "").await?);
+        adopt_legacy(&mut cache, &source_name(&args.stream), &source, start_over)?;
         let mut config = ConsumerConfig::new(&args.stream, start);
         config.until_caught_up = args.until_caught_up;
         config.ignore_checkpoints = start_over;
@@ -405,13 +437,14 @@ pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
     let (start, start_over) = resume_or_start_over(args.from.as_deref())?;
     let aws = args.aws.options();
     runtime()?.block_on(async {
-        let (cache, kinesis) = cache_and_kinesis(cache_path, &aws).await?;
+        let (mut cache, kinesis) = cache_and_kinesis(cache_path, &aws).await?;
         let mut ts_aws = aws.clone();
         if let Some(url) = &args.timestream_endpoint_url {
             ts_aws.endpoint_url = Some(url.clone());
         }
         let timestream = gridwatch_core::bridge::write_client(&ts_aws).await?;
         let source = checkpoint_source(&kinesis, &args.stream, &aws, "bridge:").await?;
+        adopt_legacy(&mut cache, &format!("bridge:{}", args.stream), &source, start_over)?;
         let mut consumer = ConsumerConfig::new(&args.stream, start);
         consumer.until_caught_up = args.until_caught_up;
         consumer.ignore_checkpoints = start_over;

@@ -255,6 +255,8 @@ impl Session {
                 "a chart needs 1 to 20000 pixels and a range that ends after it starts",
             ));
         }
+        gridwatch_core::timestream::check_range(request.from_us, request.to_us)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidInput, e))?;
         let path = self.engine.cache_path().to_owned();
         blocking(move || {
             let reader = CacheReader::open(&path).map_err(cache_error)?;
@@ -293,7 +295,14 @@ impl Session {
             .await
             .map_err(refused)?;
         self.disconnect().await;
-        let cache = Cache::open(self.engine.cache_path()).map_err(cache_error)?;
+        let mut cache = Cache::open(self.engine.cache_path()).map_err(cache_error)?;
+        // Checkpoints filed under the bare name by an earlier Gridwatch.
+        cache
+            .adopt_checkpoints(
+                &format!("kinesis:{}", conn.stream),
+                &stream_source(&identity),
+            )
+            .map_err(cache_error)?;
         let follower = Follower::start(
             client,
             ConsumerConfig::new(&conn.stream, StartAt::Latest),
