@@ -555,12 +555,15 @@ where
         _ => {}
     }
     match crate::aws::classify(e) {
-        (AwsProblem::AccessDenied | AwsProblem::NoCredentials, detail) => {
-            Failure::Fatal(KinesisError::AccessDenied {
-                stream: stream.to_owned(),
-                detail,
-            })
-        }
+        (AwsProblem::AccessDenied, detail) => Failure::Fatal(KinesisError::AccessDenied {
+            stream: stream.to_owned(),
+            detail,
+        }),
+        // Credentials that worked when the run started (the stream was
+        // described with them) and fail now are a refresh that failed for
+        // a while (instance metadata slow, an SSO session renewing): retry,
+        // as for the network, rather than end a long-running follower.
+        (AwsProblem::NoCredentials, detail) => Failure::Retry(detail),
         _ => Failure::Retry(detail),
     }
 }
