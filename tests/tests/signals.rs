@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use gridwatch_tests::{KillOnDrop, gridwatch_bin, wait_for};
+use gridwatch_tests::{
+    EMULATOR_ENV, KillOnDrop, Kinesalite, create_stream, gridwatch_bin, put_records, wait_for,
+};
 
 fn signal(child: &KillOnDrop, name: &str) {
     let status = Command::new("kill")
@@ -48,6 +50,7 @@ fn spawn(args: &[&str]) -> KillOnDrop {
     KillOnDrop(
         Command::new(gridwatch_bin())
             .args(args)
+            .envs(EMULATOR_ENV)
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -170,4 +173,71 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn sigterm_stops_ingest_with_every_record_read_committed_and_checkpointed() {
+    let kinesalite = Kinesalite::start(None);
+    let endpoint = kinesalite.endpoint();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = kinesalite.client();
+    let items: Vec<(String, Vec<u8>)> = (0..300u64)
+        .map(|n| {
+            let device = format!("meter-{}", n % 10);
+            let data = format!(
+                r#"{{"Time": {}, "DeviceID": "{device}", "watt_measure": {n}}}"#,
+                1_700_000_000_000u64 + n * 1000
+            );
+            (device, data.into_bytes())
+        })
+        .collect();
+    runtime.block_on(async {
+        create_stream(&client, "stop", 2).await;
+        put_records(&client, "stop", &items).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("i.sqlite");
+    // Following, not --until-caught-up: only the signal ends it.
+    let child = spawn(&[
+        "--cache",
+        cache.to_str().unwrap(),
+        "ingest",
+        "--stream",
+        "stop",
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    wait_for(Duration::from_secs(60), "all 300 readings", || {
+        readings(&cache).filter(|n| *n == 300)
+    });
+    signal(&child, "TERM");
+    let (status, out, err) = finish(child);
+    assert!(status.success(), "{status}\n{err}");
+    assert_eq!(figure(&out, "records from"), 300, "{out}");
+    assert_eq!(readings(&cache), Some(300));
+    // Every shard's checkpoint is its last record: a second run reads none.
+    let again = Command::new(gridwatch_bin())
+        .args([
+            "--cache",
+            cache.to_str().unwrap(),
+            "ingest",
+            "--stream",
+            "stop",
+        ])
+        .args(["--endpoint-url", &endpoint, "--until-caught-up"])
+        .envs(EMULATOR_ENV)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(figure(&out, "records from"), 0, "{out}");
 }
