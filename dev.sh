@@ -93,7 +93,7 @@ case "${1:-}" in
     cargo build -p gridwatch
     say "running every test"
     cargo test --workspace
-    say "fuzzing the wire codec and the calendar (bounded)"
+    say "fuzzing the wire codec, the calendar and partition names (bounded)"
     scripts/fuzz.sh 20
     say "packaging: the .deb installs and runs, the .rpm builds"
     scripts/test-package.sh
