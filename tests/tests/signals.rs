@@ -241,3 +241,73 @@ fn sigterm_stops_ingest_with_every_record_read_committed_and_checkpointed() {
     );
     assert_eq!(figure(&out, "records from"), 0, "{out}");
 }
+
+#[test]
+fn sigint_stops_tail_after_what_it_printed() {
+    let kinesalite = Kinesalite::start(None);
+    let endpoint = kinesalite.endpoint();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = kinesalite.client();
+    let items: Vec<(String, Vec<u8>)> = (0..40u64)
+        .map(|n| {
+            let data = format!(
+                r#"{{"Time": {}, "DeviceID": "meter-{n}", "watt_measure": {n}}}"#,
+                1_700_000_000_000u64 + n * 1000
+            );
+            (format!("meter-{n}"), data.into_bytes())
+        })
+        .collect();
+    runtime.block_on(async {
+        create_stream(&client, "tailed", 1).await;
+        put_records(&client, "tailed", &items).await;
+    });
+    let out_file = tempfile::NamedTempFile::new().unwrap();
+    let child = KillOnDrop(
+        Command::new(gridwatch_bin())
+            .args([
+                "tail",
+                "--stream",
+                "tailed",
+                "--from",
+                "trim-horizon",
+                "--format",
+                "json",
+            ])
+            .args(["--endpoint-url", &endpoint])
+            .envs(EMULATOR_ENV)
+            .env_remove("RUST_LOG")
+            .stdout(out_file.reopen().unwrap())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let printed = || {
+        std::fs::read_to_string(out_file.path())
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    wait_for(Duration::from_secs(60), "all 40 records printed", || {
+        (printed() == 40).then_some(())
+    });
+    signal(&child, "INT");
+    let mut child = child;
+    let status = wait_for(Duration::from_secs(60), "tail to stop", || {
+        child.0.try_wait().unwrap()
+    });
+    assert!(status.success(), "{status}");
+    let text = std::fs::read_to_string(out_file.path()).unwrap();
+    let devices: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["device_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(devices.len(), 40, "every line whole");
+    assert_eq!(devices[0], "meter-0");
+    assert_eq!(devices[39], "meter-39");
+}
