@@ -295,14 +295,11 @@ impl Session {
             .await
             .map_err(refused)?;
         self.disconnect().await;
-        let mut cache = Cache::open(self.engine.cache_path()).map_err(cache_error)?;
-        // Checkpoints filed under the bare name by an earlier Gridwatch.
-        cache
-            .adopt_checkpoints(
-                &format!("kinesis:{}", conn.stream),
-                &stream_source(&identity),
-            )
-            .map_err(cache_error)?;
+        // Checkpoints an earlier Gridwatch filed under the stream's bare
+        // name are not taken over here, unlike `ingest`: a refused one would
+        // leave the app no way to start over (the CLI has --from), so the
+        // app starts at LATEST once after the upgrade instead.
+        let cache = Cache::open(self.engine.cache_path()).map_err(cache_error)?;
         let follower = Follower::start(
             client,
             ConsumerConfig::new(&conn.stream, StartAt::Latest),
