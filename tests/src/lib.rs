@@ -464,7 +464,14 @@ fn proxy_connection(
                     .then(|| v.trim().to_owned())
             })
             .unwrap_or_default();
-        let op = target.rsplit('.').next().unwrap_or("").to_owned();
+        // JSON-protocol services name the operation in X-Amz-Target; S3's
+        // REST calls in the query string (`x-id=GetObject`, `list-type=2`).
+        let s3 = target.is_empty();
+        let op = if s3 {
+            s3_operation(head.lines().next().unwrap_or(""))
+        } else {
+            target.rsplit('.').next().unwrap_or("").to_owned()
+        };
         let n = {
             let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
             let n = c.entry(op.clone()).or_default();
@@ -476,6 +483,20 @@ fn proxy_connection(
         }
         if let Some(Fault { error, extra }) = rule(&op, n) {
             injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if s3 {
+                // S3's own shape of a fault: XML, with the status it means
+                // (503 for SlowDown, as S3 throttles).
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{error}</Code><Message>injected by the test proxy</Message></Error>"
+                );
+                write!(
+                    writer,
+                    "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )?;
+                writer.flush()?;
+                continue;
+            }
             let body =
                 format!(r#"{{"__type":"{error}","message":"injected by the test proxy"{extra}}}"#);
             write!(
@@ -497,6 +518,23 @@ fn proxy_connection(
         writer.flush()?;
     }
     Ok(())
+}
+
+/// The S3 operation of a request line (`GET /bucket/key?x-id=GetObject
+/// HTTP/1.1`), as the Rust SDK marks it; `ListObjectsV2` by its
+/// `list-type=2`.
+fn s3_operation(request_line: &str) -> String {
+    let target = request_line.split_whitespace().nth(1).unwrap_or("");
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    for pair in query.split('&') {
+        if let Some(op) = pair.strip_prefix("x-id=") {
+            return op.to_owned();
+        }
+        if pair == "list-type=2" {
+            return "ListObjectsV2".into();
+        }
+    }
+    String::new()
 }
 
 /// moto server (S3, Timestream) on a free 127.0.0.1 port.

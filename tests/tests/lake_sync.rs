@@ -52,6 +52,10 @@ fn put(moto: &gridwatch_tests::Moto, keys: &[String]) {
 }
 
 fn sync(moto: &gridwatch_tests::Moto, dest: &Path) -> (String, String) {
+    sync_through(&moto.endpoint(), dest)
+}
+
+fn sync_through(endpoint: &str, dest: &Path) -> (String, String) {
     let out = Command::new(gridwatch_tests::gridwatch_bin())
         .args([
             "lake",
@@ -69,7 +73,7 @@ fn sync(moto: &gridwatch_tests::Moto, dest: &Path) -> (String, String) {
             "--to",
             &TO_MS.to_string(),
             "--endpoint-url",
-            &moto.endpoint(),
+            endpoint,
         ])
         .envs(gridwatch_tests::EMULATOR_ENV)
         .output()
@@ -214,4 +218,41 @@ fn extracts_compacted_into_parquet_are_not_fetched_again() {
         "{again}"
     );
     assert!(!dest.join(DAY).join("hour=07/a").exists());
+}
+
+#[test]
+fn throttled_listing_and_downloads_are_retried_and_every_file_arrives() {
+    let moto = gridwatch_tests::Moto::start();
+    let keys: Vec<String> = (0..3)
+        .map(|h| format!("firehose/{DAY}/hour={h:02}/part-{h}.json"))
+        .collect();
+    put(&moto, &keys);
+    // The first listing and the first two downloads are throttled (S3's
+    // 503 SlowDown); each is tried again.
+    let rule: std::sync::Arc<gridwatch_tests::FaultRule> =
+        std::sync::Arc::new(|op: &str, n: u64| match (op, n) {
+            ("ListObjectsV2", 1) | ("GetObject", 1 | 2) => gridwatch_tests::Fault::new("SlowDown"),
+            _ => None,
+        });
+    let proxy = gridwatch_tests::FaultProxy::start(moto.port, rule);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let (out, err) = sync_through(&proxy.endpoint(), &lake);
+    assert_eq!(proxy.injected.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let ops: Vec<String> = proxy
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(op, _)| op.clone())
+        .collect();
+    let count = |name: &str| ops.iter().filter(|o| *o == name).count();
+    assert_eq!(count("ListObjectsV2"), 2, "{ops:?}");
+    assert_eq!(count("GetObject"), 5, "{ops:?}");
+    let want: Vec<String> = (0..3)
+        .map(|h| format!("{DAY}/hour={h:02}/part-{h}.json"))
+        .collect();
+    let mut got = files_under(&lake);
+    got.retain(|f| !f.ends_with(".gridwatch-sync.json"));
+    assert_eq!(got, want, "{out}\n{err}");
 }
