@@ -866,3 +866,50 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
+
+/// The readings a cache holds; None while there is no cache to read yet.
+/// Opens it read-only: never creates the file, never takes a write lock.
+pub fn cached_readings(cache: &Path) -> Option<i64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(cache, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
+    conn.query_row("SELECT count(*) FROM reading", [], |r| r.get(0))
+        .ok()
+}
+
+/// `gridwatch --cache <cache> ingest --stream <stream>` against an
+/// emulator at `endpoint`, with the emulator's credentials.
+pub fn ingest_cmd(cache: &Path, endpoint: &str, stream: &str, until_caught_up: bool) -> Command {
+    let mut cmd = Command::new(gridwatch_bin());
+    cmd.arg("--cache")
+        .arg(cache)
+        .args(["ingest", "--stream", stream, "--endpoint-url", endpoint]);
+    if until_caught_up {
+        cmd.arg("--until-caught-up");
+    }
+    cmd.envs(EMULATOR_ENV).env_remove("RUST_LOG");
+    cmd
+}
+
+/// Every file below `root` (symbolic links listed, not followed), as paths
+/// relative to it, sorted; none when `root` does not exist.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("a folder entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("a file's metadata");
+            if meta.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(root).expect("below root").to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}

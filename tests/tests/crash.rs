@@ -49,17 +49,7 @@ fn sigkill_mid_ingest_loses_and_duplicates_nothing() {
     wait_for(
         Duration::from_secs(60),
         "the first committed batches",
-        || {
-            let conn = rusqlite::Connection::open_with_flags(
-                &cache_path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-            )
-            .ok()?;
-            let n: i64 = conn
-                .query_row("SELECT count(*) FROM reading", [], |r| r.get(0))
-                .ok()?;
-            (n >= 100_000).then_some(())
-        },
+        || gridwatch_tests::cached_readings(&cache_path).filter(|n| *n >= 100_000),
     );
     child.0.kill().expect("SIGKILL");
     let status = child.0.wait().unwrap();

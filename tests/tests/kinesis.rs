@@ -12,8 +12,9 @@ use gridwatch_core::bus::{Bus, hash_key};
 use gridwatch_core::ingest::ShardBatch;
 use gridwatch_core::kinesis::{self, ConsumerConfig, ShardBoard, StartAt, list_shards};
 use gridwatch_tests::{
-    EMULATOR_ENV, Fault, FaultProxy, KillOnDrop, Kinesalite, create_stream, emulator_python,
-    gridwatch_bin, kinesis_client, put_records, wait_active, wait_for,
+    EMULATOR_ENV, Fault, FaultProxy, KillOnDrop, Kinesalite, cached_readings as readings,
+    create_stream, emulator_python, gridwatch_bin, ingest_cmd, kinesis_client, put_records,
+    wait_active, wait_for,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -222,31 +223,6 @@ fn split_and_merge_while_consuming_reads_every_record_once_in_order() {
             3
         );
     });
-}
-
-fn ingest_cmd(
-    cache: &std::path::Path,
-    endpoint: &str,
-    stream: &str,
-    until_caught_up: bool,
-) -> Command {
-    let mut cmd = Command::new(gridwatch_bin());
-    cmd.arg("--cache")
-        .arg(cache)
-        .args(["ingest", "--stream", stream, "--endpoint-url", endpoint]);
-    if until_caught_up {
-        cmd.arg("--until-caught-up");
-    }
-    cmd.envs(EMULATOR_ENV).env_remove("RUST_LOG");
-    cmd
-}
-
-fn readings(cache: &std::path::Path) -> Option<i64> {
-    let conn =
-        rusqlite::Connection::open_with_flags(cache, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .ok()?;
-    conn.query_row("SELECT count(*) FROM reading", [], |r| r.get(0))
-        .ok()
 }
 
 #[test]

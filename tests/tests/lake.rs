@@ -441,23 +441,22 @@ fn athena_ddl_names_the_bucket_and_projects_partitions() {
     assert!(ddl.contains("s3://utility-lake/firehose/readings/json/year=${year}/month=${month}/day=${day}/hour=${hour}/"));
 }
 
+/// The files below `root` but hidden ones (in-flight writes), with their
+/// bytes.
 fn files_under(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !p.file_name().unwrap().to_string_lossy().starts_with('.') {
-                out.insert(
-                    p.strip_prefix(root).unwrap().display().to_string(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    out
+    gridwatch_tests::files_under(root)
+        .into_iter()
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read(root.join(&p)).unwrap(),
+            )
+        })
+        .collect()
 }
 
 fn sync_cmd(dest: &Path, moto: &gridwatch_tests::Moto, from: i64, to: i64) -> String {

@@ -83,22 +83,12 @@ fn sync_through(endpoint: &str, dest: &Path) -> (String, String) {
     (String::from_utf8(out.stdout).unwrap(), err)
 }
 
+/// The files below `root`, as relative paths in text.
 fn files_under(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            if meta.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
+    gridwatch_tests::files_under(root)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
 }
 
 #[test]

@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use gridwatch_tests::{
-    EMULATOR_ENV, KillOnDrop, Kinesalite, create_stream, gridwatch_bin, put_records, wait_for,
+    EMULATOR_ENV, KillOnDrop, Kinesalite, cached_readings as readings, create_stream, files_under,
+    gridwatch_bin, put_records, wait_for,
 };
 
 fn signal(child: &KillOnDrop, name: &str) {
@@ -59,12 +60,28 @@ fn spawn(args: &[&str]) -> KillOnDrop {
     )
 }
 
-fn readings(cache: &Path) -> Option<i64> {
-    let conn =
-        rusqlite::Connection::open_with_flags(cache, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .ok()?;
-    conn.query_row("SELECT count(*) FROM reading", [], |r| r.get(0))
-        .ok()
+/// A stream of `shards` on kinesalite holding `records` seed-format
+/// records, the n-th from device `meter-{n % devices}`.
+fn stream_of(kinesalite: &Kinesalite, name: &str, shards: i32, records: u64, devices: u64) {
+    let items: Vec<(String, Vec<u8>)> = (0..records)
+        .map(|n| {
+            let device = format!("meter-{}", n % devices);
+            let data = format!(
+                r#"{{"Time": {}, "DeviceID": "{device}", "watt_measure": {n}}}"#,
+                1_700_000_000_000u64 + n * 1000
+            );
+            (device, data.into_bytes())
+        })
+        .collect();
+    let client = kinesalite.client();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            create_stream(&client, name, shards).await;
+            put_records(&client, name, &items).await;
+        });
 }
 
 /// The number after `label` in a summary line such as "12 records".
@@ -141,64 +158,30 @@ fn a_signal_stops_a_lake_simulation_with_every_record_in_an_extract() {
 /// Records in the lake's JSON extracts: one a line.
 fn extract_lines(lake: &Path) -> Option<i64> {
     let mut n = 0;
-    for file in walk(&lake.join("readings/json")) {
+    let root = lake.join("readings/json");
+    for file in files_under(&root) {
         let name = file.file_name()?.to_string_lossy().into_owned();
         if name.starts_with('.') {
             continue;
         }
-        let text = std::fs::read_to_string(&file).ok()?;
+        let text = std::fs::read_to_string(root.join(&file)).ok()?;
         n += text.lines().filter(|l| !l.trim().is_empty()).count() as i64;
     }
     Some(n)
 }
 
 fn hidden_files(lake: &Path) -> bool {
-    walk(&lake.join("readings")).iter().any(|f| {
+    files_under(&lake.join("readings")).iter().any(|f| {
         f.file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'))
     })
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
 fn sigterm_stops_ingest_with_every_record_read_committed_and_checkpointed() {
     let kinesalite = Kinesalite::start(None);
     let endpoint = kinesalite.endpoint();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = kinesalite.client();
-    let items: Vec<(String, Vec<u8>)> = (0..300u64)
-        .map(|n| {
-            let device = format!("meter-{}", n % 10);
-            let data = format!(
-                r#"{{"Time": {}, "DeviceID": "{device}", "watt_measure": {n}}}"#,
-                1_700_000_000_000u64 + n * 1000
-            );
-            (device, data.into_bytes())
-        })
-        .collect();
-    runtime.block_on(async {
-        create_stream(&client, "stop", 2).await;
-        put_records(&client, "stop", &items).await;
-    });
+    stream_of(&kinesalite, "stop", 2, 300, 10);
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("i.sqlite");
     // Following, not --until-caught-up: only the signal ends it.
@@ -246,25 +229,7 @@ fn sigterm_stops_ingest_with_every_record_read_committed_and_checkpointed() {
 fn sigint_stops_tail_after_what_it_printed() {
     let kinesalite = Kinesalite::start(None);
     let endpoint = kinesalite.endpoint();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = kinesalite.client();
-    let items: Vec<(String, Vec<u8>)> = (0..40u64)
-        .map(|n| {
-            let data = format!(
-                r#"{{"Time": {}, "DeviceID": "meter-{n}", "watt_measure": {n}}}"#,
-                1_700_000_000_000u64 + n * 1000
-            );
-            (format!("meter-{n}"), data.into_bytes())
-        })
-        .collect();
-    runtime.block_on(async {
-        create_stream(&client, "tailed", 1).await;
-        put_records(&client, "tailed", &items).await;
-    });
+    stream_of(&kinesalite, "tailed", 1, 40, 40);
     let out_file = tempfile::NamedTempFile::new().unwrap();
     let child = KillOnDrop(
         Command::new(gridwatch_bin())

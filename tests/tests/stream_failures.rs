@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use gridwatch_tests::{
-    EMULATOR_ENV, KillOnDrop, Kinesalite, SmallDisk, create_stream, gridwatch_bin, output_within,
+    KillOnDrop, Kinesalite, SmallDisk, cached_readings, create_stream, ingest_cmd, output_within,
     put_records, wait_for,
 };
 
@@ -43,30 +43,8 @@ fn wave(devices: u64, from: u64, to: u64) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn ingest_cmd(cache: &Path, endpoint: &str, stream: &str, until_caught_up: bool) -> Command {
-    let mut cmd = Command::new(gridwatch_bin());
-    cmd.arg("--cache")
-        .arg(cache)
-        .args(["ingest", "--stream", stream, "--endpoint-url", endpoint]);
-    if until_caught_up {
-        cmd.arg("--until-caught-up");
-    }
-    cmd.envs(EMULATOR_ENV).env_remove("RUST_LOG");
-    cmd
-}
-
-/// The readings the cache holds; None before the ingest has made it (read
-/// only: never creates the file, never takes a write lock).
-fn try_readings(cache: &Path) -> Option<i64> {
-    let conn =
-        rusqlite::Connection::open_with_flags(cache, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .ok()?;
-    conn.query_row("SELECT count(*) FROM reading", [], |r| r.get(0))
-        .ok()
-}
-
 fn readings(cache: &Path) -> i64 {
-    try_readings(cache).expect("the cache holds readings")
+    cached_readings(cache).expect("the cache holds readings")
 }
 
 /// The (device, reading number) pairs the cache holds: its `seq` measure.
@@ -168,7 +146,7 @@ fn a_cache_locked_by_another_process_stops_ingest_and_says_so() {
             .unwrap(),
     );
     wait_for(HANG_GUARD, "the first wave committed", || {
-        (try_readings(&cache)? == 20 * 10 * 2).then_some(())
+        (cached_readings(&cache)? == 20 * 10 * 2).then_some(())
     });
     let committed = checkpoints(&cache);
     assert_eq!(committed.len(), 2, "{committed:?}");
@@ -242,7 +220,7 @@ fn a_full_disk_stops_ingest_and_keeps_every_committed_reading() {
             .unwrap(),
     );
     wait_for(HANG_GUARD, "the first wave committed", || {
-        (try_readings(&cache)? == 20 * 50 * 2).then_some(())
+        (cached_readings(&cache)? == 20 * 50 * 2).then_some(())
     });
     let filler = disk.fill();
     // Far more than the disk has room for: new pages for every commit.
