@@ -226,33 +226,6 @@ fn report_skipped_files(skipped: &[gridwatch_lake::SkippedFile], as_json: bool) 
     }
 }
 
-/// A flag set at the first SIGINT or SIGTERM from now on, for the lake's
-/// blocking jobs, which check it between files and stop leaving whole files.
-fn cancel_on_signal() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = cancel.clone();
-    let (watching, watched) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            let _ = watching.send(());
-            return;
-        };
-        runtime.block_on(async move {
-            let signals = crate::signals::Signals::new();
-            let _ = watching.send(());
-            signals.recv().await;
-            flag.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
-    });
-    // Watched before the job starts, so an early signal is not the default
-    // action (which would end the process mid-write).
-    let _ = watched.recv();
-    cancel
-}
-
 /// A view's frame as printable rows, numbers kept as numbers.
 pub fn rows(df: &DataFrame) -> anyhow::Result<Rows> {
     let table = gridwatch_lake::table::result_table(df)?;
@@ -311,7 +284,7 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
     if let Some(mib) = args.memory_mb {
         query.memory_budget = usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     }
-    let cancel = cancel_on_signal();
+    let cancel = crate::signals::cancel_flag();
     let readings = gridwatch_lake::Readings::scan_cancellable(&lake, &query, &cancel)
         .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
     let report = &readings.report;
@@ -369,7 +342,7 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
 fn compact(args: CompactArgs) -> anyhow::Result<()> {
     let (from_us, to_us) = range(&args.from, &args.to)?;
     let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
-    let cancel = cancel_on_signal();
+    let cancel = crate::signals::cancel_flag();
     let report = gridwatch_lake::compact::compact(
         &lake,
         from_us,
@@ -434,13 +407,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
         );
         // Ctrl-C or SIGTERM: the downloads stop between chunks, and what
         // was fetched stays, whole and in the manifest.
-        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let signals = crate::signals::Signals::new();
-        let on_signal = cancel.clone();
-        tokio::spawn(async move {
-            signals.recv().await;
-            on_signal.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
+        let cancel = crate::signals::cancel_flag();
         let result = gridwatch_lake::sync::sync(
             &client,
             &args.bucket,

@@ -78,3 +78,35 @@ pub fn stop_on_signal(stop: watch::Sender<bool>) {
         let _ = stop.send(true);
     });
 }
+
+/// A flag set at the first SIGINT or SIGTERM from now on, for jobs that
+/// check a flag between files or chunks (the lake's sync, compaction and
+/// views) rather than await a channel. Watched by a thread of its own with
+/// a small runtime, so it works in blocking code and inside a runtime alike;
+/// watching has begun when this returns, so an early signal is not left to
+/// the default action (which would end the process mid-write).
+pub fn cancel_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let (watching, watched) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            tracing::warn!("cannot watch for SIGINT/SIGTERM: no runtime for the watcher");
+            let _ = watching.send(());
+            return;
+        };
+        runtime.block_on(async move {
+            let signals = Signals::new();
+            let _ = watching.send(());
+            signals.recv().await;
+            flag.store(true, Ordering::Relaxed);
+        });
+    });
+    let _ = watched.recv();
+    cancel
+}

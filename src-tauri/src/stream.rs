@@ -157,14 +157,13 @@ fn adopt_legacy(
     start_over: bool,
 ) -> anyhow::Result<()> {
     if start_over {
-        let held = cache
-            .connection()
-            .query_row(
-                "SELECT count(*) FROM checkpoint WHERE source IN (?1, ?2)",
-                [legacy, source],
-                |r| r.get::<_, i64>(0),
-            )
-            .unwrap_or(0);
+        let mut held = 0;
+        for s in [legacy, source] {
+            held += cache
+                .checkpoints(s)
+                .context("cannot read the stored checkpoints")?
+                .len();
+        }
         if held > 0 {
             eprintln!(
                 "--from given: starting over there; the {held} stored shard checkpoints are set aside"
