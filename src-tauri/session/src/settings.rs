@@ -26,7 +26,7 @@ pub fn load(path: &Path) -> Result<Settings, ApiError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
         Err(e) => {
             return Err(ApiError::new(
-                ErrorCode::Io,
+                ErrorCode::Internal,
                 format!("cannot read the settings file {}: {e}", path.display()),
             ));
         }
@@ -52,7 +52,7 @@ pub fn load(path: &Path) -> Result<Settings, ApiError> {
 pub fn save(path: &Path, settings: &Settings) -> Result<(), ApiError> {
     let io = |e: std::io::Error| {
         ApiError::new(
-            ErrorCode::Io,
+            ErrorCode::Internal,
             format!("cannot save the settings to {}: {e}", path.display()),
         )
     };

@@ -1,0 +1,43 @@
+//! History from Timestream.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ResultTable;
+
+/// Where Timestream history lives, and how to reach it (no secrets).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimestreamConnection {
+    pub database: String,
+    pub table: String,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// A history request: a chart of one measure (aggregated on the server to
+/// the chart's width) or, with `sql`, the operator's own query (Grafana's
+/// macros expanded).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub connection: TimestreamConnection,
+    pub sql: Option<String>,
+    pub device: Option<String>,
+    pub measure: String,
+    pub from_us: i64,
+    pub to_us: i64,
+    pub pixels: u32,
+    /// Stop the query once it has metered more bytes than this.
+    pub max_bytes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryResult {
+    pub table: ResultTable,
+    /// The SQL that ran, macros expanded.
+    pub sql: String,
+    pub bytes_scanned: i64,
+    pub bytes_metered: i64,
+    /// Set when Timestream was unreachable and this is the cached answer,
+    /// fetched at this time.
+    pub cached_at_us: Option<i64>,
+}
