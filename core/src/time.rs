@@ -11,9 +11,11 @@ pub fn now_us() -> i64 {
         .unwrap_or(0)
 }
 
-// The calendar lives with the shared types: the wasm UI formats times too.
+// The calendar, and times as operators type and read them, live with the
+// shared types: the wasm UI and the CLI use the same ones.
 pub use gridwatch_types::time::{
-    Civil, MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND, civil, from_civil,
+    Civil, MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND, civil, format_date, format_seconds,
+    format_time, format_time_micros, from_civil, parse_duration, parse_time,
 };
 
 #[cfg(test)]

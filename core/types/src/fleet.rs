@@ -144,9 +144,83 @@ pub struct FleetStatus {
     pub stream: Option<String>,
 }
 
+/// Why a fleet cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FleetSpecError {
+    #[error("the fleet is empty")]
+    Empty,
+    #[error("anomaly rate {0} is not between 0 and 1")]
+    AnomalyRate(f64),
+    #[error("the interval must be longer than zero")]
+    ZeroInterval,
+}
+
+impl FleetSpec {
+    /// Whether the fleet can run: the app's launcher and the CLI's
+    /// `simulate` check the same three things, in this order.
+    pub fn validate(&self) -> Result<(), FleetSpecError> {
+        // Summed wide: three counts near u32::MAX are a big fleet, not an
+        // overflow.
+        let devices =
+            u64::from(self.smart_meters) + u64::from(self.feeders) + u64::from(self.transformers);
+        if devices == 0 {
+            return Err(FleetSpecError::Empty);
+        }
+        // Written so a NaN rate is refused too.
+        if !(0.0..=1.0).contains(&self.anomaly_rate) {
+            return Err(FleetSpecError::AnomalyRate(self.anomaly_rate));
+        }
+        if self.interval_ms == 0 {
+            return Err(FleetSpecError::ZeroInterval);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fleet_is_checked_before_it_runs() {
+        assert_eq!(FleetSpec::default().validate(), Ok(()));
+        let empty = FleetSpec {
+            smart_meters: 0,
+            ..FleetSpec::default()
+        };
+        assert_eq!(empty.validate(), Err(FleetSpecError::Empty));
+        let feeders_only = FleetSpec {
+            feeders: 1,
+            ..empty.clone()
+        };
+        assert_eq!(feeders_only.validate(), Ok(()));
+        for rate in [-0.1, 1.5, f64::NAN] {
+            let spec = FleetSpec {
+                anomaly_rate: rate,
+                ..FleetSpec::default()
+            };
+            assert!(matches!(
+                spec.validate(),
+                Err(FleetSpecError::AnomalyRate(_))
+            ));
+        }
+        let still = FleetSpec {
+            interval_ms: 0,
+            ..FleetSpec::default()
+        };
+        assert_eq!(still.validate(), Err(FleetSpecError::ZeroInterval));
+        assert_eq!(
+            still.validate().unwrap_err().to_string(),
+            "the interval must be longer than zero"
+        );
+        let huge = FleetSpec {
+            smart_meters: u32::MAX,
+            feeders: u32::MAX,
+            transformers: u32::MAX,
+            ..FleetSpec::default()
+        };
+        assert_eq!(huge.validate(), Ok(()));
+    }
 
     #[test]
     fn default_fleet_is_two_hundred_meters_at_one_hertz() {
