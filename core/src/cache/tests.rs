@@ -1,4 +1,5 @@
 use super::*;
+use crate::codec::Record;
 
 fn rec(device: &str, t: i64, v: f64) -> Record {
     Record {

@@ -1,0 +1,433 @@
+//! The decoder: one pass over the JSON with a serde visitor, keys and
+//! strings borrowed from the input where they can be, then every field
+//! checked against [`crate::limits`] before it becomes a [`RecordRef`].
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::{
+    DEVICE_KEY, DecodeError, MAX_FUTURE_US, MEASURE_SUFFIX, Record, RecordRef, TIME_KEY,
+    check_measure, has_control, limits, measure_name,
+};
+
+/// Decodes one wire record that arrived at `arrival_us` (epoch microseconds).
+pub fn decode(bytes: &[u8], arrival_us: i64) -> Result<Record, DecodeError> {
+    let mut decoder = Decoder::default();
+    decoder.decode(bytes, arrival_us)?;
+    Ok(decoder.record.into_record())
+}
+
+/// Decodes many records out of one buffer (a file, a batch) without
+/// allocating per record: its lists are kept and reused, and strings are
+/// borrowed from the buffer.
+#[derive(Default)]
+pub struct Decoder<'a> {
+    raw: RawRecord<'a>,
+    record: RecordRef<'a>,
+}
+
+impl<'a> Decoder<'a> {
+    /// Like [`decode`]; the record lives until the next call.
+    pub fn decode(
+        &mut self,
+        bytes: &'a [u8],
+        arrival_us: i64,
+    ) -> Result<&RecordRef<'a>, DecodeError> {
+        self.raw.clear();
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let top = TopSeed { raw: &mut self.raw }
+            .deserialize(&mut de)
+            .map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        de.end().map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        match top {
+            Top::Object => {
+                // Raw control characters are not valid JSON inside strings,
+                // so in input of printable ASCII only a string that had
+                // escapes (an owned one) can hold one: one vectorised pass
+                // here spares a scan of every borrowed string.
+                let unusual = bytes
+                    .iter()
+                    .fold(false, |any, &b| any | !(0x20..0x7f).contains(&b));
+                self.raw.validate(arrival_us, !unusual, &mut self.record)?
+            }
+            Top::Other(kind) => return Err(DecodeError::NotObject(kind)),
+        }
+        Ok(&self.record)
+    }
+}
+
+/// A JSON value as the decoder needs to see it: scalars kept, containers
+/// skipped and only named.
+#[derive(Debug)]
+enum Field<'a> {
+    Num(f64),
+    Str(Cow<'a, str>),
+    Bool(bool),
+    Null,
+    Array,
+    Object,
+}
+
+impl Field<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Field::Num(_) => "a number",
+            Field::Str(_) => "a string",
+            Field::Bool(_) => "a boolean",
+            Field::Null => "null",
+            Field::Array => "an array",
+            Field::Object => "an object",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Field::Str(s) => format!("the string {s:?}"),
+            Field::Bool(b) => format!("the boolean {b}"),
+            other => other.kind().to_string(),
+        }
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Field::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Field::Num(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Field::Num(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Field::Num(v))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Field::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Field::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Field::Array)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Field::Object)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+/// A key, borrowed from the input unless it had escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// What the top of the JSON was; an object's fields are in the decoder.
+enum Top {
+    Object,
+    Other(&'static str),
+}
+
+#[derive(Default)]
+struct RawRecord<'a> {
+    time: Option<Field<'a>>,
+    device: Option<Field<'a>>,
+    measures: Vec<(Cow<'a, str>, Field<'a>)>,
+    dimensions: Vec<(Cow<'a, str>, Field<'a>)>,
+    /// Keys seen of each kind, beyond what the lists keep past the limits.
+    measure_keys: usize,
+    dimension_keys: usize,
+    duplicate: Option<String>,
+}
+
+struct TopSeed<'s, 'a> {
+    raw: &'s mut RawRecord<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_, 'de> {
+    type Value = Top;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(TopVisitor { raw: self.raw })
+    }
+}
+
+struct TopVisitor<'s, 'a> {
+    raw: &'s mut RawRecord<'a>,
+}
+
+impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let raw = self.raw;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value: Field<'de> = map.next_value()?;
+            let slot_taken = match key.as_ref() {
+                TIME_KEY => raw.time.replace(value).is_some(),
+                DEVICE_KEY => raw.device.replace(value).is_some(),
+                // Past a limit only the count goes on: the record is
+                // refused anyway, and the duplicate search stays bounded.
+                k if k.ends_with(MEASURE_SUFFIX) => {
+                    raw.measure_keys += 1;
+                    if raw.measures.len() < limits::MEASURES {
+                        let dup = raw.measures.iter().any(|(n, _)| *n == key);
+                        raw.measures.push((key.clone(), value));
+                        dup
+                    } else {
+                        false
+                    }
+                }
+                _ => {
+                    raw.dimension_keys += 1;
+                    if raw.dimensions.len() < limits::DIMENSIONS {
+                        let dup = raw.dimensions.iter().any(|(n, _)| *n == key);
+                        raw.dimensions.push((key.clone(), value));
+                        dup
+                    } else {
+                        false
+                    }
+                }
+            };
+            if slot_taken && raw.duplicate.is_none() {
+                raw.duplicate = Some(key.into_owned());
+            }
+        }
+        Ok(Top::Object)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Top::Other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Top::Other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Top::Other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Top::Other("a number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Top::Other("a string"))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Top::Other("null"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Top::Other("an array"))
+    }
+}
+
+/// A measure or dimension name: short, and nothing a terminal would act on.
+#[inline]
+fn check_key(key: &str, has_control: bool) -> Result<(), DecodeError> {
+    if key.len() > limits::KEY_BYTES {
+        return Err(DecodeError::TooLong {
+            what: "a key".into(),
+            len: key.len(),
+            max: limits::KEY_BYTES,
+        });
+    }
+    if has_control {
+        // Debug escapes what a terminal would act on.
+        return Err(DecodeError::ControlCharacter(format!("the key {key:?}")));
+    }
+    Ok(())
+}
+
+impl<'a> RawRecord<'a> {
+    fn clear(&mut self) {
+        self.time = None;
+        self.device = None;
+        self.measures.clear();
+        self.dimensions.clear();
+        self.measure_keys = 0;
+        self.dimension_keys = 0;
+        self.duplicate = None;
+    }
+
+    /// Checks the fields and moves them into `out`.
+    /// `plain_input`: the record's bytes were printable ASCII, so only
+    /// strings with escapes need a control-character scan.
+    fn validate(
+        &mut self,
+        arrival_us: i64,
+        plain_input: bool,
+        out: &mut RecordRef<'a>,
+    ) -> Result<(), DecodeError> {
+        let may_hold_control =
+            |s: &Cow<'_, str>| (!plain_input || matches!(s, Cow::Owned(_))) && has_control(s);
+        if let Some(key) = self.duplicate.take() {
+            return Err(DecodeError::DuplicateKey(key));
+        }
+        let time_ms = match self.time.take() {
+            None => return Err(DecodeError::MissingTime),
+            Some(Field::Num(v)) => v,
+            Some(other) => {
+                return Err(DecodeError::BadTime(format!(
+                    "expected epoch milliseconds as a number, found {}",
+                    other.describe()
+                )));
+            }
+        };
+        // Anything past year 9999 or before 1970 is not a telemetry time.
+        if !time_ms.is_finite() || !(0.0..=253_402_300_800_000.0).contains(&time_ms) {
+            return Err(DecodeError::BadTime(format!(
+                "{time_ms} is not epoch milliseconds between 1970 and 9999"
+            )));
+        }
+        let device_id = match self.device.take() {
+            None => return Err(DecodeError::MissingDeviceId),
+            Some(Field::Str(s)) if !s.trim().is_empty() => s,
+            Some(Field::Str(_)) => return Err(DecodeError::BadDeviceId("it is empty".into())),
+            Some(other) => {
+                return Err(DecodeError::BadDeviceId(format!(
+                    "expected a string, found {}",
+                    other.describe()
+                )));
+            }
+        };
+        // Bytes bound characters from above: count only when it may matter.
+        if device_id.len() > limits::DEVICE_ID_CHARS {
+            let chars = device_id.chars().count();
+            if chars > limits::DEVICE_ID_CHARS {
+                return Err(DecodeError::DeviceIdTooLong(chars));
+            }
+        }
+        if may_hold_control(&device_id) {
+            return Err(DecodeError::ControlCharacter("\"DeviceID\"".into()));
+        }
+        if self.measure_keys > limits::MEASURES {
+            return Err(DecodeError::TooManyMeasures(self.measure_keys));
+        }
+        if self.dimension_keys > limits::DIMENSIONS {
+            return Err(DecodeError::TooManyDimensions(self.dimension_keys));
+        }
+        if self.measures.is_empty() {
+            return Err(DecodeError::NoMeasure);
+        }
+        out.measures.clear();
+        out.dimensions.clear();
+        let measures = &mut out.measures;
+        for (key, value) in self.measures.drain(..) {
+            let v = match &value {
+                Field::Num(v) => *v,
+                // Some producers stringify numbers; accept those, and let
+                // "NaN"/"Infinity" reach the finiteness check below.
+                Field::Str(s) => {
+                    s.trim()
+                        .parse::<f64>()
+                        .map_err(|_| DecodeError::NonNumericMeasure {
+                            key: key.to_string(),
+                            found: value.describe(),
+                        })?
+                }
+                _ => {
+                    return Err(DecodeError::NonNumericMeasure {
+                        key: key.into_owned(),
+                        found: value.describe(),
+                    });
+                }
+            };
+            check_key(&key, may_hold_control(&key))?;
+            check_measure(&key, v)?;
+            if measure_name(&key).is_empty() {
+                return Err(DecodeError::NonNumericMeasure {
+                    key: key.into_owned(),
+                    found: "a measure with no name".into(),
+                });
+            }
+            let name = match key {
+                Cow::Borrowed(k) => Cow::Borrowed(measure_name(k)),
+                Cow::Owned(k) => Cow::Owned(measure_name(&k).to_owned()),
+            };
+            measures.push((name, v));
+        }
+        let dimensions = &mut out.dimensions;
+        for (key, value) in self.dimensions.drain(..) {
+            let v = match value {
+                Field::Str(s) => s,
+                // A numeric or boolean dimension ("Floor": 3) is still a label.
+                Field::Num(n) => Cow::Owned(n.to_string()),
+                Field::Bool(b) => Cow::Owned(b.to_string()),
+                Field::Null => continue,
+                other => {
+                    return Err(DecodeError::BadDimension {
+                        key: key.into_owned(),
+                        found: other.kind(),
+                    });
+                }
+            };
+            check_key(&key, may_hold_control(&key))?;
+            if v.len() > limits::DIMENSION_VALUE_BYTES {
+                return Err(DecodeError::TooLong {
+                    what: format!("dimension {key:?}"),
+                    len: v.len(),
+                    max: limits::DIMENSION_VALUE_BYTES,
+                });
+            }
+            if may_hold_control(&v) {
+                return Err(DecodeError::ControlCharacter(format!("dimension {key:?}")));
+            }
+            dimensions.push((key, v));
+        }
+        let mut time_us = (time_ms * 1000.0).round() as i64;
+        let mut time_adjusted = false;
+        if time_us > arrival_us.saturating_add(MAX_FUTURE_US) {
+            time_us = arrival_us;
+            time_adjusted = true;
+        }
+        out.device_id = device_id;
+        out.time_us = time_us;
+        out.time_adjusted = time_adjusted;
+        Ok(())
+    }
+}
