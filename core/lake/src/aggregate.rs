@@ -33,6 +33,9 @@ use gridwatch_types::nominal_voltage;
 use polars::prelude::*;
 
 use crate::LakeError;
+// The operator's words for dimensions belong to the readings, which filter
+// by them too; re-exported here, where callers met them first.
+pub use crate::readings::dimension_column;
 use crate::readings::{Batch, MEASURES, Readings, ReadingsQuery, WATT};
 use crate::table::{DAY, DEMAND_INTERVAL_US, DEVICE, HOUR, INTERVAL, MONTH, WEEK, week_start};
 
@@ -57,17 +60,6 @@ impl GroupKey {
             GroupKey::Week => WEEK,
             GroupKey::Month => MONTH,
         }
-    }
-}
-
-/// The dimension an operator's word names: region -> Region, etc.
-pub fn dimension_column(name: &str) -> String {
-    match name.to_ascii_lowercase().as_str() {
-        "region" => "Region".into(),
-        "feeder" => "Feeder".into(),
-        "type" | "devicetype" | "device_type" => "DeviceType".into(),
-        "device" | "deviceid" | "device_id" => DEVICE.into(),
-        _ => name.to_owned(),
     }
 }
 
@@ -152,7 +144,7 @@ impl Part {
 }
 
 /// The dimensions every Gridwatch lake's records carry (the simulator's and
-/// the operator's words for them in `dimension_column`).
+/// the operator's words for them in [`dimension_column`]).
 const LAYOUT_DIMENSIONS: [&str; 3] = ["Region", "Feeder", "DeviceType"];
 
 fn known_keys(readings: &Readings) -> String {

@@ -156,6 +156,18 @@ impl ReadingsQuery {
     }
 }
 
+/// The dimension an operator's word names: region -> Region, etc. Filters
+/// and group keys both take these words.
+pub fn dimension_column(name: &str) -> String {
+    match name.to_ascii_lowercase().as_str() {
+        "region" => "Region".into(),
+        "feeder" => "Feeder".into(),
+        "type" | "devicetype" | "device_type" => "DeviceType".into(),
+        "device" | "deviceid" | "device_id" => DEVICE.into(),
+        _ => name.to_owned(),
+    }
+}
+
 /// A quarter of the memory available now, or 1 GiB where that is unknown:
 /// room for the views' own tables and for the rest of the app.
 pub fn default_memory_budget() -> usize {
@@ -194,7 +206,7 @@ impl<'q> Keep<'q> {
             filters: query
                 .filters
                 .iter()
-                .map(|(k, v)| (crate::aggregate::dimension_column(k), v.as_str()))
+                .map(|(k, v)| (dimension_column(k), v.as_str()))
                 .collect(),
             devices: query.devices.iter().map(String::as_str).collect(),
         }
@@ -617,7 +629,7 @@ impl Readings {
         }
         if readings.report.records > 0 {
             for (k, _) in &query.filters {
-                let c = crate::aggregate::dimension_column(k);
+                let c = dimension_column(k);
                 if c != DEVICE && readings.dimension(&c).is_none() {
                     return Err(LakeError::UnknownFilter(k.clone()));
                 }
