@@ -1,4 +1,6 @@
 use super::*;
+use polars::prelude::*;
+use crate::table::TIME;
 use crate::GroupKey;
 
 const HOUR_DIR: &str = "readings/json/year=2023/month=11/day=15/hour=00";
