@@ -4,19 +4,26 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use eframe::wasm_bindgen::{self, JsCast, prelude::*};
-use gridwatch_types::{ApiError, ErrorCode, LiveBatch, command};
+use gridwatch_types::ipc::{CALL_COMMAND, SUBSCRIBE_LIVE_COMMAND};
+use gridwatch_types::{ApiError, ErrorCode, LiveBatch, Reply, Request};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 
 use crate::app::GridwatchUi;
-use crate::backend::{Backend, Reply, Request};
+use crate::backend::{Backend, Event, RequestId};
 
-type Inbox = Rc<RefCell<Vec<Reply>>>;
+type Inbox = Rc<RefCell<Vec<Event>>>;
 
-fn ipc_error(command: &'static str, message: impl Into<String>) -> Reply {
-    Reply::Failed {
-        command,
-        error: ApiError::new(ErrorCode::Ipc, message),
+/// The IPC itself failed for request `id` (or for the live feed).
+fn ipc_error(id: RequestId, kind: &'static str, message: impl Into<String>) -> Event {
+    Event::Answer {
+        id,
+        kind,
+        result: Err(ApiError::new(ErrorCode::Ipc, message)),
     }
+}
+
+fn live_error(message: impl Into<String>) -> Event {
+    ipc_error(RequestId::LIVE_FEED, SUBSCRIBE_LIVE_COMMAND, message)
 }
 
 fn describe(v: &JsValue) -> String {
@@ -69,10 +76,7 @@ impl TauriBackend {
             ctx,
         };
         if let Err(e) = backend.subscribe() {
-            backend
-                .inbox
-                .borrow_mut()
-                .push(ipc_error(command::SUBSCRIBE_LIVE, describe(&e)));
+            backend.inbox.borrow_mut().push(live_error(describe(&e)));
         }
         backend
     }
@@ -84,13 +88,13 @@ impl TauriBackend {
         let inbox = self.inbox.clone();
         let ctx = self.ctx.clone();
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |msg: JsValue| {
-            let reply = match to_json(&msg)
+            let event = match to_json(&msg)
                 .and_then(|v| serde_json::from_value::<LiveBatch>(v).map_err(|e| e.to_string()))
             {
-                Ok(batch) => Reply::Live(batch),
-                Err(e) => ipc_error(command::SUBSCRIBE_LIVE, format!("bad live batch: {e}")),
+                Ok(batch) => Event::Live(batch),
+                Err(e) => live_error(format!("bad live batch: {e}")),
             };
-            inbox.borrow_mut().push(reply);
+            inbox.borrow_mut().push(event);
             ctx.request_repaint();
         });
         Reflect::set(
@@ -104,50 +108,48 @@ impl TauriBackend {
         Reflect::set(&args, &JsValue::from_str("onBatch"), &channel)?;
         let inbox = self.inbox.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = invoke(command::SUBSCRIBE_LIVE, &args.into()).await {
-                inbox
-                    .borrow_mut()
-                    .push(ipc_error(command::SUBSCRIBE_LIVE, describe(&e)));
+            if let Err(e) = invoke(SUBSCRIBE_LIVE_COMMAND, &args.into()).await {
+                inbox.borrow_mut().push(live_error(describe(&e)));
             }
         });
         Ok(())
     }
 }
 
+/// The one `call` command's answer to `request`: a [`Reply`], or the
+/// [`ApiError`] the command rejected with.
+async fn call(request: &Request) -> Result<Reply, ApiError> {
+    let ipc = |message: String| ApiError::new(ErrorCode::Ipc, message);
+    let args = serde_json::json!({ "request": request });
+    let js_args = js_sys::JSON::parse(&args.to_string()).map_err(|e| ipc(describe(&e)))?;
+    match invoke(CALL_COMMAND, &js_args).await {
+        Ok(answer) => to_json(&answer)
+            .and_then(|v| serde_json::from_value::<Reply>(v).map_err(|e| e.to_string()))
+            .map_err(|e| ipc(format!("unexpected answer: {e}"))),
+        // The command rejects with a serialised ApiError.
+        Err(e) => Err(to_json(&e)
+            .ok()
+            .and_then(|v| serde_json::from_value::<ApiError>(v).ok())
+            .unwrap_or_else(|| ipc(describe(&e)))),
+    }
+}
+
 impl Backend for TauriBackend {
-    fn send(&mut self, request: Request) {
+    fn send(&mut self, id: RequestId, request: Request) {
         let inbox = self.inbox.clone();
         let ctx = self.ctx.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let (cmd, args) = request.to_command();
-            let reply = match js_sys::JSON::parse(&args.to_string()) {
-                Err(e) => ipc_error(cmd, describe(&e)),
-                Ok(js_args) => match invoke(cmd, &js_args).await {
-                    Ok(answer) => match to_json(&answer)
-                        .and_then(|v| request.parse_reply(v).map_err(|e| e.to_string()))
-                    {
-                        Ok(reply) => reply,
-                        Err(e) => ipc_error(cmd, format!("unexpected answer: {e}")),
-                    },
-                    // Commands reject with a serialised ApiError.
-                    Err(e) => match to_json(&e)
-                        .ok()
-                        .and_then(|v| serde_json::from_value::<ApiError>(v).ok())
-                    {
-                        Some(error) => Reply::Failed {
-                            command: cmd,
-                            error,
-                        },
-                        None => ipc_error(cmd, describe(&e)),
-                    },
-                },
-            };
-            inbox.borrow_mut().push(reply);
+            let result = call(&request).await;
+            inbox.borrow_mut().push(Event::Answer {
+                id,
+                kind: request.kind(),
+                result,
+            });
             ctx.request_repaint();
         });
     }
 
-    fn poll(&mut self) -> Vec<Reply> {
+    fn poll(&mut self) -> Vec<Event> {
         std::mem::take(&mut *self.inbox.borrow_mut())
     }
 }

@@ -6,14 +6,15 @@
 
 use std::collections::BTreeMap;
 
-use egui::{Color32, RichText};
+use egui::RichText;
 use gridwatch_types::{
-    ApiError, ConnectionTarget, ConnectionTest, ErrorCode, LakeConnection, StreamConnection,
-    TimestreamConnection,
+    ApiError, ConnectionTarget, ConnectionTest, ErrorCode, LakeConnection, Reply, Request,
+    StreamConnection, TimestreamConnection,
 };
 
-use crate::app::{error_label, field, optional_field};
-use crate::backend::Request;
+use crate::backend::Answer;
+use crate::theme;
+use crate::widgets::{error_label, field, optional_field};
 
 #[derive(Debug, Default)]
 pub struct Connections {
@@ -28,6 +29,8 @@ pub struct Connections {
     pub lake_dir: String,
     /// What the last retention run removed.
     pub pruned: Option<Result<u64, ApiError>>,
+    /// Why the last lake folder was not taken.
+    pub lake_error: Option<String>,
 }
 
 /// What the operator's words for an error code are.
@@ -52,11 +55,42 @@ pub struct Forms<'a> {
 }
 
 impl Connections {
-    /// A test's answer for the service under test.
-    pub fn tested(&mut self, result: Result<String, ApiError>) {
-        if let Some(service) = self.testing.take() {
-            self.results.insert(service, result);
+    /// Takes the answer to one of this window's requests; gives back what
+    /// it leaves to the app (the stream's status, the lake folder in use).
+    pub fn on_reply(&mut self, answer: Answer) -> Option<Answer> {
+        match (answer.request, answer.result) {
+            (Request::TestConnection(test), result) => {
+                let service = test.target.service();
+                if self.testing == Some(service) {
+                    self.testing = None;
+                }
+                let found = result.and_then(|reply| match reply {
+                    Reply::Tested(found) => Ok(found),
+                    other => Err(unexpected(&other)),
+                });
+                self.results.insert(service, found);
+            }
+            (Request::PruneCache(_), result) => {
+                self.pruned = Some(result.and_then(|reply| match reply {
+                    Reply::Pruned(n) => Ok(n),
+                    other => Err(unexpected(&other)),
+                }));
+            }
+            (request @ (Request::SetLakeDir(_) | Request::ChooseLakeDir), result) => {
+                match &result {
+                    Ok(Reply::LakeDir(dir)) => {
+                        self.lake_dir = dir.clone();
+                        self.lake_error = None;
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.lake_error = Some(e.message.clone()),
+                }
+                // The app keeps the folder in the settings.
+                return Some(Answer { request, result });
+            }
+            (request, result) => return Some(Answer { request, result }),
         }
+        None
     }
 
     fn test(&mut self, forms: &Forms<'_>, target: ConnectionTarget) -> Request {
@@ -73,9 +107,7 @@ impl Connections {
     fn result_line(&self, ui: &mut egui::Ui, service: &'static str) {
         match self.results.get(service) {
             Some(Ok(found)) => {
-                ui.label(
-                    RichText::new(format!("OK: {found}")).color(Color32::from_rgb(80, 180, 80)),
-                );
+                ui.label(RichText::new(format!("OK: {found}")).color(theme::OK));
             }
             Some(Err(e)) => {
                 error_label(ui, format!("{}: {}", explain(e.code), e.message));
@@ -199,14 +231,15 @@ impl Connections {
 
                 ui.strong("On this machine");
                 ui.horizontal(|ui| {
-                    // The folder dialog is the shell's: an empty name asks
-                    // for it. A typed name must already hold a lake.
+                    // The folder dialog is the shell's. A typed name must
+                    // already hold a lake.
                     if ui
                         .button("Choose…")
                         .on_hover_text("Pick any folder for a new lake in the folder dialog")
                         .clicked()
                     {
-                        out.push(Request::SetLakeDir(String::new()));
+                        self.lake_error = None;
+                        out.push(Request::ChooseLakeDir);
                     }
                     if ui
                         .add_enabled(
@@ -215,12 +248,16 @@ impl Connections {
                         )
                         .clicked()
                     {
+                        self.lake_error = None;
                         out.push(Request::SetLakeDir(self.lake_dir.trim().to_owned()));
                     }
                     ui.label("Lake folder");
                     ui.add(egui::TextEdit::singleline(&mut self.lake_dir).desired_width(300.0))
                         .accessible_name("Lake folder");
                 });
+                if let Some(e) = &self.lake_error {
+                    error_label(ui, e);
+                }
                 ui.horizontal(|ui| {
                     let days = self.retention.trim().parse::<u32>().ok().filter(|d| *d > 0);
                     if ui
@@ -258,4 +295,9 @@ impl Connections {
         }
         out
     }
+}
+
+/// A reply of the wrong kind: the shell and the UI disagree on the wire.
+fn unexpected(reply: &Reply) -> ApiError {
+    ApiError::new(ErrorCode::Ipc, format!("unexpected answer: {reply:?}"))
 }

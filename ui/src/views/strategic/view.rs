@@ -1,84 +1,20 @@
-//! The strategic view: figures over the lake's extracts (energy, peak
-//! demand, load factor, voltage quality) by region, device, type and period,
-//! as a table and a chart; and, for an empty lake, a job that writes
-//! simulated history into it, with progress and Cancel.
+//! Drawing the strategic view: the range and grouping, the lake job's
+//! progress, what to do while there is no lake, and the figures as a bar
+//! chart and a table.
 
 use egui::RichText;
 use egui_plot::{Bar, BarChart, Plot};
-use gridwatch_types::{
-    AggregateQuery, Cell, ErrorCode, FillLake, FleetSpec, JobStatus, ResultTable, SaveReport,
-};
+use gridwatch_types::{Cell, FillLake, FleetSpec, Request, SaveReport};
 
-use crate::backend::Request;
-
-/// The groupings offered, as an operator names them.
-pub const GROUPINGS: [(&str, &[&str], Option<u32>); 6] = [
-    ("Region × day", &["region", "day"], None),
-    ("Region", &["region"], None),
-    ("Device type × week", &["type", "week"], None),
-    ("Month", &["month"], None),
-    ("Top 10 consumers", &["device"], Some(10)),
-    ("Feeder", &["feeder"], None),
-];
-
-pub const RANGES: [(&str, i64); 3] = [
-    ("Last 7 days", 7),
-    ("Last 30 days", 30),
-    ("Last 90 days", 90),
-];
-
-#[derive(Debug)]
-pub struct Strategic {
-    pub grouping: usize,
-    pub range_days: i64,
-    pub table: Option<ResultTable>,
-    pub lake_empty: bool,
-    pub job: Option<JobStatus>,
-    pub waiting: bool,
-    /// Where the last export or report went.
-    pub saved: Option<String>,
-}
-
-impl Default for Strategic {
-    fn default() -> Self {
-        Strategic {
-            grouping: 0,
-            range_days: 30,
-            table: None,
-            lake_empty: false,
-            job: None,
-            waiting: false,
-            saved: None,
-        }
-    }
-}
+use super::{GROUPINGS, RANGES, Strategic};
+use crate::backend::Outbox;
+use crate::model::Model;
+use crate::widgets::{error_label, export_buttons};
 
 impl Strategic {
-    pub fn query(&self, now_us: i64) -> AggregateQuery {
-        let (_, by, top) = GROUPINGS[self.grouping];
-        AggregateQuery {
-            from_us: now_us - self.range_days * 86_400_000_000,
-            to_us: now_us + 1,
-            by: by.iter().map(|s| s.to_string()).collect(),
-            filters: Vec::new(),
-            top,
-        }
-    }
-
-    /// Takes a failed aggregate: an empty lake is a state, not an error.
-    pub fn failed(&mut self, code: ErrorCode) -> bool {
-        self.waiting = false;
-        if code == ErrorCode::NotFound {
-            self.lake_empty = true;
-            self.table = None;
-            return true;
-        }
-        false
-    }
-
-    /// Draws the view; returns the requests it wants sent.
-    pub fn show(&mut self, ui: &mut egui::Ui, now_us: i64) -> Vec<Request> {
-        let mut out = Vec::new();
+    /// Draws the view. `now_us` is where the ranges end.
+    pub fn show(&mut self, ui: &mut egui::Ui, model: &Model, now_us: i64, out: &mut Outbox) {
+        self.run_when_a_lake_may_be_there(model, now_us, out);
         ui.horizontal(|ui| {
             ui.heading("Strategic");
             ui.separator();
@@ -99,8 +35,7 @@ impl Strategic {
                 .add_enabled(!self.waiting, egui::Button::new("Run"))
                 .clicked()
             {
-                self.waiting = true;
-                out.push(Request::Aggregate(self.query(now_us)));
+                self.run(now_us, out);
             }
         });
         if let Some(job) = &self.job {
@@ -121,37 +56,21 @@ impl Strategic {
                 }
             });
         }
-        if self.lake_empty && self.table.is_none() {
-            ui.label("The lake has no extracts yet. Sync them from S3 with `gridwatch lake sync`, or write simulated history:");
-            let busy = self.job.as_ref().is_some_and(|j| j.running);
-            if ui
-                .add_enabled(
-                    !busy,
-                    egui::Button::new("Write 30 days of simulated history"),
-                )
-                .clicked()
-            {
-                out.push(Request::FillLake(FillLake {
-                    days: 30,
-                    spec: FleetSpec {
-                        smart_meters: 100,
-                        feeders: 2,
-                        transformers: 3,
-                        interval_ms: 15 * 60 * 1000,
-                        ..FleetSpec::default()
-                    },
-                }));
-            }
+        if let Some(e) = &self.error {
+            error_label(ui, e);
+        }
+        if self.table.is_none() {
+            self.empty_state(ui, model, out);
         }
         let Some(table) = &self.table else {
-            return out;
+            return;
         };
         ui.horizontal(|ui| {
             let name = GROUPINGS[self.grouping]
                 .0
                 .to_lowercase()
                 .replace([' ', '×'], "-");
-            out.extend(crate::export::export_buttons(ui, &name, || table.clone()));
+            out.extend(export_buttons(ui, &name, || table.clone()));
             let query = self.query(now_us);
             for (label, pdf) in [("Save report (HTML)…", false), ("Save report (PDF)…", true)] {
                 if ui.button(label).clicked() {
@@ -228,7 +147,51 @@ impl Strategic {
                     }
                 });
         });
-        out
+    }
+}
+
+impl Strategic {
+    /// No figures yet: why, and what the operator can do about it.
+    fn empty_state(&self, ui: &mut egui::Ui, model: &Model, out: &mut Outbox) {
+        let busy = self.job.as_ref().is_some_and(|j| j.running);
+        if busy {
+            ui.label("Simulated history is being written into the lake; its figures appear here when it is done.");
+            return;
+        }
+        if self.waiting {
+            ui.spinner();
+            return;
+        }
+        let folder = model.status.as_ref().map_or("", |s| s.lake_dir.as_str());
+        if !self.lake_empty && !folder.is_empty() {
+            return;
+        }
+        if folder.is_empty() {
+            ui.label("No lake folder yet: choose one in Connections…, or write simulated history:");
+        } else {
+            ui.label(format!(
+                "The lake has no extracts yet ({folder}). Sync them from S3 with `gridwatch lake sync`, \
+                 choose a folder that holds a lake in Connections…, or write simulated history:"
+            ));
+        }
+        if ui
+            .add_enabled(
+                !busy,
+                egui::Button::new("Write 30 days of simulated history"),
+            )
+            .clicked()
+        {
+            out.push(Request::FillLake(FillLake {
+                days: 30,
+                spec: FleetSpec {
+                    smart_meters: 100,
+                    feeders: 2,
+                    transformers: 3,
+                    interval_ms: 15 * 60 * 1000,
+                    ..FleetSpec::default()
+                },
+            }));
+        }
     }
 }
 

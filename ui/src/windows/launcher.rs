@@ -2,10 +2,10 @@
 //! its readings go, and what running it on AWS would cost.
 
 use egui::RichText;
-use gridwatch_types::{CostEstimate, FleetLaunch, FleetSink, FleetSpec, StreamConnection};
+use gridwatch_types::{CostEstimate, FleetLaunch, FleetSink, FleetSpec, Request, StreamConnection};
 
-use crate::app::format_interval;
-use crate::backend::Request;
+use crate::format::{format_interval, thousands};
+use crate::widgets::{field, optional_field};
 
 /// Where the operator wants the readings to go; the Kinesis choice keeps its
 /// stream form even while another is picked.
@@ -151,8 +151,8 @@ impl Launcher {
                     }
                     SinkChoice::Kinesis => {
                         egui::Grid::new("fleet_stream").num_columns(2).show(ui, |ui| {
-                            crate::app::field(ui, "Fleet stream", &mut self.stream.stream, "telemetry");
-                            crate::app::optional_field(
+                            field(ui, "Fleet stream", &mut self.stream.stream, "telemetry");
+                            optional_field(
                                 ui,
                                 "Fleet endpoint URL",
                                 &mut self.stream.endpoint_url,
@@ -179,8 +179,8 @@ impl Launcher {
                 let per_s = self.spec.device_count() as f64 * 1000.0 / self.spec.interval_ms as f64;
                 ui.label(format!(
                     "{} devices: {} readings/s",
-                    crate::app::thousands(u64::from(self.spec.device_count())),
-                    crate::app::thousands(per_s.round() as u64)
+                    thousands(u64::from(self.spec.device_count())),
+                    thousands(per_s.round() as u64)
                 ));
                 match cost {
                     Some(c) => {

@@ -1,0 +1,147 @@
+//! The Operations view: the device list, the chosen device's live charts,
+//! the fleet panel and heatmap, the alarms and, following a stream, its
+//! shards. The top bar and the status bar are drawn here too, and by the
+//! app above and below every view.
+
+pub mod alarm_list;
+pub mod charts;
+pub mod device_list;
+pub mod fleet_panel;
+pub mod heatmap;
+pub mod shard_panel;
+pub mod status_bar;
+pub mod top_bar;
+
+use std::collections::BTreeMap;
+
+use gridwatch_types::{ChartRequest, Mode, Reply, Request};
+
+use crate::backend::{Answer, Outbox};
+use crate::format::short_id;
+use crate::model::{LIVE_WINDOW_US, Model};
+use crate::windows::rules::RulesWindow;
+
+/// How much history the device chart loads when a device is chosen.
+const HISTORY_US: i64 = LIVE_WINDOW_US;
+/// The pixel columns of that history: enough for any screen's chart.
+const HISTORY_PIXELS: u32 = 1_200;
+
+/// What a conflict is, for the operator who hovers over the count.
+pub(crate) const CONFLICTS_HINT: &str = "A reading arrived again for the same device, measure and \
+time with another value. The first value stays the reading; the second is kept in the cache's \
+conflict table.";
+
+#[derive(Debug)]
+pub struct Operations {
+    /// The device list's search.
+    pub filter: String,
+    /// Dimension -> chosen value ("" for all), for the device list.
+    pub dimension_filter: BTreeMap<String, String>,
+    /// The measure of the heatmap: the one the operator picked last.
+    pub measure: String,
+    /// The device's charts, one per measure, stacked with a linked cursor.
+    pub charted: Vec<String>,
+    /// The device chart shows the last minutes, moving, when set.
+    pub follow_live: bool,
+    /// The "Alarm rules" window.
+    pub rules: RulesWindow,
+    /// Where the last export went.
+    pub saved: Option<String>,
+    /// Why the charts' history or an export failed, until the next try.
+    pub error: Option<String>,
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        Operations {
+            filter: String::new(),
+            dimension_filter: BTreeMap::new(),
+            measure: "watt".into(),
+            charted: vec!["watt".into()],
+            follow_live: true,
+            rules: RulesWindow::default(),
+            saved: None,
+            error: None,
+        }
+    }
+}
+
+impl Operations {
+    /// Draws the view's panels around its charts.
+    pub fn show(&mut self, ui: &mut egui::Ui, model: &mut Model, out: &mut Outbox) {
+        egui::Panel::bottom("alarms")
+            .resizable(true)
+            .default_size(130.0)
+            .show(ui, |ui| {
+                alarm_list::show(ui, &mut model.alarms, &mut self.rules, &model.fleet_summary)
+            });
+        egui::Panel::left("devices")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                if let Some(device) = device_list::show(ui, self, model) {
+                    self.select(model, Some(device), out);
+                }
+            });
+        if model.mode() == Mode::Kinesis {
+            egui::Panel::right("shards")
+                .resizable(true)
+                .default_size(430.0)
+                .show(ui, |ui| shard_panel::show(ui, model, out));
+        }
+        egui::CentralPanel::default().show(ui, |ui| charts::show(ui, self, model, out));
+    }
+
+    /// Charts another device (None: none), with its cached history.
+    pub fn select(&mut self, model: &mut Model, device: Option<String>, out: &mut Outbox) {
+        if device == model.selected {
+            return;
+        }
+        model.select(device.clone());
+        out.push(Request::WatchDevice(device));
+        self.error = None;
+        for measure in self.charted.clone() {
+            self.request_history(model, &measure, out);
+        }
+    }
+
+    /// Cached history under the live points of one charted measure.
+    pub fn request_history(&self, model: &Model, measure: &str, out: &mut Outbox) {
+        let Some(device) = model.selected.clone() else {
+            return;
+        };
+        let to_us = model.newest_us.max(1) + 1;
+        out.push(Request::Chart(ChartRequest {
+            device_id: Some(device),
+            measure: measure.to_owned(),
+            from_us: to_us - HISTORY_US,
+            to_us,
+            pixels: HISTORY_PIXELS,
+        }));
+    }
+
+    /// Takes the answer to one of this view's requests; gives back what it
+    /// leaves to the app.
+    pub fn on_reply(&mut self, model: &mut Model, answer: Answer) -> Option<Answer> {
+        match (answer.request, answer.result) {
+            (_, Ok(Reply::Chart(chart))) => model.apply_chart(chart),
+            (_, Ok(Reply::Saved(saved))) => {
+                if let Some(path) = saved.path {
+                    self.saved = Some(path);
+                }
+            }
+            (Request::Chart(c), Err(e)) => {
+                let device = c.device_id.as_deref().map_or("the fleet", short_id);
+                self.error = Some(format!(
+                    "The history of {} of {device} could not be read: {}",
+                    c.measure, e.message
+                ));
+            }
+            (Request::ExportTable(_), Err(e)) => {
+                self.error = Some(format!("Not exported: {}", e.message));
+            }
+            (request, result) => return Some(Answer { request, result }),
+        }
+        None
+    }
+}

@@ -1,0 +1,155 @@
+//! The strategic view: figures over the lake's extracts (energy, peak
+//! demand, load factor, voltage quality) by region, device, type and period,
+//! as a table and a chart; and, for an empty lake, a job that writes
+//! simulated history into it, with progress and Cancel. The default figures
+//! run as soon as the view opens on a lake.
+
+mod view;
+
+use gridwatch_types::{AggregateQuery, ErrorCode, JobStatus, Reply, Request, ResultTable};
+
+use crate::backend::{Answer, Outbox};
+use crate::model::Model;
+
+/// The groupings offered, as an operator names them.
+pub const GROUPINGS: [(&str, &[&str], Option<u32>); 6] = [
+    ("Region × day", &["region", "day"], None),
+    ("Region", &["region"], None),
+    ("Device type × week", &["type", "week"], None),
+    ("Month", &["month"], None),
+    ("Top 10 consumers", &["device"], Some(10)),
+    ("Feeder", &["feeder"], None),
+];
+
+pub const RANGES: [(&str, i64); 3] = [
+    ("Last 7 days", 7),
+    ("Last 30 days", 30),
+    ("Last 90 days", 90),
+];
+
+#[derive(Debug)]
+pub struct Strategic {
+    pub grouping: usize,
+    pub range_days: i64,
+    pub table: Option<ResultTable>,
+    pub lake_empty: bool,
+    pub job: Option<JobStatus>,
+    pub waiting: bool,
+    /// Where the last export or report went.
+    pub saved: Option<String>,
+    /// Why the last request failed (an empty lake is no failure).
+    pub error: Option<String>,
+    /// The lake folder the figures were last asked of; the view asks
+    /// again when it opens and when the folder changes.
+    pub asked_of: Option<String>,
+}
+
+impl Default for Strategic {
+    fn default() -> Self {
+        Strategic {
+            grouping: 0,
+            range_days: 30,
+            table: None,
+            lake_empty: false,
+            job: None,
+            waiting: false,
+            saved: None,
+            error: None,
+            asked_of: None,
+        }
+    }
+}
+
+impl Strategic {
+    pub fn query(&self, now_us: i64) -> AggregateQuery {
+        let (_, by, top) = GROUPINGS[self.grouping];
+        AggregateQuery {
+            from_us: now_us - self.range_days * 86_400_000_000,
+            to_us: now_us + 1,
+            by: by.iter().map(|s| s.to_string()).collect(),
+            filters: Vec::new(),
+            top,
+        }
+    }
+
+    /// Asks for the figures of the range and grouping chosen.
+    pub fn run(&mut self, now_us: i64, out: &mut Outbox) {
+        self.waiting = true;
+        self.error = None;
+        out.push(Request::Aggregate(self.query(now_us)));
+    }
+
+    /// Whether a lake job (one the operator started, or the app's first
+    /// start) is running.
+    pub fn job_running(&self) -> bool {
+        self.job.as_ref().is_some_and(|j| j.running)
+    }
+
+    /// A newcomer sees figures without knowing to press Run: the default
+    /// view runs when the view first opens, and again when the lake folder
+    /// changes. Whether a lake job runs is asked at the same time, so the
+    /// first start's simulated lake shows its progress.
+    fn run_when_a_lake_may_be_there(&mut self, model: &Model, now_us: i64, out: &mut Outbox) {
+        let Some(folder) = model.status.as_ref().map(|s| s.lake_dir.clone()) else {
+            return;
+        };
+        if self.asked_of.as_ref() == Some(&folder) || self.waiting {
+            return;
+        }
+        let first = self.asked_of.is_none();
+        self.asked_of = Some(folder.clone());
+        if first {
+            out.push(Request::JobStatus);
+        }
+        // No folder: nothing to ask yet; the empty state says what to do.
+        if !folder.is_empty() {
+            self.run(now_us, out);
+        }
+    }
+
+    /// Takes the answer to one of this view's requests; gives back what it
+    /// leaves to the app. A lake job that ends well is followed at once by
+    /// the figures of what it wrote.
+    pub fn on_reply(&mut self, answer: Answer, now_us: i64, out: &mut Outbox) -> Option<Answer> {
+        match (answer.request, answer.result) {
+            (_, Ok(Reply::Table(table))) => {
+                self.waiting = false;
+                self.lake_empty = false;
+                self.error = None;
+                self.table = Some(table);
+            }
+            (_, Ok(Reply::Job(job))) => {
+                let finished = self.job_running() && !job.running && job.error.is_none();
+                self.job = Some(job);
+                if finished {
+                    self.run(now_us, out);
+                }
+            }
+            (_, Ok(Reply::Saved(saved))) => {
+                if let Some(path) = saved.path {
+                    self.saved = Some(path);
+                }
+            }
+            // An empty lake is a state, not an error: say what to do, and
+            // look for a job that may be filling it.
+            (Request::Aggregate(_), Err(e)) if e.code == ErrorCode::NotFound => {
+                self.waiting = false;
+                self.lake_empty = true;
+                self.table = None;
+                out.push(Request::JobStatus);
+            }
+            (Request::Aggregate(_), Err(e)) => {
+                self.waiting = false;
+                self.error = Some(e.message);
+            }
+            (Request::FillLake(_), Err(e)) => {
+                self.error = Some(format!("Not written: {}", e.message));
+            }
+            (Request::ExportTable(_) | Request::SaveReport(_), Err(e)) => {
+                self.error = Some(format!("Not saved: {}", e.message));
+            }
+            (request, result) => return Some(Answer { request, result }),
+        }
+        None
+    }
+}
