@@ -12,6 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+// The layout the lake reads, from the one place that spells it.
+use gridwatch_core::codec::partition as layout;
 use gridwatch_core::time::{MICROS_PER_HOUR, civil};
 
 use crate::run::{RecordSink, SinkError};
@@ -46,16 +48,12 @@ impl LakeOptions {
 
 /// Where a lake's JSON extracts live under its folder.
 pub fn json_root(dir: &Path) -> PathBuf {
-    dir.join("readings").join("json")
+    dir.join(layout::JSON_DIR)
 }
 
 /// The partition folder of an hour.
 pub fn partition(root: &Path, hour_start_us: i64) -> PathBuf {
-    let c = civil(hour_start_us);
-    root.join(format!("year={:04}", c.year))
-        .join(format!("month={:02}", c.month))
-        .join(format!("day={:02}", c.day))
-        .join(format!("hour={:02}", c.hour))
+    root.join(layout::hour_path_at(hour_start_us))
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

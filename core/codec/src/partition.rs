@@ -1,10 +1,52 @@
-//! Partition folders (`year=YYYY/month=MM/day=DD/hour=HH`) and the times the
-//! lake accepts. Folder names come from whoever wrote the lake or the
-//! bucket, so they are parsed into checked ranges: a `hour=4294967295` or
-//! `year=300000` is skipped and reported, never turned into a time by
-//! arithmetic that overflows.
+//! The lake's layout, written once: where each kind of extract lives, the
+//! partition folders (`year=YYYY/month=MM/day=DD/hour=HH`) as Firehose
+//! names them, and the times the lake accepts. The simulator writes with
+//! these, and the lake lists, syncs and compacts with them.
+//!
+//! Folder names come from whoever wrote the lake or the bucket, so they are
+//! parsed into checked ranges: a `hour=4294967295` or `year=300000` is
+//! skipped and reported, never turned into a time by arithmetic that
+//! overflows.
 
-use gridwatch_types::time::{MAX_US, MAX_YEAR, MIN_YEAR, from_civil_checked};
+use gridwatch_types::time::{MAX_US, MAX_YEAR, MIN_YEAR, civil, from_civil_checked};
+
+/// The lake's own folder below its root; everything it reads is under it.
+pub const READINGS_DIR: &str = "readings";
+/// Firehose's JSON extracts, by hour: `readings/json/<hour path>/<file>`.
+pub const JSON_DIR: &str = "readings/json";
+/// Compacted days: `readings/parquet/<day path>/part-N.parquet`.
+pub const PARQUET_DIR: &str = "readings/parquet";
+/// Extracts with bad lines, moved whole from under [`JSON_DIR`] to the same
+/// path here (which no reader reads).
+pub const QUARANTINE_DIR: &str = "readings/quarantine";
+
+/// A day's folder below a kind's folder: `year=YYYY/month=MM/day=DD`.
+pub fn day_path(year: i32, month: u32, day: u32) -> String {
+    format!("year={year:04}/month={month:02}/day={day:02}")
+}
+
+/// An hour's folder: `year=YYYY/month=MM/day=DD/hour=HH`.
+pub fn hour_path(year: i32, month: u32, day: u32, hour: u32) -> String {
+    format!("{}/hour={hour:02}", day_path(year, month, day))
+}
+
+/// Where an extract's key lies below the lake's root, for messages:
+/// `readings/json/year=/month=/day=/hour=/<file>`.
+pub fn extract_shape() -> String {
+    format!("{JSON_DIR}/year=/month=/day=/hour=/<file>")
+}
+
+/// The folder of the day that holds `us` (epoch microseconds, UTC).
+pub fn day_path_at(us: i64) -> String {
+    let c = civil(us);
+    day_path(c.year, c.month, c.day)
+}
+
+/// The folder of the hour that holds `us` (epoch microseconds, UTC).
+pub fn hour_path_at(us: i64) -> String {
+    let c = civil(us);
+    hour_path(c.year, c.month, c.day, c.hour)
+}
 
 /// A range outside what the lake can name: before 1970 or past 9999.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -125,6 +167,32 @@ mod tests {
         );
         assert!(day_start(2023, 2, 30).is_err());
         assert!(day_start(2024, 2, 29).is_ok());
+    }
+
+    #[test]
+    fn paths_written_parse_back_to_their_hour() {
+        assert_eq!(day_path(2023, 11, 5), "year=2023/month=11/day=05");
+        assert_eq!(
+            hour_path(2023, 11, 5, 7),
+            "year=2023/month=11/day=05/hour=07"
+        );
+        // 2023-11-14T22:13:20Z
+        let us = 1_700_000_000_000_000;
+        assert_eq!(hour_path_at(us), "year=2023/month=11/day=14/hour=22");
+        assert_eq!(day_path_at(us), "year=2023/month=11/day=14");
+        // MAX_US is the end of 9999, itself outside.
+        for us in [0, us, MAX_US - 1] {
+            let c = civil(us);
+            let path = hour_path_at(us);
+            let parts: Vec<&str> = path.split('/').collect();
+            let keys = [Key::Year, Key::Month, Key::Day, Key::Hour];
+            let values: Vec<u32> = parts
+                .iter()
+                .zip(keys)
+                .map(|(p, k)| parse(p, k).unwrap().unwrap())
+                .collect();
+            assert_eq!(values, [c.year as u32, c.month, c.day, c.hour], "{path}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use gridwatch_core::time::MICROS_PER_DAY;
 use polars::prelude::*;
 
 use crate::manifest::{self, PartManifest};
-use crate::{LakeError, SkippedFile, extract, io_at, table};
+use crate::{LakeError, SkippedFile, extract, io_at, partition, table};
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct CompactReport {
@@ -37,19 +37,15 @@ pub struct CompactReport {
     pub cancelled: bool,
 }
 
-/// The folder of one day under `readings/<kind>`.
-fn day_dir(lake: &Path, kind: &str, day_us: i64) -> PathBuf {
-    let c = gridwatch_core::time::civil(day_us);
-    lake.join("readings")
-        .join(kind)
-        .join(format!("year={:04}", c.year))
-        .join(format!("month={:02}", c.month))
-        .join(format!("day={:02}", c.day))
+/// The Parquet folder of the day starting at `day_us`.
+fn parquet_day_dir(lake: &Path, day_us: i64) -> PathBuf {
+    lake.join(partition::PARQUET_DIR)
+        .join(partition::day_path_at(day_us))
 }
 
 /// The first Parquet file of the day starting at `day_us`.
 pub fn parquet_path(lake: &Path, day_us: i64) -> PathBuf {
-    day_dir(lake, "parquet", day_us).join("part-0.parquet")
+    parquet_day_dir(lake, day_us).join("part-0.parquet")
 }
 
 /// Compacts every complete day with JSON that overlaps [from, to), each
@@ -62,11 +58,11 @@ pub fn compact(
     keep_json: bool,
     cancel: &AtomicBool,
 ) -> Result<CompactReport, LakeError> {
-    crate::partition::check_range(from_us, to_us)?;
+    partition::check_range(from_us, to_us)?;
     let mut report = CompactReport::default();
     let today = now_us - now_us.rem_euclid(MICROS_PER_DAY);
     let days = extract::days(
-        &lake.join("readings/json"),
+        &lake.join(partition::JSON_DIR),
         from_us,
         to_us,
         &mut report.skipped_files,
@@ -123,7 +119,7 @@ fn compact_day(
     cancel: &AtomicBool,
     report: &mut CompactReport,
 ) -> Result<(), LakeError> {
-    let parquet_dir = day_dir(lake, "parquet", day);
+    let parquet_dir = parquet_day_dir(lake, day);
     let (part, held) = parts_of(&parquet_dir)?;
     // Every hour of the day, whatever the asked range: a day is compacted
     // whole, so none of its JSON is removed unread.
@@ -240,8 +236,8 @@ fn remove_compacted(
     read: &[(PathBuf, String, bool)],
     report: &mut CompactReport,
 ) -> Result<(), LakeError> {
-    let json_root = lake.join("readings/json");
-    let quarantine_root = lake.join("readings/quarantine");
+    let json_root = lake.join(partition::JSON_DIR);
+    let quarantine_root = lake.join(partition::QUARANTINE_DIR);
     let mut folders: Vec<PathBuf> = Vec::new();
     for (f, _, bad) in read {
         if *bad {

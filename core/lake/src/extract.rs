@@ -203,7 +203,7 @@ pub fn select(lake: &Path, from_us: i64, to_us: i64) -> Result<Selection, Extrac
     let mut whole_days: Vec<i64> = Vec::new();
     let mut held: Vec<(i64, String)> = Vec::new();
     let parquet_days = days(
-        &lake.join("readings/parquet"),
+        &lake.join(partition::PARQUET_DIR),
         from_us,
         to_us,
         &mut sel.skipped,
@@ -225,7 +225,7 @@ pub fn select(lake: &Path, from_us: i64, to_us: i64) -> Result<Selection, Extrac
         }
     }
     for (day, ddir) in days(
-        &lake.join("readings/json"),
+        &lake.join(partition::JSON_DIR),
         from_us,
         to_us,
         &mut sel.skipped,

@@ -21,10 +21,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_s3::Client;
 use gridwatch_core::aws::{Backoff, retry};
-use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR, civil};
+use gridwatch_core::time::{MICROS_PER_DAY, MICROS_PER_HOUR};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
+
+use crate::partition;
 
 const MANIFEST: &str = ".gridwatch-sync.json";
 const PARALLEL_DOWNLOADS: usize = 4;
@@ -106,13 +108,9 @@ fn day_prefixes(from_us: i64, to_us: i64) -> Vec<(i64, String)> {
     let mut out = Vec::new();
     let mut day = from_us - from_us.rem_euclid(MICROS_PER_DAY);
     while day < to_us {
-        let c = civil(day);
         out.push((
             day,
-            format!(
-                "readings/json/year={:04}/month={:02}/day={:02}/",
-                c.year, c.month, c.day
-            ),
+            format!("{}/{}/", partition::JSON_DIR, partition::day_path_at(day)),
         ));
         day += MICROS_PER_DAY;
     }
@@ -123,7 +121,7 @@ fn day_prefixes(from_us: i64, to_us: i64) -> Vec<(i64, String)> {
 /// an extract of the day `day_prefix` names in the lake's layout: its hour
 /// with it. The error says why not.
 fn local_path(dir: &Path, day_prefix: &str, rel: &str) -> Result<(PathBuf, u32), String> {
-    use crate::partition::{Key, parse};
+    use partition::{Key, parse};
     if rel.contains('\0') {
         return Err("the key holds a NUL".into());
     }
@@ -142,9 +140,10 @@ fn local_path(dir: &Path, day_prefix: &str, rel: &str) -> Result<(PathBuf, u32),
     // checked again all the same, the key being the server's word.
     let day_parts: Vec<&str> = day_prefix.trim_end_matches('/').split('/').collect();
     let [_, _, _, _, _, hour, name] = parts[..] else {
-        return Err(
-            "not an extract: the lake keeps readings/json/year=/month=/day=/hour=/<file>".into(),
-        );
+        return Err(format!(
+            "not an extract: the lake keeps {}",
+            partition::extract_shape()
+        ));
     };
     if parts[..5] != day_parts[..] {
         return Err(format!("not under {day_prefix}"));
@@ -152,7 +151,12 @@ fn local_path(dir: &Path, day_prefix: &str, rel: &str) -> Result<(PathBuf, u32),
     let hour = match parse(hour, Key::Hour) {
         Some(Ok(h)) => h,
         Some(Err(reason)) => return Err(reason),
-        None => return Err(format!("{hour:?} is not an hour= partition")),
+        None => {
+            return Err(format!(
+                "{hour:?} is not an {}= partition",
+                Key::Hour.name()
+            ));
+        }
     };
     if name.starts_with('.') {
         return Err("a hidden file name (the lake's own temporaries are hidden)".into());
@@ -205,7 +209,7 @@ pub async fn sync(
     cancel: Arc<AtomicBool>,
 ) -> Result<SyncReport, SyncError> {
     // Before any work: a range past 9999 would list millions of days.
-    crate::partition::check_range(from_us, to_us)?;
+    partition::check_range(from_us, to_us)?;
     let mut report = SyncReport::default();
     let manifest_path = dir.join(MANIFEST);
     let mut manifest: Manifest = match std::fs::read(&manifest_path) {
@@ -218,11 +222,10 @@ pub async fn sync(
     for (day, rel_prefix) in day_prefixes(from_us, to_us) {
         // Extracts compaction has moved into the day's Parquet (and
         // removed): fetched before, so not fetched again.
-        let compacted = crate::compact::parts_of(&dir.join(rel_prefix.replacen(
-            "readings/json/",
-            "readings/parquet/",
-            1,
-        )))
+        let compacted = crate::compact::parts_of(
+            &dir.join(partition::PARQUET_DIR)
+                .join(partition::day_path_at(day)),
+        )
         .map(|(_, held)| held)
         .unwrap_or_default();
         // Page by page by hand rather than the SDK's paginator: each page
