@@ -3,14 +3,7 @@
 
 pub mod app;
 pub mod cli;
-pub mod cost;
-pub mod history;
-pub mod lake;
-pub mod output;
-pub mod report;
 pub mod signals;
-pub mod stream;
-pub mod timearg;
 
 use std::process::ExitCode;
 
@@ -35,12 +28,15 @@ fn init_logging(verbose: u8, app: bool) {
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.verbose, cli.command.is_none());
-    let cache = cli.cache.clone().unwrap_or_else(cli::default_cache_path);
+    let cache = cli
+        .cache
+        .clone()
+        .unwrap_or_else(cli::args::default_cache_path);
     let result = match cli.command {
         Some(command) => cli::run(command, &cache),
         None => app::run(app::AppOptions {
             cache_path: cache,
-            lake_dir: cli.lake.clone().unwrap_or_else(lake::default_lake_dir),
+            lake_dir: cli.lake.clone().unwrap_or_else(cli::args::default_lake_dir),
             connect: cli
                 .stream
                 .clone()

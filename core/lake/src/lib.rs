@@ -5,7 +5,8 @@
 //! - [`extract`]: finding and reading extract files (JSON, gzip, Parquet).
 //! - [`readings`]: a range's readings in columns, in memory or on disk.
 //! - [`aggregate`]: energy, peak demand, load factor, voltage quality.
-//! - [`table`]: records as a wide table, and result tables for people.
+//! - [`table`]: records as a wide table, a view as a result table, and the
+//!   one writer of tables (table, CSV, JSON, Parquet).
 //! - [`compact`]: whole days of JSON into Parquet.
 //! - [`manifest`]: what each compacted Parquet file holds, and its checksum.
 //! - [`athena`]: the Athena DDL for the same layout.
@@ -32,6 +33,7 @@ pub use aggregate::{AggregateRequest, GroupKey, aggregate, load_duration};
 pub use extract::{BadLine, ExtractError};
 pub use partition::RangeError;
 pub use readings::{Readings, ReadingsQuery};
+pub use table::{OutputFormat, Rows, View, ViewError, ViewOptions, view, view_with};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {

@@ -1,10 +1,12 @@
 //! Records as a wide table: one row per record, a column per dimension and
-//! per measure, plus the time keys the views group by.
+//! per measure, plus the time keys the views group by; and the tables
+//! Gridwatch shows and writes: a strategic [`view`] as a result table, and
+//! one writer ([`Rows::write`]) for every table the app and the CLI put out.
 
 use std::collections::BTreeMap;
 
 use gridwatch_core::codec::Record;
-use gridwatch_core::time::{MICROS_PER_DAY, civil};
+use gridwatch_core::time::MICROS_PER_DAY;
 use polars::prelude::*;
 
 pub const TIME: &str = "time_us";
@@ -113,20 +115,9 @@ pub fn week_start(us: i64) -> i64 {
     (days - (days + 3).rem_euclid(7)) * MICROS_PER_DAY
 }
 
-/// Epoch microseconds as `YYYY-MM-DD`.
-pub fn format_date(us: i64) -> String {
-    let c = civil(us);
-    format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
-}
-
-/// Epoch microseconds as RFC 3339 UTC to the second.
-pub fn format_datetime(us: i64) -> String {
-    let c = civil(us);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
-}
+/// `YYYY-MM-DD`, and RFC 3339 UTC to the second: one formatter for the
+/// whole workspace, in the shared types.
+pub use gridwatch_types::time::{format_date, format_seconds as format_datetime};
 
 /// A view's frame as a table for people and files: time keys as dates,
 /// months as `YYYY-MM`, `peak_at_us` as `peak_at`.
@@ -170,79 +161,412 @@ pub fn result_table(df: &DataFrame) -> PolarsResult<gridwatch_types::ResultTable
     })
 }
 
-/// Writes a result table as CSV or Parquet.
+/// A strategic view's request as the app and the CLI make it: one entry
+/// point, so both read, fold and word a view the same way.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewOptions {
+    /// The load duration curve (each 15-minute demand, largest first)
+    /// instead of the summary figures.
+    pub load_duration: bool,
+    /// Bytes the readings may take before they move to disk; `None`: a
+    /// quarter of the memory available.
+    pub memory_budget: Option<usize>,
+}
+
+/// A strategic view, ready to show or write.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The figures; `skipped` says what was not read, `lake_dir` where.
+    pub table: gridwatch_types::ResultTable,
+    /// What the scan read and could not read, for callers that word it.
+    pub report: crate::LoadReport,
+    /// Buckets on disk the readings were folded from (0: all in memory).
+    pub buckets_on_disk: usize,
+    /// The memory budget the readings were held to.
+    pub memory_budget: usize,
+}
+
+/// Why a view failed: reading the extracts, or folding what was read.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error("cannot read the extracts in {}", lake.display())]
+    Read {
+        lake: std::path::PathBuf,
+        #[source]
+        source: crate::LakeError,
+    },
+    /// A group key or filter the extracts lack, a measure missing.
+    #[error(transparent)]
+    Fold(crate::LakeError),
+}
+
+impl ViewError {
+    /// The lake's own error, without saying where.
+    pub fn into_lake_error(self) -> crate::LakeError {
+        match self {
+            ViewError::Read { source, .. } | ViewError::Fold(source) => source,
+        }
+    }
+}
+
+/// Reads the request's range (stopping with [`crate::LakeError::Cancelled`]
+/// once `cancel` is set) and folds its summary figures or load duration
+/// curve into a result table: the app's strategic view and the CLI's
+/// `aggregate` alike.
+pub fn view(
+    lake: &std::path::Path,
+    request: &crate::AggregateRequest,
+    options: &ViewOptions,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<View, crate::LakeError> {
+    view_with(lake, request, options, cancel, |_| {}).map_err(ViewError::into_lake_error)
+}
+
+/// [`view`], telling `on_read` what was read and skipped before the fold
+/// (so a caller's warnings come first, even if the fold then fails), and
+/// saying which step failed.
+pub fn view_with(
+    lake: &std::path::Path,
+    request: &crate::AggregateRequest,
+    options: &ViewOptions,
+    cancel: &std::sync::atomic::AtomicBool,
+    on_read: impl FnOnce(&crate::LoadReport),
+) -> Result<View, ViewError> {
+    let mut query = request.query();
+    if let Some(budget) = options.memory_budget {
+        query.memory_budget = budget;
+    }
+    let readings = crate::Readings::scan_cancellable(lake, &query, cancel).map_err(|source| {
+        ViewError::Read {
+            lake: lake.to_owned(),
+            source,
+        }
+    })?;
+    on_read(&readings.report);
+    let frame = if options.load_duration {
+        readings.load_duration(&request.by)
+    } else {
+        readings.aggregate(&request.by, request.top)
+    };
+    let mut table = frame
+        .and_then(|f| Ok(result_table(&f)?))
+        .map_err(ViewError::Fold)?;
+    let report = &readings.report;
+    table.skipped = report.bad_lines.iter().map(|b| b.to_string()).collect();
+    // Whole files not read, with why: the figures are the rest's.
+    table.skipped.extend(
+        report
+            .skipped_files
+            .iter()
+            .map(|f| format!("skipped file {f}")),
+    );
+    table.lake_dir = lake.display().to_string();
+    Ok(View {
+        table,
+        buckets_on_disk: readings.buckets_on_disk(),
+        memory_budget: query.memory_budget,
+        report: readings.report,
+    })
+}
+
+/// How a table is written out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Aligned columns for people, escaped for a terminal.
+    Table,
+    /// One JSON array of objects.
+    Json,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl From<gridwatch_types::TableFormat> for OutputFormat {
+    fn from(f: gridwatch_types::TableFormat) -> Self {
+        match f {
+            gridwatch_types::TableFormat::Csv => OutputFormat::Csv,
+            gridwatch_types::TableFormat::Parquet => OutputFormat::Parquet,
+        }
+    }
+}
+
+/// Rows of named columns, each cell JSON, as every table Gridwatch writes
+/// goes out: numbers stay numbers (integers integers) in JSON and Parquet
+/// and print plainly elsewhere; Timestream's arrays stay arrays in JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+impl From<&gridwatch_types::ResultTable> for Rows {
+    /// Whole numbers (within f64's exact integers) are written as integers.
+    fn from(table: &gridwatch_types::ResultTable) -> Self {
+        use gridwatch_types::Cell;
+        use serde_json::{Value, json};
+        Rows {
+            columns: table.columns.clone(),
+            rows: table
+                .rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|c| match c {
+                            Cell::Number(n) if n.fract() == 0.0 && n.abs() < 9e15 => {
+                                json!(*n as i64)
+                            }
+                            Cell::Number(n) => json!(n),
+                            Cell::Text(t) => json!(t),
+                            Cell::Null => Value::Null,
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A cell as plain text: strings unquoted, null empty.
+fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+impl Rows {
+    /// The rows as a polars frame: a column of integers where every value
+    /// is one, of numbers where every value is a number, text otherwise.
+    fn frame(&self) -> PolarsResult<DataFrame> {
+        use serde_json::Value;
+        let mut cols = Vec::with_capacity(self.columns.len());
+        for (i, name) in self.columns.iter().enumerate() {
+            let values: Vec<&Value> = self
+                .rows
+                .iter()
+                .map(|r| r.get(i).unwrap_or(&Value::Null))
+                .collect();
+            let mut non_null = values.iter().filter(|v| !v.is_null());
+            let name = name.as_str().into();
+            let col = if non_null.clone().all(|v| v.is_i64()) {
+                Column::new(name, values.iter().map(|v| v.as_i64()).collect::<Vec<_>>())
+            } else if non_null.all(|v| v.is_number()) {
+                Column::new(name, values.iter().map(|v| v.as_f64()).collect::<Vec<_>>())
+            } else {
+                Column::new(
+                    name,
+                    values
+                        .iter()
+                        .map(|v| (!v.is_null()).then(|| plain(v)))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            cols.push(col);
+        }
+        DataFrame::new(self.rows.len(), cols)
+    }
+
+    /// Writes the rows in `format`; I/O errors (a closed pipe) stay
+    /// `std::io::Error`s, so the caller can tell them apart.
+    pub fn write(&self, format: OutputFormat, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match format {
+            OutputFormat::Parquet => {
+                let mut df = self.frame().map_err(std::io::Error::other)?;
+                // Whole, then written: polars wants a seekable sink.
+                let mut buf = Vec::new();
+                ParquetWriter::new(&mut buf)
+                    .finish(&mut df)
+                    .map_err(std::io::Error::other)?;
+                out.write_all(&buf)
+            }
+            OutputFormat::Json => {
+                let items: Vec<serde_json::Value> = self
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        serde_json::Value::Object(
+                            self.columns
+                                .iter()
+                                .cloned()
+                                .zip(row.iter().cloned())
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                serde_json::to_writer_pretty(&mut *out, &items)?;
+                writeln!(out)
+            }
+            OutputFormat::Csv => {
+                writeln!(out, "{}", self.columns.join(","))?;
+                for row in &self.rows {
+                    let cells: Vec<String> = row.iter().map(|v| csv_cell(&plain(v))).collect();
+                    writeln!(out, "{}", cells.join(","))?;
+                }
+                Ok(())
+            }
+            OutputFormat::Table => {
+                use gridwatch_core::codec::printable;
+                // A table goes to a terminal: what came from the data may
+                // hold escapes that would rewrite the operator's screen.
+                let cells: Vec<Vec<String>> = self
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        r.iter()
+                            .map(|v| printable(&plain(v)).into_owned())
+                            .collect()
+                    })
+                    .collect();
+                let header: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|c| printable(c).into_owned())
+                    .collect();
+                let mut widths: Vec<usize> = self.columns.iter().map(|c| c.len()).collect();
+                for row in &cells {
+                    for (w, c) in widths.iter_mut().zip(row) {
+                        *w = (*w).max(c.chars().count());
+                    }
+                }
+                for row in std::iter::once(&header).chain(&cells) {
+                    let padded: Vec<String> = row
+                        .iter()
+                        .zip(&widths)
+                        .map(|(c, w)| format!("{c:<w$}"))
+                        .collect();
+                    writeln!(out, "{}", padded.join("  ").trim_end())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Writes a result table to a file as CSV or Parquet (the app's exports),
+/// through the same writer as the CLI's output.
 pub fn write_table(
     table: &gridwatch_types::ResultTable,
     path: &std::path::Path,
     format: gridwatch_types::TableFormat,
 ) -> Result<(), crate::LakeError> {
-    use gridwatch_types::{Cell, TableFormat};
     let io = crate::io_at(path);
-    match format {
-        TableFormat::Csv => {
-            let cell = |c: &Cell| match c {
-                Cell::Number(n) => n.to_string(),
-                Cell::Null => String::new(),
-                Cell::Text(t) if t.contains([',', '"', '\n', '\r']) => {
-                    format!("\"{}\"", t.replace('"', "\"\""))
-                }
-                Cell::Text(t) => t.clone(),
-            };
-            let mut out = table.columns.join(",");
-            out.push('\n');
-            for row in &table.rows {
-                out.push_str(&row.iter().map(cell).collect::<Vec<_>>().join(","));
-                out.push('\n');
-            }
-            std::fs::write(path, out).map_err(io)
-        }
-        TableFormat::Parquet => {
-            let mut cols = Vec::with_capacity(table.columns.len());
-            for (i, name) in table.columns.iter().enumerate() {
-                let cells: Vec<&Cell> = table
-                    .rows
-                    .iter()
-                    .map(|r| r.get(i).unwrap_or(&Cell::Null))
-                    .collect();
-                let numeric = cells
-                    .iter()
-                    .all(|c| matches!(c, Cell::Number(_) | Cell::Null));
-                cols.push(if numeric {
-                    Column::new(
-                        name.as_str().into(),
-                        cells
-                            .iter()
-                            .map(|c| match c {
-                                Cell::Number(n) => Some(*n),
-                                _ => None,
-                            })
-                            .collect::<Vec<_>>(),
-                    )
-                } else {
-                    Column::new(
-                        name.as_str().into(),
-                        cells
-                            .iter()
-                            .map(|c| match c {
-                                Cell::Text(t) => Some(t.clone()),
-                                Cell::Number(n) => Some(n.to_string()),
-                                Cell::Null => None,
-                            })
-                            .collect::<Vec<_>>(),
-                    )
-                });
-            }
-            let mut df = DataFrame::new(table.rows.len(), cols)?;
-            let file = std::fs::File::create(path).map_err(io)?;
-            ParquetWriter::new(file).finish(&mut df)?;
-            Ok(())
-        }
-    }
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(&io)?);
+    Rows::from(table)
+        .write(format.into(), &mut file)
+        .map_err(&io)?;
+    std::io::Write::flush(&mut file).map_err(io)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rows() -> Rows {
+        use serde_json::json;
+        Rows {
+            columns: vec!["device".into(), "avg".into()],
+            rows: vec![vec![json!("a,b"), json!(1.5)], vec![json!("c"), json!(2)]],
+        }
+    }
+
+    fn render(f: OutputFormat) -> String {
+        let mut out = Vec::new();
+        rows().write(f, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(render(OutputFormat::Csv), "device,avg\n\"a,b\",1.5\nc,2\n");
+    }
+
+    #[test]
+    fn json_keeps_numbers_as_numbers() {
+        use serde_json::{Value, json};
+        let v: Value = serde_json::from_str(&render(OutputFormat::Json)).unwrap();
+        assert_eq!(v[0]["avg"], json!(1.5));
+        assert_eq!(v[1]["device"], json!("c"));
+    }
+
+    #[test]
+    fn parquet_reads_back_with_the_same_rows_and_types() {
+        let mut bytes = Vec::new();
+        rows().write(OutputFormat::Parquet, &mut bytes).unwrap();
+        let df = ParquetReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .unwrap();
+        assert_eq!(df.height(), 2);
+        assert_eq!(
+            df.column("device").unwrap().str().unwrap().get(0),
+            Some("a,b")
+        );
+        assert_eq!(df.column("avg").unwrap().f64().unwrap().get(1), Some(2.0));
+    }
+
+    #[test]
+    fn table_cells_from_the_data_cannot_drive_the_terminal() {
+        let hostile = Rows {
+            columns: vec!["device".into()],
+            rows: vec![vec![serde_json::json!("m\u{1b}]0;owned\u{7}\u{1b}[2J")]],
+        };
+        let mut out = Vec::new();
+        hostile.write(OutputFormat::Table, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "device\nm\\u{1b}]0;owned\\u{7}\\u{1b}[2J\n");
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        assert_eq!(
+            render(OutputFormat::Table),
+            "device  avg\na,b     1.5\nc       2\n"
+        );
+    }
+
+    #[test]
+    fn result_tables_write_whole_numbers_as_integers() {
+        use gridwatch_types::{Cell, ResultTable};
+        let table = ResultTable {
+            columns: vec!["Region".into(), "records".into(), "energy_kwh".into()],
+            rows: vec![vec![
+                Cell::Text("north".into()),
+                Cell::Number(12.0),
+                Cell::Number(3.25),
+            ]],
+            ..ResultTable::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("t.csv");
+        write_table(&table, &csv, gridwatch_types::TableFormat::Csv).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&csv).unwrap(),
+            "Region,records,energy_kwh\nnorth,12,3.25\n"
+        );
+        let parquet = dir.path().join("t.parquet");
+        write_table(&table, &parquet, gridwatch_types::TableFormat::Parquet).unwrap();
+        let df = ParquetReader::new(std::fs::File::open(&parquet).unwrap())
+            .finish()
+            .unwrap();
+        assert_eq!(
+            df.column("records").unwrap().i64().unwrap().get(0),
+            Some(12)
+        );
+        assert_eq!(
+            df.column("energy_kwh").unwrap().f64().unwrap().get(0),
+            Some(3.25)
+        );
+    }
 
     fn rec(d: &str, t: i64, m: &[(&str, f64)], dims: &[(&str, &str)]) -> Record {
         Record {

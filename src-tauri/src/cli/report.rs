@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::Args;
 
-use crate::timearg::parse_time;
+use super::args::{default_lake_dir, range};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -28,16 +27,8 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let now = gridwatch_core::time::now_us();
-    let from_us = parse_time(&args.from, now).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
-    let to_us = parse_time(&args.to, now).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
-    if to_us <= from_us {
-        bail!("--to must be after --from");
-    }
-    let lake = args
-        .lake
-        .clone()
-        .unwrap_or_else(crate::lake::default_lake_dir);
+    let (from_us, to_us) = range(&args.from, &args.to)?;
+    let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
     let filters = args
         .region
         .iter()

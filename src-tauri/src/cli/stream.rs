@@ -1,4 +1,4 @@
-//! The Kinesis commands: simulate onto a stream, tail it, ingest it.
+//! The Kinesis commands: tail a stream, ingest it, bridge it to Timestream.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,14 +11,14 @@ use clap::Args;
 use gridwatch_core::Cache;
 use gridwatch_core::ingest::ShardBatch;
 use gridwatch_core::kinesis::{self, ConsumerConfig, Follower, ShardBoard, StartAt};
-use gridwatch_simulator::kinesis::KinesisSink;
-use gridwatch_simulator::{Fleet, run_fleet};
+use gridwatch_session::stream_source as source_name;
+use gridwatch_types::time::{format_time, parse_time};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::{AwsArgs, SimulateArgs, fleet_bar, fleet_plan, fleet_progress};
-use crate::output::Format;
-use crate::timearg::{format_time, parse_time};
+use super::args::AwsArgs;
+use super::fleet_run::runtime;
+use super::output::Format;
 
 #[derive(Debug, Args)]
 pub struct TailArgs {
@@ -177,20 +177,6 @@ fn adopt_legacy(
     Ok(())
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-use gridwatch_session::stream_source as source_name;
-
-/// Stops `stop` on Ctrl-C or SIGTERM.
-fn stop_on_ctrl_c(stop: watch::Sender<bool>) {
-    crate::signals::stop_on_signal(stop);
-}
-
 fn lag_line(board: &ShardBoard) -> String {
     let b = board.lock().unwrap_or_else(|e| e.into_inner());
     b.values()
@@ -217,38 +203,6 @@ fn lag_line(board: &ShardBoard) -> String {
         .join("; ")
 }
 
-pub fn simulate_to_kinesis(args: SimulateArgs) -> anyhow::Result<()> {
-    let (spec, start_us, options) = fleet_plan(&args)?;
-    let stream = args.stream.clone().context("--to kinesis needs --stream")?;
-    let aws = args.aws.options();
-    runtime()?.block_on(async {
-        let conf = aws.load().await;
-        let client = aws_sdk_kinesis::Client::new(&conf);
-        let mut sink = KinesisSink::connect(client, &stream, args.aggregate as usize)
-            .await
-            .with_context(|| format!("cannot produce to {stream:?} with {}", aws.describe()))?;
-        let bar = fleet_bar(&options, start_us);
-        let (stop_tx, stop) = watch::channel(false);
-        stop_on_ctrl_c(stop_tx);
-        let mut fleet = Fleet::new(&spec, start_us);
-        let progress = fleet_progress(&bar, start_us, "readings");
-        let summary = run_fleet(&mut fleet, &mut sink, options, stop, progress).await?;
-        bar.finish_and_clear();
-        let stats = sink.stats();
-        println!(
-            "simulated {} devices onto {stream} ({} open shards): {} readings in {} Kinesis records, {} PutRecords calls, {} entries resent, {} throttled",
-            spec.device_count(),
-            sink.open_shards(),
-            summary.records,
-            stats.records_put,
-            stats.calls,
-            stats.entries_retried,
-            stats.throttled
-        );
-        anyhow::Ok(())
-    })
-}
-
 pub fn tail(args: TailArgs) -> anyhow::Result<()> {
     let start = start_at(&args.from)?;
     let aws = args.aws.options();
@@ -264,7 +218,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<()> {
         let board: ShardBoard = Arc::default();
         let (tx, mut rx) = mpsc::channel::<ShardBatch>(16);
         let (stop_tx, stop) = watch::channel(false);
-        stop_on_ctrl_c(stop_tx);
+        crate::signals::stop_on_signal(stop_tx);
         let consumer = tokio::spawn(kinesis::consume(
             client,
             config,
@@ -386,7 +340,7 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
         config.until_caught_up = args.until_caught_up;
         config.ignore_checkpoints = start_over;
         let follower = Follower::start(client, config, cache, source)?;
-        stop_on_ctrl_c(follower.stopper());
+        crate::signals::stop_on_signal(follower.stopper());
         let bar = indicatif::ProgressBar::new_spinner();
         let progress = {
             let bar = bar.clone();
@@ -448,7 +402,7 @@ pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
         consumer.until_caught_up = args.until_caught_up;
         consumer.ignore_checkpoints = start_over;
         let (stop_tx, stop) = watch::channel(false);
-        stop_on_ctrl_c(stop_tx);
+        crate::signals::stop_on_signal(stop_tx);
         let summary = gridwatch_core::bridge::run(
             kinesis,
             timestream,

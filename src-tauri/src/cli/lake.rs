@@ -1,30 +1,16 @@
-//! The lake commands: simulate into a lake, aggregate, compact, Athena DDL.
+//! The lake commands: aggregate, and `lake` sync, compact, Athena DDL.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use gridwatch_lake::{AggregateRequest, GroupKey};
-use gridwatch_simulator::lake::{LakeOptions, LakeSink};
-use gridwatch_simulator::{Fleet, Pacing, run_fleet};
-use polars::prelude::*;
-use serde_json::{Value, json};
-use tokio::sync::watch;
+use gridwatch_lake::{AggregateRequest, GroupKey, Rows, ViewOptions};
+use serde_json::json;
 
-use crate::cli::{SimulateArgs, fleet_bar, fleet_plan, fleet_progress};
-use crate::output::{Format, Rows};
-use crate::timearg::parse_time;
-use gridwatch_types::Cell;
-
-/// The lake folder when none is given.
-pub fn default_lake_dir() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("gridwatch")
-        .join("lake")
-}
+use super::args::{AwsArgs, default_lake_dir, range};
+use super::fleet_run::runtime;
+use super::output::{Format, print_rows};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AggregateFormat {
@@ -99,7 +85,7 @@ pub struct SyncArgs {
     #[arg(long, env = "GRIDWATCH_LAKE")]
     pub dir: Option<PathBuf>,
     #[command(flatten)]
-    pub aws: crate::cli::AwsArgs,
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -139,58 +125,6 @@ pub fn run(command: LakeCommand) -> anyhow::Result<()> {
     }
 }
 
-pub fn simulate_to_lake(args: SimulateArgs) -> anyhow::Result<()> {
-    let (spec, start_us, mut options) = fleet_plan(&args)?;
-    if options.end_us.is_none() {
-        bail!("--to lake needs --duration (or --days): how much history to write");
-    }
-    // A lake is history: write it as fast as the disk takes it.
-    options.pacing = Pacing::AsFastAsPossible;
-    let dir = args.lake.clone().unwrap_or_else(default_lake_dir);
-    let mut lake = LakeOptions::new(&dir);
-    lake.gzip = args.gzip;
-    lake.newline_delimited = !args.no_delimiter;
-    // A worker thread: writing as fast as the disk takes it rarely yields,
-    // and the signal watcher must still get to run.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let mut sink = LakeSink::new(lake);
-        let bar = fleet_bar(&options, start_us);
-        let mut fleet = Fleet::new(&spec, start_us);
-        // Ctrl-C or SIGTERM: the fleet stops and the sink writes out what
-        // it holds, so every record simulated lands in an extract.
-        let (stop_tx, stop) = watch::channel(false);
-        crate::signals::stop_on_signal(stop_tx);
-        let progress = fleet_progress(&bar, start_us, "records");
-        let summary = run_fleet(&mut fleet, &mut sink, options, stop, progress).await?;
-        bar.finish_and_clear();
-        let stats = sink.stats();
-        println!(
-            "simulated {} devices into the lake: {} records in {} files ({} bytes) -> {}",
-            spec.device_count(),
-            summary.records,
-            stats.files,
-            stats.bytes,
-            dir.display()
-        );
-        anyhow::Ok(())
-    })
-}
-
-fn range(from: &str, to: &str) -> anyhow::Result<(i64, i64)> {
-    let now = gridwatch_core::time::now_us();
-    let from_us = parse_time(from, now).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
-    let to_us = parse_time(to, now).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
-    if to_us <= from_us {
-        bail!("--to must be after --from");
-    }
-    Ok((from_us, to_us))
-}
-
 fn report_bad_lines(bad: &[gridwatch_lake::BadLine]) {
     for b in bad.iter().take(10) {
         eprintln!(
@@ -226,28 +160,6 @@ fn report_skipped_files(skipped: &[gridwatch_lake::SkippedFile], as_json: bool) 
     }
 }
 
-/// A view's frame as printable rows, numbers kept as numbers.
-pub fn rows(df: &DataFrame) -> anyhow::Result<Rows> {
-    let table = gridwatch_lake::table::result_table(df)?;
-    Ok(Rows {
-        columns: table.columns,
-        rows: table
-            .rows
-            .into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|c| match c {
-                        Cell::Number(n) if n.fract() == 0.0 && n.abs() < 9e15 => json!(n as i64),
-                        Cell::Number(n) => json!(n),
-                        Cell::Text(t) => json!(t),
-                        Cell::Null => Value::Null,
-                    })
-                    .collect()
-            })
-            .collect(),
-    })
-}
-
 pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
     let (from_us, to_us) = range(&args.from, &args.to)?;
     let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
@@ -280,33 +192,30 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
         top: args.top,
     };
     let started = Instant::now();
-    let mut query = request.query();
-    if let Some(mib) = args.memory_mb {
-        query.memory_budget = usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    }
-    let cancel = crate::signals::cancel_flag();
-    let readings = gridwatch_lake::Readings::scan_cancellable(&lake, &query, &cancel)
-        .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
-    let report = &readings.report;
-    report_bad_lines(&report.bad_lines);
-    report_skipped_files(&report.skipped_files, args.format == AggregateFormat::Json);
-    let mut out = if args.load_duration {
-        readings.load_duration(&request.by)?
-    } else {
-        readings.aggregate(&request.by, request.top)?
+    let options = ViewOptions {
+        load_duration: args.load_duration,
+        memory_budget: args
+            .memory_mb
+            .map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)),
     };
-    if readings.buckets_on_disk() > 0 {
+    let cancel = crate::signals::cancel_flag();
+    let view = gridwatch_lake::view_with(&lake, &request, &options, &cancel, |report| {
+        report_bad_lines(&report.bad_lines);
+        report_skipped_files(&report.skipped_files, args.format == AggregateFormat::Json);
+    })?;
+    let report = &view.report;
+    if view.buckets_on_disk > 0 {
         eprintln!(
             "the readings outgrew {} MiB of memory: folded from {} buckets on disk",
-            query.memory_budget >> 20,
-            readings.buckets_on_disk()
+            view.memory_budget >> 20,
+            view.buckets_on_disk
         );
     }
     tracing::info!(
         json_files = report.json_files,
         parquet_files = report.parquet_files,
         records = report.records,
-        buckets_on_disk = readings.buckets_on_disk(),
+        buckets_on_disk = view.buckets_on_disk,
         elapsed = ?started.elapsed(),
         "aggregated"
     );
@@ -315,8 +224,12 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
             let path = args
                 .out
                 .context("--format parquet writes a file: give --out PATH")?;
-            write_parquet(&mut out, &path)?;
-            eprintln!("{} rows -> {}", out.height(), path.display());
+            gridwatch_lake::table::write_table(
+                &view.table,
+                &path,
+                gridwatch_types::TableFormat::Parquet,
+            )?;
+            eprintln!("{} rows -> {}", view.table.rows.len(), path.display());
         }
         f => {
             let format = match f {
@@ -324,18 +237,9 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
                 AggregateFormat::Json => Format::Json,
                 _ => Format::Table,
             };
-            let mut stdout = std::io::stdout().lock();
-            rows(&out)?.write(format, &mut stdout)?;
-            stdout.flush()?;
+            print_rows(&Rows::from(&view.table), format)?;
         }
     }
-    Ok(())
-}
-
-pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    ParquetWriter::new(file).finish(df)?;
     Ok(())
 }
 
@@ -391,11 +295,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
     let (from_us, to_us) = range(&args.from, &args.to)?;
     let dir = args.dir.clone().unwrap_or_else(default_lake_dir);
     let aws = args.aws.options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let conf = aws.load().await;
         let client = gridwatch_lake::sync::s3_client(&conf, &aws);
         let bar = indicatif::ProgressBar::new(0);

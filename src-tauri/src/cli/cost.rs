@@ -6,10 +6,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use gridwatch_core::cost::{CostInput, Prices, SEED_PRICES, estimate};
+use gridwatch_lake::Rows;
+use gridwatch_types::time::parse_duration;
 use serde_json::json;
 
-use crate::output::{Format, Rows};
-use crate::timearg::parse_duration;
+use super::output::{Format, stdout};
 
 #[derive(Debug, Args)]
 pub struct CostArgs {
@@ -109,14 +110,14 @@ pub fn run(args: CostArgs) -> anyhow::Result<()> {
         json!(""),
         json!(format!("{:.2}", e.total_usd)),
     ]);
-    let mut out = crate::output::stdout(args.format)?;
+    let mut out = stdout(args.format)?;
     Rows {
         columns: ["service", "item", "quantity", "usd_per_month"]
             .map(String::from)
             .to_vec(),
         rows,
     }
-    .write(args.format, &mut out)?;
+    .write(args.format.into(), &mut out)?;
     if args.format == Format::Table {
         use std::io::Write;
         writeln!(
