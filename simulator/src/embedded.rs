@@ -12,7 +12,7 @@ use gridwatch_core::bus::Bus;
 use gridwatch_core::ingest::{self, IngestConfig, IngestHandle, IngestSummary};
 use gridwatch_core::live::LiveView;
 use gridwatch_core::{Cache, CacheError};
-use gridwatch_types::{ApiError, ErrorCode, FleetSpec, FleetStatus, Mode};
+use gridwatch_types::{FleetSpec, FleetStatus, Mode};
 use tokio::runtime::Handle;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
@@ -30,17 +30,6 @@ pub enum EngineError {
     Fleet(#[from] SinkError),
     #[error("the engine was shut down")]
     ShutDown,
-}
-
-impl From<&EngineError> for ApiError {
-    fn from(e: &EngineError) -> Self {
-        let code = match e {
-            EngineError::Cache(_) => ErrorCode::Cache,
-            EngineError::FleetRunning => ErrorCode::FleetRunning,
-            EngineError::Fleet(_) | EngineError::ShutDown => ErrorCode::Internal,
-        };
-        ApiError::new(code, e.to_string())
-    }
 }
 
 struct RunningFleet {

@@ -8,10 +8,10 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use gridwatch_session::Session;
+use gridwatch_session::{Headless, Session};
 use gridwatch_simulator::Embedded;
 use gridwatch_tests::{EMULATOR_ENV, FaultProxy, Moto, wait_for};
-use gridwatch_types::{ErrorCode, HistoryQuery, TimestreamConnection};
+use gridwatch_types::{ErrorCode, HistoryQuery, Request, TimestreamConnection};
 use serde_json::{Value, json};
 
 const SQL: &str = "SELECT t, avg FROM \"grid\".\"readings\"";
@@ -84,7 +84,11 @@ fn cancel_in_the_history_view_calls_cancel_query_at_once() {
     };
     let running = {
         let session = session.clone();
-        rt.spawn(async move { session.history(query).await })
+        rt.spawn(async move {
+            session
+                .dispatch(&Headless::default(), Request::History(query))
+                .await
+        })
     };
     let queries = || {
         proxy
@@ -98,7 +102,8 @@ fn cancel_in_the_history_view_calls_cancel_query_at_once() {
     wait_for(Duration::from_secs(60), "the second page in flight", || {
         (queries() >= 2).then_some(())
     });
-    session.cancel_history();
+    rt.block_on(session.dispatch(&Headless::default(), Request::CancelHistory))
+        .unwrap();
     // Bounded, so a Cancel that waits for the held page fails rather than
     // hangs.
     let answer = rt

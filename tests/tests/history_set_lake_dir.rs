@@ -1,11 +1,11 @@
-//! The lake folder the page may set, through the session the Tauri command
+//! The lake folder the page may set, through the dispatch the Tauri command
 //! and the UI call: only a folder that already holds a lake (`readings/`
 //! under it); a new one only as picked in the native folder dialog.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
-use gridwatch_session::Session;
+use gridwatch_session::{Headless, Session};
 use gridwatch_simulator::Embedded;
-use gridwatch_types::ErrorCode;
+use gridwatch_types::{ErrorCode, Reply, Request};
 
 #[test]
 fn the_page_may_only_name_a_folder_that_holds_a_lake() {
@@ -22,6 +22,8 @@ fn the_page_may_only_name_a_folder_that_holds_a_lake() {
     std::fs::create_dir(&empty).unwrap();
     let file = dir.path().join("file");
     std::fs::write(&file, b"x").unwrap();
+    let desktop = Headless::default();
+    let ask = |request| rt.block_on(session.dispatch(&desktop, request));
     let lake = dir.path().join("other-lake");
     std::fs::create_dir_all(lake.join("readings")).unwrap();
 
@@ -32,9 +34,7 @@ fn the_page_may_only_name_a_folder_that_holds_a_lake() {
         "/".to_string(),
         "/etc".to_string(),
     ] {
-        let e = rt
-            .block_on(session.set_lake_dir(refused.clone()))
-            .unwrap_err();
+        let e = ask(Request::SetLakeDir(refused.clone())).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidInput, "{refused}: {e:?}");
         assert_eq!(
             e.message,
@@ -44,24 +44,31 @@ fn the_page_may_only_name_a_folder_that_holds_a_lake() {
         );
         assert_eq!(session.lake_dir(), first, "{refused} was taken");
     }
-    let e = rt.block_on(session.set_lake_dir("  ".into())).unwrap_err();
+    let e = ask(Request::SetLakeDir("  ".into())).unwrap_err();
     assert_eq!(e.message, "name the lake folder");
 
     // A folder that holds a lake.
-    let status = rt
-        .block_on(session.set_lake_dir(format!(" {} ", lake.display())))
-        .unwrap();
-    assert_eq!(status.lake_dir, lake.display().to_string());
+    let answer = ask(Request::SetLakeDir(format!(" {} ", lake.display()))).unwrap();
+    assert_eq!(answer, Reply::LakeDir(lake.display().to_string()));
     assert_eq!(session.lake_dir(), lake);
 
+    // The folder dialog cancelled: nothing changes.
+    let answer = ask(Request::ChooseLakeDir).unwrap();
+    assert_eq!(answer, Reply::LakeDir(lake.display().to_string()));
     // A new, empty folder, as picked in the native dialog.
-    let status = rt
-        .block_on(session.use_picked_lake_dir(empty.clone()))
-        .unwrap();
-    assert_eq!(status.lake_dir, empty.display().to_string());
-    let e = rt
-        .block_on(session.use_picked_lake_dir(file.clone()))
-        .unwrap_err();
+    desktop.pick(Some(empty.clone()));
+    let answer = ask(Request::ChooseLakeDir).unwrap();
+    assert_eq!(answer, Reply::LakeDir(empty.display().to_string()));
+    assert_eq!(
+        ask(Request::FleetStatus).map(|r| match r {
+            Reply::FleetStatus(s) => s.lake_dir,
+            other => panic!("{other:?}"),
+        }),
+        Ok(empty.display().to_string())
+    );
+    desktop.pick(Some(file.clone()));
+    let e = ask(Request::ChooseLakeDir).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
     assert_eq!(e.message, format!("{} is not a folder", file.display()));
     assert_eq!(session.lake_dir(), empty);
     rt.block_on(session.shutdown()).unwrap();

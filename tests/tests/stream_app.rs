@@ -34,7 +34,7 @@ fn the_app_shows_why_following_stopped() {
         create_stream(&client, "app-locked", 2).await;
         let session = Session::new(Embedded::open(&cache, 2).unwrap(), dir.path().join("lake"));
         let status = session
-            .connect(StreamConnection {
+            .connect_stream(StreamConnection {
                 stream: "app-locked".into(),
                 endpoint_url: Some(kinesalite.endpoint()),
                 ..StreamConnection::default()
@@ -93,7 +93,7 @@ fn the_app_shows_why_following_stopped() {
         holder.execute_batch("ROLLBACK").unwrap();
         drop(holder);
         session
-            .connect(StreamConnection {
+            .connect_stream(StreamConnection {
                 stream: "app-locked".into(),
                 endpoint_url: Some(kinesalite.endpoint()),
                 ..StreamConnection::default()

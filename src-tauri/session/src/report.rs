@@ -7,10 +7,34 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, bail};
-use gridwatch_lake::GroupKey;
 use gridwatch_lake::table::format_datetime as format_time;
+use gridwatch_lake::{GroupKey, LakeError};
 use gridwatch_types::{Cell, ResultTable};
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot read the extracts in {lake}: {source}")]
+    Lake {
+        lake: std::path::PathBuf,
+        #[source]
+        source: LakeError,
+    },
+    #[error(transparent)]
+    Figures(#[from] LakeError),
+    #[error(
+        "a PDF is printed by Chromium, which is not installed (apt-get install chromium), or write --out report.html"
+    )]
+    NoChromium,
+    #[error("Chromium did not write the PDF: {0}")]
+    Chromium(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// The figures of a report, as computed.
 pub struct Report {
@@ -56,22 +80,25 @@ pub fn compute(
     to_us: i64,
     filters: Vec<(String, String)>,
     devices: &[String],
-) -> anyhow::Result<Report> {
+) -> Result<Report, ReportError> {
     let query = gridwatch_lake::ReadingsQuery {
         filters: filters.clone(),
         devices: devices.to_vec(),
         ..gridwatch_lake::ReadingsQuery::new(from_us, to_us)
     };
     // One read of the range serves every figure of the report.
-    let readings = gridwatch_lake::Readings::scan(lake, &query)
-        .with_context(|| format!("cannot read the extracts in {}", lake.display()))?;
+    let readings =
+        gridwatch_lake::Readings::scan(lake, &query).map_err(|source| ReportError::Lake {
+            lake: lake.to_owned(),
+            source,
+        })?;
     if !readings.report.bad_lines.is_empty() {
-        eprintln!(
-            "{} unreadable lines skipped",
-            readings.report.bad_lines.len()
+        tracing::warn!(
+            lines = readings.report.bad_lines.len(),
+            "unreadable lines skipped in the report's range"
         );
     }
-    let table = |by: Vec<GroupKey>| -> anyhow::Result<ResultTable> {
+    let table = |by: Vec<GroupKey>| -> Result<ResultTable, LakeError> {
         Ok(gridwatch_lake::table::result_table(
             &readings.aggregate(&by, None)?,
         )?)
@@ -301,12 +328,21 @@ pub const HEADLESS_CHROMIUM: [&str; 7] = [
 ];
 
 /// Prints the HTML report to a PDF, with Chromium.
-pub fn print_pdf(html_path: &Path, pdf: &Path) -> anyhow::Result<()> {
+pub fn print_pdf(html_path: &Path, pdf: &Path) -> Result<(), ReportError> {
     let chromium = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|c| Command::new("sh").args(["-c", &format!("command -v {c}")]).output().is_ok_and(|o| o.status.success()))
-        .context("a PDF is printed by Chromium, which is not installed (apt-get install chromium), or write --out report.html")?;
-    let profile = tempfile::tempdir()?;
+        .find(|c| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {c}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .ok_or(ReportError::NoChromium)?;
+    let temp = |source| ReportError::Write {
+        path: std::env::temp_dir(),
+        source,
+    };
+    let profile = tempfile::tempdir().map_err(temp)?;
     let out = Command::new(chromium)
         .args(HEADLESS_CHROMIUM)
         .arg("--no-pdf-header-footer")
@@ -314,12 +350,11 @@ pub fn print_pdf(html_path: &Path, pdf: &Path) -> anyhow::Result<()> {
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", html_path.display()))
         .output()
-        .context("cannot run Chromium")?;
+        .map_err(|e| ReportError::Chromium(format!("cannot run it: {e}")))?;
     if !pdf.exists() {
-        bail!(
-            "Chromium did not write the PDF: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        return Err(ReportError::Chromium(
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
     }
     Ok(())
 }
@@ -333,19 +368,26 @@ pub fn write(
     filters: Vec<(String, String)>,
     devices: &[String],
     out: &Path,
-) -> anyhow::Result<()> {
+) -> Result<(), ReportError> {
     let report = compute(lake, from_us, to_us, filters, devices)?;
     let page = html(&report);
+    let write_at = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ReportError::Write { path, source }
+    };
     if out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
     {
-        let dir = tempfile::tempdir()?;
+        let dir = tempfile::tempdir().map_err(write_at(&std::env::temp_dir()))?;
         let html_path = dir.path().join("report.html");
-        std::fs::write(&html_path, &page)?;
-        print_pdf(&html_path, &std::path::absolute(out)?)?;
+        std::fs::write(&html_path, &page).map_err(write_at(&html_path))?;
+        print_pdf(
+            &html_path,
+            &std::path::absolute(out).map_err(write_at(out))?,
+        )?;
     } else {
-        std::fs::write(out, &page).with_context(|| format!("cannot write {}", out.display()))?;
+        std::fs::write(out, &page).map_err(write_at(out))?;
     }
     Ok(())
 }

@@ -3,7 +3,31 @@
 
 use std::path::{Path, PathBuf};
 
-use gridwatch_types::{ApiError, ErrorCode, Settings};
+use gridwatch_types::Settings;
+
+/// Why the settings could not be read or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read the settings file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not settings; the file was moved aside (`kept` says where).
+    #[error("the settings file {path} is not valid ({error}); {kept}; starting from defaults")]
+    Invalid {
+        path: PathBuf,
+        error: serde_json::Error,
+        kept: String,
+    },
+    #[error("cannot save the settings to {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// `~/.config/gridwatch/settings.json` on Linux; `GRIDWATCH_SETTINGS`
 /// overrides it.
@@ -20,45 +44,42 @@ pub fn default_path() -> PathBuf {
 /// The saved settings; defaults when there are none yet. A file that cannot
 /// be read as settings is moved aside (never lost, never silently
 /// overwritten) and the error names it.
-pub fn load(path: &Path) -> Result<Settings, ApiError> {
+pub fn load(path: &Path) -> Result<Settings, SettingsError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-        Err(e) => {
-            return Err(ApiError::new(
-                ErrorCode::Internal,
-                format!("cannot read the settings file {}: {e}", path.display()),
-            ));
+        Err(source) => {
+            return Err(SettingsError::Read {
+                path: path.to_owned(),
+                source,
+            });
         }
     };
-    serde_json::from_str(&text).map_err(|e| {
+    serde_json::from_str(&text).map_err(|error| {
         let aside = path.with_extension("json.broken");
         let kept = match std::fs::rename(path, &aside) {
             Ok(()) => format!("it was moved to {}", aside.display()),
             Err(m) => format!("and could not be moved aside: {m}"),
         };
-        ApiError::new(
-            ErrorCode::InvalidInput,
-            format!(
-                "the settings file {} is not valid ({e}); {kept}; starting from defaults",
-                path.display()
-            ),
-        )
+        SettingsError::Invalid {
+            path: path.to_owned(),
+            error,
+            kept,
+        }
     })
 }
 
 /// Writes the settings whole: a new file renamed over the old, so a crash
 /// mid-write leaves the previous settings.
-pub fn save(path: &Path, settings: &Settings) -> Result<(), ApiError> {
-    let io = |e: std::io::Error| {
-        ApiError::new(
-            ErrorCode::Internal,
-            format!("cannot save the settings to {}: {e}", path.display()),
-        )
+pub fn save(path: &Path, settings: &Settings) -> Result<(), SettingsError> {
+    let write = |source| SettingsError::Write {
+        path: path.to_owned(),
+        source,
     };
-    let json = serde_json::to_vec_pretty(settings)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    gridwatch_core::files::write_whole(path, &json).map_err(io)
+    // Settings are plain structs and string-keyed maps: encoding cannot fail,
+    // but an error is still reported rather than assumed away.
+    let json = serde_json::to_vec_pretty(settings).map_err(|e| write(std::io::Error::other(e)))?;
+    gridwatch_core::files::write_whole(path, &json).map_err(write)
 }
 
 #[cfg(test)]
@@ -101,9 +122,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
         std::fs::write(&path, "{ not json").unwrap();
-        let e = load(&path).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidInput);
+        let e = gridwatch_types::ApiError::from(crate::Error::from(load(&path).unwrap_err()));
+        assert_eq!(e.code, gridwatch_types::ErrorCode::InvalidInput);
         assert!(e.message.contains("settings.json"), "{}", e.message);
+        assert!(e.message.contains("settings.json.broken"), "{}", e.message);
         let aside = dir.path().join("settings.json.broken");
         assert_eq!(std::fs::read_to_string(aside).unwrap(), "{ not json");
         // The next save does not meet the broken file.

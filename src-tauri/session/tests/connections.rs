@@ -7,7 +7,12 @@
 use gridwatch_session::Session;
 use gridwatch_simulator::Embedded;
 use gridwatch_tests::{EMULATOR_ENV, Kinesalite, Moto, create_stream};
-use gridwatch_types::{ConnectionTarget, ConnectionTest, ErrorCode};
+use gridwatch_types::{ApiError, ConnectionTarget, ConnectionTest, ErrorCode};
+
+/// The test as the UI sees its answer: coded for the window.
+async fn tested(session: &Session, test: ConnectionTest) -> Result<String, ApiError> {
+    session.test_connection(test).await.map_err(ApiError::from)
+}
 
 fn test(target: ConnectionTarget, endpoint: &str) -> ConnectionTest {
     ConnectionTest {
@@ -67,7 +72,10 @@ fn each_test_says_what_it_found_or_why_not() {
     };
 
     let e = rt
-        .block_on(session.test_connection(test(kinesis("grid"), &kinesalite.endpoint())))
+        .block_on(tested(
+            &session,
+            test(kinesis("grid"), &kinesalite.endpoint()),
+        ))
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::NoCredentials, "{e:?}");
     assert!(
@@ -84,20 +92,32 @@ fn each_test_says_what_it_found_or_why_not() {
     set_env(&EMULATOR_ENV);
     rt.block_on(create_stream(&kinesalite.client(), "grid", 2));
     let found = rt
-        .block_on(session.test_connection(test(kinesis("grid"), &kinesalite.endpoint())))
+        .block_on(tested(
+            &session,
+            test(kinesis("grid"), &kinesalite.endpoint()),
+        ))
         .unwrap();
     assert_eq!(found, "stream grid: ACTIVE, 2 open shards");
     let e = rt
-        .block_on(session.test_connection(test(kinesis("nope"), &kinesalite.endpoint())))
+        .block_on(tested(
+            &session,
+            test(kinesis("nope"), &kinesalite.endpoint()),
+        ))
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
     // Nothing listens on port 9 of loopback.
     let e = rt
-        .block_on(session.test_connection(test(kinesis("grid"), "http://127.0.0.1:9")))
+        .block_on(tested(
+            &session,
+            test(kinesis("grid"), "http://127.0.0.1:9"),
+        ))
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Unreachable, "{e:?}");
     let e = rt
-        .block_on(session.test_connection(test(kinesis("  "), &kinesalite.endpoint())))
+        .block_on(tested(
+            &session,
+            test(kinesis("  "), &kinesalite.endpoint()),
+        ))
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput, "{e:?}");
 
@@ -115,14 +135,14 @@ fn each_test_says_what_it_found_or_why_not() {
         prefix: "readings/json/".into(),
     };
     let found = rt
-        .block_on(session.test_connection(test(s3("lake"), &moto.endpoint())))
+        .block_on(tested(&session, test(s3("lake"), &moto.endpoint())))
         .unwrap();
     assert_eq!(
         found,
         "bucket lake: reachable, nothing under \"readings/json/\" yet"
     );
     let e = rt
-        .block_on(session.test_connection(test(s3("no-lake"), &moto.endpoint())))
+        .block_on(tested(&session, test(s3("no-lake"), &moto.endpoint())))
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
 
@@ -133,17 +153,17 @@ fn each_test_says_what_it_found_or_why_not() {
         table: t.into(),
     };
     let found = rt
-        .block_on(session.test_connection(test(table("readings"), &moto.endpoint())))
+        .block_on(tested(&session, test(table("readings"), &moto.endpoint())))
         .unwrap();
     assert_eq!(found, "table grid.readings: active");
     let e = rt
-        .block_on(session.test_connection(test(table("nope"), &moto.endpoint())))
+        .block_on(tested(&session, test(table("nope"), &moto.endpoint())))
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
 
     // A service that checks the keys refuses the dummy ones.
     let e = rt
-        .block_on(session.test_connection(test(s3("lake"), &strict.endpoint())))
+        .block_on(tested(&session, test(s3("lake"), &strict.endpoint())))
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::AccessDenied, "{e:?}");
     rt.block_on(session.shutdown()).unwrap();
