@@ -64,8 +64,9 @@ impl CacheReader {
         checkpoints(&self.conn, source).map_err(self.err())
     }
 
-    /// A history result kept by [`Cache::store_history`], with when it was
-    /// fetched.
+    /// A history result kept by
+    /// [`Cache::store_history`](super::Cache::store_history), with when it
+    /// was fetched.
     pub fn history(&self, query: &str) -> Result<Option<(i64, String)>> {
         self.conn
             .query_row(

@@ -1,7 +1,7 @@
 use super::*;
-use polars::prelude::*;
-use crate::table::TIME;
 use crate::GroupKey;
+use crate::table::TIME;
+use polars::prelude::*;
 
 const HOUR_DIR: &str = "readings/json/year=2023/month=11/day=15/hour=00";
 const T0: i64 = 1_700_006_400_000; // 2023-11-15T00:00:00Z, in ms
