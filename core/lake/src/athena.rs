@@ -19,9 +19,9 @@ pub const DIMENSIONS: [&str; 3] = ["DeviceType", "Region", "Feeder"];
 pub fn ddl(bucket: &str, prefix: &str, table: &str) -> String {
     let prefix = prefix.trim_matches('/');
     let base = if prefix.is_empty() {
-        format!("s3://{bucket}/readings/json")
+        format!("s3://{bucket}/{}", crate::partition::JSON_DIR)
     } else {
-        format!("s3://{bucket}/{prefix}/readings/json")
+        format!("s3://{bucket}/{prefix}/{}", crate::partition::JSON_DIR)
     };
     let mut columns = vec![
         "  `Time` double".to_string(),

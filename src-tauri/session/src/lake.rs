@@ -20,6 +20,11 @@ pub(crate) struct Job {
     task: tokio::task::JoinHandle<Result<String, String>>,
 }
 
+/// Whether `dir` holds a lake: readings under Firehose's layout.
+fn holds_lake(dir: &std::path::Path) -> bool {
+    dir.join(gridwatch_lake::partition::READINGS_DIR).is_dir()
+}
+
 /// The simulated history an embedded first start writes, so the strategic
 /// view has figures without a click: 30 days of the default fleet, a reading
 /// every 15 minutes.
@@ -37,7 +42,7 @@ impl Session {
         if dir.as_os_str().is_empty() {
             return Err(Error::Invalid("name the lake folder".into()));
         }
-        if !dir.join("readings").is_dir() {
+        if !holds_lake(&dir) {
             return Err(Error::Invalid(format!(
                 "{} holds no lake (no readings/ folder in it): choose a new lake folder in the folder dialog",
                 dir.display()
@@ -68,7 +73,7 @@ impl Session {
         }
         let lake = self.lake_dir();
         blocking(move || {
-            if !lake.join("readings").exists() {
+            if !holds_lake(&lake) {
                 return Err(Error::NotFound(format!(
                     "the lake at {} has no extracts yet",
                     lake.display()
@@ -103,7 +108,7 @@ impl Session {
     /// embedded mode has strategic figures; does nothing if the lake folder
     /// already holds readings (or a job runs).
     pub async fn fill_empty_lake(&self) -> Result<Option<JobStatus>> {
-        if self.lake_dir().join("readings").exists() {
+        if holds_lake(&self.lake_dir()) {
             return Ok(None);
         }
         let spec = FleetSpec {
