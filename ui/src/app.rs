@@ -113,8 +113,8 @@ impl GridwatchUi {
         }
     }
 
-    /// How many requests wait for their answer.
-    pub fn requests_in_flight(&self) -> usize {
+    /// The kinds of the requests that wait for their answer, sorted.
+    pub fn requests_in_flight(&self) -> Vec<&'static str> {
         self.requests.in_flight()
     }
 

@@ -19,6 +19,7 @@ pub struct Timers {
     devices: Every,
     health: Every,
     job: Every,
+    lake: Every,
     status: Every,
     shards: Every,
     settings: Every,
@@ -31,6 +32,7 @@ impl Default for Timers {
             devices: Every::at_once(DEVICE_REFRESH_S),
             health: Every::new(2.0),
             job: Every::new(0.5),
+            lake: Every::new(2.0),
             status: Every::new(1.0),
             shards: Every::new(1.0),
             settings: Every::new(1.0),
@@ -70,6 +72,11 @@ impl GridwatchUi {
         }
         let t = &mut self.timers;
         if self.strategic.job_running() && t.job.due(now) {
+            self.requests.send(Sender::Strategic, Request::JobStatus);
+        }
+        // No lake yet: a job may start filling it (the app's first start
+        // writes a simulated one); its progress shows once it is seen.
+        if self.strategic.lake_empty && !self.strategic.job_running() && t.lake.due(now) {
             self.requests.send(Sender::Strategic, Request::JobStatus);
         }
         // The running fleet's production rate.

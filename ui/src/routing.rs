@@ -60,9 +60,11 @@ impl Requests {
         self.backend.poll()
     }
 
-    /// How many requests wait for their answer.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+    /// The kinds of the requests that wait for their answer, sorted.
+    pub fn in_flight(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.in_flight.values().map(|(_, r)| r.kind()).collect();
+        kinds.sort_unstable();
+        kinds
     }
 }
 

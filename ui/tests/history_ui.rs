@@ -3,10 +3,7 @@
 //! the cached answer is shown and marked as cached.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
-use std::sync::Arc;
-
 use egui_kittest::kittest::Queryable;
-use gridwatch_session::Session;
 use gridwatch_simulator::Embedded;
 use gridwatch_tests::Moto;
 
@@ -56,10 +53,10 @@ fn a_pasted_query_runs_and_offline_the_cached_answer_is_marked() {
     let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let session = rt.block_on(async {
-        Arc::new(Session::new(
+        common::session(
             Embedded::open(&dir.path().join("h.sqlite"), 2).unwrap(),
-            dir.path().join("lake"),
-        ))
+            dir.path(),
+        )
     });
     let mut h = harness(&rt, &session);
     step_until(&mut h, "the first status", |app| app.model.status.is_some());
@@ -131,10 +128,10 @@ fn a_typo_in_max_bytes_is_refused_next_to_the_field_and_nothing_runs_uncapped() 
     let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let session = rt.block_on(async {
-        Arc::new(Session::new(
+        common::session(
             Embedded::open(&dir.path().join("h.sqlite"), 1).unwrap(),
-            dir.path().join("lake"),
-        ))
+            dir.path(),
+        )
     });
     let mut h = harness(&rt, &session);
     step_until(&mut h, "the first status", |app| app.model.status.is_some());

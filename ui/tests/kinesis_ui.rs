@@ -3,10 +3,7 @@
 //! shard panel fed from the shards.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
-use std::sync::Arc;
-
 use egui_kittest::kittest::{NodeT, Queryable};
-use gridwatch_session::Session;
 use gridwatch_simulator::Embedded;
 use gridwatch_tests::{Kinesalite, create_stream};
 use gridwatch_types::{Mode, ShardState};
@@ -22,10 +19,10 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
     let dir = tempfile::tempdir().unwrap();
     let session = rt.block_on(async {
         create_stream(&kinesalite.client(), "ui-stream", 2).await;
-        Arc::new(Session::new(
+        common::session(
             Embedded::open(&dir.path().join("ui.sqlite"), 2).unwrap(),
-            dir.path().join("lake"),
-        ))
+            dir.path(),
+        )
     });
     let mut h = harness(&rt, &session);
     step_until(&mut h, "the first status", |app| app.model.status.is_some());

@@ -9,7 +9,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use gridwatch_session::Session;
 use gridwatch_simulator::{Embedded, Pacing, RunOptions};
 use gridwatch_types::FleetSpec;
-use gridwatch_ui::app::short_id;
+use gridwatch_ui::format::short_id;
 
 mod common;
 use common::{harness, step_until};
@@ -46,7 +46,7 @@ fn engine(dir: &std::path::Path) -> (Arc<tokio::runtime::Runtime>, Arc<Session>)
         engine.start_fleet(spec(), now, live, |_| {}).await.unwrap();
         engine
     });
-    (rt, Arc::new(Session::new(engine, dir.join("lake"))))
+    (rt, common::session(engine, dir))
 }
 
 #[test]
@@ -102,9 +102,16 @@ fn device_list_and_chart_show_the_pipelines_data() {
     // The device chart's button comes first; the fleet chart has its own.
     h.get_all_by_label("Export CSV…").next().unwrap().click();
     step_until(&mut h, "the chart's export", |app| {
-        app.strategic.saved.is_some()
+        app.operations.saved.is_some()
     });
-    let csv = std::fs::read_to_string(common::export_dir().join("export.csv")).unwrap();
+    // Saved under the name the app suggested to the save dialog.
+    let path = std::path::PathBuf::from(h.state().operations.saved.clone().unwrap());
+    assert!(
+        path.ends_with(format!("gridwatch-{}-watt.csv", short_id(&other))),
+        "{}",
+        path.display()
+    );
+    let csv = std::fs::read_to_string(&path).unwrap();
     assert!(csv.starts_with("time,watt\n"));
     let exported = csv.lines().count() - 1;
     let now = h.state().model.series["watt"].len();
@@ -116,7 +123,7 @@ fn device_list_and_chart_show_the_pipelines_data() {
     // Another measure of the same device.
     h.get_by_label("voltage").click();
     step_until(&mut h, "the voltage chart", |app| {
-        app.measure == "voltage"
+        app.operations.measure == "voltage"
             && app
                 .model
                 .series
@@ -131,13 +138,13 @@ fn device_list_and_chart_show_the_pipelines_data() {
     // A grid of charts: voltage came under watt, each with its own label.
     h.get_by_label_contains(&format!("Chart: watt of {}", short_id(&other)));
     h.get_by_label_contains(&format!("Chart: voltage of {}", short_id(&other)));
-    assert_eq!(h.state().charted, ["watt", "voltage"]);
+    assert_eq!(h.state().operations.charted, ["watt", "voltage"]);
     // And goes again; the last chart always stays.
     h.get_by_label("voltage").click();
     h.run_steps(2);
     h.get_by_label("watt").click();
     h.run_steps(2);
-    assert_eq!(h.state().charted, ["watt"]);
+    assert_eq!(h.state().operations.charted, ["watt"]);
     assert!(
         h.query_by_label_contains("Chart: voltage of").is_none(),
         "the voltage chart is gone"
@@ -173,7 +180,7 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
     h.get_by_label("Search devices").type_text("north");
     h.step();
     h.step();
-    assert_eq!(h.state().filter, "north");
+    assert_eq!(h.state().operations.filter, "north");
     assert!(
         h.query_by_label_contains(&format!("{}  ", short_id(&north[0].0)))
             .is_some()
@@ -186,8 +193,9 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
     // The dimension pickers narrow the list the same way.
     h.get_by_role_and_label(Role::TextInput, "Search devices")
         .focus();
-    h.state_mut().filter.clear();
+    h.state_mut().operations.filter.clear();
     h.state_mut()
+        .operations
         .dimension_filter
         .insert("Region".into(), "north".into());
     h.run_steps(2);
@@ -382,9 +390,9 @@ fn strategic_tables_export_to_csv_and_parquet_and_reports_save() {
     step_until(&mut h, "the figures", |app| app.strategic.table.is_some());
     let rows = h.state().strategic.table.as_ref().unwrap().rows.len();
     for (button, file) in [
-        ("Export CSV…", "export.csv"),
-        ("Export Parquet…", "export.parquet"),
-        ("Save report (HTML)…", "report.html"),
+        ("Export CSV…", "gridwatch-region---day.csv"),
+        ("Export Parquet…", "gridwatch-region---day.parquet"),
+        ("Save report (HTML)…", "gridwatch-report.html"),
     ] {
         h.state_mut().strategic.saved = None;
         h.get_by_label(button).click();
@@ -393,10 +401,11 @@ fn strategic_tables_export_to_csv_and_parquet_and_reports_save() {
         assert!(path.ends_with(file), "{}", path.display());
         assert!(std::fs::metadata(&path).unwrap().len() > 0);
     }
-    let csv = std::fs::read_to_string(common::export_dir().join("export.csv")).unwrap();
+    let csv =
+        std::fs::read_to_string(common::export_dir().join("gridwatch-region---day.csv")).unwrap();
     assert_eq!(csv.lines().count(), rows + 1, "a header and every row");
     assert!(csv.starts_with("Region,day,records,energy_kwh"));
-    let html = std::fs::read_to_string(common::export_dir().join("report.html")).unwrap();
+    let html = std::fs::read_to_string(common::export_dir().join("gridwatch-report.html")).unwrap();
     assert_eq!(html.matches("<svg").count(), 3);
     rt.block_on(session.shutdown()).unwrap();
 }
@@ -422,7 +431,7 @@ fn alarms_are_raised_listed_and_acknowledged_and_the_theme_switches() {
             .start_fleet(spec, gridwatch_core::time::now_us(), live, |_| {})
             .await
             .unwrap();
-        Arc::new(Session::new(engine, dir.path().join("lake")))
+        common::session(engine, dir.path())
     });
     let mut h = harness(&rt, &session);
     step_until(&mut h, "alarms", |app| {
@@ -483,7 +492,8 @@ fn the_layout_comes_back_after_a_restart_and_alarms_reach_the_desktop_grouped() 
     let dir = tempfile::tempdir().unwrap();
     let (rt, session) = engine(dir.path());
     let settings = dir.path().join("config/settings.json");
-    let (mut h, notifications) = common::harness_with_settings(&rt, &session, settings.clone());
+    let (mut h, controls) = common::harness_with_controls(&rt, &session);
+    let notifications = controls.desktop.notifications;
     step_until(&mut h, "the device list", |app| {
         app.model.devices.len() == DEVICES as usize && app.saved_settings.is_some()
     });
@@ -534,11 +544,11 @@ fn the_layout_comes_back_after_a_restart_and_alarms_reach_the_desktop_grouped() 
     drop(h);
 
     // A restart: the same settings file, a new UI.
-    let (mut h, _) = common::harness_with_settings(&rt, &session, settings);
+    let mut h = harness(&rt, &session);
     step_until(&mut h, "the restored layout", |app| {
         app.saved_settings.is_some() && app.model.selected.as_ref() == Some(&other)
     });
-    assert_eq!(h.state().charted, ["watt", "voltage"]);
+    assert_eq!(h.state().operations.charted, ["watt", "voltage"]);
     assert!(!h.state().dark, "the light theme came back");
     step_until(&mut h, "both charts of the restored device", |app| {
         ["watt", "voltage"]
@@ -559,7 +569,17 @@ fn history_from_the_local_cache_over_a_preset_and_a_custom_range() {
         app.model.selected.is_some()
     });
     h.get_by_label("History").click();
-    h.run_steps(2);
+    // A newcomer sees the chosen device's last hour at once, from the cache.
+    step_until(&mut h, "the chosen device's history, by itself", |app| {
+        app.history.result.is_some() || app.history.error.is_some()
+    });
+    assert!(
+        h.state().history.from_cache,
+        "{:?}",
+        h.state().history.error
+    );
+    h.get_by_label_contains("columns from the local cache");
+    h.state_mut().history.result = None;
     // The cache is the default source: it works offline and in embedded mode.
     h.get_by_label("Local cache");
     h.get_by_label("5 min").click();

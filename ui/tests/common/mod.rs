@@ -1,41 +1,120 @@
 //! The in-process backend and harness helpers shared by the UI tests.
 #![allow(clippy::unwrap_used, dead_code)] // test helpers: some binaries use only part
 
-use std::sync::Arc;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use gridwatch_session::Session;
-use gridwatch_types::ApiError;
-use gridwatch_ui::{Backend, GridwatchUi, Reply, Request};
+use gridwatch_session::{Desktop, FileFilter, Session};
+use gridwatch_simulator::Embedded;
+use gridwatch_types::{ApiError, ErrorCode, Notification, Request};
+use gridwatch_ui::{Backend, Event, GridwatchUi, RequestId};
 
-/// The shell's commands, answered in-process by the same session the app's
-/// Tauri commands call.
+/// The desktop of the tests: save dialogs answer with a file of the
+/// suggested name in [`export_dir`], notifications are kept, the folder
+/// dialog answers what the test put in `picked_folder`.
+#[derive(Default, Clone)]
+pub struct TestDesktop {
+    pub notifications: Arc<Mutex<Vec<Notification>>>,
+    /// None: the operator cancels the folder dialog.
+    pub picked_folder: Arc<Mutex<Option<PathBuf>>>,
+}
+
+impl Desktop for TestDesktop {
+    fn save_path(
+        &self,
+        suggested_name: &str,
+        _filter: &FileFilter,
+    ) -> impl Future<Output = Option<PathBuf>> + Send {
+        std::future::ready(Some(export_dir().join(suggested_name)))
+    }
+
+    fn pick_folder(&self, _title: &str) -> impl Future<Output = Option<PathBuf>> + Send {
+        std::future::ready(self.picked_folder.lock().unwrap().clone())
+    }
+
+    fn notify(&self, notification: &Notification) -> Result<(), String> {
+        self.notifications
+            .lock()
+            .unwrap()
+            .push(notification.clone());
+        Ok(())
+    }
+
+    fn quit(&self) {}
+}
+
+/// Which requests a test makes fail, and how.
+pub type Failure = fn(&Request) -> Option<ApiError>;
+
+/// What a test can do to the backend under a running harness.
+#[derive(Clone, Default)]
+pub struct Controls {
+    pub desktop: TestDesktop,
+    /// While set, answers and live batches wait: requests sent meanwhile
+    /// are all in flight at once, as they can be over Tauri's IPC.
+    pub hold: Arc<AtomicBool>,
+    /// Answers these requests with an error instead of asking the session.
+    pub fail: Arc<Mutex<Option<Failure>>>,
+}
+
+/// The shell's one command, answered in-process by the same
+/// `Session::dispatch` the app's Tauri command calls.
 pub struct InProcess {
     rt: Arc<tokio::runtime::Runtime>,
     session: Arc<Session>,
-    replies: Vec<Reply>,
+    answers: Vec<Event>,
     last_live: Instant,
-    settings: std::path::PathBuf,
-    /// The desktop notifications the UI asked for.
-    pub notifications: Arc<std::sync::Mutex<Vec<gridwatch_types::Notification>>>,
+    pub controls: Controls,
 }
 
 impl InProcess {
-    pub fn new(
-        rt: Arc<tokio::runtime::Runtime>,
-        session: Arc<Session>,
-        settings: std::path::PathBuf,
-    ) -> Self {
+    pub fn new(rt: Arc<tokio::runtime::Runtime>, session: Arc<Session>) -> Self {
         InProcess {
             rt,
             session,
-            replies: Vec::new(),
+            answers: Vec::new(),
             last_live: Instant::now() - Duration::from_secs(1),
-            settings,
-            notifications: Default::default(),
+            controls: Controls::default(),
         }
     }
+}
+
+impl Backend for InProcess {
+    fn send(&mut self, id: RequestId, request: Request) {
+        let kind = request.kind();
+        let failure = *self.controls.fail.lock().unwrap();
+        let result = match failure.and_then(|fail| fail(&request)) {
+            Some(error) => Err(error),
+            None => self
+                .rt
+                .block_on(self.session.dispatch(&self.controls.desktop, request)),
+        };
+        self.answers.push(Event::Answer { id, kind, result });
+    }
+
+    fn poll(&mut self) -> Vec<Event> {
+        if self.controls.hold.load(Ordering::SeqCst) {
+            return Vec::new();
+        }
+        // Answers first, then the live batch, as before the rewrite: a
+        // device's type (from the device list) decides its alarms.
+        let mut events = std::mem::take(&mut self.answers);
+        if self.last_live.elapsed() > Duration::from_millis(100) {
+            self.last_live = Instant::now();
+            let live = gridwatch_session::current(&self.session.active_handle());
+            events.push(Event::Live(live.take_batch()));
+        }
+        events
+    }
+}
+
+/// A failure as the test backend gives it.
+pub fn failed(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Internal, message)
 }
 
 /// The runtime the in-process session runs on.
@@ -47,6 +126,22 @@ pub fn runtime() -> Arc<tokio::runtime::Runtime> {
             .build()
             .unwrap(),
     )
+}
+
+/// A session over `engine` with its lake and settings file in `dir` (the
+/// settings never go to the operator's own).
+pub fn session(engine: Embedded, dir: &Path) -> Arc<Session> {
+    Arc::new(session_with_settings(
+        engine,
+        dir,
+        dir.join("config/settings.json"),
+    ))
+}
+
+/// A session whose settings live at `settings` (a restart is a second
+/// harness over it).
+pub fn session_with_settings(engine: Embedded, dir: &Path, settings: PathBuf) -> Session {
+    Session::new(engine, dir.join("lake")).with_settings_path(settings)
 }
 
 /// Puts the emulators' dummy credentials where the AWS default chain finds
@@ -64,155 +159,45 @@ pub fn use_emulator_credentials() {
 }
 
 /// Where the "save dialog" of the tests puts files: one folder per process.
-pub fn export_dir() -> std::path::PathBuf {
+pub fn export_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gridwatch-ui-exports-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn answer<T>(command: &'static str, r: Result<T, ApiError>, ok: impl FnOnce(T) -> Reply) -> Reply {
-    match r {
-        Ok(v) => ok(v),
-        Err(error) => Reply::Failed { command, error },
-    }
-}
-
-impl Backend for InProcess {
-    fn send(&mut self, request: Request) {
-        use gridwatch_session::settings;
-        match request {
-            Request::LoadSettings => {
-                let r = settings::load(&self.settings);
-                self.replies
-                    .push(answer("load_settings", r, |s| Reply::Settings(Box::new(s))));
-                return;
-            }
-            Request::SaveSettings(s) => {
-                let r = settings::save(&self.settings, &s);
-                self.replies
-                    .push(answer("save_settings", r, |()| Reply::Done));
-                return;
-            }
-            Request::Notify(n) => {
-                self.notifications.lock().unwrap().push(n);
-                self.replies.push(Reply::Done);
-                return;
-            }
-            Request::Quit => {
-                self.replies.push(Reply::Done);
-                return;
-            }
-            _ => {}
-        }
-        let s = self.session.clone();
-        let reply = self.rt.block_on(async move {
-            match request {
-                Request::FleetStatus => Reply::FleetStatus(s.status().await),
-                Request::StartFleet(spec) => {
-                    answer("start_fleet", s.start_fleet(spec).await, Reply::FleetStatus)
-                }
-                Request::StopFleet => {
-                    answer("stop_fleet", s.stop_fleet().await, Reply::FleetStatus)
-                }
-                Request::ListDevices => answer("list_devices", s.devices().await, Reply::Devices),
-                Request::WatchDevice(d) => {
-                    s.watch(d);
-                    Reply::Done
-                }
-                Request::DeviceChart(r) => answer("device_chart", s.chart(r).await, Reply::Chart),
-                Request::HistoryFromCache(r) => {
-                    answer("device_chart", s.chart(r).await, Reply::CacheHistory)
-                }
-                Request::ReportHealth(_) => Reply::Done,
-                Request::ConnectStream(c) => {
-                    answer("connect_stream", s.connect(c).await, Reply::FleetStatus)
-                }
-                Request::DisconnectStream => Reply::FleetStatus(s.disconnect().await),
-                Request::ShardStatus => Reply::Shards(s.shards().await),
-                Request::Aggregate(q) => answer("aggregate", s.aggregate(q).await, Reply::Table),
-                Request::FillLake(f) => answer("fill_lake", s.fill_lake(f).await, Reply::Job),
-                Request::JobStatus => Reply::Job(s.job_status().await),
-                Request::CancelJob => Reply::Job(s.cancel_job().await),
-                Request::History(q) => answer("history", s.history(q).await, Reply::History),
-                Request::EstimateCost(spec) => Reply::Cost(s.estimate_cost(&spec)),
-                // No desktop dialog here: the file goes to the test's folder.
-                Request::ExportTable(e) => {
-                    let ext = match e.format {
-                        gridwatch_types::TableFormat::Csv => "csv",
-                        gridwatch_types::TableFormat::Parquet => "parquet",
-                    };
-                    let path = export_dir().join(format!("export.{ext}"));
-                    answer("export_table", s.export_table(e, path).await, Reply::Saved)
-                }
-                Request::SaveReport(r) => {
-                    let path = export_dir().join(if r.pdf { "report.pdf" } else { "report.html" });
-                    answer("save_report", s.save_report(r, path).await, Reply::Saved)
-                }
-                Request::CancelHistory => {
-                    s.cancel_history();
-                    Reply::Done
-                }
-                Request::TestConnection(t) => {
-                    answer("test_connection", s.test_connection(t).await, Reply::Tested)
-                }
-                Request::PruneCache(days) => {
-                    answer("prune_cache", s.prune_cache(days).await, Reply::Pruned)
-                }
-                Request::SetLakeDir(dir) => answer(
-                    "set_lake_dir",
-                    s.set_lake_dir(dir).await,
-                    Reply::FleetStatus,
-                ),
-                Request::LoadSettings
-                | Request::SaveSettings(_)
-                | Request::Notify(_)
-                | Request::Quit => unreachable!("answered above"),
-            }
-        });
-        self.replies.push(reply);
-    }
-
-    fn poll(&mut self) -> Vec<Reply> {
-        if self.last_live.elapsed() > Duration::from_millis(100) {
-            self.last_live = Instant::now();
-            let live = gridwatch_session::current(&self.session.active_handle());
-            self.replies.push(Reply::Live(live.take_batch()));
-        }
-        std::mem::take(&mut self.replies)
-    }
-}
-
-/// A harness drawing the whole UI over `session`, at a desktop size, with
-/// a settings file of its own.
+/// A harness drawing the whole UI over `session`, at a desktop size.
 pub fn harness(
     rt: &Arc<tokio::runtime::Runtime>,
     session: &Arc<Session>,
 ) -> Harness<'static, GridwatchUi> {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let settings = export_dir().join(format!("settings-{n}.json"));
-    harness_with_settings(rt, session, settings).0
+    harness_with_controls(rt, session).0
 }
 
-/// A harness over `session` whose settings live at `settings` (a restart
-/// is a second harness on the same file), and the notifications it sent.
-pub fn harness_with_settings(
+/// A harness over `session`, and what the test can do to its backend (the
+/// notifications it sent are in `controls.desktop`).
+pub fn harness_with_controls(
     rt: &Arc<tokio::runtime::Runtime>,
     session: &Arc<Session>,
-    settings: std::path::PathBuf,
-) -> (
-    Harness<'static, GridwatchUi>,
-    Arc<std::sync::Mutex<Vec<gridwatch_types::Notification>>>,
-) {
-    let backend = InProcess::new(rt.clone(), session.clone(), settings);
-    let notifications = backend.notifications.clone();
-    let h = Harness::builder()
+) -> (Harness<'static, GridwatchUi>, Controls) {
+    let controls = Controls::default();
+    (harness_over(rt, session, controls.clone()), controls)
+}
+
+/// A harness over `session` whose backend obeys `controls` from its first
+/// frame on (answers held, requests failed).
+pub fn harness_over(
+    rt: &Arc<tokio::runtime::Runtime>,
+    session: &Arc<Session>,
+    controls: Controls,
+) -> Harness<'static, GridwatchUi> {
+    let mut backend = InProcess::new(rt.clone(), session.clone());
+    backend.controls = controls;
+    Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(
             |ui, app: &mut GridwatchUi| app.show(ui),
             GridwatchUi::new(Box::new(backend)),
-        );
-    (h, notifications)
+        )
 }
 
 /// Steps frames (with real time passing, for the live fleet) until `done`.

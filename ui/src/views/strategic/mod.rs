@@ -119,8 +119,13 @@ impl Strategic {
                 self.table = Some(table);
             }
             (_, Ok(Reply::Job(job))) => {
-                let finished = self.job_running() && !job.running && job.error.is_none();
-                self.job = Some(job);
+                // A job seen running has ended well; or, with no lake yet,
+                // one that ended well between two looks.
+                let ended_well = !job.running && job.error.is_none() && !job.name.is_empty();
+                let news = self.job.as_ref() != Some(&job);
+                let finished = ended_well && (self.job_running() || (self.lake_empty && news));
+                // A nameless job is no job: none has run yet.
+                self.job = (!job.name.is_empty()).then_some(job);
                 if finished {
                     self.run(now_us, out);
                 }

@@ -158,12 +158,11 @@ impl Strategic {
             ui.label("Simulated history is being written into the lake; its figures appear here when it is done.");
             return;
         }
-        if self.waiting {
-            ui.spinner();
-            return;
-        }
         let folder = model.status.as_ref().map_or("", |s| s.lake_dir.as_str());
         if !self.lake_empty && !folder.is_empty() {
+            if self.waiting {
+                ui.spinner();
+            }
             return;
         }
         if folder.is_empty() {
@@ -174,13 +173,7 @@ impl Strategic {
                  choose a folder that holds a lake in Connections…, or write simulated history:"
             ));
         }
-        if ui
-            .add_enabled(
-                !busy,
-                egui::Button::new("Write 30 days of simulated history"),
-            )
-            .clicked()
-        {
+        if ui.button("Write 30 days of simulated history").clicked() {
             out.push(Request::FillLake(FillLake {
                 days: 30,
                 spec: FleetSpec {
