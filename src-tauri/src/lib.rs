@@ -10,6 +10,17 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// The async runtime for the app and for every command. Multi-threaded: a
+/// job that rarely yields (a fleet writing as fast as the disk takes it)
+/// still leaves a worker for the signal watcher.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 fn init_logging(verbose: u8, app: bool) {
     let default = match (verbose, app) {
         (0, false) => "warn",

@@ -1,4 +1,4 @@
-//! Running a job: the one async runtime every subcommand uses, and the one
+//! Running a job: the async runtime every subcommand uses, and the one
 //! fleet driver behind `simulate` (into the cache, onto Kinesis, into the
 //! lake): the plan its flags describe, a progress bar, a stop on SIGINT or
 //! SIGTERM.
@@ -14,15 +14,8 @@ use tokio::sync::watch;
 
 use super::args::{Destination, SimulateArgs};
 
-/// The async runtime for a command. Multi-threaded: a job that rarely
-/// yields (a fleet writing as fast as the disk takes it) still leaves a
-/// worker for the signal watcher.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
+/// The one async runtime builder, for the app and every command.
+pub use crate::runtime;
 
 /// A fleet to run, as `simulate`'s flags describe it, with its progress bar.
 pub struct FleetRun {
