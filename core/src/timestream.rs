@@ -19,25 +19,10 @@
 //! Here: the range every query and macro is checked against, and the error.
 
 use crate::aws::AwsProblem;
-use sql::iso;
+use gridwatch_types::time::format_time_micros as iso;
 
-/// The earliest time Gridwatch takes from the user or the data:
-/// 1970-01-01T00:00:00Z, in epoch microseconds.
-pub const EARLIEST_US: i64 = 0;
-/// The latest: 9999-12-31T23:59:59.999999Z (Timestream's own limit too).
-pub const LATEST_US: i64 = 253_402_300_799_999_999;
-
-/// `us` when it lies in [`EARLIEST_US`]..=[`LATEST_US`]; otherwise which
-/// side it fell off, for a message that names the value.
-pub fn check_time_us(us: i64) -> Result<i64, &'static str> {
-    if us < EARLIEST_US {
-        Err("before 1970-01-01")
-    } else if us > LATEST_US {
-        Err("after 9999-12-31")
-    } else {
-        Ok(us)
-    }
-}
+// The calendar limits live with the rest of the time rules.
+pub use gridwatch_types::time::{EARLIEST_US, LATEST_US, check_time_us};
 
 /// A query's range: both ends within 1970..9999, the end after the start.
 /// Checked before any arithmetic on it, which then cannot overflow.

@@ -135,10 +135,7 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
         connect,
         fleet,
     } = options;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::runtime()?;
     tauri::async_runtime::set(runtime.handle().clone());
     let engine = runtime
         .block_on(async { Embedded::open(&cache_path, APP_SHARDS) })

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{check_range, check_time_us};
+use gridwatch_types::time::format_time_micros as iso;
 
 /// Quotes an identifier (database, table, column) for Timestream SQL.
 pub fn quote_ident(s: &str) -> String {
@@ -38,23 +39,6 @@ impl MacroContext {
         let span_ms = (self.to_us - self.from_us) / 1000;
         Ok((span_ms / i64::from(self.pixels.max(1))).max(1))
     }
-}
-
-/// Epoch microseconds as ISO 8601 with six fractional digits, as
-/// Timestream's from_iso8601_timestamp takes them. Total over `i64` (only
-/// checked times reach a query; others reach error messages).
-pub(super) fn iso(us: i64) -> String {
-    let c = crate::time::civil(us);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        c.year,
-        c.month,
-        c.day,
-        c.hour,
-        c.minute,
-        c.second,
-        us.rem_euclid(1_000_000)
-    )
 }
 
 /// A macro's value, computed only when the query uses it.

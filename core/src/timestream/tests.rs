@@ -160,7 +160,7 @@ fn the_interval_of_an_absurd_range_is_an_error_not_an_overflow() {
     let e = ctx(0, LATEST_US + 1, 1).interval_ms().unwrap_err();
     assert_eq!(
         e,
-        "the range's end, 10000-01-01T00:00:00.000000Z, is after 9999-12-31"
+        "the range's end, +10000-01-01T00:00:00.000000Z, is after 9999-12-31"
     );
     assert_eq!(ctx(0, LATEST_US, 1).interval_ms(), Ok(LATEST_US / 1000));
     assert_eq!(ctx(0, 1_000, 0).interval_ms(), Ok(1));
