@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::bus::ShardReader;
 use crate::cache::{Cache, CacheError, Checkpoint, IngestBatch, Quarantined};
-use crate::codec::{self, Record};
+use crate::codec::{self, Record, kpl};
 
 use crate::live::LiveView;
 
@@ -68,6 +68,13 @@ pub struct ShardBatch {
     pub quarantined: Vec<Quarantined>,
 }
 
+/// Where a user record sat in a KPL aggregate, for the quarantine's reason.
+struct InAggregate<'a> {
+    index: usize,
+    count: usize,
+    partition_key: &'a str,
+}
+
 /// The checkpoint of a shard that was read to its end (after a split or a
 /// merge); its children may be read.
 pub const SHARD_END: &str = "SHARD_END";
@@ -85,19 +92,68 @@ impl ShardBatch {
     }
 
     /// Decodes one stream record into this batch. A record is one wire
-    /// record (pretty-printed or not), or several, one per line, as some
-    /// producers batch them. A record that fails is quarantined whole, once,
-    /// with its raw bytes; in a batch of lines where some decode, each bad
-    /// line is quarantined on its own and its neighbours flow on.
+    /// record (pretty-printed or not), several, one per line, as some
+    /// producers batch them, or a KPL aggregate of user records. A record
+    /// that fails is quarantined whole, once, with its raw bytes; in a
+    /// batch of lines where some decode, each bad line is quarantined on
+    /// its own and its neighbours flow on.
+    ///
+    /// A KPL aggregate is read whole or not at all: one that is corrupt
+    /// (its magic, its MD5, its protobuf) is quarantined whole as
+    /// `bad_aggregate`; in a good one, each user record is read in order as
+    /// a record of its own, and one that fails is quarantined alone, its
+    /// index in the aggregate named in the reason. Every user record of an
+    /// aggregate lands in this one batch, and a batch is committed in one
+    /// transaction with the Kinesis sequence number of the aggregate as the
+    /// checkpoint: exactly once, with no sub-sequence number to keep.
     pub fn add(&mut self, data: &[u8], arrival_us: i64, sequence: &str) {
-        if data.iter().all(u8::is_ascii_whitespace) {
-            self.quarantine(
+        if !kpl::is_aggregate(data) {
+            self.add_user_record(data, arrival_us, sequence, None);
+            return;
+        }
+        match kpl::Aggregate::parse(data) {
+            Ok(aggregate) => {
+                let count = aggregate.records.len();
+                for user in &aggregate.records {
+                    let place = InAggregate {
+                        index: user.index,
+                        count,
+                        partition_key: user.partition_key,
+                    };
+                    self.add_user_record(user.data, arrival_us, sequence, Some(place));
+                }
+            }
+            Err(e) => self.quarantine(
                 data,
                 arrival_us,
                 sequence,
-                "empty",
-                "the record is empty".into(),
-            );
+                e.code(),
+                format!("a KPL aggregate that cannot be read: {e}"),
+            ),
+        }
+    }
+
+    /// One user record: a Kinesis record of its own, or one of an aggregate
+    /// (`place`), whose failures say which one it was.
+    fn add_user_record(
+        &mut self,
+        data: &[u8],
+        arrival_us: i64,
+        sequence: &str,
+        place: Option<InAggregate<'_>>,
+    ) {
+        let quarantine = |batch: &mut Self, raw: &[u8], code: &str, reason: String| {
+            let reason = match &place {
+                Some(p) => format!(
+                    "user record {} of {} in a KPL aggregate (partition key {:?}): {reason}",
+                    p.index, p.count, p.partition_key
+                ),
+                None => reason,
+            };
+            batch.quarantine(raw, arrival_us, sequence, code, reason);
+        };
+        if data.iter().all(u8::is_ascii_whitespace) {
+            quarantine(self, data, "empty", "the record is empty".into());
             return;
         }
         let whole = match self.decode_one(data, arrival_us) {
@@ -114,8 +170,15 @@ impl ShardBatch {
             .split(|&b| b == b'\n')
             .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
             .collect();
+        // An aggregate whose magic was damaged is not JSON either; its
+        // digest still tells what it was.
+        if place.is_none() && whole.0 == "not_json" && kpl::has_damaged_magic(data) {
+            let reason = "a KPL aggregate that cannot be read: it does not start with the KPL magic F3 89 9A C2, though it ends in the MD5 of its body";
+            quarantine(self, data, kpl::BAD_AGGREGATE, reason.into());
+            return;
+        }
         if !matches!(whole.0, "not_json" | "oversized") || lines.len() < 2 {
-            self.quarantine(data, arrival_us, sequence, whole.0, whole.1);
+            quarantine(self, data, whole.0, whole.1);
             return;
         }
         let decoded: Vec<Result<Record, (&'static str, String)>> = lines
@@ -138,13 +201,13 @@ impl ShardBatch {
                         ),
                     )
                 });
-            self.quarantine(data, arrival_us, sequence, code, reason);
+            quarantine(self, data, code, reason);
             return;
         }
         for (line, result) in lines.into_iter().zip(decoded) {
             match result {
                 Ok(rec) => self.records.push(rec),
-                Err((code, reason)) => self.quarantine(line, arrival_us, sequence, code, reason),
+                Err((code, reason)) => quarantine(self, line, code, reason),
             }
         }
     }

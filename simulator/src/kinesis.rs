@@ -6,10 +6,15 @@
 //! with exponential backoff and jitter. Sending is paced to the stream's
 //! limits: 1,000 records and 1 MiB a second per open shard.
 //!
-//! With aggregation, several readings travel in one Kinesis record, one per
-//! line, to pass 1,000 readings a second per shard. Aggregates are built per
-//! destination shard and sent with that shard's explicit hash key, so every
-//! reading lands on the shard its own device ID routes to, in order.
+//! With aggregation, several readings travel in one Kinesis record, to pass
+//! 1,000 readings a second per shard: a KPL aggregate (`codec::kpl`), which
+//! the KCL, Flink's consumer, Firehose and Gridwatch de-aggregate, each
+//! reading with its own device ID as its partition key. As the KPL does,
+//! aggregates are built per destination shard and sent with that shard's
+//! starting hash key as their explicit hash key, so every reading lands on
+//! the shard its own device ID routes to, in order. An aggregate stays
+//! within Kinesis's 1 MiB record (data and partition key), and the pacing
+//! counts it as the one record (and its bytes) Kinesis counts.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,6 +24,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use gridwatch_core::aws::describe_sdk_error;
 use gridwatch_core::bus::hash_key;
+use gridwatch_core::codec::kpl::Aggregator;
 use gridwatch_core::kinesis::{ShardInfoPublic, list_shards};
 use tokio::time::Instant;
 
@@ -59,11 +65,12 @@ impl Entry {
     }
 }
 
+/// The aggregate being built for one shard; its Kinesis record takes the
+/// first reading's partition key, as the KPL's do.
 #[derive(Default)]
 struct Aggregate {
     key: String,
-    data: Vec<u8>,
-    readings: u64,
+    records: Aggregator,
 }
 
 /// Paces calls to what the stream's shards accept.
@@ -262,12 +269,16 @@ impl KinesisSink {
     /// with the shard's starting hash key so it lands where its readings'
     /// own device IDs route.
     fn take_aggregate(&mut self, shard: usize) -> Option<Entry> {
-        let full = self.buffers.remove(&shard)?;
-        (full.readings > 0).then(|| Entry {
-            key: full.key,
+        let buffer = self.buffers.get_mut(&shard)?;
+        if buffer.records.is_empty() {
+            return None;
+        }
+        let readings = buffer.records.len() as u64;
+        Some(Entry {
+            key: std::mem::take(&mut buffer.key),
             explicit_hash_key: self.shards[shard].starting_hash_key.clone(),
-            data: full.data,
-            readings: full.readings,
+            data: buffer.records.finish(),
+            readings,
         })
     }
 
@@ -296,22 +307,31 @@ impl RecordSink for KinesisSink {
                 .await;
         }
         let shard = self.shard_for(partition_key);
-        let room = self
-            .buffers
-            .get(&shard)
-            .is_none_or(|b| b.data.len() + data.len() < MAX_RECORD_BYTES - 256);
-        if !room && let Some(entry) = self.take_aggregate(shard) {
+        // The Kinesis record's size is its data and its partition key: the
+        // first reading's, or this one's if it starts a new aggregate.
+        let fits = self.buffers.get(&shard).is_none_or(|b| {
+            b.records.is_empty()
+                || b.records.size_with(partition_key, None, data.len()) + b.key.len()
+                    <= MAX_RECORD_BYTES
+        });
+        if !fits && let Some(entry) = self.take_aggregate(shard) {
             self.push(entry).await?;
         }
         let buffer = self.buffers.entry(shard).or_default();
-        if buffer.readings == 0 {
+        if buffer.records.is_empty() {
             buffer.key = partition_key.to_owned();
-        } else {
-            buffer.data.push(b'\n');
         }
-        buffer.data.extend_from_slice(&data);
-        buffer.readings += 1;
-        if buffer.readings as usize >= self.aggregate
+        buffer.records.add(partition_key, None, &data);
+        let alone = buffer.records.size() + buffer.key.len();
+        if alone > MAX_RECORD_BYTES {
+            // One reading whose framing pushes it past the limit.
+            self.buffers.remove(&shard);
+            return Err(SinkError::Kinesis(format!(
+                "a record of {} bytes is over Kinesis's 1 MiB limit once aggregated",
+                data.len()
+            )));
+        }
+        if buffer.records.len() >= self.aggregate
             && let Some(entry) = self.take_aggregate(shard)
         {
             self.push(entry).await?;

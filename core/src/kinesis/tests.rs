@@ -72,3 +72,114 @@ fn shards_know_their_hash_ranges() {
     assert!(s.holds((1u128 << 127) - 1));
     assert!(!s.holds(1u128 << 127));
 }
+
+mod aggregates {
+    use crate::codec::kpl::Aggregator;
+    use crate::ingest::ShardBatch;
+
+    const ARRIVAL: i64 = 1_800_000_000_000_000;
+
+    fn reading(device: &str, n: u64) -> String {
+        format!(
+            r#"{{"Time": {}, "DeviceID": "{device}", "seq_measure": {n}}}"#,
+            1_700_000_000_000u64 + n
+        )
+    }
+
+    #[test]
+    fn each_user_record_is_a_record_of_its_own_in_order() {
+        let mut a = Aggregator::new();
+        for (d, n) in [("m1", 1), ("m2", 1), ("m1", 2)] {
+            a.add(d, None, reading(d, n).as_bytes());
+        }
+        let mut batch = ShardBatch::new("s");
+        batch.add(&a.finish(), ARRIVAL, "49");
+        let got: Vec<(&str, f64)> = batch
+            .records
+            .iter()
+            .map(|r| (r.device_id.as_str(), r.measures[0].1))
+            .collect();
+        assert_eq!(got, [("m1", 1.0), ("m2", 1.0), ("m1", 2.0)]);
+        assert!(batch.quarantined.is_empty());
+    }
+
+    #[test]
+    fn a_bad_user_record_is_quarantined_alone_with_its_index() {
+        let mut a = Aggregator::new();
+        a.add("m1", None, reading("m1", 1).as_bytes());
+        a.add("m2", None, br#"{"DeviceID": "m2", "seq_measure": 1}"#);
+        a.add("m3", None, b"  ");
+        a.add("m1", None, reading("m1", 2).as_bytes());
+        let mut batch = ShardBatch::new("s");
+        batch.add(&a.finish(), ARRIVAL, "49");
+        assert_eq!(batch.records.len(), 2);
+        let q: Vec<(&str, &str, &[u8], Option<&str>)> = batch
+            .quarantined
+            .iter()
+            .map(|q| {
+                (
+                    q.reason_code.as_str(),
+                    q.reason.as_str(),
+                    q.raw.as_slice(),
+                    q.sequence.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            q,
+            [
+                (
+                    "missing_time",
+                    "user record 1 of 4 in a KPL aggregate (partition key \"m2\"): missing \"Time\" (epoch milliseconds)",
+                    &br#"{"DeviceID": "m2", "seq_measure": 1}"#[..],
+                    Some("49")
+                ),
+                (
+                    "empty",
+                    "user record 2 of 4 in a KPL aggregate (partition key \"m3\"): the record is empty",
+                    &b"  "[..],
+                    Some("49")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_aggregate_is_quarantined_whole() {
+        let mut a = Aggregator::new();
+        a.add("m1", None, reading("m1", 1).as_bytes());
+        a.add("m2", None, reading("m2", 1).as_bytes());
+        let good = a.finish();
+        let mut bad_md5 = good.clone();
+        *bad_md5.last_mut().unwrap() ^= 1;
+        let mut bad_magic = good.clone();
+        bad_magic[1] = b'{';
+        let cut = good[..good.len() - 3].to_vec();
+        for (what, data) in [
+            ("bad MD5", bad_md5),
+            ("bad magic", bad_magic),
+            ("cut short", cut),
+        ] {
+            let mut batch = ShardBatch::new("s");
+            batch.add(&data, ARRIVAL, "7");
+            assert!(batch.records.is_empty(), "{what}");
+            assert_eq!(batch.quarantined.len(), 1, "{what}");
+            let q = &batch.quarantined[0];
+            assert_eq!(q.reason_code, "bad_aggregate", "{what}: {}", q.reason);
+            assert_eq!(q.raw, data, "{what}: kept whole");
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_an_aggregate_stays_what_it_was() {
+        let mut batch = ShardBatch::new("s");
+        batch.add(b"{not json", ARRIVAL, "1");
+        batch.add(b"\xf3\x89 not quite", ARRIVAL, "2");
+        let codes: Vec<&str> = batch
+            .quarantined
+            .iter()
+            .map(|q| q.reason_code.as_str())
+            .collect();
+        assert_eq!(codes, ["not_json", "not_json"]);
+    }
+}
