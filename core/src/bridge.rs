@@ -304,6 +304,32 @@ mod tests {
         assert_eq!(dims, vec![("DeviceID", "m1"), ("Region", "north")]);
     }
 
+    /// The seed's Flink job keeps the suffix in the measure name; a record
+    /// read by its rules (suffix and time keys in any case, `TimeUnit`)
+    /// reaches Timestream with `_measure` names and its time to the
+    /// microsecond.
+    #[test]
+    fn the_seed_jobs_rules_reach_timestream() {
+        let wire = br#"{"time": 1700000000, "TimeUnit": "SECONDS", "DeviceID": "d1",
+            "temperature_measure": 12.5, "humidity_MEASURE": 60, "voltage_measure": 48.5,
+            "watt_Measure": 301}"#;
+        let r = codec::decode(wire, 1_800_000_000_000_000).unwrap();
+        let recs = to_timestream(&r, &config(false));
+        let names: Vec<&str> = recs.iter().filter_map(|t| t.measure_name()).collect();
+        assert_eq!(
+            names,
+            [
+                "temperature_measure",
+                "humidity_measure",
+                "voltage_measure",
+                "watt_measure"
+            ]
+        );
+        assert!(recs.iter().all(|t| t.time() == Some("1700000000000000")));
+        let dims: Vec<&str> = recs[0].dimensions().iter().map(|d| d.name()).collect();
+        assert_eq!(dims, ["DeviceID"], "TimeUnit is not a dimension");
+    }
+
     #[test]
     fn multi_measure_records_carry_every_measure() {
         let recs = to_timestream(&reading(), &config(true));

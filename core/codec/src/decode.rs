@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use crate::{
     DEVICE_KEY, DecodeError, MAX_FUTURE_US, MEASURE_SUFFIX, Record, RecordRef, TIME_KEY,
-    check_measure, has_control, limits, measure_name,
+    TIME_UNIT_KEY, TimeUnit, check_measure, has_control, limits, measure_name_ci,
 };
 
 /// Decodes one wire record that arrived at `arrival_us` (epoch microseconds).
@@ -62,6 +62,8 @@ impl<'a> Decoder<'a> {
 /// skipped and only named.
 #[derive(Debug)]
 enum Field<'a> {
+    /// A whole number, kept exact: a time in nanoseconds needs all 64 bits.
+    Int(i64),
     Num(f64),
     Str(Cow<'a, str>),
     Bool(bool),
@@ -73,7 +75,7 @@ enum Field<'a> {
 impl Field<'_> {
     fn kind(&self) -> &'static str {
         match self {
-            Field::Num(_) => "a number",
+            Field::Int(_) | Field::Num(_) => "a number",
             Field::Str(_) => "a string",
             Field::Bool(_) => "a boolean",
             Field::Null => "null",
@@ -103,10 +105,10 @@ impl<'de> Visitor<'de> for FieldVisitor {
         Ok(Field::Bool(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Field::Num(v as f64))
+        Ok(Field::Int(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Field::Num(v as f64))
+        Ok(i64::try_from(v).map_or(Field::Num(v as f64), Field::Int))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
         Ok(Field::Num(v))
@@ -176,6 +178,7 @@ enum Top {
 #[derive(Default)]
 struct RawRecord<'a> {
     time: Option<Field<'a>>,
+    time_unit: Option<Field<'a>>,
     device: Option<Field<'a>>,
     measures: Vec<(Cow<'a, str>, Field<'a>)>,
     dimensions: Vec<(Cow<'a, str>, Field<'a>)>,
@@ -210,20 +213,28 @@ impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
         let raw = self.raw;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let value: Field<'de> = map.next_value()?;
-            let slot_taken = match key.as_ref() {
-                TIME_KEY => raw.time.replace(value).is_some(),
-                DEVICE_KEY => raw.device.replace(value).is_some(),
-                // Past a limit only the count goes on: the record is
-                // refused anyway, and the duplicate search stays bounded.
-                k if k.ends_with(MEASURE_SUFFIX) => {
+            // The seed's Flink job: a `_measure` suffix, `time` and
+            // `timeunit` in any case. The device ID is Gridwatch's own key.
+            let k = key.as_ref();
+            let slot_taken = match k.len() {
+                _ if has_measure_suffix(k) => {
+                    // Past a limit only the count goes on: the record is
+                    // refused anyway, and the duplicate search stays bounded.
                     raw.measure_keys += 1;
                     if raw.measures.len() < limits::MEASURES {
-                        let dup = raw.measures.iter().any(|(n, _)| *n == key);
+                        // "watt_measure" and "watt_MEASURE" are one measure.
+                        let stem = measure_name_ci(k);
+                        let dup = raw.measures.iter().any(|(n, _)| measure_name_ci(n) == stem);
                         raw.measures.push((key.clone(), value));
                         dup
                     } else {
                         false
                     }
+                }
+                4 if k.eq_ignore_ascii_case(TIME_KEY) => raw.time.replace(value).is_some(),
+                8 if k == DEVICE_KEY => raw.device.replace(value).is_some(),
+                8 if k.eq_ignore_ascii_case(TIME_UNIT_KEY) => {
+                    raw.time_unit.replace(value).is_some()
                 }
                 _ => {
                     raw.dimension_keys += 1;
@@ -266,6 +277,90 @@ impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
     }
 }
 
+/// Whether a key ends in `_measure`, in any case.
+#[inline]
+fn has_measure_suffix(key: &str) -> bool {
+    let b = key.as_bytes();
+    b.len() >= MEASURE_SUFFIX.len()
+        && b[b.len() - MEASURE_SUFFIX.len()..].eq_ignore_ascii_case(MEASURE_SUFFIX.as_bytes())
+}
+
+/// A record's time in epoch microseconds, from its `Time` and `TimeUnit`.
+fn time_us(time: Option<Field<'_>>, unit: Option<Field<'_>>) -> Result<i64, DecodeError> {
+    let unit = match unit {
+        None | Some(Field::Null) => TimeUnit::Milliseconds,
+        Some(Field::Str(s)) => TimeUnit::parse(&s).ok_or_else(|| {
+            DecodeError::BadTime(format!(
+                "\"TimeUnit\" is {s:?}, not MILLISECONDS, SECONDS, MICROSECONDS or NANOSECONDS"
+            ))
+        })?,
+        Some(other) => {
+            return Err(DecodeError::BadTime(format!(
+                "\"TimeUnit\" is {}, not a string",
+                other.describe()
+            )));
+        }
+    };
+    let field = time.ok_or(DecodeError::MissingTime)?;
+    // Some producers stringify numbers (the Flink job reads every value as
+    // a string): accept those too.
+    let parsed;
+    let field = match &field {
+        Field::Str(s) => {
+            let t = s.trim();
+            parsed = t.parse::<i64>().map(Field::Int).or_else(|_| {
+                t.parse::<f64>().map(Field::Num).map_err(|_| {
+                    DecodeError::BadTime(format!(
+                        "expected epoch {} as a number, found {}",
+                        unit.name(),
+                        field.describe()
+                    ))
+                })
+            })?;
+            &parsed
+        }
+        f => f,
+    };
+    let out_of_range = |shown: String| {
+        DecodeError::BadTime(format!(
+            "{shown} is not epoch {} between 1970 and 9999",
+            unit.name()
+        ))
+    };
+    let us = match *field {
+        // Whole numbers exactly (nanoseconds need every bit).
+        // Before 1970 even if it rounds to 1970.
+        Field::Int(v) if v < 0 => None,
+        Field::Num(v) if v < 0.0 => None,
+        Field::Int(v) => unit.whole_to_us(v),
+        Field::Num(v) if v.is_finite() => {
+            let us = (v * unit.us_per_unit()).round();
+            // In range, so the conversion to i64 below cannot saturate.
+            (-1e18..=1e18).contains(&us).then_some(us as i64)
+        }
+        Field::Num(v) => return Err(out_of_range(v.to_string())),
+        ref other => {
+            return Err(DecodeError::BadTime(format!(
+                "expected epoch {} as a number, found {}",
+                unit.name(),
+                other.describe()
+            )));
+        }
+    };
+    // Anything past year 9999 or before 1970 is not a telemetry time.
+    match us {
+        Some(us) if (0..=MAX_TIME_US).contains(&us) => Ok(us),
+        _ => Err(out_of_range(match *field {
+            Field::Int(v) => v.to_string(),
+            Field::Num(v) => v.to_string(),
+            _ => String::new(),
+        })),
+    }
+}
+
+/// 9999-12-31T24:00:00Z in epoch microseconds.
+const MAX_TIME_US: i64 = 253_402_300_800_000_000;
+
 /// A measure or dimension name: short, and nothing a terminal would act on.
 #[inline]
 fn check_key(key: &str, has_control: bool) -> Result<(), DecodeError> {
@@ -286,6 +381,7 @@ fn check_key(key: &str, has_control: bool) -> Result<(), DecodeError> {
 impl<'a> RawRecord<'a> {
     fn clear(&mut self) {
         self.time = None;
+        self.time_unit = None;
         self.device = None;
         self.measures.clear();
         self.dimensions.clear();
@@ -308,22 +404,7 @@ impl<'a> RawRecord<'a> {
         if let Some(key) = self.duplicate.take() {
             return Err(DecodeError::DuplicateKey(key));
         }
-        let time_ms = match self.time.take() {
-            None => return Err(DecodeError::MissingTime),
-            Some(Field::Num(v)) => v,
-            Some(other) => {
-                return Err(DecodeError::BadTime(format!(
-                    "expected epoch milliseconds as a number, found {}",
-                    other.describe()
-                )));
-            }
-        };
-        // Anything past year 9999 or before 1970 is not a telemetry time.
-        if !time_ms.is_finite() || !(0.0..=253_402_300_800_000.0).contains(&time_ms) {
-            return Err(DecodeError::BadTime(format!(
-                "{time_ms} is not epoch milliseconds between 1970 and 9999"
-            )));
-        }
+        let mut time_us = time_us(self.time.take(), self.time_unit.take())?;
         let device_id = match self.device.take() {
             None => return Err(DecodeError::MissingDeviceId),
             Some(Field::Str(s)) if !s.trim().is_empty() => s,
@@ -359,6 +440,7 @@ impl<'a> RawRecord<'a> {
         let measures = &mut out.measures;
         for (key, value) in self.measures.drain(..) {
             let v = match &value {
+                Field::Int(v) => *v as f64,
                 Field::Num(v) => *v,
                 // Some producers stringify numbers; accept those, and let
                 // "NaN"/"Infinity" reach the finiteness check below.
@@ -379,15 +461,15 @@ impl<'a> RawRecord<'a> {
             };
             check_key(&key, may_hold_control(&key))?;
             check_measure(&key, v)?;
-            if measure_name(&key).is_empty() {
+            if measure_name_ci(&key).is_empty() {
                 return Err(DecodeError::NonNumericMeasure {
                     key: key.into_owned(),
                     found: "a measure with no name".into(),
                 });
             }
             let name = match key {
-                Cow::Borrowed(k) => Cow::Borrowed(measure_name(k)),
-                Cow::Owned(k) => Cow::Owned(measure_name(&k).to_owned()),
+                Cow::Borrowed(k) => Cow::Borrowed(measure_name_ci(k)),
+                Cow::Owned(k) => Cow::Owned(measure_name_ci(&k).to_owned()),
             };
             measures.push((name, v));
         }
@@ -396,6 +478,7 @@ impl<'a> RawRecord<'a> {
             let v = match value {
                 Field::Str(s) => s,
                 // A numeric or boolean dimension ("Floor": 3) is still a label.
+                Field::Int(n) => Cow::Owned(n.to_string()),
                 Field::Num(n) => Cow::Owned(n.to_string()),
                 Field::Bool(b) => Cow::Owned(b.to_string()),
                 Field::Null => continue,
@@ -419,7 +502,6 @@ impl<'a> RawRecord<'a> {
             }
             dimensions.push((key, v));
         }
-        let mut time_us = (time_ms * 1000.0).round() as i64;
         let mut time_adjusted = false;
         if time_us > arrival_us.saturating_add(MAX_FUTURE_US) {
             time_us = arrival_us;

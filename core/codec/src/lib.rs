@@ -6,7 +6,12 @@
 //!
 //! `Time` is epoch milliseconds (fractions allowed), `DeviceID` the partition
 //! key, every `*_measure` key a measure (a double), every other key a
-//! dimension (a string). Decoding never panics: each way a record can be wrong
+//! dimension (a string). As the seed's Flink job reads them, the suffix and
+//! the time key match in any case (`voltage_MEASURE`, `time`), and a
+//! `TimeUnit` key (SECONDS, MILLISECONDS, MICROSECONDS, NANOSECONDS, in any
+//! case) gives the time's unit. A measure keeps its stem as written and
+//! loses the suffix (`Voltage_MEASURE` is the measure `Voltage`); the
+//! bridge writes it back as `Voltage_measure`. Decoding never panics: each way a record can be wrong
 //! has its own [`DecodeError`], with a stable [`DecodeError::code`] that the
 //! quarantine stores next to the message.
 //!
@@ -14,7 +19,8 @@
 //! strings from the input where it can, instead of building a
 //! `serde_json::Value` first: see `benches/hot_paths.rs`.
 //!
-//! The parts: `decode` (the visitor and the checks), `encode`, [`limits`]
+//! The parts: `decode` (the visitor and the checks), `encode`, [`kpl`]
+//! (KPL aggregates of many records), [`limits`]
 //! (what a record may hold), `terminal` ([`printable`]) and [`partition`]
 //! (the lake's folder layout). Here: the record, its keys, and the error.
 
@@ -24,7 +30,11 @@ use std::borrow::Cow;
 /// (the seed's `OffsetFutureTimestreamPoints`: Timestream rejects them).
 pub const MAX_FUTURE_US: i64 = 15 * 60 * 1_000_000;
 
+/// The time key, read in any case (`Time`, `time`), as the seed's Flink
+/// job reads it.
 pub const TIME_KEY: &str = "Time";
+/// The unit of the time key, read in any case; milliseconds without it.
+pub const TIME_UNIT_KEY: &str = "TimeUnit";
 pub const DEVICE_KEY: &str = "DeviceID";
 pub const MEASURE_SUFFIX: &str = "_measure";
 
@@ -158,9 +168,71 @@ impl DecodeError {
     }
 }
 
-/// Canonical measure name: accepts "voltage" and "voltage_measure" alike.
+/// Canonical measure name: accepts "voltage", "voltage_measure" and
+/// "voltage_MEASURE" alike (the suffix in any case, as the seed's Flink job
+/// matches it).
 pub fn measure_name(name: &str) -> &str {
-    name.strip_suffix(MEASURE_SUFFIX).unwrap_or(name)
+    measure_name_ci(name)
+}
+
+/// The units a record's `TimeUnit` may name: Timestream's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Seconds,
+    Milliseconds,
+    Microseconds,
+    Nanoseconds,
+}
+
+impl TimeUnit {
+    /// The unit a `TimeUnit` value names, in any case; None for any other.
+    pub fn parse(s: &str) -> Option<TimeUnit> {
+        let is = |k: &str| s.eq_ignore_ascii_case(k);
+        if is("MILLISECONDS") {
+            Some(TimeUnit::Milliseconds)
+        } else if is("SECONDS") {
+            Some(TimeUnit::Seconds)
+        } else if is("MICROSECONDS") {
+            Some(TimeUnit::Microseconds)
+        } else if is("NANOSECONDS") {
+            Some(TimeUnit::Nanoseconds)
+        } else {
+            None
+        }
+    }
+
+    /// The unit's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "seconds",
+            TimeUnit::Milliseconds => "milliseconds",
+            TimeUnit::Microseconds => "microseconds",
+            TimeUnit::Nanoseconds => "nanoseconds",
+        }
+    }
+
+    fn us_per_unit(self) -> f64 {
+        match self {
+            TimeUnit::Seconds => 1e6,
+            TimeUnit::Milliseconds => 1e3,
+            TimeUnit::Microseconds => 1.0,
+            TimeUnit::Nanoseconds => 1e-3,
+        }
+    }
+
+    /// A whole number of this unit in microseconds (nanoseconds rounded to
+    /// the nearest); None past i64.
+    fn whole_to_us(self, v: i64) -> Option<i64> {
+        match self {
+            TimeUnit::Seconds => v.checked_mul(1_000_000),
+            TimeUnit::Milliseconds => v.checked_mul(1_000),
+            TimeUnit::Microseconds => Some(v),
+            TimeUnit::Nanoseconds => {
+                let (q, r) = (v.div_euclid(1_000), v.rem_euclid(1_000));
+                Some(if r >= 500 { q + 1 } else { q })
+            }
+        }
+    }
 }
 
 /// Like [`measure_name`], with the suffix in any case ("Voltage_MEASURE").
@@ -174,6 +246,7 @@ fn measure_name_ci(name: &str) -> &str {
 
 mod decode;
 mod encode;
+pub mod kpl;
 pub mod limits;
 pub mod partition;
 mod terminal;

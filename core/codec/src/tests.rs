@@ -381,3 +381,143 @@ fn printable_escapes_what_a_terminal_would_act_on() {
     assert_eq!(printable("\u{202e}evil"), "\\u{202e}evil");
     assert_eq!(printable("tab\there"), "tab\\u{9}here");
 }
+
+/// The seed's Flink job (`JsonToTimestreamPayloadFn`): a key ending in
+/// `_measure` in any case is a measure, `time` and `timeunit` in any case
+/// are the time and its unit (milliseconds without one), anything else is a
+/// dimension. Records in the companion sample's producer's shape.
+#[test]
+fn the_seed_jobs_record_rules() {
+    const T_MS: i64 = 1_700_000_000_123;
+    let seed = |time: &str, extra: &str| {
+        format!(
+            r#"{{{time}, "DeviceID": "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "temperature_measure": 12.5, "humidity_measure": 71.25, "voltage_measure": 48.5, "watt_measure": 301.0{extra}}}"#
+        )
+    };
+    // (the time and unit keys, what else the record holds, the time in µs)
+    let cases: [(&str, &str, i64); 12] = [
+        (r#""Time": 1700000000123"#, "", T_MS * 1000),
+        (r#""time": 1700000000123"#, "", T_MS * 1000),
+        (r#""TIME": 1700000000123"#, "", T_MS * 1000),
+        (r#""Time": "1700000000123""#, "", T_MS * 1000),
+        (
+            r#""Time": 1700000000123, "TimeUnit": "MILLISECONDS""#,
+            "",
+            T_MS * 1000,
+        ),
+        (
+            r#""Time": 1700000000, "TimeUnit": "SECONDS""#,
+            "",
+            1_700_000_000_000_000,
+        ),
+        (
+            r#""Time": 1700000000.5, "timeunit": "SECONDS""#,
+            "",
+            1_700_000_000_500_000,
+        ),
+        (
+            r#""Time": 1700000000123456, "TimeUnit": "MICROSECONDS""#,
+            "",
+            1_700_000_000_123_456,
+        ),
+        (
+            r#""Time": 1700000000123456789, "TimeUnit": "NANOSECONDS""#,
+            "",
+            1_700_000_000_123_457,
+        ),
+        (
+            r#""Time": 1700000000123456499, "TIMEUNIT": "nanoseconds""#,
+            "",
+            1_700_000_000_123_456,
+        ),
+        (
+            r#""Time": 1700000000123"#,
+            r#", "Region": "east""#,
+            T_MS * 1000,
+        ),
+        (
+            r#""Time": "1700000000.25", "TimeUnit": "Seconds""#,
+            "",
+            1_700_000_000_250_000,
+        ),
+    ];
+    for (time, extra, want_us) in cases {
+        let text = seed(time, extra);
+        let r = dec(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(r.time_us, want_us, "{text}");
+        let names: Vec<&str> = r.measures.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(
+            names,
+            ["temperature", "humidity", "voltage", "watt"],
+            "{text}"
+        );
+        // TimeUnit is the time's, never a dimension.
+        let dims: Vec<&str> = r.dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let want: &[&str] = if extra.is_empty() { &[] } else { &["Region"] };
+        assert_eq!(dims, want, "{text}");
+    }
+
+    // The suffix in any case; the stem as written.
+    for (key, stem) in [
+        ("voltage_measure", "voltage"),
+        ("voltage_MEASURE", "voltage"),
+        ("Voltage_Measure", "Voltage"),
+        ("watt_mEaSuRe", "watt"),
+    ] {
+        let r = dec(&format!(r#"{{"Time": 1, "DeviceID": "d", "{key}": 230}}"#)).unwrap();
+        assert_eq!(r.measures, vec![(stem.to_string(), 230.0)], "{key}");
+    }
+    // Not a measure: no underscore, or the suffix elsewhere.
+    let r = dec(
+        r#"{"Time": 1, "DeviceID": "d", "x_measure": 1, "voltagemeasure": "a", "measure_x": "b"}"#,
+    )
+    .unwrap();
+    assert_eq!(r.dimensions.len(), 2);
+
+    // What the job would write twice, or cannot read, is refused.
+    for (text, code) in [
+        (
+            r#"{"Time": 1, "time": 2, "DeviceID": "d", "x_measure": 1}"#,
+            "duplicate_key",
+        ),
+        (
+            r#"{"Time": 1, "DeviceID": "d", "x_measure": 1, "x_MEASURE": 2}"#,
+            "duplicate_key",
+        ),
+        (
+            r#"{"Time": 1, "TimeUnit": "FORTNIGHTS", "DeviceID": "d", "x_measure": 1}"#,
+            "bad_time",
+        ),
+        (
+            r#"{"Time": 1, "TimeUnit": 3, "DeviceID": "d", "x_measure": 1}"#,
+            "bad_time",
+        ),
+        (
+            r#"{"Time": "soon", "DeviceID": "d", "x_measure": 1}"#,
+            "bad_time",
+        ),
+        (
+            r#"{"Time": 253402300801, "TimeUnit": "SECONDS", "DeviceID": "d", "x_measure": 1}"#,
+            "bad_time",
+        ),
+        (
+            r#"{"Time": 9223372036854775807, "TimeUnit": "SECONDS", "DeviceID": "d", "x_measure": 1}"#,
+            "bad_time",
+        ),
+        (
+            r#"{"Time": -1, "TimeUnit": "NANOSECONDS", "DeviceID": "d", "x_measure": 1}"#,
+            "bad_time",
+        ),
+        (r#"{"time": 1, "DeviceID": "d"}"#, "no_measure"),
+    ] {
+        assert_eq!(dec(text).map_err(|e| e.code()), Err(code), "{text}");
+    }
+    let e = dec(r#"{"Time": 1, "TimeUnit": "FORTNIGHTS", "DeviceID": "d", "x_measure": 1}"#)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "bad \"Time\": \"TimeUnit\" is \"FORTNIGHTS\", not MILLISECONDS, SECONDS, MICROSECONDS or NANOSECONDS"
+    );
+    // A query names the measure either way.
+    assert_eq!(measure_name("voltage_MEASURE"), "voltage");
+}
