@@ -18,6 +18,7 @@ pub mod cache;
 pub use gridwatch_codec as codec;
 pub mod cost;
 pub mod files;
+pub mod grafana;
 pub mod ingest;
 pub mod kinesis;
 pub mod live;

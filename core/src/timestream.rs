@@ -14,7 +14,8 @@
 //!   Timestream is unreachable.
 //! - `value`: column types and each datum as a typed [`Value`], and JSON.
 //! - `text`: Timestream's text for times, dates and intervals, both ways.
-//! - `sql`: quoting, Grafana's macros, the bucketed history query.
+//! - `sql`: quoting, the bucketed history query (Grafana's macros are in
+//!   [`crate::grafana`], re-exported here).
 //!
 //! Here: the range every query and macro is checked against, and the error.
 
@@ -108,7 +109,7 @@ mod sql;
 mod text;
 mod value;
 
-pub use fetch::{Fetched, fetch_with_cache};
+pub use fetch::{Fetched, fetch_with_cache, fetch_with_cache_key};
 pub use query::{QueryStats, query_client, run_query};
 pub use sql::{MacroContext, bucket_query, expand_macros, quote_ident, quote_literal};
 pub use text::{format_ns, parse_timestamp};

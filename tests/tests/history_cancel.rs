@@ -81,6 +81,7 @@ fn cancel_in_the_history_view_calls_cancel_query_at_once() {
         to_us: 1_700_003_600_000_000,
         pixels: 800,
         max_bytes: Some(10_000_000_000),
+        variables: Vec::new(),
     };
     let running = {
         let session = session.clone();

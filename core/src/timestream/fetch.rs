@@ -34,6 +34,20 @@ pub async fn fetch_with_cache(
     cancelled: &tokio::sync::watch::Receiver<bool>,
     cache: &std::path::Path,
 ) -> Result<Fetched, TimestreamError> {
+    fetch_with_cache_key(options, sql, sql, max_bytes, cancelled, cache).await
+}
+
+/// [`fetch_with_cache`], the answer kept under `key` instead of the SQL:
+/// a dashboard panel's SQL holds the range's times, which move with now,
+/// and its last answer must still be found offline.
+pub async fn fetch_with_cache_key(
+    options: &crate::aws::AwsOptions,
+    sql: &str,
+    key: &str,
+    max_bytes: Option<i64>,
+    cancelled: &tokio::sync::watch::Receiver<bool>,
+    cache: &std::path::Path,
+) -> Result<Fetched, TimestreamError> {
     let live = async {
         let client = query_client(options).await?;
         let mut out = Fetched::default();
@@ -72,7 +86,7 @@ pub async fn fetch_with_cache(
             let stored = serde_json::to_string(&out).unwrap_or_default();
             match crate::Cache::open(cache) {
                 Ok(c) => {
-                    if let Err(e) = c.store_history(sql, crate::time::now_us(), &stored) {
+                    if let Err(e) = c.store_history(key, crate::time::now_us(), &stored) {
                         tracing::warn!(error = %e, "the result was not cached");
                     }
                 }
@@ -83,7 +97,7 @@ pub async fn fetch_with_cache(
         Err(e) if e.problem() == Some(AwsProblem::Unreachable) => {
             let cached = crate::CacheReader::open(cache)
                 .ok()
-                .and_then(|r| r.history(sql).ok().flatten());
+                .and_then(|r| r.history(key).ok().flatten());
             let Some((fetched_us, stored)) = cached else {
                 return Err(e);
             };

@@ -143,52 +143,6 @@ fn any_value_writes_as_json_without_panicking() {
     assert!(to_json(&Value::Invalid(DATE.malformed("x"))).is_null());
 }
 
-#[test]
-fn the_interval_of_an_absurd_range_is_an_error_not_an_overflow() {
-    let ctx = |from_us, to_us, pixels| MacroContext {
-        from_us,
-        to_us,
-        pixels,
-        ..MacroContext::default()
-    };
-    // i64::MAX - i64::MIN overflowed: a panic in debug builds.
-    let e = ctx(i64::MIN, i64::MAX, 1).interval_ms().unwrap_err();
-    assert_eq!(
-        e,
-        "the range's start, -290308-12-21T19:59:05.224192Z, is before 1970-01-01"
-    );
-    let e = ctx(0, LATEST_US + 1, 1).interval_ms().unwrap_err();
-    assert_eq!(
-        e,
-        "the range's end, +10000-01-01T00:00:00.000000Z, is after 9999-12-31"
-    );
-    assert_eq!(ctx(0, LATEST_US, 1).interval_ms(), Ok(LATEST_US / 1000));
-    assert_eq!(ctx(0, 1_000, 0).interval_ms(), Ok(1));
-    let e = expand_macros("SELECT $__interval_ms", &ctx(5, 5, 10)).unwrap_err();
-    assert!(e.contains("must end after it starts"), "{e}");
-    let e = expand_macros("WHERE $__timeFilter", &ctx(0, i64::MAX, 10)).unwrap_err();
-    assert!(e.contains("is after 9999-12-31"), "{e}");
-    let now = MacroContext {
-        now_us: -1,
-        ..MacroContext::default()
-    };
-    let e = expand_macros("SELECT $__now_ms", &now).unwrap_err();
-    assert!(e.contains("is before 1970-01-01"), "{e}");
-}
-
-#[test]
-fn an_expansion_is_never_expanded_again() {
-    let ctx = MacroContext {
-        database: Some("$__table".into()),
-        table: Some("t".into()),
-        ..MacroContext::default()
-    };
-    assert_eq!(
-        expand_macros("FROM $__database.$__table, $__unknown", &ctx).unwrap(),
-        "FROM \"$__table\".\"t\", $__unknown"
-    );
-}
-
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -251,78 +205,7 @@ mod properties {
             let timestream = written.replace('T', " ").replace('Z', "");
             prop_assert_eq!(parse_timestamp(&timestream), Ok(t));
         }
-
-        #[test]
-        fn macros_expand_or_fail_for_any_range(
-            from_us in any::<i64>(),
-            to_us in any::<i64>(),
-            now_us in any::<i64>(),
-            pixels in any::<u32>(),
-            sql in r"(\$__(timeFilter|timeFrom|timeTo|interval_ms|now_ms|database|table|measure|x)| |[a-z]{1,3}){0,8}",
-        ) {
-            let ctx = MacroContext {
-                database: Some("grid".into()),
-                table: Some("readings".into()),
-                measure: Some("voltage_measure".into()),
-                from_us,
-                to_us,
-                pixels,
-                now_us,
-            };
-            if let Ok(q) = expand_macros(&sql, &ctx) {
-                prop_assert!(!q.contains("$__time") && !q.contains("$__interval_ms"), "{q}");
-            }
-            let sane = check_range(from_us, to_us).is_ok();
-            prop_assert_eq!(ctx.interval_ms().is_ok(), sane);
-            if let Ok(ms) = ctx.interval_ms() {
-                prop_assert!(ms >= 1);
-                prop_assert_eq!(ms, ((to_us - from_us) / 1000 / i64::from(pixels.max(1))).max(1));
-            }
-        }
-
-        #[test]
-        fn macros_in_range_always_expand(
-            from_us in 0..=LATEST_US - 1,
-            len in 1..=LATEST_US,
-            now_us in 0..=LATEST_US,
-            pixels in any::<u32>(),
-        ) {
-            let to_us = from_us.saturating_add(len).min(LATEST_US);
-            prop_assume!(to_us > from_us);
-            let ctx = MacroContext {
-                from_us,
-                to_us,
-                pixels,
-                now_us,
-                ..MacroContext::default()
-            };
-            let q = expand_macros("$__timeFilter $__interval_ms $__now_ms", &ctx).unwrap();
-            prop_assert!(q.starts_with("time BETWEEN from_iso8601_timestamp('"), "{q}");
-        }
     }
-}
-
-#[test]
-fn macros_expand_and_identifiers_and_literals_are_quoted() {
-    let ctx = MacroContext {
-        database: Some("grid".into()),
-        table: Some("read\"ings".into()),
-        measure: Some("voltage_measure".into()),
-        from_us: 1_700_000_000_000_000,
-        to_us: 1_700_003_600_000_000,
-        pixels: 1_200,
-        now_us: 1_700_003_600_000_000,
-    };
-    let q = expand_macros(
-        "SELECT * FROM $__database.$__table WHERE $__timeFilter AND measure_name = '$__measure' AND x > $__interval_ms AND t < $__now_ms AND a >= $__timeFrom AND b <= $__timeTo",
-        &ctx,
-    )
-    .unwrap();
-    assert!(q.starts_with("SELECT * FROM \"grid\".\"read\"\"ings\" WHERE time BETWEEN from_iso8601_timestamp('2023-11-14T22:13:20.000000Z') AND from_iso8601_timestamp('2023-11-14T23:13:20.000000Z')"), "{q}");
-    assert!(q.contains("x > 3000 AND t < 1700003600000"), "{q}");
-    assert!(!q.contains('$'), "{q}");
-    let missing = expand_macros("SELECT 1 FROM $__table", &MacroContext::default()).unwrap_err();
-    assert!(missing.contains("--table"), "{missing}");
 }
 
 #[test]

@@ -28,6 +28,10 @@ pub struct HistoryQuery {
     pub pixels: u32,
     /// Stop the query once it has metered more bytes than this.
     pub max_bytes: Option<i64>,
+    /// The template variables the SQL uses (`$device`, `${measure:csv}`),
+    /// with their selections.
+    #[serde(default)]
+    pub variables: Vec<crate::Variable>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

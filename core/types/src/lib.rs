@@ -10,6 +10,7 @@
 //! One module per part of the app; every type is re-exported here.
 
 mod cost;
+mod dashboard;
 mod error;
 mod fleet;
 mod history;
@@ -20,6 +21,7 @@ mod settings;
 pub mod time;
 
 pub use cost::*;
+pub use dashboard::*;
 pub use error::*;
 pub use fleet::*;
 pub use history::*;

@@ -25,16 +25,23 @@ impl Session {
             to_us: q.to_us,
             pixels: q.pixels.max(1),
             now_us: gridwatch_core::time::now_us(),
+            min_interval_ms: None,
+            ref_id: None,
         };
         let sql = match q.sql.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(sql) => timestream::expand_macros(sql, &ctx).map_err(Error::Invalid)?,
+            Some(sql) => gridwatch_core::grafana::expand(
+                sql,
+                &ctx,
+                &gridwatch_core::grafana::bind(&q.variables),
+            )
+            .map_err(|e| Error::Invalid(e.to_string()))?,
             None => {
                 if c.database.is_empty() || c.table.is_empty() {
                     return Err(Error::Invalid(
                         "name the Timestream database and table".into(),
                     ));
                 }
-                // Grafana's $__interval_ms idea: one bucket per pixel.
+                // Grafana's $__interval: about one bucket per pixel.
                 let bucket_ms = ctx.interval_ms().map_err(Error::Invalid)?;
                 timestream::bucket_query(
                     &c.database,

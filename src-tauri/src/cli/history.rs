@@ -5,7 +5,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gridwatch_core::timestream::{self, MacroContext};
+use gridwatch_core::grafana::{self, MacroContext};
+use gridwatch_core::timestream;
 use gridwatch_lake::Rows;
 use gridwatch_types::time::format_time;
 use tokio::sync::watch;
@@ -16,9 +17,11 @@ use super::output::{Format, print_rows};
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// Timestream SQL; Grafana's $__database, $__table, $__measure,
-    /// $__timeFilter, $__timeFrom, $__timeTo, $__interval_ms and $__now_ms
-    /// are expanded.
+    /// Timestream SQL; the Grafana Timestream plugin's macros ($__database,
+    /// $__table, $__measure, $__timeFilter, $__timeFrom, $__timeTo,
+    /// $__interval, $__interval_ms, $__interval_raw_ms, $__now_ms,
+    /// $__refId) and template variables ($name, ${name:format}, [[name]])
+    /// are expanded as Grafana would.
     pub query: String,
     /// Where the query runs (only timestream for now).
     #[arg(long, default_value = "timestream")]
@@ -34,9 +37,19 @@ pub struct SqlArgs {
     pub from: String,
     #[arg(long, default_value = "now", allow_hyphen_values = true)]
     pub to: String,
-    /// The chart width $__interval_ms is computed for.
+    /// The chart width $__interval is computed for, as Grafana does.
     #[arg(long, default_value_t = 1000)]
     pub pixels: u32,
+    /// The panel's "Min interval" (e.g. 10s): $__interval is never shorter.
+    #[arg(long)]
+    pub min_interval: Option<String>,
+    /// A template variable: NAME=VALUE, repeatable; a comma list
+    /// (NAME=a,b) is a multi-value variable.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Print the expanded SQL and run nothing.
+    #[arg(long)]
+    pub explain: bool,
     /// Stop (and cancel) the query once it has metered more bytes than this.
     #[arg(long, env = "GRIDWATCH_MAX_BYTES")]
     pub max_bytes: Option<i64>,
@@ -48,7 +61,7 @@ pub struct SqlArgs {
 
 /// Runs a query to its end (Ctrl-C cancels it), through the cache, says
 /// how it went on standard error and prints its rows.
-fn fetch_and_print(
+pub(crate) fn fetch_and_print(
     aws: &AwsArgs,
     sql: &str,
     max_bytes: Option<i64>,
@@ -104,8 +117,24 @@ pub fn sql(args: SqlArgs, cache: &Path) -> anyhow::Result<()> {
         to_us,
         pixels: args.pixels,
         now_us: now,
+        min_interval_ms: args
+            .min_interval
+            .as_deref()
+            .map(grafana::parse_interval_ms)
+            .transpose()
+            .context("--min-interval")?,
+        ref_id: None,
     };
-    let sql = timestream::expand_macros(&args.query, &ctx).map_err(anyhow::Error::msg)?;
+    let vars = args
+        .vars
+        .iter()
+        .map(|v| grafana::parse_var(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sql = grafana::expand(&args.query, &ctx, &vars)?;
+    if args.explain {
+        println!("{sql}");
+        return Ok(());
+    }
     tracing::info!(%sql, "running");
     fetch_and_print(&args.aws, &sql, args.max_bytes, cache, args.format)
 }

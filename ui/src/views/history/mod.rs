@@ -193,6 +193,7 @@ impl History {
             to_us,
             pixels,
             max_bytes: Some(max_bytes),
+            variables: Vec::new(),
         }
     }
 
