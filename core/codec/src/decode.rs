@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use crate::{
     DEVICE_KEY, DecodeError, MAX_FUTURE_US, MEASURE_SUFFIX, Record, RecordRef, TIME_KEY,
-    TIME_UNIT_KEY, TimeUnit, check_measure, has_control, limits, measure_name_ci,
+    TIME_UNIT_KEY, TimeUnit, check_measure, has_control, limits,
 };
 
 /// Decodes one wire record that arrived at `arrival_us` (epoch microseconds).
@@ -216,24 +216,31 @@ impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
             // The seed's Flink job: a `_measure` suffix, `time` and
             // `timeunit` in any case. The device ID is Gridwatch's own key.
             let k = key.as_ref();
-            let slot_taken = match k.len() {
-                _ if has_measure_suffix(k) => {
+            // The exact spellings first: the seed's producer writes them.
+            let slot_taken = match k {
+                TIME_KEY => raw.time.replace(value).is_some(),
+                DEVICE_KEY => raw.device.replace(value).is_some(),
+                _ if k.ends_with(MEASURE_SUFFIX) || has_measure_suffix(k) => {
                     // Past a limit only the count goes on: the record is
                     // refused anyway, and the duplicate search stays bounded.
                     raw.measure_keys += 1;
                     if raw.measures.len() < limits::MEASURES {
-                        // "watt_measure" and "watt_MEASURE" are one measure.
-                        let stem = measure_name_ci(k);
-                        let dup = raw.measures.iter().any(|(n, _)| measure_name_ci(n) == stem);
+                        // "watt_measure" and "watt_MEASURE" are one measure:
+                        // the same stem, whatever the suffix's case.
+                        let stem = &k.as_bytes()[..k.len() - MEASURE_SUFFIX.len()];
+                        let dup = raw.measures.iter().any(|(n, _)| {
+                            n.len() == k.len() && &n.as_bytes()[..stem.len()] == stem
+                        });
                         raw.measures.push((key.clone(), value));
                         dup
                     } else {
                         false
                     }
                 }
-                4 if k.eq_ignore_ascii_case(TIME_KEY) => raw.time.replace(value).is_some(),
-                8 if k == DEVICE_KEY => raw.device.replace(value).is_some(),
-                8 if k.eq_ignore_ascii_case(TIME_UNIT_KEY) => {
+                _ if k.len() == TIME_KEY.len() && k.eq_ignore_ascii_case(TIME_KEY) => {
+                    raw.time.replace(value).is_some()
+                }
+                _ if k.len() == TIME_UNIT_KEY.len() && k.eq_ignore_ascii_case(TIME_UNIT_KEY) => {
                     raw.time_unit.replace(value).is_some()
                 }
                 _ => {
@@ -461,15 +468,21 @@ impl<'a> RawRecord<'a> {
             };
             check_key(&key, may_hold_control(&key))?;
             check_measure(&key, v)?;
-            if measure_name_ci(&key).is_empty() {
+            // Every measure key ends in the (ASCII) suffix: its stem is a
+            // plain cut on a character boundary.
+            let stem_len = key.len() - MEASURE_SUFFIX.len();
+            if stem_len == 0 {
                 return Err(DecodeError::NonNumericMeasure {
                     key: key.into_owned(),
                     found: "a measure with no name".into(),
                 });
             }
             let name = match key {
-                Cow::Borrowed(k) => Cow::Borrowed(measure_name_ci(k)),
-                Cow::Owned(k) => Cow::Owned(measure_name_ci(&k).to_owned()),
+                Cow::Borrowed(k) => Cow::Borrowed(k.get(..stem_len).unwrap_or(k)),
+                Cow::Owned(mut k) => {
+                    k.truncate(stem_len);
+                    Cow::Owned(k)
+                }
             };
             measures.push((name, v));
         }
