@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use tokio::sync::{mpsc, watch};
 
@@ -15,14 +15,6 @@ use crate::ingest::{SHARD_END, ShardBatch};
 
 /// Kinesis allows 5 GetRecords calls a second per shard.
 pub(super) const MIN_CALL_GAP: Duration = Duration::from_millis(200);
-
-/// A time for a message: RFC 3339.
-fn rfc3339(us: i64) -> String {
-    DateTime::from_nanos(i128::from(us) * 1000)
-        .ok()
-        .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
-        .unwrap_or_else(|| format!("{us} µs after 1970"))
-}
 
 /// How one shard's reading ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +122,7 @@ impl ShardReader {
                     Failure::Fatal(KinesisError::StartRefused {
                         stream: self.stream.clone(),
                         shard: self.shard.clone(),
-                        at: rfc3339(*us),
+                        at: gridwatch_types::time::format_time(*us),
                         detail,
                     })
                 }
