@@ -73,6 +73,20 @@ impl Desktop for TauriDesktop {
         rx.await.ok().flatten()
     }
 
+    async fn open_path(&self, title: &str, filter: &FileFilter) -> Option<PathBuf> {
+        use tauri_plugin_dialog::DialogExt;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.0
+            .dialog()
+            .file()
+            .set_title(title)
+            .add_filter(filter.name, filter.extensions)
+            .pick_file(move |path| {
+                let _ = tx.send(path.and_then(|p| p.into_path().ok()));
+            });
+        rx.await.ok().flatten()
+    }
+
     fn notify(&self, notification: &Notification) -> Result<(), String> {
         use tauri_plugin_notification::NotificationExt;
         self.0

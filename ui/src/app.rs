@@ -13,6 +13,7 @@ use crate::health::Health;
 use crate::model::Model;
 use crate::polling::Timers;
 use crate::routing::{Requests, Sender};
+use crate::views::dashboards::Dashboards;
 use crate::views::history::History;
 use crate::views::operations::{Operations, status_bar, top_bar};
 use crate::views::strategic::Strategic;
@@ -29,6 +30,7 @@ pub struct GridwatchUi {
     pub operations: Operations,
     pub history: History,
     pub strategic: Strategic,
+    pub dashboards: Dashboards,
     /// The Connections window.
     pub connections: Connections,
     pub launcher: Launcher,
@@ -68,6 +70,7 @@ impl GridwatchUi {
             operations: Operations::default(),
             history: History::default(),
             strategic: Strategic::default(),
+            dashboards: Dashboards::default(),
             connections: Connections::default(),
             launcher: Launcher::default(),
             last_error: None,
@@ -139,6 +142,7 @@ impl GridwatchUi {
                 ui.selectable_value(&mut self.view, View::Operations, "Operations");
                 ui.selectable_value(&mut self.view, View::History, "History");
                 ui.selectable_value(&mut self.view, View::Strategic, "Strategic");
+                ui.selectable_value(&mut self.view, View::Dashboards, "Dashboards");
             });
         });
         egui::Panel::bottom("status_bar").show(ui, |ui| {
@@ -168,6 +172,14 @@ impl GridwatchUi {
                     self.strategic.show(ui, &self.model, now_us, &mut out)
                 });
                 (Sender::Strategic, 250)
+            }
+            View::Dashboards => {
+                let connection = self.history.connection.clone();
+                let now_s = self.now_s;
+                egui::CentralPanel::default().show(ui, |ui| {
+                    self.dashboards.show(ui, &connection, now_s, &mut out)
+                });
+                (Sender::Dashboards, 250)
             }
         };
         self.requests.send_all(from, &mut out);

@@ -20,6 +20,7 @@ pub enum Sender {
     Operations,
     History,
     Strategic,
+    Dashboards,
     Connections,
     Launcher,
 }
@@ -109,6 +110,7 @@ impl GridwatchUi {
             Sender::History => self.history.on_reply(answer),
             Sender::Strategic => self.strategic.on_reply(answer, (self.clock)(), &mut out),
             Sender::Connections => self.connections.on_reply(answer),
+            Sender::Dashboards => self.dashboards.on_reply(answer, &mut out),
         };
         self.requests.send_all(from, &mut out);
         if let Some(answer) = left {

@@ -71,6 +71,16 @@ pub enum Request {
     SetLakeDir(String),
     /// Let the operator pick the lake folder in the desktop's folder dialog.
     ChooseLakeDir,
+    /// Read a Grafana dashboard export and save it by name.
+    ImportDashboard(crate::ImportDashboard),
+    /// "Open Grafana dashboard…": the desktop's file dialog, then import.
+    ChooseDashboardFile,
+    /// The names of the saved dashboards.
+    Dashboards,
+    /// A saved dashboard, by name.
+    LoadDashboard(String),
+    /// Run a saved dashboard's panels (cached answers when offline).
+    RunDashboard(crate::RunDashboard),
 }
 
 /// What the shell answers a [`Request`] with.
@@ -98,6 +108,12 @@ pub enum Reply {
     Pruned(u64),
     /// The lake folder in use now (unchanged if the dialog was cancelled).
     LakeDir(String),
+    /// To ImportDashboard, ChooseDashboardFile and LoadDashboard.
+    Dashboard(Box<crate::Dashboard>),
+    /// To Dashboards.
+    Dashboards(Vec<String>),
+    /// To RunDashboard.
+    DashboardAnswers(Box<crate::DashboardAnswers>),
     /// A request that answers nothing went through.
     Done,
 }
@@ -133,6 +149,11 @@ impl Request {
             Request::PruneCache(_) => "prune_cache",
             Request::SetLakeDir(_) => "set_lake_dir",
             Request::ChooseLakeDir => "choose_lake_dir",
+            Request::ImportDashboard(_) => "import_dashboard",
+            Request::ChooseDashboardFile => "choose_dashboard_file",
+            Request::Dashboards => "dashboards",
+            Request::LoadDashboard(_) => "load_dashboard",
+            Request::RunDashboard(_) => "run_dashboard",
         }
     }
 }
@@ -221,6 +242,11 @@ mod tests {
             Request::PruneCache(30),
             Request::SetLakeDir("/lake".into()),
             Request::ChooseLakeDir,
+            Request::ImportDashboard(crate::ImportDashboard::default()),
+            Request::ChooseDashboardFile,
+            Request::Dashboards,
+            Request::LoadDashboard("Grid".into()),
+            Request::RunDashboard(crate::RunDashboard::default()),
         ]
     }
 
@@ -236,7 +262,7 @@ mod tests {
         }
         kinds.sort();
         kinds.dedup();
-        assert_eq!(kinds.len(), 27, "every request has a name of its own");
+        assert_eq!(kinds.len(), 32, "every request has a name of its own");
     }
 
     #[test]

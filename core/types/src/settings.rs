@@ -14,6 +14,8 @@ pub enum View {
     Operations,
     History,
     Strategic,
+    /// Grafana dashboards brought in from an export.
+    Dashboards,
 }
 
 /// The operator's screen as they left it, restored at the next start.

@@ -22,6 +22,15 @@ pub trait Desktop: Send + Sync {
     ) -> impl Future<Output = Option<PathBuf>> + Send;
     /// A folder the operator picked; None if cancelled.
     fn pick_folder(&self, title: &str) -> impl Future<Output = Option<PathBuf>> + Send;
+    /// A file to open, picked in the desktop's dialog; None if cancelled
+    /// (and on desktops without one).
+    fn open_path(
+        &self,
+        _title: &str,
+        _filter: &FileFilter,
+    ) -> impl Future<Output = Option<PathBuf>> + Send {
+        async { None }
+    }
     fn notify(&self, notification: &Notification) -> Result<(), String>;
     /// Closes the app; the shell drains the pipeline on its way out.
     fn quit(&self);
@@ -50,6 +59,10 @@ impl FileFilter {
     pub const PDF: FileFilter = FileFilter {
         name: "PDF",
         extensions: &["pdf"],
+    };
+    pub const JSON: FileFilter = FileFilter {
+        name: "Grafana dashboard (JSON)",
+        extensions: &["json"],
     };
 }
 
@@ -138,6 +151,26 @@ impl Session {
                 // Cancelled: nothing changes.
                 None => Reply::LakeDir(self.lake_dir().display().to_string()),
             },
+            Request::ImportDashboard(import) => {
+                Reply::Dashboard(Box::new(self.import_dashboard(import).await?))
+            }
+            Request::ChooseDashboardFile => {
+                match desktop
+                    .open_path("Open Grafana dashboard", &FileFilter::JSON)
+                    .await
+                {
+                    Some(path) => {
+                        Reply::Dashboard(Box::new(self.choose_dashboard_file(path).await?))
+                    }
+                    // Cancelled: nothing changes.
+                    None => Reply::Done,
+                }
+            }
+            Request::Dashboards => Reply::Dashboards(self.dashboards()),
+            Request::LoadDashboard(name) => Reply::Dashboard(Box::new(self.load_dashboard(&name)?)),
+            Request::RunDashboard(run) => {
+                Reply::DashboardAnswers(Box::new(self.run_dashboard(run).await?))
+            }
         })
     }
 

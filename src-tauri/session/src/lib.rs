@@ -15,6 +15,7 @@
 
 mod cache;
 mod connections;
+mod dashboards;
 mod dispatch;
 mod error;
 mod fleet;

@@ -8,6 +8,7 @@ pub mod args;
 pub mod cost;
 pub mod devices;
 pub mod fleet_run;
+pub mod grafana;
 pub mod history;
 pub mod lake;
 pub mod output;
@@ -93,6 +94,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// What the seed's pipeline would cost a month for a fleet, per service.
     Cost(cost::CostArgs),
+    /// Grafana dashboards: import an export, list, show and run them.
+    #[command(subcommand)]
+    Grafana(grafana::GrafanaCommand),
 }
 
 pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
@@ -111,5 +115,6 @@ pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
         }
         Command::Query(args) => query::run(args, cache),
         Command::Devices(args) => devices::run(args, cache),
+        Command::Grafana(command) => grafana::run(command, cache),
     }
 }
