@@ -103,10 +103,20 @@ macro_rules! timestream_client {
             if options.endpoint_url.is_some() {
                 return Ok(<$client>::new(&conf));
             }
+            // Credentials first: without them, discovery fails as a
+            // "dispatch failure", which says nothing of the cause.
+            if let Err(e) = $crate::aws::check_credentials(&conf).await {
+                return Err(format!("no AWS credentials ({}): {e}", options.describe()));
+            }
             let (client, reloader) = <$client>::new(&conf)
                 .with_endpoint_discovery_enabled()
                 .await
-                .map_err(|e| format!("endpoint discovery failed: {e}"))?;
+                .map_err(|e| {
+                    format!(
+                        "cannot reach Timestream to find its endpoint (network or region?): {}",
+                        aws_sdk_kinesis::error::DisplayErrorContext(&*e)
+                    )
+                })?;
             tokio::spawn(reloader.reload_task());
             Ok::<$client, String>(client)
         }

@@ -97,7 +97,9 @@ fn the_reports_figures_are_the_aggregate_commands() {
             "{col} = {shown} not in the report"
         );
     }
-    assert!(page.contains(&format!("{:.0} kWh", a["energy_kwh"].as_f64().unwrap())));
+    // The headline figure, scaled to at most four significant digits.
+    let energy = gridwatch_session::report::scaled(a["energy_kwh"].as_f64().unwrap(), "kWh");
+    assert!(page.contains(&energy), "{energy} not in the report");
     assert_eq!(page.matches("<svg").count(), 3, "three charts, inline");
     assert!(
         !page.contains("http://") && !page.contains("https://"),
@@ -164,4 +166,131 @@ fn the_pdf_renders_and_the_html_opens_in_chromium_with_its_charts() {
         3,
         "Chromium parsed the three charts"
     );
+}
+
+/// The devices with voltage anomalies by the aggregate command: one row per
+/// device, so distinct.
+fn alarmed_devices(dir: &Path, lake: &Path, from: &str, to: &str) -> usize {
+    let rows: Value = serde_json::from_str(&gridwatch_ok(
+        &dir.join("c.sqlite"),
+        &[
+            "aggregate",
+            "--lake",
+            lake.to_str().unwrap(),
+            "--from",
+            from,
+            "--to",
+            to,
+            "--by",
+            "device",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["voltage_anomalies"].as_f64().unwrap_or(0.0) > 0.0)
+        .count()
+}
+
+#[test]
+fn the_charts_labels_never_overlap_and_alarmed_devices_are_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake(dir.path());
+    let (from, to) = (START_MS.to_string(), (START_MS + 3 * DAY_MS).to_string());
+    let html = dir.path().join("r.html");
+    gridwatch_ok(
+        &dir.path().join("c.sqlite"),
+        &[
+            "report",
+            "--lake",
+            lake.to_str().unwrap(),
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            html.to_str().unwrap(),
+        ],
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+
+    // "devices with voltage alarms" is the alarms' distinct devices.
+    let figure = page
+        .split("<div class=l>devices with voltage alarms</div>")
+        .next()
+        .and_then(|before| before.rsplit("<div class=v>").next())
+        .and_then(|v| v.split("</div>").next())
+        .unwrap()
+        .to_string();
+    let distinct = alarmed_devices(dir.path(), &lake, &from, &to);
+    assert_eq!(figure, distinct.to_string(), "the count means what it says");
+    assert!(distinct < 40, "not every device of the fleet: {distinct}");
+    let listed = page
+        .split("<table class=alarms>")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap()
+        .matches("<tr><td>")
+        .count();
+    assert_eq!(listed, distinct.min(20));
+
+    // Chromium lays the page out; each chart's labels' boxes never meet,
+    // and none is cut at the chart's edge.
+    let probe = dir.path().join("probe.html");
+    let script = r#"<script>
+const out = [];
+for (const svg of document.querySelectorAll('svg')) {
+  const w = svg.viewBox.baseVal.width, h = svg.viewBox.baseVal.height;
+  const boxes = [...svg.querySelectorAll('text')].map(t => [t.textContent, t.getBBox()]);
+  for (const [text, b] of boxes) {
+    if (b.x < 0 || b.y < 0 || b.x + b.width > w || b.y + b.height > h) out.push('cut: ' + text);
+  }
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [ta, a] = boxes[i], [tb, b] = boxes[j];
+    if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height)
+      out.push('overlap: ' + ta + ' / ' + tb);
+  }
+  out.push('labels: ' + boxes.length);
+}
+const pre = document.createElement('pre');
+pre.id = 'probe';
+pre.textContent = out.join('\n');
+document.body.appendChild(pre);
+</script>"#;
+    std::fs::write(&probe, page.replace("</body>", &format!("{script}</body>"))).unwrap();
+    let profile = dir.path().join("profile");
+    let dom = Command::new("chromium")
+        .args(HEADLESS_CHROMIUM)
+        .arg("--virtual-time-budget=5000")
+        .arg("--dump-dom")
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", probe.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let found = dom
+        .split("<pre id=\"probe\">")
+        .nth(1)
+        .and_then(|p| p.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the probe ran: {dom}"));
+    eprintln!("{found}");
+    assert!(
+        !found.contains("overlap") && !found.contains("cut:"),
+        "{found}"
+    );
+    assert_eq!(found.matches("labels: ").count(), 3, "three charts probed");
+    // The regions' names are whole ("central", never "ntral").
+    for region in ["north", "south", "east", "west", "central"] {
+        if page.contains(&format!("<td>{region}</td>")) {
+            assert!(
+                page.contains(&format!("text-anchor=\"middle\">{region}</text>")),
+                "{region} labels its bar"
+            );
+        }
+    }
 }

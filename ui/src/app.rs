@@ -50,6 +50,8 @@ pub struct GridwatchUi {
     /// The pipeline cost of a fleet, and the fleet it was asked for.
     pub cost: Option<(FleetSpec, CostEstimate)>,
     pub(crate) cost_asked: Option<FleetSpec>,
+    /// A fleet whose estimate failed, and why: not asked again.
+    pub(crate) cost_failed: Option<(FleetSpec, String)>,
     /// Wall-clock time, epoch microseconds: the ranges that end "now".
     /// Snapshot tests fix it so their images do not change with the day.
     pub clock: fn() -> i64,
@@ -81,6 +83,7 @@ impl GridwatchUi {
             saved_settings: None,
             cost: None,
             cost_asked: None,
+            cost_failed: None,
             clock: crate::clock::now_us,
             now_s: 0.0,
             timers: Timers::default(),
@@ -133,10 +136,14 @@ impl GridwatchUi {
         }
         self.poll();
         self.handle_events();
+        self.model
+            .rate
+            .observe(self.now_s, self.model.stats.readings_ingested);
         self.shortcuts(ui);
         self.check();
 
-        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar(ui));
+        let now_us = (self.clock)();
+        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar(ui, now_us));
         egui::Panel::top("views").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.view, View::Operations, "Operations");
@@ -153,10 +160,9 @@ impl GridwatchUi {
             }
         });
         let mut out = Outbox::default();
-        let now_us = (self.clock)();
         let (from, repaint_ms) = match self.view {
             View::Operations => {
-                self.operations.show(ui, &mut self.model, &mut out);
+                self.operations.show(ui, &mut self.model, now_us, &mut out);
                 // Live data arrives between frames; keep drawing while it
                 // flows.
                 (Sender::Operations, 100)
@@ -176,9 +182,8 @@ impl GridwatchUi {
             View::Dashboards => {
                 let connection = self.history.connection.clone();
                 let now_s = self.now_s;
-                egui::CentralPanel::default().show(ui, |ui| {
-                    self.dashboards.show(ui, &connection, now_s, &mut out)
-                });
+                egui::CentralPanel::default()
+                    .show(ui, |ui| self.dashboards.show(ui, &connection, now_s, &mut out));
                 (Sender::Dashboards, 250)
             }
         };
@@ -188,11 +193,29 @@ impl GridwatchUi {
             .request_repaint_after(std::time::Duration::from_millis(repaint_ms));
     }
 
-    fn top_bar(&mut self, ui: &mut egui::Ui) {
+    fn top_bar(&mut self, ui: &mut egui::Ui, now_us: i64) {
         let running = self.model.status.as_ref().and_then(|s| s.running.clone());
-        let cost = running.and_then(|spec| self.cost_for(&spec));
-        match top_bar::show(ui, &self.model, self.dark, cost.as_ref()) {
+        let known = running.as_ref().and_then(|spec| self.cost_for(spec));
+        let failed = self
+            .cost_failed
+            .as_ref()
+            .filter(|(spec, _)| Some(spec) == running.as_ref())
+            .map(|(_, why)| why.as_str());
+        let cost = match (&running, &known, failed) {
+            (None, _, _) => top_bar::Cost::Unknown,
+            (_, Some(c), _) => top_bar::Cost::Known(c),
+            (_, None, Some(why)) => top_bar::Cost::Failed(why),
+            (_, None, None) => top_bar::Cost::Estimating,
+        };
+        match top_bar::show(ui, &self.model, self.dark, cost, now_us) {
             Some(top_bar::Clicked::Theme) => self.dark = !self.dark,
+            Some(top_bar::Clicked::Clock) => {
+                self.model.clock = match self.model.clock {
+                    crate::format::Clock::Utc => crate::format::Clock::Local,
+                    crate::format::Clock::Local => crate::format::Clock::Utc,
+                };
+            }
+            Some(top_bar::Clicked::Alarms) => self.view = View::Operations,
             Some(top_bar::Clicked::Connections) => {
                 let c = &mut self.connections;
                 c.open = !c.open;
@@ -217,6 +240,11 @@ impl GridwatchUi {
         match &self.cost {
             Some((asked, c)) if asked == spec => return Some(c.clone()),
             _ => {}
+        }
+        // A failed estimate is not asked again for the same fleet (it
+        // would fail again every frame); another fleet is asked afresh.
+        if self.cost_failed.as_ref().is_some_and(|(s, _)| s == spec) {
+            return None;
         }
         if self.cost_asked.is_none() {
             self.cost_asked = Some(spec.clone());

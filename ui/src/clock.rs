@@ -18,6 +18,21 @@ pub fn now_us() -> i64 {
     }
 }
 
+/// Seconds east of UTC of the machine's clock at `t` epoch seconds. The
+/// webview asks JavaScript's `Date`; natively (the tests) it is UTC.
+pub fn local_offset_s(t: f64) -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t * 1000.0));
+        -date.get_timezone_offset() * 60.0
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = t;
+        0.0
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (or with a space, or ending ` UTC` as
 /// [`format_utc`] writes it) to epoch seconds.
 pub fn parse_utc(s: &str) -> Option<f64> {

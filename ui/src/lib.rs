@@ -13,10 +13,12 @@
 pub mod alarms;
 pub mod app;
 pub mod backend;
+pub mod chart;
 pub mod clock;
 pub mod decimate;
 pub mod every;
 pub mod format;
+pub mod freshness;
 mod health;
 pub mod model;
 mod polling;

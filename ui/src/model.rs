@@ -102,7 +102,7 @@ pub struct Model {
     pub selected: Option<String>,
     /// Its series, per measure.
     pub series: BTreeMap<String, Series>,
-    /// Fleet total power over time, in kW.
+    /// Fleet total power over time, in W.
     pub fleet: Series,
     pub last_fleet: Option<FleetPoint>,
     pub batches_received: u64,
@@ -120,6 +120,10 @@ pub struct Model {
     /// The values each dimension takes across the listed devices, for the
     /// pickers.
     pub dimension_values: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// The clock times are shown in, in every view.
+    pub clock: crate::format::Clock,
+    /// Readings ingested per second, as the frames saw the count grow.
+    pub rate: crate::freshness::Rate,
 }
 
 /// Readings kept per device for the heatmap.
@@ -135,8 +139,10 @@ impl Model {
             .is_some_and(|old| source(old) != source(&status))
         {
             let batches = self.batches_received;
+            let clock = self.clock;
             *self = Model {
                 batches_received: batches,
+                clock,
                 ..Model::default()
             };
         }
@@ -198,7 +204,7 @@ impl Model {
         }
         if let Some(f) = batch.fleet {
             if self.last_fleet.is_none_or(|last| last.time_us != f.time_us) {
-                self.fleet.push(f.time_us, f.total_watt / 1000.0);
+                self.fleet.push(f.time_us, f.total_watt);
             }
             self.last_fleet = Some(f);
         }
@@ -412,7 +418,7 @@ mod tests {
         m.apply_live(batch(1, "a", 1_000_000, Some("a")));
         m.apply_live(batch(2, "b", 2_000_000, Some("a")));
         assert_eq!(m.devices.len(), 2);
-        assert_eq!(m.fleet.to_vec(), vec![[1.0, 2.0], [2.0, 2.0]]);
+        assert_eq!(m.fleet.to_vec(), vec![[1.0, 2000.0], [2.0, 2000.0]]);
         assert_eq!(m.series["watt"].len(), 2);
         // A batch for a device we no longer watch is ignored.
         m.apply_live(batch(3, "b", 3_000_000, Some("b")));

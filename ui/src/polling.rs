@@ -98,16 +98,12 @@ impl GridwatchUi {
         if let Some(n) = self.model.alarms.notification(now) {
             self.requests.send(Sender::App, Request::Notify(n));
         }
-        // Devices gone quiet, while something is feeding the view.
-        let feeding = self.model.fleet_running() || self.model.mode() == Mode::Kinesis;
-        if feeding && self.timers.stale.due(now) {
-            let interval_us = self
-                .model
-                .status
-                .as_ref()
-                .and_then(|s| s.running.as_ref())
-                .map_or(1_000_000, |spec| spec.interval_ms as i64 * 1000);
-            let now_us = (self.clock)();
+        // Devices gone quiet, while something is feeding the view: against
+        // the newest reading the pipeline delivered, not the clock, so a
+        // backlog (every device late alike) raises nothing.
+        if self.model.feeding() && self.timers.stale.due(now) {
+            let interval_us = (self.model.interval_s() * 1e6) as i64;
+            let newest_us = self.model.newest_us;
             let devices: Vec<(String, i64)> = self
                 .model
                 .devices
@@ -115,7 +111,7 @@ impl GridwatchUi {
                 .filter_map(|(id, r)| r.latest.as_ref().map(|l| (id.clone(), l.time_us)))
                 .collect();
             self.model.alarms.check_stale(
-                now_us,
+                newest_us,
                 interval_us,
                 devices.iter().map(|(d, t)| (d.as_str(), *t)),
             );

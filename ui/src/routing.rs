@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use gridwatch_types::{ApiError, Reply, Request, Settings};
+use gridwatch_types::{Reply, Request, Settings};
 
 use crate::app::GridwatchUi;
 use crate::backend::{Answer, Backend, Event, Outbox, RequestId};
@@ -76,15 +76,14 @@ impl GridwatchUi {
         for event in self.requests.poll() {
             match event {
                 Event::Live(batch) => self.model.apply_live(batch),
-                Event::Answer { id, kind, result } => {
+                Event::Answer { id, result, .. } => {
                     match self.requests.in_flight.remove(&id) {
                         Some((from, request)) => self.route(from, Answer { request, result }),
                         // The live feed's trouble (or an answer to nothing
                         // sent): only a failure has something to say.
                         None => {
                             if let Err(e) = result {
-                                self.last_error =
-                                    Some(ApiError::new(e.code, format!("{kind}: {}", e.message)));
+                                self.last_error = Some(e);
                             }
                         }
                     }
@@ -148,19 +147,21 @@ impl GridwatchUi {
                 self.saved_settings = Some(*saved);
             }
             Ok(_) => {}
+            // The estimate failed: say so where it would be, and never
+            // leave it "estimating" for ever.
+            Err(error) if matches!(answer.request, Request::EstimateCost(_)) => {
+                if let Some(spec) = self.cost_asked.take() {
+                    self.cost_failed = Some((spec, crate::format::failure(&error)));
+                }
+            }
             Err(error) if answer.request == Request::LoadSettings => {
                 // The shell kept the unreadable file aside; go on from
                 // defaults and save those from now on.
                 self.last_error = Some(error);
                 self.saved_settings = Some(Settings::default());
             }
-            Err(error) => {
-                let kind = answer.request.kind();
-                self.last_error = Some(ApiError::new(
-                    error.code,
-                    format!("{kind}: {}", error.message),
-                ));
-            }
+            // Worded as the view that sent it would: no wire names.
+            Err(error) => self.last_error = Some(error),
         }
     }
 }

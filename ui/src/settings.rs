@@ -27,6 +27,8 @@ impl GridwatchUi {
                 follow_live: ops.follow_live,
                 history_range_s: self.history.range_s,
                 history_measure: self.history.measure.clone(),
+                local_time: self.model.clock == crate::format::Clock::Local,
+                hide_offline: ops.hide_offline,
             },
             stream: self.stream_settings.clone(),
             timestream: self.history.connection.clone(),
@@ -50,6 +52,12 @@ impl GridwatchUi {
         ops.measure = l.heatmap_measure.clone();
         ops.dimension_filter = l.dimension_filter.clone().into_iter().collect();
         ops.follow_live = l.follow_live;
+        ops.hide_offline = l.hide_offline;
+        self.model.clock = if l.local_time {
+            crate::format::Clock::Local
+        } else {
+            crate::format::Clock::Utc
+        };
         self.history.range_s = l.history_range_s;
         self.history.measure = l.history_measure.clone();
         self.stream_settings = s.stream.clone();

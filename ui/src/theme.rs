@@ -15,6 +15,19 @@ pub const NAVY: Color32 = Color32::from_rgb(15, 42, 68);
 /// Gridwatch's yellow: the mode badge, the fleet's power, the heatmap's
 /// high end.
 pub const YELLOW: Color32 = Color32::from_rgb(255, 196, 0);
+/// A chart's line: a blue that reads on the dark and the light theme.
+pub const LINE: Color32 = Color32::from_rgb(70, 150, 235);
+/// Groups told apart on one chart (regions, device types), with a legend.
+pub const GROUPS: [Color32; 8] = [
+    Color32::from_rgb(70, 150, 235),
+    Color32::from_rgb(255, 196, 0),
+    Color32::from_rgb(80, 180, 80),
+    Color32::from_rgb(220, 90, 160),
+    Color32::from_rgb(150, 110, 230),
+    Color32::from_rgb(40, 190, 190),
+    Color32::from_rgb(230, 120, 40),
+    Color32::from_rgb(160, 160, 160),
+];
 /// Behind the "CACHED" mark of an answer from the offline cache.
 pub const CACHED: Color32 = Color32::from_rgb(120, 80, 0);
 

@@ -182,7 +182,10 @@ pub async fn query_client(options: &crate::aws::AwsOptions) -> Result<Client, Ti
                 Some(sdk) => TimestreamError::from_sdk(sdk),
                 None => TimestreamError::aws(
                     AwsProblem::Unreachable,
-                    format!("endpoint discovery failed: {e}"),
+                    format!(
+                        "cannot reach Timestream to find its endpoint (network or region?): {}",
+                        aws_sdk_kinesis::error::DisplayErrorContext(&*e)
+                    ),
                 ),
             }
         })?;

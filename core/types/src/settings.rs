@@ -34,6 +34,10 @@ pub struct Layout {
     pub follow_live: bool,
     pub history_range_s: i64,
     pub history_measure: String,
+    /// Times shown on the machine's clock rather than UTC.
+    pub local_time: bool,
+    /// The device list hides devices with no recent reading.
+    pub hide_offline: bool,
 }
 
 impl Default for Layout {
@@ -48,6 +52,8 @@ impl Default for Layout {
             follow_live: true,
             history_range_s: 3_600,
             history_measure: "voltage".into(),
+            local_time: false,
+            hide_offline: false,
         }
     }
 }

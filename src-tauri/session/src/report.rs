@@ -44,7 +44,10 @@ pub struct Report {
     pub by_region: ResultTable,
     pub top: ResultTable,
     pub availability: Option<f64>,
-    pub alarmed_devices: usize,
+    /// The devices with voltage alarms (a reading outside ±10% of their
+    /// type's nominal), each with its number of such readings, most first:
+    /// the "devices with alarms" figure is how many there are.
+    pub alarms: Vec<(String, f64)>,
 }
 
 fn number(t: &ResultTable, row: usize, col: &str) -> Option<f64> {
@@ -126,9 +129,14 @@ pub fn compute(
     };
     top.rows.sort_by(|a, b| energy(b).total_cmp(&energy(a)));
     top.rows.truncate(10);
-    let alarmed_devices = (0..by_device.rows.len())
-        .filter(|i| number(&by_device, *i, "voltage_anomalies").unwrap_or(0.0) > 0.0)
-        .count();
+    // One row per device in the device view: distinct by construction.
+    let mut alarms: Vec<(String, f64)> = (0..by_device.rows.len())
+        .filter_map(|i| {
+            let n = number(&by_device, i, "voltage_anomalies").unwrap_or(0.0);
+            (n > 0.0).then(|| (text(&by_device, i, by_device.columns[0].as_str()), n))
+        })
+        .collect();
+    alarms.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let availability = readings.availability(from_us, to_us)?;
     let mut title = format!(
         "Gridwatch report, {} to {}",
@@ -148,56 +156,138 @@ pub fn compute(
         by_region,
         top,
         availability,
-        alarmed_devices,
+        alarms,
     })
 }
 
-/// A bar chart as SVG: one bar per label.
+/// A figure scaled to its unit's step and at most four significant digits:
+/// `30.27 GWh`, `6.439 MW`.
+pub fn scaled(v: f64, unit: &str) -> String {
+    let steps: &[(&str, f64)] = match unit {
+        "kWh" => &[("Wh", 1e-3), ("kWh", 1.0), ("MWh", 1e3), ("GWh", 1e6)],
+        "kW" => &[("W", 1e-3), ("kW", 1.0), ("MW", 1e3), ("GW", 1e6)],
+        _ => &[],
+    };
+    let (u, div) = steps
+        .iter()
+        .rev()
+        .find(|(_, d)| v.abs() >= *d)
+        .or(steps.first())
+        .map_or((unit, 1.0), |(u, d)| (*u, *d));
+    let x = v / div;
+    let digits = if x.abs() < 1.0 {
+        1
+    } else {
+        x.abs().log10().floor() as i32 + 1
+    };
+    let decimals = (4 - digits).clamp(0, 3) as usize;
+    format!("{x:.decimals$} {u}")
+}
+
+/// Round ticks from 0 to at least `max`: 1, 2 or 5 times a power of ten,
+/// four or five of them.
+fn ticks(max: f64) -> Vec<f64> {
+    let max = max.max(1e-9);
+    let raw = max / 4.0;
+    let p = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * p);
+    let n = (max / step).ceil() as usize;
+    (0..=n).map(|i| i as f64 * step).collect()
+}
+
+/// The width of `text` in the report's sans-serif at `size` px, a little
+/// generous so that labels laid out by it never touch.
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().count() as f64 * size * 0.62
+}
+
+/// A bar chart as SVG: one bar per label, a value axis of round ticks in
+/// the unit, and every label that fits without touching its neighbours
+/// (whole, never cut).
 fn bars(title: &str, labels: &[String], values: &[f64], unit: &str) -> String {
-    let (w, h, pad) = (720.0, 240.0, 40.0);
-    let max = values.iter().cloned().fold(0.0f64, f64::max).max(1e-9);
+    let (w, h) = (720.0, 260.0);
+    let (left, right, top, bottom) = (70.0, 16.0, 34.0, 40.0);
+    let ticks = ticks(values.iter().copied().fold(0.0f64, f64::max));
+    let max = ticks.last().copied().unwrap_or(1.0).max(1e-9);
     let n = values.len().max(1) as f64;
-    let bw = (w - 2.0 * pad) / n;
+    let plot_w = w - left - right;
+    let plot_h = h - top - bottom;
+    let bw = plot_w / n;
     let mut svg = format!(
-        r##"<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><rect width="100%" height="100%" fill="#fff"/><text x="{pad}" y="20" font-size="14" font-family="sans-serif">{t} ({u})</text>"##,
+        r##"<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><rect width="100%" height="100%" fill="#fff"/><text x="{left}" y="20" font-size="14" font-family="sans-serif">{t} ({u})</text>"##,
         t = escape(title),
         u = escape(unit)
     );
-    for (i, (label, v)) in labels.iter().zip(values).enumerate() {
-        let bh = (h - 2.0 * pad - 10.0) * v / max;
-        let x = pad + i as f64 * bw;
-        let y = h - pad - bh;
+    for t in &ticks {
+        let y = top + plot_h * (1.0 - t / max);
         let _ = write!(
             svg,
-            r##"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{bh:.1}" fill="#0f2a44"><title>{}: {v:.2}</title></rect>"##,
-            (bw * 0.8).max(1.0),
-            escape(label)
+            r##"<line x1="{left}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" font-size="10" font-family="sans-serif" text-anchor="end">{}</text>"##,
+            w - right,
+            left - 6.0,
+            y + 3.5,
+            escape(&axis_label(*t, unit))
         );
-        if n <= 31.0 {
+    }
+    // Labels skip evenly so that none touches the next.
+    let widest = labels
+        .iter()
+        .map(|l| text_width(l, 10.0))
+        .fold(0.0, f64::max);
+    let every = ((widest + 8.0) / bw).ceil().max(1.0) as usize;
+    for (i, (label, v)) in labels.iter().zip(values).enumerate() {
+        let bh = plot_h * v / max;
+        let x = left + i as f64 * bw;
+        let y = top + plot_h - bh;
+        let _ = write!(
+            svg,
+            r##"<rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{bh:.1}" fill="#0f2a44"><title>{}: {}</title></rect>"##,
+            x + bw * 0.1,
+            (bw * 0.8).max(1.0),
+            escape(label),
+            escape(&axis_label(*v, unit))
+        );
+        if i % every == 0 {
             let _ = write!(
                 svg,
-                r##"<text x="{:.1}" y="{:.1}" font-size="9" font-family="sans-serif" text-anchor="middle">{}</text>"##,
-                x + bw * 0.4,
-                h - pad + 12.0,
-                escape(
-                    &label
-                        .chars()
-                        .rev()
-                        .take(5)
-                        .collect::<String>()
-                        .chars()
-                        .rev()
-                        .collect::<String>()
-                )
+                r##"<text x="{:.1}" y="{:.1}" font-size="10" font-family="sans-serif" text-anchor="middle">{}</text>"##,
+                x + bw * 0.5,
+                h - bottom + 16.0,
+                escape(label)
             );
         }
     }
-    let _ = write!(
-        svg,
-        r##"<text x="{pad}" y="{:.1}" font-size="10" font-family="sans-serif">max {max:.1}</text></svg>"##,
-        pad + 8.0
-    );
+    svg.push_str("</svg>");
     svg
+}
+
+/// A value axis's label: percentages as they are, energy and power scaled.
+fn axis_label(v: f64, unit: &str) -> String {
+    match unit {
+        "%" => format!("{v:.0}%"),
+        _ if v == 0.0 => format!("0 {unit}"),
+        _ => scaled(v, unit),
+    }
+}
+
+/// The devices with voltage alarms: the most alarmed twenty, and how many
+/// more.
+fn alarm_table(alarms: &[(String, f64)]) -> String {
+    let mut s = String::from(
+        "<table class=alarms><thead><tr><th>device</th><th>readings outside ±10%</th></tr></thead><tbody>",
+    );
+    for (device, n) in alarms.iter().take(20) {
+        let _ = write!(s, "<tr><td>{}</td><td>{n:.0}</td></tr>", escape(device));
+    }
+    s.push_str("</tbody></table>");
+    if alarms.len() > 20 {
+        let _ = write!(s, "<p>and {} more devices.</p>", alarms.len() - 20);
+    }
+    s
 }
 
 fn html_table(t: &ResultTable) -> String {
@@ -239,14 +329,11 @@ pub fn html(r: &Report) -> String {
     let figures = [
         figure(
             "energy",
-            format!("{:.0} kWh", number(s, 0, "energy_kwh").unwrap_or(0.0)),
+            scaled(number(s, 0, "energy_kwh").unwrap_or(0.0), "kWh"),
         ),
         figure(
             "peak demand",
-            format!(
-                "{:.1} kW",
-                number(s, 0, "peak_demand_w").unwrap_or(0.0) / 1000.0
-            ),
+            scaled(number(s, 0, "peak_demand_w").unwrap_or(0.0) / 1000.0, "kW"),
         ),
         figure("peak at", text(s, 0, "peak_at")),
         figure(
@@ -261,7 +348,7 @@ pub fn html(r: &Report) -> String {
             "voltage anomalies",
             format!("{:.0}", number(s, 0, "voltage_anomalies").unwrap_or(0.0)),
         ),
-        figure("devices with alarms", r.alarmed_devices.to_string()),
+        figure("devices with voltage alarms", r.alarms.len().to_string()),
         figure("device availability", pct(r.availability)),
     ]
     .join("");
@@ -282,6 +369,7 @@ td,th{{border:1px solid #ddd;padding:3px 6px;text-align:right}}th{{background:#f
 <h2>By day</h2>{by_day}
 <h2>By region</h2>{by_region}
 <h2>Top 10 consumers</h2>{top}
+<h2>Devices with voltage alarms</h2>{alarms}
 <p style="color:#777;font-size:11px">Figures as `gridwatch aggregate` computes them. Generated by Gridwatch.</p>
 </body></html>"#,
         title = escape(&r.title),
@@ -310,6 +398,7 @@ td,th{{border:1px solid #ddd;padding:3px 6px;text-align:right}}th{{background:#f
         by_day = html_table(&r.by_day),
         by_region = html_table(&r.by_region),
         top = html_table(&r.top),
+        alarms = alarm_table(&r.alarms),
     )
 }
 

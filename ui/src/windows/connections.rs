@@ -35,14 +35,7 @@ pub struct Connections {
 
 /// What the operator's words for an error code are.
 pub fn explain(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::NoCredentials => "No credentials",
-        ErrorCode::AccessDenied => "Access denied",
-        ErrorCode::NotFound => "Not found",
-        ErrorCode::Unreachable => "Unreachable",
-        ErrorCode::InvalidInput => "Incomplete",
-        _ => "Failed",
-    }
+    crate::format::problem(code)
 }
 
 /// The connection settings the window edits, all held by the app.
@@ -107,10 +100,21 @@ impl Connections {
     fn result_line(&self, ui: &mut egui::Ui, service: &'static str) {
         match self.results.get(service) {
             Some(Ok(found)) => {
-                ui.label(RichText::new(format!("OK: {found}")).color(theme::OK));
+                let line = crate::format::one_line(found, crate::format::FAILURE_CHARS - 4);
+                ui.label(RichText::new(format!("OK: {line}")).color(theme::OK))
+                    .on_hover_text(found);
             }
             Some(Err(e)) => {
-                error_label(ui, format!("{}: {}", explain(e.code), e.message));
+                // One line, worded as Connect and the status bar word it;
+                // the raw error under Details.
+                error_label(ui, crate::format::failure(e));
+                egui::CollapsingHeader::new("Details")
+                    .id_salt(("details", service))
+                    .show(ui, |ui| {
+                        ui.add(
+                            egui::Label::new(RichText::new(&e.message).small().monospace()).wrap(),
+                        );
+                    });
             }
             None if self.testing == Some(service) => {
                 ui.spinner();
@@ -120,7 +124,7 @@ impl Connections {
     }
 
     /// Draws the window; returns the requests it wants sent.
-    pub fn show(&mut self, ctx: &egui::Context, forms: Forms<'_>) -> Vec<Request> {
+    pub fn show(&mut self, ctx: &egui::Context, mut forms: Forms<'_>) -> Vec<Request> {
         let mut out = Vec::new();
         if !self.open {
             return out;
@@ -129,12 +133,37 @@ impl Connections {
         let idle = self.testing.is_none();
         // Below the bars, beside the device list: the top bar's buttons stay
         // in reach.
+        // Never taller than the screen: what does not fit scrolls.
+        let screen = ctx.content_rect();
+        let max_height = (screen.height() - 140.0).max(200.0);
         egui::Window::new("Connections")
             .default_pos(egui::pos2(330.0, 90.0))
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
+            .max_height(max_height)
+            .constrain(true)
             .show(ctx, |ui| {
+                egui::ScrollArea::vertical()
+                    .max_height(max_height)
+                    .show(ui, |ui| self.form(ui, &mut forms, idle, &mut out));
+            });
+        if !open {
+            self.open = false;
+        }
+        out
+    }
+
+    /// The window's contents, service by service.
+    fn form(
+        &mut self,
+        ui: &mut egui::Ui,
+        forms: &mut Forms<'_>,
+        idle: bool,
+        out: &mut Vec<Request>,
+    ) {
+        {
+            {
                 ui.strong("AWS");
                 egui::Grid::new("aws_form").num_columns(2).show(ui, |ui| {
                     optional_field(ui, "Profile", &mut forms.stream.profile, "default chain");
@@ -162,7 +191,7 @@ impl Connections {
                         let target = ConnectionTarget::Kinesis {
                             stream: forms.stream.stream.clone(),
                         };
-                        out.push(self.test(&forms, target));
+                        out.push(self.test(forms, target));
                     }
                     if ui
                         .add_enabled(named, egui::Button::new("Connect"))
@@ -193,7 +222,7 @@ impl Connections {
                         database: forms.timestream.database.clone(),
                         table: forms.timestream.table.clone(),
                     };
-                    out.push(self.test(&forms, target));
+                    out.push(self.test(forms, target));
                 }
                 egui::Grid::new("timestream_form")
                     .num_columns(2)
@@ -220,7 +249,7 @@ impl Connections {
                         bucket: forms.lake.bucket.clone(),
                         prefix: forms.lake.prefix.clone(),
                     };
-                    out.push(self.test(&forms, target));
+                    out.push(self.test(forms, target));
                 }
                 egui::Grid::new("s3_form").num_columns(2).show(ui, |ui| {
                     field(ui, "Bucket", &mut forms.lake.bucket, "telemetry-lake");
@@ -289,11 +318,8 @@ impl Connections {
                     ))
                     .weak(),
                 );
-            });
-        if !open {
-            self.open = false;
+            }
         }
-        out
     }
 }
 

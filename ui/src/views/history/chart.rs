@@ -10,6 +10,9 @@ pub struct HistoryChart {
     pub(super) pyramid: crate::decimate::MinMaxPyramid,
     /// The first and last time, in epoch seconds.
     pub(super) span: (f64, f64),
+    /// The usual time between points, in seconds: a gap of more than two
+    /// breaks the line.
+    pub(super) interval_s: Option<f64>,
 }
 
 impl HistoryChart {
@@ -37,10 +40,18 @@ impl HistoryChart {
         // The operator's SQL may not order by time; the chart needs it.
         points.sort_by(|a, b| a[0].total_cmp(&b[0]));
         let span = (points[0][0], points[points.len() - 1][0]);
+        let mut steps: Vec<f64> = points
+            .windows(2)
+            .map(|w| w[1][0] - w[0][0])
+            .filter(|d| *d > 0.0)
+            .collect();
+        steps.sort_by(f64::total_cmp);
+        let interval_s = steps.get(steps.len() / 2).copied();
         Some(HistoryChart {
             pyramid: crate::decimate::MinMaxPyramid::new(&points),
             points,
             span,
+            interval_s,
         })
     }
 }

@@ -22,6 +22,24 @@ pub const RANGES: [(&str, i64); 4] = [
     ("7 d", 604_800),
 ];
 
+/// What a chart was asked of: when any of it changes (a preset, the
+/// device, the measure), the view asks again by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub source: Source,
+    pub device: Option<String>,
+    pub measure: String,
+    /// The preset; 0 for a custom range (its fields are asked on Chart).
+    pub range_s: i64,
+}
+
+/// A device picked in the history view: one, or the whole fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevicePick {
+    Fleet,
+    Device(String),
+}
+
 /// Where the history view reads from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -48,10 +66,19 @@ pub struct History {
     pub error: Option<String>,
     /// What ended the last request without an error: "Cancelled.".
     pub note: Option<String>,
-    /// The device the cache was last charted for: the view charts the
-    /// chosen device's history by itself when it opens and when the device
-    /// changes.
-    pub charted_device: Option<String>,
+    /// What the chart on screen was asked of; the view asks again when the
+    /// preset, device or measure changes.
+    pub asked: Option<Asked>,
+    /// The device picked here; None follows the device chosen in
+    /// Operations.
+    pub device: Option<DevicePick>,
+    /// The time range the last chart was asked over, epoch seconds: the
+    /// chart spans all of it, not only the readings it found.
+    pub asked_range: Option<(f64, f64)>,
+    /// Fit the chart's time axis to `asked_range` on the next frame.
+    pub fit_pending: bool,
+    /// What the chart showed on the last frame.
+    pub shown: Option<crate::chart::Shown>,
     /// Where the last export went.
     pub saved: Option<String>,
     /// What `SHOW MEASURES` and `DESCRIBE` found, for the pickers.
@@ -82,7 +109,11 @@ impl Default for History {
             waiting: false,
             error: None,
             note: None,
-            charted_device: None,
+            asked: None,
+            device: None,
+            asked_range: None,
+            fit_pending: false,
+            shown: None,
             saved: None,
             measures: Vec::new(),
             dimensions: Vec::new(),
@@ -129,6 +160,7 @@ impl History {
             self.chart = HistoryChart::of(&result);
             self.result = Some(result);
             self.from_cache = false;
+            self.fit_pending = true;
         }
     }
 
@@ -233,6 +265,7 @@ impl History {
         self.chart = HistoryChart::of(&result);
         self.result = Some(result);
         self.from_cache = true;
+        self.fit_pending = true;
     }
 
     /// The local cache's chart of `device`'s measure over `range`, `pixels`
@@ -244,7 +277,8 @@ impl History {
         pixels: u32,
     ) -> Request {
         self.waiting = true;
-        self.charted_device = device.map(String::from);
+        self.asked = Some(self.asking(device));
+        self.asked_range = Some((from_us as f64 / 1e6, to_us as f64 / 1e6));
         Request::Chart(ChartRequest {
             device_id: device.map(String::from),
             measure: self.measure.clone(),
@@ -252,6 +286,26 @@ impl History {
             to_us,
             pixels,
         })
+    }
+
+    /// What a chart asked now would be asked of.
+    pub(crate) fn asking(&self, device: Option<&str>) -> Asked {
+        Asked {
+            source: self.source,
+            device: device.map(String::from),
+            measure: self.measure.clone(),
+            range_s: self.range_s,
+        }
+    }
+
+    /// The device the view charts: the one picked here, else the one
+    /// chosen in Operations.
+    pub fn device<'a>(&'a self, model_selected: Option<&'a str>) -> Option<&'a str> {
+        match &self.device {
+            None => model_selected,
+            Some(DevicePick::Fleet) => None,
+            Some(DevicePick::Device(d)) => Some(d),
+        }
     }
 
     /// Takes the answer to one of this view's requests; gives back what it

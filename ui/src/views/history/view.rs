@@ -2,20 +2,24 @@
 //! and the answer as a chart and a table.
 
 use egui::RichText;
-use egui_plot::{Line, Plot, PlotPoints};
 use gridwatch_types::{Cell, Request, TimestreamConnection};
 
-use super::{DESCRIBE, History, RANGES, SHOW_MEASURES, Source};
+use super::{DESCRIBE, DevicePick, History, RANGES, SHOW_MEASURES, Source};
 use crate::backend::Outbox;
-use crate::format::time_axis;
+use crate::chart::{self, TimeChart};
+use crate::format::{moment, short_id, table_number, unit};
 use crate::model::Model;
 use crate::theme;
 use crate::widgets::{error_label, export_buttons, inline_field};
 
+/// The most devices the device picker lists; the search narrows them.
+const PICKER_DEVICES: usize = 500;
+
 impl History {
     /// Draws the view. `now_us` is where ranges that end now end.
     pub fn show(&mut self, ui: &mut egui::Ui, model: &Model, now_us: i64, out: &mut Outbox) {
-        let device = model.selected.as_deref();
+        let device = self.device(model.selected.as_deref()).map(String::from);
+        let device = device.as_deref();
         ui.horizontal(|ui| {
             ui.heading("History");
             ui.selectable_value(&mut self.source, Source::Cache, "Local cache");
@@ -36,19 +40,23 @@ impl History {
             Source::Timestream => self.max_bytes().map(Some),
             Source::Cache => Ok(None),
         };
-        // A newcomer sees the chosen device's history at once, and again
-        // when another device is chosen.
-        if self.source == Source::Cache
-            && device.is_some()
-            && self.charted_device.as_deref() != device
+        // A newcomer sees the chosen device's history at once; and the
+        // chart follows a change of preset, device or measure by itself.
+        let now = self.asking(device);
+        let first_look = self.source == Source::Cache && device.is_some() && self.asked.is_none();
+        let changed = self
+            .asked
+            .as_ref()
+            .is_some_and(|asked| *asked != now && (now.range_s > 0 || asked.range_s > 0));
+        if (first_look || changed)
             && !self.waiting
-            && let Ok(range) = &range
+            && let (Ok(range), Ok(cap)) = (&range, &cap)
         {
-            out.push(self.cache_chart(device, *range, width));
+            out.push(self.chart_request(device, *range, width, *cap));
         }
         ui.horizontal(|ui| {
-            ui.label(format!("Device: {}", device.unwrap_or("the whole fleet")));
-            inline_field(ui, "Measure", &mut self.measure, 90.0);
+            self.device_picker(ui, model, device);
+            self.measure_picker(ui, model, device);
             for (label, secs) in RANGES {
                 ui.selectable_value(&mut self.range_s, secs, label);
             }
@@ -66,22 +74,16 @@ impl History {
         });
         ui.horizontal(|ui| {
             let ready = !self.waiting && range.is_ok() && cap.is_ok();
-            if ui.add_enabled(ready, egui::Button::new("Chart")).clicked()
+            let named = !self.connection.database.trim().is_empty()
+                && !self.connection.table.trim().is_empty();
+            let chartable = ready && (named || self.source == Source::Cache);
+            if ui
+                .add_enabled(chartable, egui::Button::new("Chart"))
+                .clicked()
                 && let (Ok(range), Ok(cap)) = (&range, &cap)
             {
-                self.waiting = true;
                 self.note = None;
-                // A cap is there exactly when the source is Timestream.
-                out.push(match *cap {
-                    None => self.cache_chart(device, *range, width),
-                    Some(cap) => Request::History(self.query(
-                        device.map(String::from),
-                        None,
-                        width,
-                        *range,
-                        cap,
-                    )),
-                });
+                out.push(self.chart_request(device, *range, width, *cap));
             }
             if let Err(e) = &range {
                 error_label(ui, e);
@@ -92,7 +94,7 @@ impl History {
                     error_label(ui, e);
                 }
                 if ui
-                    .add_enabled(ready, egui::Button::new("Discover"))
+                    .add_enabled(ready && named, egui::Button::new("Discover"))
                     .clicked()
                     && let (Ok(range), Ok(Some(cap))) = (&range, &cap)
                 {
@@ -106,17 +108,12 @@ impl History {
                         )));
                     }
                 }
+                if !named {
+                    // Why Chart and Discover are greyed, beside them.
+                    ui.label(RichText::new("Name the Timestream database and table first").weak());
+                }
             }
         });
-        if !self.measures.is_empty() {
-            ui.horizontal_wrapped(|ui| {
-                ui.label("Measures:");
-                for m in &self.measures {
-                    let name = m.strip_suffix("_measure").unwrap_or(m).to_owned();
-                    ui.selectable_value(&mut self.measure, name.clone(), m.as_str());
-                }
-            });
-        }
         if !self.dimensions.is_empty() {
             ui.label(format!("Dimensions: {}", self.dimensions.join(", ")));
         }
@@ -129,11 +126,21 @@ impl History {
             )
             .accessible_name("Query");
         }
+        // The query's macros need what they stand for: say so beside the
+        // greyed button, in the view's words (not the CLI's flags).
+        let uses = |m: &str, v: &str| self.sql.contains(m) && v.trim().is_empty();
+        let missing = if uses("$__database", &self.connection.database) {
+            Some("the query uses $__database: name the Timestream database above")
+        } else if uses("$__table", &self.connection.table) {
+            Some("the query uses $__table: name the Timestream table above")
+        } else {
+            None
+        };
         ui.horizontal(|ui| {
             if self.source == Source::Timestream
                 && ui
                     .add_enabled(
-                        !self.waiting && range.is_ok() && cap.is_ok(),
+                        !self.waiting && range.is_ok() && cap.is_ok() && missing.is_none(),
                         egui::Button::new("Run query"),
                     )
                     .clicked()
@@ -157,6 +164,9 @@ impl History {
             }
             if self.waiting {
                 ui.spinner();
+            }
+            if let Some(why) = missing.filter(|_| self.source == Source::Timestream) {
+                ui.label(RichText::new(why).weak());
             }
         });
         if let Some(e) = &self.error {
@@ -216,22 +226,33 @@ impl History {
         }
         // A chart when the first column is a time and another is a number.
         if let Some(chart) = &self.chart {
-            let pixels = (ui.available_width() * ui.ctx().pixels_per_point()) as usize;
-            Plot::new("history_chart")
-                .height(220.0)
-                .x_axis_formatter(time_axis)
-                .show(ui, |plot| {
-                    // Auto-fitting: the whole answer is in view; otherwise
-                    // what the operator zoomed to.
-                    let (lo, hi) = if plot.auto_bounds().x {
-                        chart.span
-                    } else {
-                        let b = plot.plot_bounds();
-                        (b.min()[0], b.max()[0])
-                    };
-                    let shown = chart.pyramid.view(&chart.points, lo, hi, pixels);
-                    plot.line(Line::new(self.measure.clone(), PlotPoints::from(shown)));
-                });
+            // The whole range asked, not only the readings found in it.
+            let whole = self.asked_range.unwrap_or(chart.span);
+            let fit_x = std::mem::take(&mut self.fit_pending).then_some(whole);
+            let measure = self.measure.clone();
+            let shown = chart::show(
+                ui,
+                TimeChart {
+                    id: egui::Id::unique("history_chart"),
+                    name: &measure,
+                    unit: unit(&measure),
+                    height: 220.0,
+                    link: None,
+                    clock: model.clock,
+                    span: Some(chart.span),
+                    fit_x,
+                    interval_s: chart.interval_s,
+                    color: theme::LINE,
+                },
+                |range, pixels| {
+                    let (lo, hi) = range.unwrap_or(chart.span);
+                    chart.pyramid.view(&chart.points, lo, hi, pixels)
+                },
+            );
+            if shown.reset {
+                self.fit_pending = true;
+            }
+            self.shown = Some(shown);
         }
         egui::ScrollArea::both().show(ui, |ui| {
             egui::Grid::new("history_table")
@@ -244,8 +265,11 @@ impl History {
                     for row in result.table.rows.iter().take(2_000) {
                         for c in row {
                             ui.label(match c {
-                                Cell::Number(n) => format!("{n}"),
-                                Cell::Text(t) => t.clone(),
+                                Cell::Number(n) => table_number(*n),
+                                Cell::Text(t) => match crate::clock::parse_utc(t) {
+                                    Some(at) => moment(at, model.clock),
+                                    None => t.clone(),
+                                },
                                 Cell::Null => "–".into(),
                             });
                         }
@@ -253,6 +277,89 @@ impl History {
                     }
                 });
         });
+    }
+}
+
+impl History {
+    /// A chart of the measure over `range`: from the cache, or (with a cap)
+    /// aggregated by Timestream.
+    fn chart_request(
+        &mut self,
+        device: Option<&str>,
+        range: (i64, i64),
+        width: u32,
+        cap: Option<i64>,
+    ) -> Request {
+        match cap {
+            None => self.cache_chart(device, range, width),
+            Some(cap) => {
+                self.waiting = true;
+                self.asked = Some(self.asking(device));
+                self.asked_range = Some((range.0 as f64 / 1e6, range.1 as f64 / 1e6));
+                Request::History(self.query(device.map(String::from), None, width, range, cap))
+            }
+        }
+    }
+
+    /// The device to chart: the whole fleet, or one of the devices seen.
+    fn device_picker(&mut self, ui: &mut egui::Ui, model: &Model, device: Option<&str>) {
+        let mut pick = None;
+        egui::ComboBox::from_id_salt("history_device")
+            .selected_text(device.map_or("the whole fleet".to_string(), |d| short_id(d).to_owned()))
+            .height(320.0)
+            .show_ui(ui, |ui| {
+                if ui
+                    .selectable_label(device.is_none(), "the whole fleet")
+                    .clicked()
+                {
+                    pick = Some(DevicePick::Fleet);
+                }
+                for id in model.devices.keys().take(PICKER_DEVICES) {
+                    if ui
+                        .selectable_label(device == Some(id.as_str()), short_id(id))
+                        .on_hover_text(id.as_str())
+                        .clicked()
+                    {
+                        pick = Some(DevicePick::Device(id.clone()));
+                    }
+                }
+            })
+            .response
+            .accessible_name("Device");
+        if pick.is_some() {
+            self.device = pick;
+        }
+    }
+
+    /// The measure: one of those Timestream discovered, or that the device
+    /// (the fleet) reports.
+    fn measure_picker(&mut self, ui: &mut egui::Ui, model: &Model, device: Option<&str>) {
+        let mut names: Vec<String> =
+            if self.source == Source::Timestream && !self.measures.is_empty() {
+                self.measures
+                    .iter()
+                    .map(|m| m.strip_suffix("_measure").unwrap_or(m).to_owned())
+                    .collect()
+            } else {
+                match device
+                    .and_then(|d| model.devices.get(d))
+                    .and_then(|r| r.latest.as_ref())
+                {
+                    Some(l) => l.values.iter().map(|v| v.measure.clone()).collect(),
+                    None => model.readings_by_measure.keys().cloned().collect(),
+                }
+            };
+        if !names.contains(&self.measure) {
+            names.push(self.measure.clone());
+        }
+        egui::ComboBox::from_label("Measure")
+            .selected_text(self.measure.as_str())
+            .show_ui(ui, |ui| {
+                for m in names {
+                    let label = m.clone();
+                    ui.selectable_value(&mut self.measure, m, label);
+                }
+            });
     }
 }
 

@@ -4,17 +4,21 @@
 use egui::RichText;
 
 use crate::alarms::{Alarm, Alarms};
-use crate::format::short_id;
+use crate::format::{Clock, moment, short_id};
 use crate::model::MeasureStats;
 use crate::theme;
 use crate::windows::rules::RulesWindow;
 
+/// Draws the panel; the device and time (epoch microseconds) of the
+/// alarm the operator clicked, to open it there.
 pub fn show(
     ui: &mut egui::Ui,
     alarms: &mut Alarms,
     rules: &mut RulesWindow,
     fleet_summary: &[MeasureStats],
-) {
+    clock: Clock,
+) -> Option<(String, i64)> {
+    let mut opened = None;
     let open = alarms.unacknowledged();
     let mut acknowledge = Vec::new();
     ui.horizontal(|ui| {
@@ -49,8 +53,14 @@ pub fn show(
                     } else {
                         theme::WARNING
                     };
-                    ui.label(RichText::new(crate::clock::format_utc(a.raised_us)).weak());
-                    ui.label(short_id(&a.device_id)).on_hover_text(&a.device_id);
+                    ui.label(RichText::new(moment(a.raised_us as f64 / 1e6, clock)).weak());
+                    if ui
+                        .link(short_id(&a.device_id))
+                        .on_hover_text(format!("Open {} at the alarm's time", a.device_id))
+                        .clicked()
+                    {
+                        opened = Some((a.device_id.clone(), a.raised_us));
+                    }
                     ui.label(RichText::new(&a.message).color(colour));
                     if a.cleared {
                         ui.label(RichText::new("(cleared)").weak());
@@ -64,4 +74,5 @@ pub fn show(
     for id in acknowledge {
         alarms.acknowledge(id);
     }
+    opened
 }

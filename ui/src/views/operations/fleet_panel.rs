@@ -2,17 +2,26 @@
 //! the heatmap, and the fleet's total power.
 
 use egui::RichText;
-use egui_plot::{Line, Plot, PlotPoints};
 use gridwatch_types::{Cell, ResultTable};
 
 use super::{Operations, heatmap};
 use crate::backend::Outbox;
-use crate::format::{thousands, time_axis, unit};
+use crate::chart::{self, TimeChart};
+use crate::format::{thousands, unit, value};
 use crate::model::Model;
 use crate::theme;
 use crate::widgets::export_buttons;
 
-pub fn show(ui: &mut egui::Ui, view: &Operations, model: &Model, link: egui::Id, out: &mut Outbox) {
+/// The fleet's figures, the heatmap and the fleet's power on the charts'
+/// time axis (`fit_x` as they have it this frame).
+pub fn show(
+    ui: &mut egui::Ui,
+    view: &mut Operations,
+    model: &Model,
+    link: egui::Id,
+    fit_x: Option<(f64, f64)>,
+    out: &mut Outbox,
+) {
     egui::CollapsingHeader::new("Fleet panel")
         .default_open(true)
         .show(ui, |ui| {
@@ -36,12 +45,14 @@ pub fn show(ui: &mut egui::Ui, view: &Operations, model: &Model, link: egui::Id,
                     let readings = model.readings_by_measure.get(&m.measure).filter(|_| first);
                     ui.label(readings.map_or(String::new(), |n| thousands(*n)));
                     for v in [m.avg, m.p90, m.p95, m.p99] {
-                        ui.label(format!("{v:.2}"));
+                        ui.label(value(v, unit(&m.measure)));
                     }
                     ui.end_row();
                 }
             });
-            heatmap::show(ui, model, &view.measure);
+            if let Some(device) = heatmap::show(ui, model, &view.measure) {
+                view.open = Some((device, None));
+            }
             let s = &model.stats;
             ui.label(format!(
                 "{} records, {} readings ingested since start",
@@ -51,22 +62,36 @@ pub fn show(ui: &mut egui::Ui, view: &Operations, model: &Model, link: egui::Id,
         });
     let fleet = model.fleet.to_vec();
     let reporting = model.last_fleet.map_or(0, |f| f.devices_reporting);
-    let total = model.last_fleet.map_or(0.0, |f| f.total_watt / 1000.0);
+    let total = model.last_fleet.map_or(0.0, |f| f.total_watt);
     ui.horizontal(|ui| {
         out.extend(export_buttons(ui, "fleet-power", || {
-            chart_table("fleet_kw", &fleet)
+            chart_table("fleet_watt", &fleet)
         }));
         ui.label(format!(
-            "Fleet total power: {total:.1} kW from {reporting} devices"
+            "Fleet total power: {} from {reporting} devices",
+            value(total, "W")
         ));
     });
-    Plot::new("fleet_chart")
-        .height(ui.available_height().max(120.0))
-        .x_axis_formatter(time_axis)
-        .link_cursor(link, [true, false])
-        .show(ui, |plot| {
-            plot.line(Line::new("fleet power (kW)", PlotPoints::from(fleet)).color(theme::YELLOW));
-        });
+    let span = fleet.first().map(|p| p[0]).zip(fleet.last().map(|p| p[0]));
+    chart::show(
+        ui,
+        TimeChart {
+            id: egui::Id::unique("fleet_chart"),
+            name: "fleet power",
+            unit: "W",
+            height: 140.0,
+            link: Some(link),
+            clock: model.clock,
+            span,
+            fit_x,
+            interval_s: Some(model.interval_s()),
+            color: theme::YELLOW,
+        },
+        |range, pixels| match range {
+            Some((lo, hi)) => crate::decimate::min_max(&fleet, lo, hi, pixels),
+            None => fleet.clone(),
+        },
+    );
 }
 
 /// A chart's points as a table: time (UTC) and value.

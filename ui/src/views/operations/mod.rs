@@ -49,6 +49,20 @@ pub struct Operations {
     pub saved: Option<String>,
     /// Why the charts' history or an export failed, until the next try.
     pub error: Option<String>,
+    /// Fit the charts' time axis to what they hold on the next frame.
+    pub fit_pending: bool,
+    /// Show the charts around this time (epoch seconds) on the next frame:
+    /// an alarm's.
+    pub focus_s: Option<f64>,
+    /// A device to open (from an alarm or the heatmap), and the time in
+    /// epoch microseconds to show it at.
+    pub open: Option<(String, Option<i64>)>,
+    /// The device list leaves out devices with no recent reading.
+    pub hide_offline: bool,
+    /// Frames in which a typed `/` is not text: it moved to the search.
+    pub swallow_slash: u8,
+    /// What each chart showed on the last frame, top to bottom.
+    pub shown: Vec<crate::chart::Shown>,
 }
 
 impl Default for Operations {
@@ -62,34 +76,58 @@ impl Default for Operations {
             rules: RulesWindow::default(),
             saved: None,
             error: None,
+            fit_pending: true,
+            focus_s: None,
+            open: None,
+            hide_offline: false,
+            swallow_slash: 0,
+            shown: Vec::new(),
         }
     }
 }
 
 impl Operations {
     /// Draws the view's panels around its charts.
-    pub fn show(&mut self, ui: &mut egui::Ui, model: &mut Model, out: &mut Outbox) {
+    pub fn show(&mut self, ui: &mut egui::Ui, model: &mut Model, now_us: i64, out: &mut Outbox) {
         egui::Panel::bottom("alarms")
             .resizable(true)
             .default_size(130.0)
             .show(ui, |ui| {
-                alarm_list::show(ui, &mut model.alarms, &mut self.rules, &model.fleet_summary)
+                let clock = model.clock;
+                let summary = &model.fleet_summary;
+                if let Some(open) =
+                    alarm_list::show(ui, &mut model.alarms, &mut self.rules, summary, clock)
+                {
+                    self.open = Some((open.0, Some(open.1)));
+                }
             });
         egui::Panel::left("devices")
             .resizable(true)
             .default_size(300.0)
             .show(ui, |ui| {
-                if let Some(device) = device_list::show(ui, self, model) {
+                if let Some(device) = device_list::show(ui, self, model, now_us) {
                     self.select(model, Some(device), out);
                 }
             });
+        if let Some((device, at_us)) = self.open.take() {
+            self.select(model, Some(device), out);
+            if let Some(at) = at_us {
+                self.focus_s = Some(at as f64 / 1e6);
+            }
+        }
         if model.mode() == Mode::Kinesis {
             egui::Panel::right("shards")
                 .resizable(true)
                 .default_size(430.0)
                 .show(ui, |ui| shard_panel::show(ui, model, out));
         }
-        egui::CentralPanel::default().show(ui, |ui| charts::show(ui, self, model, out));
+        egui::CentralPanel::default().show(ui, |ui| {
+            // Everything stays in reach on a small screen: the panel scrolls.
+            egui::ScrollArea::vertical()
+                .id_salt("operations_scroll")
+                .auto_shrink([false, false])
+                .show(ui, |ui| charts::show(ui, self, model, now_us, out));
+        });
     }
 
     /// Charts another device (None: none), with its cached history.
@@ -100,6 +138,7 @@ impl Operations {
         model.select(device.clone());
         out.push(Request::WatchDevice(device));
         self.error = None;
+        self.fit_pending = true;
         for measure in self.charted.clone() {
             self.request_history(model, &measure, out);
         }

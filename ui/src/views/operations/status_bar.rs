@@ -3,8 +3,11 @@
 
 use gridwatch_types::{ApiError, ErrorCode, Mode};
 
+use egui::RichText;
+
+use crate::format::{FAILURE_CHARS, failure, one_line};
 use crate::model::Model;
-use crate::widgets::error_label;
+use crate::theme;
 
 /// Draws the bar; true when the operator asked to connect to the stream
 /// again.
@@ -18,10 +21,11 @@ pub fn show(ui: &mut egui::Ui, model: &Model, last_error: &mut Option<ApiError>)
         if let Some(e) = last_error {
             let text = match e.code {
                 ErrorCode::FleetRunning => format!("A fleet is already running. {}", e.message),
-                ErrorCode::Cache => format!("Cache problem: {}", e.message),
-                _ => e.message.clone(),
+                ErrorCode::Cache => format!("Cache problem: {}", one_line(&e.message, 100)),
+                _ => failure(e),
             };
-            error_label(ui, text);
+            ui.label(RichText::new(text).color(theme::ERROR))
+                .on_hover_text(&e.message);
             if ui.small_button("Dismiss").clicked() {
                 *last_error = None;
             }
@@ -32,7 +36,11 @@ pub fn show(ui: &mut egui::Ui, model: &Model, last_error: &mut Option<ApiError>)
             .then(|| model.shards.iter().find_map(|s| s.last_error.clone()))
             .flatten();
         if let Some(e) = stream_error {
-            error_label(ui, format!("Stream: {e}"));
+            ui.label(
+                RichText::new(format!("Stream: {}", one_line(&e, FAILURE_CHARS)))
+                    .color(theme::ERROR),
+            )
+            .on_hover_text(&e);
             retry = ui
                 .small_button("Retry")
                 .on_hover_text("Connect to the stream again; it resumes after its checkpoints")

@@ -1,11 +1,13 @@
-//! The top bar above every view: the mode, the theme and window buttons,
-//! the fleet and what it costs on AWS, and the pipeline's throughput.
+//! The top bar above every view: the alarm count (first, so it is never
+//! off the edge), the mode, the theme, clock and window buttons, the fleet
+//! and what it costs on AWS, and the pipeline's rates and lag, each
+//! labelled. It wraps onto a second line on a narrow screen.
 
 use egui::RichText;
 use gridwatch_types::{CostEstimate, Mode};
 
 use super::CONFLICTS_HINT;
-use crate::format::{format_interval, thousands};
+use crate::format::{Clock, age, format_interval, thousands};
 use crate::model::Model;
 use crate::theme;
 
@@ -13,21 +15,48 @@ use crate::theme;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clicked {
     Theme,
+    Clock,
     Connections,
     Launcher,
     StopFleet,
+    Alarms,
 }
 
-/// Draws the bar. `cost` is the running fleet's, when known.
+/// The running fleet's cost on AWS, as far as it is known.
+#[derive(Debug, Clone, Copy)]
+pub enum Cost<'a> {
+    /// No fleet runs, or the question is not asked yet.
+    Unknown,
+    Estimating,
+    Known(&'a CostEstimate),
+    /// The estimate failed; why, on hover.
+    Failed(&'a str),
+}
+
+/// Draws the bar.
 pub fn show(
     ui: &mut egui::Ui,
     model: &Model,
     dark: bool,
-    cost: Option<&CostEstimate>,
+    cost: Cost<'_>,
+    now_us: i64,
 ) -> Option<Clicked> {
     let mut clicked = None;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.heading(RichText::new("Gridwatch").strong());
+        let open = model.alarms.unacknowledged();
+        let alarms = if open == 0 {
+            RichText::new("Alarms: none")
+        } else {
+            RichText::new(format!("Alarms: {open}")).color(theme::WARNING)
+        };
+        if ui
+            .button(alarms)
+            .on_hover_text("Unacknowledged alarms: open the list in Operations")
+            .clicked()
+        {
+            clicked = Some(Clicked::Alarms);
+        }
         let (badge, hover) = match (&model.mode(), model.status.as_ref()) {
             (Mode::Kinesis, Some(s)) => (
                 format!(" KINESIS {} ", s.stream.as_deref().unwrap_or("")),
@@ -53,6 +82,17 @@ pub fn show(
         {
             clicked = Some(Clicked::Theme);
         }
+        let (clock, other) = match model.clock {
+            Clock::Utc => ("Times: UTC", "local time"),
+            Clock::Local => ("Times: local", "UTC"),
+        };
+        if ui
+            .button(clock)
+            .on_hover_text(format!("Show every time in {other}"))
+            .clicked()
+        {
+            clicked = Some(Clicked::Clock);
+        }
         if ui
             .button("Connections…")
             .on_hover_text("AWS, Kinesis, Timestream, S3, lake folder and cache")
@@ -74,55 +114,83 @@ pub fn show(
                 if ui.button("Stop fleet").clicked() {
                     clicked = Some(Clicked::StopFleet);
                 }
-                let into = status
-                    .and_then(|s| s.production.as_ref())
-                    .map_or(String::new(), |p| {
-                        format!(
-                            " into {}: {} records/s",
-                            p.sink,
-                            thousands(p.records_per_s.round() as u64)
-                        )
-                    });
                 ui.label(format!(
-                    "Fleet: {} devices every {}{into}",
-                    spec.device_count(),
+                    "Fleet: {} devices every {}",
+                    thousands(u64::from(spec.device_count())),
                     format_interval(spec.interval_ms)
                 ));
-                // The live cost of running this fleet through AWS.
-                if let Some(c) = cost {
-                    ui.label(format!("≈ ${:.0}/month on AWS", c.total_usd))
-                        .on_hover_text(crate::windows::launcher::cost_breakdown(c));
+                if let Some(p) = status.and_then(|s| s.production.as_ref()) {
+                    ui.label(format!(
+                        "sent {} records/s into {}",
+                        thousands(p.records_per_s.round() as u64),
+                        p.sink
+                    ))
+                    .on_hover_text("Records the simulated fleet writes each second");
                 }
+                cost_label(ui, cost);
             }
             None => {
                 ui.label("Fleet stopped");
             }
         }
         ui.separator();
-        let s = &model.stats;
-        ui.label(format!(
-            "{} records/s",
-            thousands(s.records_per_s.round() as u64)
-        ));
-        ui.label(format!("{} readings", thousands(s.readings_ingested)));
-        let q = RichText::new(format!("{} quarantined", thousands(s.records_quarantined)));
-        ui.label(if s.records_quarantined > 0 {
-            q.color(theme::WARNING)
-        } else {
-            q
-        });
-        if s.readings_conflicting > 0 {
-            ui.label(
-                RichText::new(format!("{} conflicts", thousands(s.readings_conflicting)))
-                    .color(theme::WARNING),
-            )
-            .on_hover_text(CONFLICTS_HINT);
-        }
-        let open = model.alarms.unacknowledged();
-        if open > 0 {
-            ui.separator();
-            ui.label(RichText::new(format!("{open} alarms")).color(theme::WARNING));
-        }
+        pipeline(ui, model, now_us);
     });
     clicked
+}
+
+/// The live cost of running the fleet through AWS.
+fn cost_label(ui: &mut egui::Ui, cost: Cost<'_>) {
+    match cost {
+        Cost::Known(c) => {
+            ui.label(format!("≈ ${:.0}/month on AWS", c.total_usd))
+                .on_hover_text(crate::windows::launcher::cost_breakdown(c));
+        }
+        Cost::Estimating => {
+            ui.label(RichText::new("estimating AWS cost…").weak());
+        }
+        Cost::Failed(why) => {
+            ui.label(RichText::new("AWS cost unknown").weak())
+                .on_hover_text(why);
+        }
+        Cost::Unknown => {}
+    }
+}
+
+/// What goes in and how far behind the clock it is.
+fn pipeline(ui: &mut egui::Ui, model: &Model, now_us: i64) {
+    let s = &model.stats;
+    let rate = model
+        .rate
+        .per_s()
+        .map_or("–".to_string(), |r| thousands(r.round() as u64));
+    ui.label(format!("ingested {rate} readings/s"))
+        .on_hover_text("Readings written to the cache each second, over the last seconds");
+    ui.label(format!("{} readings", thousands(s.readings_ingested)));
+    if let Some(lag) = model.lag_s(now_us) {
+        let text = format!("lag {}", age(lag));
+        let late = lag > model.stale_after_s();
+        ui.label(if late {
+            RichText::new(text).color(theme::WARNING)
+        } else {
+            RichText::new(text)
+        })
+        .on_hover_text(
+            "How far the newest reading delivered lags the clock. While the pipeline catches \
+             up, no device is called quiet for it.",
+        );
+    }
+    let q = RichText::new(format!("{} quarantined", thousands(s.records_quarantined)));
+    ui.label(if s.records_quarantined > 0 {
+        q.color(theme::WARNING)
+    } else {
+        q
+    });
+    if s.readings_conflicting > 0 {
+        ui.label(
+            RichText::new(format!("{} conflicts", thousands(s.readings_conflicting)))
+                .color(theme::WARNING),
+        )
+        .on_hover_text(CONFLICTS_HINT);
+    }
 }

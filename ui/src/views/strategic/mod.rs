@@ -4,6 +4,7 @@
 //! simulated history into it, with progress and Cancel. The default figures
 //! run as soon as the view opens on a lake.
 
+mod chart;
 mod view;
 
 use gridwatch_types::{AggregateQuery, ErrorCode, JobStatus, Reply, Request, ResultTable};
@@ -69,6 +70,7 @@ impl Strategic {
             by: by.iter().map(|s| s.to_string()).collect(),
             filters: Vec::new(),
             top,
+            ..AggregateQuery::default()
         }
     }
 

@@ -3,7 +3,6 @@
 //! chart and a table.
 
 use egui::RichText;
-use egui_plot::{Bar, BarChart, Plot};
 use gridwatch_types::{Cell, FillLake, FleetSpec, Request, SaveReport};
 
 use super::{GROUPINGS, RANGES, Strategic};
@@ -36,6 +35,11 @@ impl Strategic {
                 .clicked()
             {
                 self.run(now_us, out);
+            }
+            if self.waiting {
+                // Why Run is greyed, beside it.
+                ui.spinner();
+                ui.label(RichText::new("reading the lake…").weak());
             }
         });
         if let Some(job) = &self.job {
@@ -99,33 +103,7 @@ impl Strategic {
             ))
             .weak(),
         );
-        let energy = table.columns.iter().position(|c| c == "energy_kwh");
-        let keys = table
-            .columns
-            .iter()
-            .position(|c| c == "records")
-            .unwrap_or(0);
-        if let Some(e) = energy {
-            let bars: Vec<Bar> = table
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let v = match row.get(e) {
-                        Some(Cell::Number(n)) => *n,
-                        _ => 0.0,
-                    };
-                    Bar::new(i as f64, v).name(label(&row[..keys]))
-                })
-                .collect();
-            Plot::new("energy_chart")
-                .height(180.0)
-                .allow_drag(false)
-                .allow_scroll(false)
-                .show(ui, |plot| {
-                    plot.bar_chart(BarChart::new("energy (kWh)", bars));
-                });
-        }
+        super::chart::show(ui, table);
         egui::ScrollArea::both().show(ui, |ui| {
             egui::Grid::new("aggregate_table")
                 .striped(true)
@@ -137,8 +115,7 @@ impl Strategic {
                     for row in &table.rows {
                         for c in row {
                             ui.label(match c {
-                                Cell::Number(n) if n.fract() == 0.0 => format!("{n:.0}"),
-                                Cell::Number(n) => format!("{n:.3}"),
+                                Cell::Number(n) => crate::format::table_number(*n),
                                 Cell::Text(t) => t.clone(),
                                 Cell::Null => "–".into(),
                             });
@@ -186,15 +163,4 @@ impl Strategic {
             }));
         }
     }
-}
-
-fn label(keys: &[Cell]) -> String {
-    keys.iter()
-        .map(|c| match c {
-            Cell::Text(t) => t.clone(),
-            Cell::Number(n) => format!("{n}"),
-            Cell::Null => "–".into(),
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
 }
