@@ -45,46 +45,41 @@ async fn call(
 /// The desktop's own dialogs, notifications and window, for the session.
 struct TauriDesktop(tauri::AppHandle);
 
+impl TauriDesktop {
+    fn file_dialog(&self) -> tauri_plugin_dialog::FileDialogBuilder<tauri::Wry> {
+        use tauri_plugin_dialog::DialogExt;
+        self.0.dialog().file()
+    }
+}
+
+/// What a file dialog answered, once the operator closes it; None if they
+/// cancelled (or the dialog went away).
+async fn answered(
+    show: impl FnOnce(Box<dyn FnOnce(Option<tauri_plugin_dialog::FilePath>) + Send>),
+) -> Option<PathBuf> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    show(Box::new(move |path| {
+        let _ = tx.send(path.and_then(|p| p.into_path().ok()));
+    }));
+    rx.await.ok().flatten()
+}
+
 impl Desktop for TauriDesktop {
     async fn save_path(&self, suggested_name: &str, filter: &FileFilter) -> Option<PathBuf> {
-        use tauri_plugin_dialog::DialogExt;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.0
-            .dialog()
-            .file()
-            .set_file_name(suggested_name)
-            .add_filter(filter.name, filter.extensions)
-            .save_file(move |path| {
-                let _ = tx.send(path.and_then(|p| p.into_path().ok()));
-            });
-        rx.await.ok().flatten()
+        let dialog = self.file_dialog().set_file_name(suggested_name);
+        let dialog = dialog.add_filter(filter.name, filter.extensions);
+        answered(|done| dialog.save_file(done)).await
     }
 
     async fn pick_folder(&self, title: &str) -> Option<PathBuf> {
-        use tauri_plugin_dialog::DialogExt;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.0
-            .dialog()
-            .file()
-            .set_title(title)
-            .pick_folder(move |path| {
-                let _ = tx.send(path.and_then(|p| p.into_path().ok()));
-            });
-        rx.await.ok().flatten()
+        let dialog = self.file_dialog().set_title(title);
+        answered(|done| dialog.pick_folder(done)).await
     }
 
     async fn open_path(&self, title: &str, filter: &FileFilter) -> Option<PathBuf> {
-        use tauri_plugin_dialog::DialogExt;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.0
-            .dialog()
-            .file()
-            .set_title(title)
-            .add_filter(filter.name, filter.extensions)
-            .pick_file(move |path| {
-                let _ = tx.send(path.and_then(|p| p.into_path().ok()));
-            });
-        rx.await.ok().flatten()
+        let dialog = self.file_dialog().set_title(title);
+        let dialog = dialog.add_filter(filter.name, filter.extensions);
+        answered(|done| dialog.pick_file(done)).await
     }
 
     fn notify(&self, notification: &Notification) -> Result<(), String> {
