@@ -15,8 +15,23 @@ pub fn has_control(s: &str) -> bool {
     }
 }
 
+/// C0, DEL and C1; the bidirectional embeddings, overrides and isolates
+/// (U+202A–E, U+2066–9) and the marks that steer them (U+061C Arabic
+/// letter mark, U+200E/F left-to-right and right-to-left marks); and the
+/// Unicode line and paragraph separators (U+2028/9), which some terminals
+/// and log viewers break a line at, so a record could forge a log line.
 fn is_unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
 }
 
 /// `s` made safe to print on a terminal: control characters and
@@ -35,4 +50,28 @@ pub fn printable(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_and_separators_that_steer_a_terminal_are_escaped() {
+        for (raw, shown) in [
+            ("meter\u{200f}1", "meter\\u{200f}1"),
+            ("meter\u{200e}1", "meter\\u{200e}1"),
+            ("meter\u{061c}1", "meter\\u{61c}1"),
+            ("a\u{2028}b\u{2029}c", "a\\u{2028}b\\u{2029}c"),
+            ("\u{202e}evil", "\\u{202e}evil"),
+        ] {
+            assert!(has_control(raw), "{raw:?}");
+            assert_eq!(printable(raw), shown);
+        }
+        // Other scripts and symbols pass as they are.
+        for fine in ["Zürich", "محطة", "µs", "230 V ± 10 %"] {
+            assert!(!has_control(fine), "{fine:?}");
+            assert_eq!(printable(fine), fine);
+        }
+    }
 }
