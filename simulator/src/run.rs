@@ -10,7 +10,7 @@ use gridwatch_core::codec;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, FleetStats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -89,9 +89,12 @@ pub struct RunOptions {
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RunSummary {
+    /// Records the sink took (second copies included).
     pub records: u64,
     /// The simulated time reached.
     pub reached_us: i64,
+    /// Readings taken, silenced, late and sent twice.
+    pub fleet: FleetStats,
 }
 
 /// Progress of a run, for bars and status lines.
@@ -142,15 +145,10 @@ pub async fn run_fleet<S: RecordSink>(
                 }
             }
         }
-        let Some(record) = fleet.next_record() else {
+        let Some(delivery) = fleet.next_delivery() else {
             break;
         };
-        buf.clear();
-        codec::encode(&record, &mut buf);
-        sink.send(&record.device_id, buf.clone(), record.time_us)
-            .await?;
-        summary.records += 1;
-        summary.reached_us = record.time_us;
+        send(sink, &mut buf, &delivery, &mut summary).await?;
         if summary.records % 4096 == 0 || last_report.elapsed() > Duration::from_millis(250) {
             last_report = Instant::now();
             progress(RunProgress {
@@ -159,10 +157,31 @@ pub async fn run_fleet<S: RecordSink>(
             });
         }
     }
+    // Late readings and second copies still on their way arrive now: a
+    // run that ends (or is stopped) still delivers every reading it took.
+    for delivery in fleet.drain_in_flight() {
+        send(sink, &mut buf, &delivery, &mut summary).await?;
+    }
+    summary.fleet = fleet.stats();
     sink.flush().await?;
     progress(RunProgress {
         records: summary.records,
         reached_us: summary.reached_us,
     });
     Ok(summary)
+}
+
+async fn send<S: RecordSink>(
+    sink: &mut S,
+    buf: &mut Vec<u8>,
+    delivery: &crate::fleet::Delivered,
+    summary: &mut RunSummary,
+) -> Result<(), SinkError> {
+    buf.clear();
+    codec::encode(&delivery.record, buf);
+    sink.send(&delivery.record.device_id, buf.clone(), delivery.at_us)
+        .await?;
+    summary.records += 1;
+    summary.reached_us = summary.reached_us.max(delivery.at_us);
+    Ok(())
 }

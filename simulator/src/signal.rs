@@ -1,10 +1,11 @@
-//! Signal generators: what a smart meter, a feeder and a transformer report.
+//! The randomness and the daily shapes every simulated reading is made of.
 //!
-//! Deterministic for a given seed: every device has its own random stream,
-//! seeded from the fleet seed and its index, so a device's readings do not
-//! depend on how many other devices share the fleet.
-
-use gridwatch_types::DeviceKind;
+//! Deterministic for a given seed: every reading draws from its own stream,
+//! keyed by the fleet seed, the device's index and the reading's slot
+//! ([`Rng::keyed`]), so a reading does not depend on how many other devices
+//! share the fleet, or on which readings were taken before it. That is what
+//! lets a transformer add up its meters' power for the same slot without
+//! the fleet keeping their readings.
 
 /// SplitMix64: turns one seed into well-spread seeds for each device.
 pub fn splitmix64(state: &mut u64) -> u64 {
@@ -33,6 +34,15 @@ impl Rng {
                 splitmix64(&mut sm),
             ],
         }
+    }
+
+    /// The stream of one purpose (`salt`), one device and one slot: the
+    /// same three numbers give the same draws, whatever else the fleet did.
+    pub fn keyed(salt: u64, device: u64, slot: i64) -> Rng {
+        let mut sm = salt ^ device.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        let a = splitmix64(&mut sm);
+        let mut sm = a ^ (slot as u64).wrapping_mul(0xA076_1D64_78BD_642F);
+        Rng::new(splitmix64(&mut sm))
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -98,108 +108,6 @@ pub fn ambient_temperature(hour: f64) -> f64 {
     14.0 + 7.0 * (std::f64::consts::TAU * (hour - 9.0) / 24.0).sin()
 }
 
-/// An anomaly a reading may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Anomaly {
-    VoltageSag,
-    VoltageSwell,
-    PowerSpike,
-    Overheat,
-}
-
-/// The changing state of one simulated device.
-#[derive(Debug, Clone)]
-pub struct DeviceSignal {
-    pub kind: DeviceKind,
-    rng: Rng,
-    /// Typical power at the daily peak, W.
-    base_watt: f64,
-    nominal_voltage: f64,
-    power_factor: f64,
-    /// The energy register, kWh: only ever increases.
-    energy_kwh: f64,
-    last_us: Option<i64>,
-}
-
-impl DeviceSignal {
-    pub fn new(kind: DeviceKind, rng: &mut Rng) -> DeviceSignal {
-        let (base_watt, nominal_voltage, energy) = match kind {
-            DeviceKind::SmartMeter => (rng.range(400.0, 1_600.0), 230.0, rng.range(1e3, 2e4)),
-            DeviceKind::Feeder => (rng.range(2e6, 6e6), 11_000.0, rng.range(1e7, 5e7)),
-            DeviceKind::Transformer => (rng.range(1.5e5, 4e5), 400.0, rng.range(1e6, 5e6)),
-        };
-        DeviceSignal {
-            kind,
-            rng: Rng::new(rng.next_u64()),
-            base_watt,
-            nominal_voltage,
-            power_factor: rng.range(0.9, 0.98),
-            energy_kwh: energy,
-            last_us: None,
-        }
-    }
-
-    pub fn nominal_voltage(&self) -> f64 {
-        self.nominal_voltage
-    }
-
-    /// The measures at `time_us`, given the chance of an anomaly.
-    pub fn sample(&mut self, time_us: i64, anomaly_rate: f64) -> Vec<(String, f64)> {
-        let hour = (time_us as f64 / 3.6e9).rem_euclid(24.0);
-        let r = &mut self.rng;
-        let mut watt = (self.base_watt * daily_load(hour) * (1.0 + 0.10 * r.normal()))
-            .max(self.base_watt * 0.05);
-        let mut voltage = self.nominal_voltage * (1.0 + 0.006 * r.normal())
-            - self.nominal_voltage * 0.02 * (watt / self.base_watt);
-        let mut temperature = match self.kind {
-            DeviceKind::Transformer => 35.0 + 30.0 * watt / self.base_watt + 0.5 * r.normal(),
-            _ => ambient_temperature(hour) + 0.4 * r.normal() + 2.0 * watt / self.base_watt,
-        };
-        let anomaly = r.chance(anomaly_rate).then(|| match r.next_u64() % 4 {
-            0 => Anomaly::VoltageSag,
-            1 => Anomaly::VoltageSwell,
-            2 => Anomaly::PowerSpike,
-            _ => Anomaly::Overheat,
-        });
-        match anomaly {
-            Some(Anomaly::VoltageSag) => voltage *= r.range(0.75, 0.88),
-            Some(Anomaly::VoltageSwell) => voltage *= r.range(1.11, 1.2),
-            Some(Anomaly::PowerSpike) => watt *= r.range(2.5, 4.0),
-            Some(Anomaly::Overheat) => temperature += r.range(20.0, 35.0),
-            None => {}
-        }
-        if let Some(last) = self.last_us {
-            let hours = (time_us - last).max(0) as f64 / 3.6e9;
-            self.energy_kwh += watt * hours / 1_000.0;
-        }
-        self.last_us = Some(time_us);
-        let current = watt / (voltage * self.power_factor);
-        let mut out = vec![
-            ("voltage".to_string(), round(voltage, 2)),
-            ("current".to_string(), round(current, 3)),
-            ("watt".to_string(), round(watt, 1)),
-            ("energy".to_string(), round(self.energy_kwh, 4)),
-        ];
-        match self.kind {
-            DeviceKind::SmartMeter => out.push(("temperature".into(), round(temperature, 2))),
-            DeviceKind::Feeder => out.push(("power_factor".into(), round(self.power_factor, 3))),
-            DeviceKind::Transformer => {
-                out.push(("oil_temperature".into(), round(temperature, 2)));
-                out.push((
-                    "load_pct".into(),
-                    round(100.0 * watt / (self.base_watt * 1.3), 2),
-                ));
-            }
-        }
-        out
-    }
-}
-
-fn round(v: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (v * f).round() / f
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,50 +123,17 @@ mod tests {
     }
 
     #[test]
+    fn keyed_streams_depend_on_their_keys_only() {
+        let a = Rng::keyed(1, 2, 3).next_u64();
+        assert_eq!(a, Rng::keyed(1, 2, 3).next_u64());
+        assert_ne!(a, Rng::keyed(1, 2, 4).next_u64());
+        assert_ne!(a, Rng::keyed(1, 3, 3).next_u64());
+        assert_ne!(a, Rng::keyed(2, 2, 3).next_u64());
+    }
+
+    #[test]
     fn evening_peak_beats_night() {
         assert!(daily_load(19.0) > 2.5 * daily_load(3.0));
         assert!(daily_load(7.5) > daily_load(3.0));
-    }
-
-    #[test]
-    fn meter_readings_are_plausible_and_energy_only_rises() {
-        let mut seed = Rng::new(1);
-        let mut meter = DeviceSignal::new(DeviceKind::SmartMeter, &mut seed);
-        let mut last_energy = f64::MIN;
-        let mut volts = Vec::new();
-        for i in 0..5_000i64 {
-            let m = meter.sample(1_700_000_000_000_000 + i * 60_000_000, 0.0);
-            let get = |k: &str| m.iter().find(|(n, _)| n == k).unwrap().1;
-            assert!(get("energy") >= last_energy);
-            last_energy = get("energy");
-            assert!(get("watt") > 0.0);
-            volts.push(get("voltage"));
-        }
-        let within = volts
-            .iter()
-            .filter(|v| (207.0..=253.0).contains(*v))
-            .count();
-        assert_eq!(
-            within,
-            volts.len(),
-            "no anomalies asked for: voltage stays within +-10%"
-        );
-    }
-
-    #[test]
-    fn anomalies_appear_at_about_the_asked_rate() {
-        let mut seed = Rng::new(3);
-        let mut meter = DeviceSignal::new(DeviceKind::SmartMeter, &mut seed);
-        let n = 20_000;
-        let out_of_band = (0..n)
-            .filter(|i| {
-                let m = meter.sample(1_700_000_000_000_000 + i * 1_000_000, 0.051);
-                let v = m[0].1;
-                !(207.0..=253.0).contains(&v)
-            })
-            .count();
-        // Half of the anomalies are voltage ones: about 2.55% of readings.
-        let share = out_of_band as f64 / n as f64;
-        assert!((0.018..0.034).contains(&share), "share {share}");
     }
 }

@@ -30,8 +30,12 @@ impl DeviceKind {
 }
 
 /// What a simulated fleet is made of and how it behaves.
+///
+/// The fields after `seed` came later; each has a default, so a settings
+/// file written before them still loads (and means the fleet it meant).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FleetSpec {
+    /// Smart meters; with [`FleetShape::Seed`], the seed producer's devices.
     pub smart_meters: u32,
     pub feeders: u32,
     pub transformers: u32,
@@ -41,14 +45,34 @@ pub struct FleetSpec {
     pub anomaly_rate: f64,
     /// Same seed, same fleet, same readings.
     pub seed: u64,
+    /// Whose records the fleet sends: the utility's network or the seed's
+    /// producer.
+    #[serde(default)]
+    pub shape: FleetShape,
+    /// How the utility fleet's network hangs together.
+    #[serde(default)]
+    pub topology: Topology,
+    /// Feeders, transformers and meters going silent for a while.
+    #[serde(default)]
+    pub outages: Outages,
+    /// Readings that come late, twice, or from a clock that is off.
+    #[serde(default)]
+    pub delivery: Delivery,
 }
 
 impl FleetSpec {
     /// The seed's anomaly rate.
     pub const DEFAULT_ANOMALY_RATE: f64 = 0.051;
+    /// The seed producer's fleet: 50 devices.
+    pub const SEED_DEVICES: u32 = 50;
 
+    /// The devices that send readings. The seed's producer has no network,
+    /// so its feeders and transformers count for nothing.
     pub fn device_count(&self) -> u32 {
-        self.smart_meters + self.feeders + self.transformers
+        match self.shape {
+            FleetShape::Utility => self.smart_meters + self.feeders + self.transformers,
+            FleetShape::Seed => self.smart_meters,
+        }
     }
 }
 
@@ -61,6 +85,129 @@ impl Default for FleetSpec {
             interval_ms: 1_000,
             anomaly_rate: Self::DEFAULT_ANOMALY_RATE,
             seed: 42,
+            shape: FleetShape::default(),
+            topology: Topology::default(),
+            outages: Outages::default(),
+            delivery: Delivery::default(),
+        }
+    }
+}
+
+/// Whose records a fleet sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FleetShape {
+    /// Smart meters on transformers on feeders on substations: voltage,
+    /// current, power, an energy register, temperatures.
+    #[default]
+    Utility,
+    /// The seed talk's sample producer: `temperature`, `humidity`,
+    /// `voltage` and `watt`, uniform in fixed ranges, no dimensions.
+    Seed,
+}
+
+impl FleetShape {
+    pub const ALL: [FleetShape; 2] = [FleetShape::Utility, FleetShape::Seed];
+
+    /// What the operator calls it (and `--shape` spells it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FleetShape::Utility => "utility",
+            FleetShape::Seed => "seed",
+        }
+    }
+}
+
+/// The utility network: meters on transformers, transformers on feeders,
+/// feeders on substations. The fleet's own feeders and transformers (its
+/// counts) are the network's; when it has none, the network still has
+/// them, named on the meters' records but not reporting (unmonitored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Topology {
+    /// Substations the feeders are spread over; 0 is one for every four
+    /// feeders.
+    pub substations: u32,
+    /// Meters on one transformer, when the fleet has no transformers of its
+    /// own.
+    pub meters_per_transformer: u32,
+    /// Transformers on one feeder, when the fleet has no feeders of its own.
+    pub transformers_per_feeder: u32,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        // A pole or pad-mount transformer serves a handful of homes; an
+        // 11 kV feeder a dozen or so of those.
+        Topology {
+            substations: 0,
+            meters_per_transformer: 8,
+            transformers_per_feeder: 12,
+        }
+    }
+}
+
+/// Outages: a feeder, a transformer or a single meter going silent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Outages {
+    /// Chance that a given feeder, transformer or meter has an outage
+    /// starting on a given day; 0 is none.
+    pub per_day: f64,
+    /// The shortest and longest outage.
+    pub min_ms: u64,
+    pub max_ms: u64,
+}
+
+impl Outages {
+    /// About four outages a year for each feeder, transformer and meter.
+    pub const REALISTIC_PER_DAY: f64 = 0.01;
+    /// The longest outage the simulator makes: a day.
+    pub const LONGEST_MS: u64 = 86_400_000;
+}
+
+impl Default for Outages {
+    fn default() -> Self {
+        // Off until asked for, so a fleet means what it meant before
+        // outages existed; from five minutes to four hours when on.
+        Outages {
+            per_day: 0.0,
+            min_ms: 5 * 60_000,
+            max_ms: 4 * 3_600_000,
+        }
+    }
+}
+
+/// How readings reach the sink: some late, some twice, some stamped by a
+/// clock that is off.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Delivery {
+    /// Share of readings delivered late.
+    pub late_share: f64,
+    /// The longest delay of a late reading (the shortest is a minute).
+    pub late_max_ms: u64,
+    /// Share of readings delivered twice.
+    pub duplicate_share: f64,
+    /// Share of devices whose clock is off.
+    pub skewed_share: f64,
+    /// How far off such a clock may be, either way.
+    pub skew_max_ms: u64,
+}
+
+impl Delivery {
+    /// The shortest delay of a late reading.
+    pub const LATE_MIN_MS: u64 = 60_000;
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            late_share: 0.0,
+            late_max_ms: 10 * 60_000,
+            duplicate_share: 0.0,
+            skewed_share: 0.0,
+            skew_max_ms: 30_000,
         }
     }
 }
@@ -153,16 +300,30 @@ pub enum FleetSpecError {
     AnomalyRate(f64),
     #[error("the interval must be longer than zero")]
     ZeroInterval,
+    #[error("{what} {value} is not a share between 0 and 1")]
+    Share { what: &'static str, value: f64 },
+    #[error("outages must last from more than zero to at most a day, the shortest first")]
+    OutageDuration,
+    #[error(
+        "a late reading is late by a minute at least: the longest delay must be a minute or more"
+    )]
+    LateDelay,
 }
 
 impl FleetSpec {
     /// Whether the fleet can run: the app's launcher and the CLI's
-    /// `simulate` check the same three things, in this order.
+    /// `simulate` check the same things, in this order.
     pub fn validate(&self) -> Result<(), FleetSpecError> {
         // Summed wide: three counts near u32::MAX are a big fleet, not an
         // overflow.
-        let devices =
-            u64::from(self.smart_meters) + u64::from(self.feeders) + u64::from(self.transformers);
+        let devices = match self.shape {
+            FleetShape::Utility => {
+                u64::from(self.smart_meters)
+                    + u64::from(self.feeders)
+                    + u64::from(self.transformers)
+            }
+            FleetShape::Seed => u64::from(self.smart_meters),
+        };
         if devices == 0 {
             return Err(FleetSpecError::Empty);
         }
@@ -172,6 +333,24 @@ impl FleetSpec {
         }
         if self.interval_ms == 0 {
             return Err(FleetSpecError::ZeroInterval);
+        }
+        let d = &self.delivery;
+        for (what, value) in [
+            ("the outage rate", self.outages.per_day),
+            ("the late share", d.late_share),
+            ("the duplicate share", d.duplicate_share),
+            ("the skewed share", d.skewed_share),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(FleetSpecError::Share { what, value });
+            }
+        }
+        let o = &self.outages;
+        if o.min_ms == 0 || o.min_ms > o.max_ms || o.max_ms > Outages::LONGEST_MS {
+            return Err(FleetSpecError::OutageDuration);
+        }
+        if d.late_max_ms < Delivery::LATE_MIN_MS {
+            return Err(FleetSpecError::LateDelay);
         }
         Ok(())
     }
@@ -228,5 +407,45 @@ mod tests {
         assert_eq!(spec.device_count(), 200);
         assert_eq!(spec.interval_ms, 1000);
         assert_eq!(spec.anomaly_rate, 0.051);
+    }
+
+    #[test]
+    fn settings_written_before_shapes_and_outages_still_load() {
+        let old = r#"{"smart_meters":20,"feeders":1,"transformers":2,"interval_ms":1000,"anomaly_rate":0.051,"seed":7}"#;
+        let spec: FleetSpec = serde_json::from_str(old).unwrap();
+        assert_eq!(spec.shape, FleetShape::Utility);
+        assert_eq!(spec.topology, Topology::default());
+        assert_eq!(spec.outages.per_day, 0.0);
+        assert_eq!(spec.delivery, Delivery::default());
+        assert_eq!(spec.device_count(), 23);
+        let partial = r#"{"smart_meters":20,"feeders":0,"transformers":0,"interval_ms":1000,"anomaly_rate":0.051,"seed":7,"shape":"seed","outages":{"per_day":0.5}}"#;
+        let spec: FleetSpec = serde_json::from_str(partial).unwrap();
+        assert_eq!(spec.shape, FleetShape::Seed);
+        assert_eq!(spec.outages.per_day, 0.5);
+        assert_eq!(spec.outages.max_ms, Outages::default().max_ms);
+        assert_eq!(spec.validate(), Ok(()));
+    }
+
+    #[test]
+    fn shares_and_durations_are_checked() {
+        let mut spec = FleetSpec::default();
+        spec.delivery.duplicate_share = 1.5;
+        assert_eq!(
+            spec.validate().unwrap_err().to_string(),
+            "the duplicate share 1.5 is not a share between 0 and 1"
+        );
+        let mut spec = FleetSpec::default();
+        spec.outages.min_ms = spec.outages.max_ms + 1;
+        assert_eq!(spec.validate(), Err(FleetSpecError::OutageDuration));
+        let mut spec = FleetSpec::default();
+        spec.delivery.late_max_ms = 1_000;
+        assert_eq!(spec.validate(), Err(FleetSpecError::LateDelay));
+        let seed = FleetSpec {
+            shape: FleetShape::Seed,
+            smart_meters: 0,
+            feeders: 3,
+            ..FleetSpec::default()
+        };
+        assert_eq!(seed.validate(), Err(FleetSpecError::Empty));
     }
 }

@@ -119,9 +119,17 @@ pub struct SimulateArgs {
     /// Days to simulate (the same as --duration Nd).
     #[arg(long, conflicts_with = "duration")]
     pub days: Option<u32>,
-    /// Smart meters in the fleet.
-    #[arg(long, default_value_t = 200)]
-    pub devices: u32,
+    /// Whose records: `utility` (meters on transformers on feeders on
+    /// substations) or `seed` (the seed talk's sample producer:
+    /// temperature, humidity, voltage, watt; no dimensions).
+    #[arg(long, default_value = "utility", value_parser = super::fleet_run::parse_shape)]
+    pub shape: gridwatch_types::FleetShape,
+    /// Smart meters in the fleet (the seed producer's devices with --shape
+    /// seed) [default: 200; 50 with --shape seed].
+    #[arg(long)]
+    pub devices: Option<u32>,
+    #[command(flatten)]
+    pub network: super::fleet_run::NetworkArgs,
     /// Feeders in the fleet (in addition to the meters).
     #[arg(long, default_value_t = 0)]
     pub feeders: u32,
@@ -148,6 +156,8 @@ pub struct SimulateArgs {
     /// Chance that a reading carries an anomaly (sag, swell, spike, overheat).
     #[arg(long, default_value_t = FleetSpec::DEFAULT_ANOMALY_RATE)]
     pub anomaly_rate: f64,
+    #[command(flatten)]
+    pub realism: super::fleet_run::RealismArgs,
     /// Shards of the in-process bus.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub shards: u32,

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gridwatch_simulator::Embedded;
 use gridwatch_simulator::kinesis::KinesisSink;
 use gridwatch_simulator::lake::{LakeOptions, LakeSink};
+use gridwatch_simulator::{Embedded, RunSummary};
 
 use super::args::{Destination, SimulateArgs, default_lake_dir};
 use super::fleet_run::{FleetRun, runtime};
@@ -24,7 +24,7 @@ fn embedded(args: &SimulateArgs, fleet: &FleetRun, cache: &Path) -> anyhow::Resu
     runtime()?.block_on(async {
         let engine = Embedded::open(cache, args.shards)
             .with_context(|| format!("cannot open the cache at {}", cache.display()))?;
-        let summary = fleet.onto_bus(&engine).await?;
+        let (run, summary) = fleet.onto_bus(&engine).await?;
         println!(
             "simulated {} devices: {} records, {} new readings ({} already cached, {} conflicts), {} quarantined, in {} commits -> {}",
             fleet.spec.device_count(),
@@ -36,6 +36,7 @@ fn embedded(args: &SimulateArgs, fleet: &FleetRun, cache: &Path) -> anyhow::Resu
             summary.commits,
             cache.display()
         );
+        realism(&run);
         tracing::debug!(stats = ?engine.live().stats(), "live view at the end");
         anyhow::Ok(())
     })
@@ -62,6 +63,7 @@ fn kinesis(args: &SimulateArgs, fleet: &FleetRun) -> anyhow::Result<()> {
             stats.entries_retried,
             stats.throttled
         );
+        realism(&summary);
         anyhow::Ok(())
     })
 }
@@ -85,6 +87,18 @@ fn lake(args: &SimulateArgs, fleet: &FleetRun) -> anyhow::Result<()> {
             stats.bytes,
             dir.display()
         );
+        realism(&summary);
         anyhow::Ok(())
     })
+}
+
+/// What the outages and the imperfect delivery did, when they did anything.
+fn realism(run: &RunSummary) {
+    let f = run.fleet;
+    if f.silenced + f.late + f.duplicates > 0 {
+        println!(
+            "{} readings taken, {} silenced by outages, {} delivered late, {} delivered twice",
+            f.readings, f.silenced, f.late, f.duplicates
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! its readings go, and what running it on AWS would cost.
 
 use egui::RichText;
-use gridwatch_types::{CostEstimate, FleetLaunch, FleetSink, FleetSpec, Request, StreamConnection};
+use gridwatch_types::{
+    CostEstimate, FleetLaunch, FleetShape, FleetSink, FleetSpec, Outages, Request, StreamConnection,
+};
 
 use crate::format::{format_interval, thousands};
 use crate::widgets::{field, optional_field};
@@ -101,10 +103,31 @@ impl Launcher {
                     }
                 });
                 ui.separator();
+                ui.horizontal(|ui| {
+                    ui.label("Records");
+                    let before = self.spec.shape;
+                    ui.radio_value(&mut self.spec.shape, FleetShape::Utility, "Utility fleet")
+                        .on_hover_text("meters on transformers on feeders on substations");
+                    ui.radio_value(&mut self.spec.shape, FleetShape::Seed, "Seed producer")
+                        .on_hover_text(
+                            "the seed talk's sample producer: temperature, humidity, voltage, watt",
+                        );
+                    if self.spec.shape != before {
+                        self.spec.smart_meters = shape_default_count(
+                            before,
+                            self.spec.shape,
+                            self.spec.smart_meters,
+                        );
+                    }
+                });
                 egui::Grid::new("fleet_form").num_columns(2).show(ui, |ui| {
-                    count(ui, "Smart meters", &mut self.spec.smart_meters);
-                    count(ui, "Feeders", &mut self.spec.feeders);
-                    count(ui, "Transformers", &mut self.spec.transformers);
+                    if self.spec.shape == FleetShape::Seed {
+                        count(ui, "Devices", &mut self.spec.smart_meters);
+                    } else {
+                        count(ui, "Smart meters", &mut self.spec.smart_meters);
+                        count(ui, "Feeders", &mut self.spec.feeders);
+                        count(ui, "Transformers", &mut self.spec.transformers);
+                    }
                     ui.label("Interval");
                     egui::ComboBox::from_id_salt("fleet_interval")
                         .selected_text(format_interval(self.spec.interval_ms))
@@ -135,6 +158,10 @@ impl Launcher {
                         .accessible_name("Seed");
                     ui.end_row();
                 });
+                if self.spec.shape == FleetShape::Utility {
+                    self.network(ui);
+                }
+                self.realism(ui);
                 ui.separator();
                 ui.horizontal(|ui| {
                     ui.label("Readings go to");
@@ -197,6 +224,129 @@ impl Launcher {
         }
         request
     }
+}
+
+impl Launcher {
+    /// The network's layout: substations, and the fan-outs used when the
+    /// fleet's own feeders or transformers are not given.
+    fn network(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Network")
+            .id_salt("fleet_network")
+            .show(ui, |ui| {
+                egui::Grid::new("fleet_network_form")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        let t = &mut self.spec.topology;
+                        ui.label("Substations");
+                        ui.add(
+                            egui::DragValue::new(&mut t.substations)
+                                .range(0..=10_000)
+                                .custom_formatter(|v, _| {
+                                    if v == 0.0 { "auto".into() } else { format!("{v}") }
+                                }),
+                        )
+                        .on_hover_text("0: one for every four feeders")
+                        .accessible_name("Substations");
+                        ui.end_row();
+                        fan_out(ui, "Meters per transformer", &mut t.meters_per_transformer);
+                        fan_out(ui, "Transformers per feeder", &mut t.transformers_per_feeder);
+                    });
+                ui.label(
+                    RichText::new(
+                        "Transformers carry their meters plus 2%, feeders their transformers plus 3%.",
+                    )
+                    .weak(),
+                );
+            });
+    }
+
+    /// Outages, late and duplicate readings, clocks that are off.
+    fn realism(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Outages and delivery")
+            .id_salt("fleet_realism")
+            .show(ui, |ui| {
+                egui::Grid::new("fleet_realism_form")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        let o = &mut self.spec.outages;
+                        let mut on = o.per_day > 0.0;
+                        ui.label("Outages");
+                        if ui
+                            .checkbox(&mut on, "")
+                            .accessible_name("Outages")
+                            .changed()
+                        {
+                            o.per_day = if on { Outages::REALISTIC_PER_DAY } else { 0.0 };
+                        }
+                        ui.end_row();
+                        if on {
+                            ui.label("Outage chance a day");
+                            ui.add(
+                                egui::Slider::new(&mut o.per_day, 0.001..=1.0)
+                                    .logarithmic(true)
+                                    .custom_formatter(|v, _| format!("{:.1}%", v * 100.0)),
+                            )
+                            .on_hover_text("for each feeder, transformer and meter")
+                            .accessible_name("Outage chance a day");
+                            ui.end_row();
+                            minutes(ui, "Shortest outage", &mut o.min_ms, 1..=1_440);
+                            minutes(ui, "Longest outage", &mut o.max_ms, 1..=1_440);
+                            o.max_ms = o.max_ms.max(o.min_ms);
+                        }
+                        let d = &mut self.spec.delivery;
+                        share(ui, "Late readings", &mut d.late_share);
+                        share(ui, "Duplicate readings", &mut d.duplicate_share);
+                        share(ui, "Skewed clocks", &mut d.skewed_share);
+                    });
+            });
+    }
+}
+
+/// The device count that goes with a change of shape: the seed's 50 for
+/// the utility's 200 and back; any other count stays.
+pub fn shape_default_count(from: FleetShape, to: FleetShape, count: u32) -> u32 {
+    let default = |shape| match shape {
+        FleetShape::Utility => FleetSpec::default().smart_meters,
+        FleetShape::Seed => FleetSpec::SEED_DEVICES,
+    };
+    if count == default(from) {
+        default(to)
+    } else {
+        count
+    }
+}
+
+fn fan_out(ui: &mut egui::Ui, name: &str, value: &mut u32) {
+    ui.label(name);
+    ui.add(egui::DragValue::new(value).range(1..=1_000))
+        .accessible_name(name);
+    ui.end_row();
+}
+
+fn minutes(ui: &mut egui::Ui, name: &str, ms: &mut u64, range: std::ops::RangeInclusive<u64>) {
+    ui.label(name);
+    let mut min = *ms / 60_000;
+    ui.add(egui::DragValue::new(&mut min).range(range).suffix(" min"))
+        .accessible_name(name);
+    *ms = min * 60_000;
+    ui.end_row();
+}
+
+fn share(ui: &mut egui::Ui, name: &str, value: &mut f64) {
+    ui.label(name);
+    ui.add(
+        egui::Slider::new(value, 0.0..=0.2)
+            .custom_formatter(|v, _| format!("{:.1}%", v * 100.0))
+            .custom_parser(|s| {
+                s.trim_end_matches('%')
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .map(|v| v / 100.0)
+            }),
+    )
+    .accessible_name(name);
+    ui.end_row();
 }
 
 fn count(ui: &mut egui::Ui, name: &str, value: &mut u32) {

@@ -1,0 +1,147 @@
+//! The simulator into the lake against a bare loop that writes the same
+//! records with serde_json into the same partition files: what generating
+//! a realistic fleet (network sums, outages off, delivery on time) and
+//! Firehose-style files cost beyond serialising the records at all.
+#![allow(clippy::unwrap_used)] // a bench that unwraps fails loudly
+
+use std::io::Write;
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gridwatch_core::Record;
+use gridwatch_simulator::lake::{LakeOptions, LakeSink, json_root, partition};
+use gridwatch_simulator::{Fleet, Pacing, RunOptions, run_fleet};
+use gridwatch_types::FleetSpec;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// 2023-11-14T00:00:00Z.
+const START_US: i64 = 1_699_920_000_000_000;
+/// 20,000 meters and their network (2,500 transformers, 209 feeders,
+/// reporting) at 15 minutes, for 2 hours: 8 slots of 22,709 devices.
+fn spec() -> FleetSpec {
+    FleetSpec {
+        smart_meters: 20_000,
+        feeders: 209,
+        transformers: 2_500,
+        interval_ms: 15 * 60 * 1000,
+        ..FleetSpec::default()
+    }
+}
+const SPAN_US: i64 = 2 * 3_600_000_000;
+
+/// A record as the wire has it, through serde.
+struct Wire<'a>(&'a Record);
+
+impl Serialize for Wire<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut map = s.serialize_map(Some(2 + r.measures.len() + r.dimensions.len()))?;
+        if r.time_us % 1000 == 0 {
+            map.serialize_entry("Time", &(r.time_us / 1000))?;
+        } else {
+            map.serialize_entry("Time", &(r.time_us as f64 / 1000.0))?;
+        }
+        map.serialize_entry("DeviceID", &r.device_id)?;
+        for (name, value) in &r.measures {
+            map.serialize_entry(&measure_key(name), value)?;
+        }
+        for (key, value) in &r.dimensions {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+fn measure_key(name: &str) -> std::borrow::Cow<'static, str> {
+    match name {
+        "voltage" => "voltage_measure".into(),
+        "current" => "current_measure".into(),
+        "watt" => "watt_measure".into(),
+        "energy" => "energy_measure".into(),
+        "temperature" => "temperature_measure".into(),
+        "power_factor" => "power_factor_measure".into(),
+        "oil_temperature" => "oil_temperature_measure".into(),
+        "load_pct" => "load_pct_measure".into(),
+        other => format!("{other}_measure").into(),
+    }
+}
+
+/// The bare loop: the same records, serialised with serde_json, a file
+/// per hour partition or per 5 MiB, as the sink cuts them, each written
+/// whole (temporary name, fsync, rename) as the sink writes its files.
+fn bare_loop(records: &[Record], dir: &Path) -> u64 {
+    let root = json_root(dir);
+    let mut buffer = Vec::with_capacity(5 << 20);
+    let mut hour = None;
+    let mut files = 0u64;
+    let mut flush = |hour: i64, buffer: &mut Vec<u8>| {
+        if buffer.is_empty() {
+            return;
+        }
+        files += 1;
+        let folder = partition(&root, hour);
+        gridwatch_core::files::write_whole(&folder.join(format!("bare-{files}")), buffer).unwrap();
+        buffer.clear();
+    };
+    for r in records {
+        let h = r.time_us.div_euclid(3_600_000_000) * 3_600_000_000;
+        if hour != Some(h) || buffer.len() > (5 << 20) - 1024 {
+            if let Some(old) = hour {
+                flush(old, &mut buffer);
+            }
+            hour = Some(h);
+        }
+        serde_json::to_writer(&mut buffer, &Wire(r)).unwrap();
+        buffer.write_all(b"\n").unwrap();
+    }
+    if let Some(old) = hour {
+        flush(old, &mut buffer);
+    }
+    records.len() as u64
+}
+
+async fn simulate(dir: &Path) -> u64 {
+    let mut fleet = Fleet::new(&spec(), START_US);
+    let mut sink = LakeSink::new(LakeOptions::new(dir));
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let options = RunOptions {
+        pacing: Pacing::AsFastAsPossible,
+        end_us: Some(START_US + SPAN_US),
+    };
+    run_fleet(&mut fleet, &mut sink, options, stop, |_| {})
+        .await
+        .unwrap()
+        .records
+}
+
+fn lake(c: &mut Criterion) {
+    let mut fleet = Fleet::new(&spec(), START_US);
+    let mut records = Vec::new();
+    while fleet.next_due_us().unwrap() < START_US + SPAN_US {
+        records.push(fleet.next_record().unwrap());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("simulate_to_lake");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(records.len() as u64));
+    group.bench_function("gridwatch simulator into the lake sink", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().unwrap(),
+            |dir| assert_eq!(rt.block_on(simulate(dir.path())), records.len() as u64),
+            criterion::BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("bare loop: serde_json of the same records", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().unwrap(),
+            |dir| bare_loop(&records, dir.path()),
+            criterion::BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, lake);
+criterion_main!(benches);
