@@ -72,6 +72,13 @@ setup_emulators() {
     "$dir/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"
     cp "$dir/requirements.txt" "$dir/.venv/installed.txt"
   fi
+  # AWS Labs' KPL aggregator: makes and reads the aggregates of the KPL tests.
+  local kpl=tests/fixtures/kpl/requirements.txt
+  if ! cmp -s "$kpl" "$dir/.venv/installed-kpl.txt"; then
+    say "installing aws-kinesis-agg and protobuf (PyPI)"
+    "$dir/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$kpl"
+    cp "$kpl" "$dir/.venv/installed-kpl.txt"
+  fi
 }
 
 build_ui() { say "building the UI (wasm32)"; scripts/build-ui.sh; }

@@ -913,3 +913,84 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A Kinesis record made by AWS Labs' KPL aggregator
+/// (`tests/fixtures/kpl/make_aggregates.py`), and the user records a
+/// reader must find in it (none for a corrupt one).
+#[derive(Debug, Clone)]
+pub struct KplRecord {
+    pub kind: String,
+    pub partition_key: String,
+    pub explicit_hash_key: Option<String>,
+    pub data: Vec<u8>,
+    /// (partition key, data) of each readable user record, in order.
+    pub user_records: Vec<(String, String)>,
+}
+
+/// The KPL fixture folder: the script, its committed output.
+pub fn kpl_fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kpl")
+}
+
+/// Runs `make_aggregates.py` with `args` in the emulators' Python (where
+/// `./dev.sh setup` installs aws-kinesis-agg); returns what it printed.
+pub fn kpl_script(args: &[&str]) -> String {
+    let script = kpl_fixtures_dir().join("make_aggregates.py");
+    let mut all = vec![script.to_string_lossy().into_owned()];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    emulator_python(all)
+}
+
+/// The records of `make_aggregates.py`'s JSON (one list of them).
+pub fn kpl_records(json: &serde_json::Value) -> Vec<KplRecord> {
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| KplRecord {
+            kind: r["kind"].as_str().unwrap().to_owned(),
+            partition_key: r["partition_key"].as_str().unwrap().to_owned(),
+            explicit_hash_key: r["explicit_hash_key"].as_str().map(str::to_owned),
+            data: hex(r["data"].as_str().unwrap()),
+            user_records: r["user_records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| {
+                    (
+                        u["partition_key"].as_str().unwrap().to_owned(),
+                        u["data"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The committed KPL fixture (`tests/fixtures/kpl/aggregates.json`).
+pub fn kpl_fixture() -> Vec<KplRecord> {
+    let text = std::fs::read_to_string(kpl_fixtures_dir().join("aggregates.json")).unwrap();
+    kpl_records(&serde_json::from_str(&text).unwrap())
+}
+
+/// Puts each record with its own PutRecord call, in order, with its
+/// partition key and explicit hash key, as a KPL producer sends them.
+pub async fn put_each(client: &aws_sdk_kinesis::Client, stream: &str, records: &[KplRecord]) {
+    use aws_sdk_kinesis::primitives::Blob;
+    for r in records {
+        client
+            .put_record()
+            .stream_name(stream)
+            .partition_key(&r.partition_key)
+            .set_explicit_hash_key(r.explicit_hash_key.clone())
+            .data(Blob::new(r.data.clone()))
+            .send()
+            .await
+            .expect("PutRecord");
+    }
+}
