@@ -99,8 +99,9 @@ pub struct SimulateArgs {
     /// The Kinesis stream, with --to kinesis.
     #[arg(long, required_if_eq("to", "kinesis"))]
     pub stream: Option<String>,
-    /// With --to kinesis: readings per Kinesis record (one per line), to pass
-    /// 1,000 readings a second per shard. 1 sends each on its own.
+    /// With --to kinesis: readings per Kinesis record (a KPL aggregate, as the
+    /// KCL, Flink and Firehose read it), to pass 1,000 readings a second per
+    /// shard. 1 sends each on its own.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=500))]
     pub aggregate: u32,
     #[command(flatten)]
