@@ -17,6 +17,12 @@ load_duration = "--load-duration" in sys.argv
 DIM = {"region": "Region", "feeder": "Feeder", "type": "DeviceType", "device": "device_id"}
 TIME_KEYS = {"hour", "day", "week", "month"}
 keys = [DIM.get(k, k) if k not in TIME_KEYS else k for k in by.split(",") if k]
+# Gridwatch's default since issue 15: each device type is its own group
+# (added before the periods) unless a key or a filter names the type.
+if "DeviceType" not in keys and not any(w.split("=")[0] == "type" for w in where.split(",") if w) \
+        and "--all-types" not in sys.argv:
+    at = next((i for i, k in enumerate(keys) if k in TIME_KEYS), len(keys))
+    keys.insert(at, "DeviceType")
 
 con = duckdb.connect()
 con.execute(f"""
@@ -59,18 +65,19 @@ else:
 e AS (SELECT *, CASE WHEN d < 0 THEN energy ELSE d END AS energy_inc,
         CASE DeviceType WHEN 'feeder' THEN 11000.0 WHEN 'transformer' THEN 400.0 ELSE 230.0 END AS nominal FROM inc),
 stats AS (SELECT {gl}, count(*) AS records, coalesce(sum(energy_inc), 0) AS energy_kwh,
+        CASE WHEN count(energy) > 0 THEN 'counter' END AS energy_source,
         quantile_cont(voltage, 0.5) AS voltage_p50, quantile_cont(voltage, 0.95) AS voltage_p95,
         quantile_cont(voltage, 0.99) AS voltage_p99, count(voltage) AS vcount,
         sum(CASE WHEN voltage >= nominal * 0.9 AND voltage <= nominal * 1.1 THEN 1.0 ELSE 0.0 END) AS vwithin
     FROM e GROUP BY {gl}),
 peaks AS (SELECT {gl}, max(demand_w) AS peak_demand_w, arg_max(interval, demand_w) AS peak_at_us,
         avg(demand_w) AS mean_demand FROM grp GROUP BY {gl})
-SELECT {", ".join("stats." + c for c in g)}, records, energy_kwh, peak_demand_w, peak_at_us,
+SELECT {", ".join("stats." + c for c in g)}, records, energy_kwh, energy_source, peak_demand_w, peak_at_us,
     mean_demand / peak_demand_w AS load_factor, voltage_p50, voltage_p95, voltage_p99,
     vwithin / vcount AS voltage_compliance, CAST(vcount - vwithin AS BIGINT) AS voltage_anomalies
 FROM stats LEFT JOIN peaks USING ({gl})
 """).fetchall()
-    cols = g + ["records", "energy_kwh", "peak_demand_w", "peak_at", "load_factor", "voltage_p50",
+    cols = g + ["records", "energy_kwh", "energy_source", "peak_demand_w", "peak_at", "load_factor", "voltage_p50",
                 "voltage_p95", "voltage_p99", "voltage_compliance", "voltage_anomalies"]
 
 

@@ -131,7 +131,8 @@ fn duckdb(
 }
 
 fn key_columns(by: &str) -> Vec<String> {
-    by.split(',')
+    let mut keys: Vec<String> = by
+        .split(',')
         .filter(|k| !k.is_empty())
         .map(|k| match k {
             "region" => "Region".to_string(),
@@ -140,7 +141,12 @@ fn key_columns(by: &str) -> Vec<String> {
             "device" => "device_id".to_string(),
             other => other.to_string(),
         })
-        .collect()
+        .collect();
+    // Each device type is its own group by default (issue 15).
+    if !keys.iter().any(|k| k == "DeviceType") {
+        keys.push("DeviceType".into());
+    }
+    keys
 }
 
 fn by_key(rows: &[Value], keys: &[String]) -> BTreeMap<String, Value> {

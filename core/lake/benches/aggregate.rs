@@ -89,6 +89,7 @@ fn request() -> AggregateRequest {
         by: vec![GroupKey::Dimension("Region".into()), GroupKey::Day],
         filters: vec![],
         top: None,
+        ..AggregateRequest::default()
     }
 }
 

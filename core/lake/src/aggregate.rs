@@ -10,25 +10,39 @@
 //! distinct voltage, from which the exact quantiles follow). Results are
 //! polars frames.
 //!
-//! Definitions (the same ones `tests/tests/lake.rs` gives DuckDB):
-//! - **energy** (kWh): the sum of each device's energy-counter increments,
-//!   reading to reading in time order; a counter that goes down was reset
-//!   and its new value is the increment. An increment belongs to the group
-//!   of the later reading.
+//! Definitions (the same ones `tests/tests/lake.rs` and
+//! `tests/tests/lake_any.rs` give DuckDB):
+//! - **energy** (kWh), of a device with an energy counter (any `energy`
+//!   reading in the range): the sum of its counter increments, reading to
+//!   reading in time order; a counter that goes down was reset and its new
+//!   value is the increment. Of a device without one, integrated from its
+//!   power: between each two of its consecutive `watt` readings in time
+//!   order, the trapezoid (mean of the two powers times the time between
+//!   them), when they are at most the gap limit apart
+//!   ([`DEFAULT_MAX_GAP_US`], one hour, unless asked otherwise); a longer
+//!   gap counts nothing (the device is taken as silent, not as drawing its
+//!   last power). Either way an increment belongs to the group of the
+//!   later reading, and `energy_source` says which rule made a group's
+//!   energy (`counter`, `power`, or both).
 //! - **demand** of a group in a 15-minute interval: the sum over its devices
 //!   of each device's average power in that interval. **Peak demand** is the
 //!   largest, **peak_at** the start of that interval, and the **load
 //!   factor** is the mean demand over the group's intervals divided by the
 //!   peak.
-//! - **voltage** p50/p95/p99: linear-interpolated quantiles; **compliance**:
+//! - **voltage** p50/p95/p99: linear-interpolated quantiles, none for a
+//!   group that mixes device types of different nominal voltages (only
+//!   when all types were asked for together); **compliance**:
 //!   the share of voltage readings within +-10% of the device type's nominal
 //!   (230 V meters, 400 V transformers, 11 kV feeders); **anomalies**: the
 //!   voltage readings outside it.
 
 //!
+//! - **a measure's figures** (`--measure`): count, sum, min, max, mean
+//!   and exact linear-interpolated p50/p90/p95/p99 of its readings.
+//!
 //! The parts: `keys` (group keys resolved against the readings), `fold`
-//! (the one fold every view runs). Here: the requests, and each view's
-//! figures as a table.
+//! (the one fold every view runs), `measures` (any measure's figures).
+//! Here: the requests, and each view's figures as a table.
 
 use std::str::FromStr;
 
@@ -38,7 +52,7 @@ use crate::LakeError;
 // The operator's words for dimensions belong to the readings, which filter
 // by them too; re-exported here, where callers met them first.
 pub use crate::readings::dimension_column;
-use crate::readings::{MEASURES, Readings, ReadingsQuery, WATT};
+use crate::readings::{MEASURES, Readings, ReadingsQuery, WATT, measure_name};
 use crate::table::{DAY, DEMAND_INTERVAL_US, DEVICE, HOUR, INTERVAL, MONTH, WEEK};
 use fold::{Fold, Group, device_time_order};
 use keys::resolve;
@@ -90,15 +104,61 @@ pub struct AggregateRequest {
     pub filters: Vec<(String, String)>,
     /// Keep only the N groups with the most energy.
     pub top: Option<usize>,
+    /// The figures of these measures (count, sum, min, max, mean,
+    /// percentiles) instead of the energy figures.
+    pub measures: Vec<String>,
+    /// Every device type in one figure; by default (false) the view groups
+    /// by `DeviceType` too, where the extracts have it.
+    pub all_types: bool,
+    /// The gap limit of energy integrated from power; `None`:
+    /// [`DEFAULT_MAX_GAP_US`].
+    pub max_gap_us: Option<i64>,
 }
+
+/// Power readings further apart than this integrate to no energy: an
+/// hour, four of Gridwatch's 15-minute readings missed in a row.
+pub const DEFAULT_MAX_GAP_US: i64 = 3_600_000_000;
 
 impl AggregateRequest {
     /// The readings this request reads.
     pub fn query(&self) -> ReadingsQuery {
+        let extra = self
+            .measures
+            .iter()
+            .map(|m| measure_name(m))
+            .filter(|m| !MEASURES.contains(&m.as_str()))
+            .collect::<std::collections::BTreeSet<_>>();
         ReadingsQuery {
             filters: self.filters.clone(),
+            measures: extra.into_iter().collect(),
+            names: !self.measures.is_empty(),
             ..ReadingsQuery::new(self.from_us, self.to_us)
         }
+    }
+
+    /// The group keys as the view folds them: with `DeviceType` added
+    /// (before the periods) unless all types were asked for together, the
+    /// keys name it already, or a filter keeps one type; and only where
+    /// the readings have the dimension. Says whether it was added.
+    pub fn keys_for(&self, readings: &Readings) -> (Vec<GroupKey>, bool) {
+        const TYPE: &str = "DeviceType";
+        let mut by = self.by.clone();
+        let named = by
+            .iter()
+            .any(|k| matches!(k, GroupKey::Dimension(d) if d == TYPE));
+        let filtered = self
+            .filters
+            .iter()
+            .any(|(k, _)| dimension_column(k) == TYPE);
+        if self.all_types || named || filtered || readings.dimension(TYPE).is_none() {
+            return (by, false);
+        }
+        let at = by
+            .iter()
+            .position(|k| !matches!(k, GroupKey::Dimension(_) | GroupKey::Device))
+            .unwrap_or(by.len());
+        by.insert(at, GroupKey::Dimension(TYPE.into()));
+        (by, true)
     }
 }
 
@@ -114,12 +174,33 @@ fn require_measures(readings: &Readings, which: &[&'static str]) -> Result<(), L
     Ok(())
 }
 
+/// The energy views need power or an energy counter: one of the two.
+fn require_power_or_energy(readings: &Readings) -> Result<(), LakeError> {
+    let [watt, energy, _] = readings.measures_seen;
+    if readings.report.records == 0 || watt || energy {
+        return Ok(());
+    }
+    Err(LakeError::MissingMeasure("watt or energy"))
+}
+
 impl Readings {
     /// The strategic figures per group, sorted by the keys, or the `top`
     /// groups by energy.
     pub fn aggregate(&self, by: &[GroupKey], top: Option<usize>) -> Result<DataFrame, LakeError> {
-        require_measures(self, &MEASURES)?;
-        let mut fold = Fold::new(self, resolve(self, by)?).run(true)?;
+        self.aggregate_with_gap(by, top, DEFAULT_MAX_GAP_US)
+    }
+
+    /// [`Readings::aggregate`] with another gap limit for energy from power.
+    pub fn aggregate_with_gap(
+        &self,
+        by: &[GroupKey],
+        top: Option<usize>,
+        max_gap_us: i64,
+    ) -> Result<DataFrame, LakeError> {
+        require_power_or_energy(self)?;
+        let mut fold = Fold::new(self, resolve(self, by)?);
+        fold.max_gap_us = max_gap_us;
+        let mut fold = fold.run(true)?;
         fold.settle();
         let mut order: Vec<u32> = (0..fold.groups.len() as u32).collect();
         match top {
@@ -148,6 +229,18 @@ impl Readings {
             Column::new(
                 "energy_kwh".into(),
                 groups.iter().map(|g| g.energy_kwh).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "energy_source".into(),
+                groups
+                    .iter()
+                    .map(|g| match (g.from_counter, g.from_power) {
+                        (true, true) => Some("counter and power"),
+                        (true, false) => Some(ENERGY_FROM_COUNTER),
+                        (false, true) => Some(ENERGY_FROM_POWER),
+                        (false, false) => None,
+                    })
+                    .collect::<Vec<_>>(),
             ),
             f(
                 "peak_demand_w",
@@ -243,14 +336,43 @@ impl Readings {
     }
 }
 
-/// Reads the request's range and computes its strategic figures.
+/// `energy_source` of a group whose devices have energy counters.
+pub const ENERGY_FROM_COUNTER: &str = "counter";
+/// `energy_source` of a group whose energy was integrated from power.
+pub const ENERGY_FROM_POWER: &str = "power";
+
+/// Reads the request's range and computes its strategic figures, grouped
+/// by exactly the request's keys.
 pub fn aggregate(
     lake: &std::path::Path,
     req: &AggregateRequest,
 ) -> Result<(DataFrame, crate::LoadReport), LakeError> {
     let readings = Readings::scan(lake, &req.query())?;
-    let out = readings.aggregate(&req.by, req.top)?;
+    let gap = req.max_gap_us.unwrap_or(DEFAULT_MAX_GAP_US);
+    let out = readings.aggregate_with_gap(&req.by, req.top, gap)?;
     Ok((out, readings.report))
+}
+
+/// The measures and dimensions the extracts of a range hold.
+pub fn catalog(
+    lake: &std::path::Path,
+    from_us: i64,
+    to_us: i64,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<(gridwatch_types::LakeCatalog, crate::LoadReport), LakeError> {
+    let query = ReadingsQuery {
+        names: true,
+        ..ReadingsQuery::new(from_us, to_us)
+    };
+    let readings = Readings::scan_cancellable(lake, &query, cancel)?;
+    let mut dimensions: Vec<String> = readings.dimensions.iter().map(|(n, _)| n.clone()).collect();
+    dimensions.sort();
+    let catalog = gridwatch_types::LakeCatalog {
+        measures: readings.measure_names.clone(),
+        dimensions,
+        records: readings.report.records as u64,
+    };
+    Ok((catalog, readings.report))
 }
 
 /// Reads the request's range and computes its load duration curve.
@@ -265,3 +387,4 @@ pub fn load_duration(
 
 mod fold;
 mod keys;
+mod measures;

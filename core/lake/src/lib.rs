@@ -11,6 +11,7 @@
 //! - [`manifest`]: what each compacted Parquet file holds, and its checksum.
 //! - [`athena`]: the Athena DDL for the same layout.
 //! - [`sync`]: extracts from S3 into the local folder.
+//! - [`sql`]: the operator's SQL over a range's readings, through polars.
 //! - [`partition`]: partition folder names and the times the lake accepts.
 
 pub mod aggregate;
@@ -22,6 +23,7 @@ pub mod manifest;
 /// so they fuzz without polars.
 pub use gridwatch_core::codec::partition;
 pub mod readings;
+pub mod sql;
 pub mod sync;
 pub mod table;
 
@@ -33,7 +35,9 @@ pub use aggregate::{AggregateRequest, GroupKey, aggregate, load_duration};
 pub use extract::{BadLine, ExtractError};
 pub use partition::RangeError;
 pub use readings::{Readings, ReadingsQuery};
-pub use table::{OutputFormat, Rows, View, ViewError, ViewOptions, view, view_with};
+pub use table::{
+    OutputFormat, Rows, View, ViewError, ViewOptions, for_people, view, view_observed, view_with,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
@@ -47,6 +51,9 @@ pub enum LakeError {
     UnknownFilter(String),
     #[error("the extracts have no {0} measure")]
     MissingMeasure(&'static str),
+    /// A `lake sql` query polars could not plan or run, in its words.
+    #[error("{0}")]
+    Query(#[source] PolarsError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

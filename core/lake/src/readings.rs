@@ -84,6 +84,9 @@ pub struct Batch {
     pub watt: Vec<f64>,
     pub energy: Vec<f64>,
     pub voltage: Vec<f64>,
+    /// The query's other measures ([`ReadingsQuery::measures`]), NaN where
+    /// a record has none.
+    pub extra: Vec<Vec<f64>>,
 }
 
 impl Batch {
@@ -101,7 +104,16 @@ impl Batch {
     }
 
     fn bytes(&self) -> usize {
-        self.len() * row_bytes(self.dims.len())
+        self.len() * row_bytes(self.dims.len(), self.extra.len())
+    }
+
+    /// An empty batch with these many dimension and extra measure columns.
+    fn with_columns(dims: usize, extra: usize) -> Batch {
+        Batch {
+            dims: vec![Vec::new(); dims],
+            extra: vec![Vec::new(); extra],
+            ..Batch::default()
+        }
     }
 
     /// Copies row `i` of `from`, which has at least this batch's columns.
@@ -114,6 +126,9 @@ impl Batch {
         self.watt.push(from.watt[i]);
         self.energy.push(from.energy[i]);
         self.voltage.push(from.voltage[i]);
+        for (col, add) in self.extra.iter_mut().zip(&from.extra) {
+            col.push(add[i]);
+        }
     }
 
     /// Appends `other`, which has this batch's columns.
@@ -126,13 +141,16 @@ impl Batch {
         self.watt.extend_from_slice(&other.watt);
         self.energy.extend_from_slice(&other.energy);
         self.voltage.extend_from_slice(&other.voltage);
+        for (col, add) in self.extra.iter_mut().zip(&other.extra) {
+            col.extend_from_slice(add);
+        }
     }
 }
 
 /// Bytes a reading takes with `dims` dimension columns, in memory and in a
 /// bucket file alike.
-fn row_bytes(dims: usize) -> usize {
-    8 + 4 + 3 * 8 + 4 * dims
+fn row_bytes(dims: usize, extra: usize) -> usize {
+    8 + 4 + 3 * 8 + 4 * dims + 8 * extra
 }
 
 /// What to read: a time range, and the rows the operator kept.
@@ -146,6 +164,11 @@ pub struct ReadingsQuery {
     pub devices: Vec<String>,
     /// Bytes the columns may take before they move to disk.
     pub memory_budget: usize,
+    /// Measures to keep beside watt, energy and voltage, as records name
+    /// them without `_measure` (`current`).
+    pub measures: Vec<String>,
+    /// Note every measure name the records carry ([`Readings::measure_names`]).
+    pub names: bool,
 }
 
 impl ReadingsQuery {
@@ -156,6 +179,8 @@ impl ReadingsQuery {
             filters: Vec::new(),
             devices: Vec::new(),
             memory_budget: default_memory_budget(),
+            measures: Vec::new(),
+            names: false,
         }
     }
 }
@@ -183,6 +208,20 @@ pub fn default_memory_budget() -> usize {
     available_kib.map_or(1 << 30, |kib| kib * 1024 / 4)
 }
 
+/// A measure as records name it, from the operator's word: `watt_measure`
+/// and `watt` are one measure (the seed's Flink job drops the suffix).
+pub fn measure_name(word: &str) -> String {
+    let word = word.trim();
+    let cut = word.len().saturating_sub("_measure".len());
+    match (word.get(..cut), word.get(cut..)) {
+        (Some(stem), Some(suffix)) if suffix.eq_ignore_ascii_case("_measure") => stem.to_owned(),
+        _ => word.to_owned(),
+    }
+}
+
+/// How far a scan has come: files read of the files to read.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 /// The readings of one range, in memory or in buckets on disk.
 pub struct Readings {
     pub report: LoadReport,
@@ -191,6 +230,11 @@ pub struct Readings {
     pub dimensions: Vec<(String, Dictionary)>,
     /// Which of watt, energy and voltage any record had.
     pub measures_seen: [bool; 3],
+    /// The query's other measures, in the order of [`Batch::extra`].
+    pub extra: Vec<String>,
+    /// Every measure name the records carried, sorted (when the query
+    /// asked for [`ReadingsQuery::names`]).
+    pub measure_names: Vec<String>,
     store: Store,
 }
 
@@ -211,6 +255,17 @@ impl Readings {
         query: &ReadingsQuery,
         cancel: &AtomicBool,
     ) -> Result<Readings, LakeError> {
+        Readings::scan_observed(lake, query, cancel, &|_, _| {})
+    }
+
+    /// Like [`Readings::scan_cancellable`], telling `progress` the files
+    /// read of the files to read after each window of files.
+    pub fn scan_observed(
+        lake: &Path,
+        query: &ReadingsQuery,
+        cancel: &AtomicBool,
+        progress: Progress<'_>,
+    ) -> Result<Readings, LakeError> {
         let sel = extract::select(lake, query.from_us, query.to_us)?;
         let mut files: Vec<(PathBuf, bool)> = sel.json.iter().map(|p| (p.clone(), false)).collect();
         files.extend(sel.parquet.iter().map(|p| (p.clone(), true)));
@@ -229,13 +284,18 @@ impl Readings {
             devices: Dictionary::default(),
             dimensions: Vec::new(),
             measures_seen: [false; 3],
-            store: Store::Memory(Batch::default()),
+            extra: query.measures.clone(),
+            measure_names: Vec::new(),
+            store: Store::Memory(Batch::with_columns(0, query.measures.len())),
         };
+        let mut names = std::collections::BTreeSet::new();
+        progress(0, files.len());
         let keep = Keep::new(query);
         // Files decode in parallel a window at a time, then join in file
         // order: only a window's worth of decoded files is in memory at once.
         let window = rayon::current_num_threads().max(1) * 8;
         let mut read_bytes = 0u64;
+        let mut files_read = 0usize;
         for (chunk, chunk_sizes) in files.chunks(window).zip(sizes.chunks(window)) {
             if cancel.load(Ordering::Relaxed) {
                 return Err(LakeError::Cancelled);
@@ -250,7 +310,10 @@ impl Readings {
             for ((path, _), file) in chunk.iter().zip(decoded) {
                 match file {
                     None => return Err(LakeError::Cancelled),
-                    Some(Ok(file)) => readings.join(file)?,
+                    Some(Ok(mut file)) => {
+                        names.append(&mut file.measure_names);
+                        readings.join(file)?;
+                    }
                     Some(Err(reason)) => {
                         // In the report, which the caller words: a log line would say it twice.
                         tracing::debug!(file = %path.display(), reason, "extract skipped");
@@ -262,6 +325,8 @@ impl Readings {
                 }
             }
             read_bytes += chunk_sizes.iter().sum::<u64>();
+            files_read += chunk.len();
+            progress(files_read, files.len());
             readings.keep_within(lake, query.memory_budget, read_bytes, total_bytes)?;
         }
         if readings.report.records > 0 {
@@ -272,6 +337,7 @@ impl Readings {
                 }
             }
         }
+        readings.measure_names = names.into_iter().collect();
         if let Store::Disk(spill) = &mut readings.store {
             for (path, out) in &mut spill.buckets {
                 out.flush().map_err(io_at(path))?;
@@ -331,6 +397,7 @@ impl Readings {
             watt: rows.watt,
             energy: rows.energy,
             voltage: rows.voltage,
+            extra: rows.extra,
         };
         for ((global, codes), local) in dim_map.iter().zip(&rows.dims) {
             batch.dims[*global] = local
@@ -394,7 +461,7 @@ impl Readings {
             Store::Memory(batch) => fold(batch),
             Store::Disk(spill) => {
                 for (path, _) in &spill.buckets {
-                    fold(&read_bucket(path, self.dimensions.len())?)?;
+                    fold(&read_bucket(path, self.dimensions.len(), self.extra.len())?)?;
                 }
                 Ok(())
             }

@@ -2,12 +2,14 @@
 //! long job that writes simulated history into it, and what is saved from
 //! it (tables, reports).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use gridwatch_simulator::{Pacing, RunOptions};
 use gridwatch_types::{
-    AggregateQuery, ExportTable, FillLake, FleetSpec, JobStatus, ResultTable, SaveReport, Saved,
+    AggregateQuery, CatalogQuery, ExportTable, FillLake, FleetSpec, JobStatus, LakeCatalog,
+    LakeSqlQuery, ResultTable, SaveReport, Saved,
 };
 
 use crate::{Error, Result, Session, blocking, report};
@@ -16,8 +18,80 @@ use crate::{Error, Result, Session, blocking, report};
 pub(crate) struct Job {
     name: String,
     progress: Arc<std::sync::Mutex<(f32, String)>>,
+    /// Stops a lake being written (between records).
     stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<Result<String, String>>,
+    /// Stops a view's run (between files).
+    cancel: Arc<AtomicBool>,
+    /// A view's run: files read, files to read.
+    view: Option<Arc<[AtomicU64; 2]>>,
+    task: tokio::task::JoinHandle<Result<JobEnd, String>>,
+}
+
+/// What a job that ended well gives.
+#[derive(Default)]
+pub(crate) struct JobEnd {
+    message: String,
+    table: Option<ResultTable>,
+    notes: Vec<String>,
+}
+
+impl From<String> for JobEnd {
+    fn from(message: String) -> Self {
+        JobEnd {
+            message,
+            ..JobEnd::default()
+        }
+    }
+}
+
+/// A strategic view's request in the lake's terms.
+fn view_request(query: AggregateQuery) -> gridwatch_lake::AggregateRequest {
+    gridwatch_lake::AggregateRequest {
+        from_us: query.from_us,
+        to_us: query.to_us,
+        by: query
+            .by
+            .iter()
+            // Parsing cannot fail: an unknown word is a dimension,
+            // which the view refuses by name if the lake lacks it.
+            .map(|k| {
+                k.parse::<gridwatch_lake::GroupKey>()
+                    .unwrap_or_else(|never| match never {})
+            })
+            .collect(),
+        filters: query.filters,
+        top: query.top.map(|n| n as usize),
+        measures: query.measures,
+        all_types: query.all_types,
+        max_gap_us: None,
+    }
+}
+
+/// Runs a view the way the CLI's `aggregate` does, through the one entry
+/// point: its figures and how they were made, or why not.
+fn run_view_on(
+    lake: &Path,
+    query: AggregateQuery,
+    cancel: &AtomicBool,
+    progress: gridwatch_lake::readings::Progress<'_>,
+) -> Result<gridwatch_lake::View> {
+    if !holds_lake(lake) {
+        return Err(Error::NotFound(format!(
+            "the lake at {} has no extracts yet",
+            lake.display()
+        )));
+    }
+    let options = gridwatch_lake::table::ViewOptions::default();
+    let view = gridwatch_lake::table::view_observed(
+        lake,
+        &view_request(query),
+        &options,
+        cancel,
+        progress,
+        |_| {},
+    )
+    .map_err(gridwatch_lake::ViewError::into_lake_error)?;
+    Ok(view)
 }
 
 /// Whether `dir` holds a lake: readings under Firehose's layout.
@@ -30,6 +104,9 @@ fn holds_lake(dir: &std::path::Path) -> bool {
 /// every 15 minutes.
 pub const FIRST_LAKE_DAYS: u32 = 30;
 pub const FIRST_LAKE_INTERVAL_MS: u64 = 15 * 60 * 1000;
+
+/// The name of a strategic view's run, as its status shows it.
+pub const VIEW_JOB: &str = "reading the lake";
 
 impl Session {
     /// Points the strategic view (and lake fleets) at another folder, as the
@@ -66,10 +143,126 @@ impl Session {
         Ok(shown)
     }
 
-    /// A strategic view over the lake's extracts.
+    /// A strategic view over the lake's extracts, answered when done (for
+    /// scripts and tests; the app runs views as jobs, [`Session::run_view`]).
     pub async fn aggregate(&self, query: AggregateQuery) -> Result<ResultTable> {
         if query.to_us <= query.from_us {
             return Err(Error::Invalid("the range must end after it starts".into()));
+        }
+        let lake = self.lake_dir();
+        blocking(move || {
+            let never = AtomicBool::new(false);
+            Ok(run_view_on(&lake, query, &never, &|_, _| {})?.table)
+        })
+        .await
+    }
+
+    /// Starts a strategic view as the job: its status says the files read
+    /// of the files to read, CancelJob stops it between files, and the
+    /// status after it ended well carries its figures, once. A cancelled or
+    /// failed run gives no figures at all. A view asked while another runs
+    /// replaces it; while the lake is being written, the lake is taken as
+    /// empty until that job ends (the view asks again then).
+    pub async fn run_view(&self, query: AggregateQuery) -> Result<JobStatus> {
+        if query.to_us <= query.from_us {
+            return Err(Error::Invalid("the range must end after it starts".into()));
+        }
+        let lake = self.lake_dir();
+        if !holds_lake(&lake) {
+            return Err(Error::NotFound(format!(
+                "the lake at {} has no extracts yet",
+                lake.display()
+            )));
+        }
+        let mut slot = self.job.lock().await;
+        if let Some(job) = slot.as_ref().filter(|j| !j.task.is_finished()) {
+            if job.view.is_none() {
+                return Err(Error::NotFound(
+                    "the lake is being written; its figures follow when it is done".into(),
+                ));
+            }
+            // The newer question wins; the older run stops at its next file.
+            job.cancel.store(true, Ordering::Relaxed);
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let files: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+        let progress = Arc::new(std::sync::Mutex::new((
+            0.0f32,
+            "listing the extracts".to_string(),
+        )));
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let (flag, counts, shared) = (cancel.clone(), files.clone(), progress.clone());
+        let task = tokio::spawn(async move {
+            let run = tokio::task::spawn_blocking(move || {
+                let on_progress = |read: usize, total: usize| {
+                    counts[0].store(read as u64, Ordering::Relaxed);
+                    counts[1].store(total as u64, Ordering::Relaxed);
+                    if let Ok(mut g) = shared.lock() {
+                        g.0 = if total == 0 {
+                            1.0
+                        } else {
+                            read as f32 / total as f32
+                        };
+                        g.1 = format!("{read} of {total} files read");
+                    }
+                };
+                run_view_on(&lake, query, &flag, &on_progress)
+            });
+            match run.await {
+                Ok(Ok(view)) => Ok(JobEnd {
+                    message: format!(
+                        "{} rows from {} records",
+                        view.table.rows.len(),
+                        view.report.records
+                    ),
+                    table: Some(view.table),
+                    notes: view.notes,
+                }),
+                Ok(Err(Error::Lake(e))) if matches!(*e, gridwatch_lake::LakeError::Cancelled) => {
+                    Err("cancelled; no figures".to_string())
+                }
+                Ok(Err(e)) => Err(gridwatch_types::ApiError::from(e).message),
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        *slot = Some(Job {
+            name: VIEW_JOB.to_string(),
+            progress,
+            stop,
+            cancel,
+            view: Some(files),
+            task,
+        });
+        drop(slot);
+        Ok(self.job_status().await)
+    }
+
+    /// The measures and dimensions the extracts of a range hold, for the
+    /// view's pickers.
+    pub async fn lake_catalog(&self, query: CatalogQuery) -> Result<LakeCatalog> {
+        let lake = self.lake_dir();
+        blocking(move || {
+            if !holds_lake(&lake) {
+                return Ok(LakeCatalog::default());
+            }
+            let never = AtomicBool::new(false);
+            let (catalog, _) =
+                gridwatch_lake::aggregate::catalog(&lake, query.from_us, query.to_us, &never)?;
+            Ok(catalog)
+        })
+        .await
+    }
+
+    /// The operator's SQL over the lake's readings of a range, through
+    /// polars (the CLI's `lake sql`).
+    pub async fn lake_sql(&self, query: LakeSqlQuery) -> Result<ResultTable> {
+        if query.to_us <= query.from_us {
+            return Err(Error::Invalid("the range must end after it starts".into()));
+        }
+        if query.sql.trim().is_empty() {
+            return Err(Error::Invalid(
+                "write a query over the table readings".into(),
+            ));
         }
         let lake = self.lake_dir();
         blocking(move || {
@@ -79,27 +272,30 @@ impl Session {
                     lake.display()
                 )));
             }
-            let request = gridwatch_lake::AggregateRequest {
+            let request = gridwatch_lake::sql::SqlRequest {
+                sql: query.sql,
                 from_us: query.from_us,
                 to_us: query.to_us,
-                by: query
-                    .by
-                    .iter()
-                    // Parsing cannot fail: an unknown word is a dimension,
-                    // which the view refuses by name if the lake lacks it.
-                    .map(|k| {
-                        k.parse::<gridwatch_lake::GroupKey>()
-                            .unwrap_or_else(|never| match never {})
-                    })
-                    .collect(),
-                filters: query.filters,
-                top: query.top.map(|n| n as usize),
+                memory_budget: gridwatch_lake::readings::default_memory_budget(),
             };
-            // The same entry point as the CLI's `lake aggregate`; the app's
-            // views are small enough not to need cancelling.
-            let never = std::sync::atomic::AtomicBool::new(false);
-            let options = gridwatch_lake::table::ViewOptions::default();
-            Ok(gridwatch_lake::table::view(&lake, &request, &options, &never)?.table)
+            let never = AtomicBool::new(false);
+            let answer = gridwatch_lake::sql::run(&lake, &request, &never, &|_, _| {})?;
+            let mut table = answer.table()?;
+            table.lake_dir = lake.display().to_string();
+            table.skipped = answer
+                .report
+                .bad_lines
+                .iter()
+                .map(|b| b.to_string())
+                .chain(
+                    answer
+                        .report
+                        .skipped_files
+                        .iter()
+                        .map(|f| format!("skipped file {f}")),
+                )
+                .collect();
+            Ok(table)
         })
         .await
     }
@@ -167,15 +363,14 @@ impl Session {
                 return Err("cancelled; the partial history was removed".to_string());
             }
             let stats = sink.stats();
-            Ok(format!(
-                "{} records in {} files",
-                summary.records, stats.files
-            ))
+            Ok(format!("{} records in {} files", summary.records, stats.files).into())
         });
         *slot = Some(Job {
             name: format!("writing {} days of history", request.days),
             progress,
             stop,
+            cancel: Arc::new(AtomicBool::new(false)),
+            view: None,
             task,
         });
         drop(slot);
@@ -189,37 +384,69 @@ impl Session {
             if !job.task.is_finished() {
                 let (fraction, message) =
                     job.progress.lock().map(|g| g.clone()).unwrap_or_default();
+                let [read, total] = job
+                    .view
+                    .as_ref()
+                    .map_or([0, 0], |f| [0, 1].map(|i| f[i].load(Ordering::Relaxed)));
                 return JobStatus {
                     running: true,
                     name: job.name.clone(),
                     fraction,
                     message,
-                    error: None,
+                    view: job.view.is_some(),
+                    files_read: read,
+                    files_total: total,
+                    ..JobStatus::default()
                 };
             }
             if let Some(job) = slot.take() {
-                let ended = |fraction, message, error| JobStatus {
+                let [read, total] = job
+                    .view
+                    .as_ref()
+                    .map_or([0, 0], |f| [0, 1].map(|i| f[i].load(Ordering::Relaxed)));
+                let ended = JobStatus {
                     running: false,
                     name: job.name.clone(),
-                    fraction,
-                    message,
-                    error,
+                    view: job.view.is_some(),
+                    files_read: read,
+                    files_total: total,
+                    ..JobStatus::default()
                 };
                 let status = match job.task.await {
-                    Ok(Ok(message)) => ended(1.0, message, None),
-                    Ok(Err(e)) => ended(0.0, String::new(), Some(e)),
-                    Err(e) => ended(0.0, String::new(), Some(e.to_string())),
+                    Ok(Ok(end)) => JobStatus {
+                        fraction: 1.0,
+                        message: end.message,
+                        table: end.table,
+                        notes: end.notes,
+                        ..ended
+                    },
+                    Ok(Err(e)) => JobStatus {
+                        error: Some(e),
+                        ..ended
+                    },
+                    Err(e) => JobStatus {
+                        error: Some(e.to_string()),
+                        ..ended
+                    },
                 };
-                *crate::lock(&self.last_job) = Some(status);
+                // The figures go out once, with this answer; the status
+                // kept for later asks says only how the job ended.
+                *crate::lock(&self.last_job) = Some(JobStatus {
+                    table: None,
+                    ..status.clone()
+                });
+                return status;
             }
         }
         crate::lock(&self.last_job).clone().unwrap_or_default()
     }
 
-    /// Asks the running job to stop; what it wrote so far stays.
+    /// Asks the running job to stop: a lake being written keeps what it
+    /// wrote; a view's run stops between files and gives no figures.
     pub async fn cancel_job(&self) -> JobStatus {
         if let Some(job) = self.job.lock().await.as_ref() {
             let _ = job.stop.send(true);
+            job.cancel.store(true, Ordering::Relaxed);
         }
         self.job_status().await
     }

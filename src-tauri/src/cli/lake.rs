@@ -1,11 +1,11 @@
-//! The lake commands: aggregate, and `lake` sync, compact, Athena DDL.
+//! The lake commands: aggregate, and `lake` sync, compact, Athena DDL, sql.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use gridwatch_lake::{AggregateRequest, GroupKey, Rows, ViewOptions};
+use gridwatch_lake::{AggregateRequest, GroupKey, OutputFormat, Rows, ViewOptions, for_people};
 use serde_json::json;
 
 use super::args::{AwsArgs, default_lake_dir, range};
@@ -43,6 +43,23 @@ pub struct AggregateArgs {
     /// Only the N groups that used the most energy (top consumers).
     #[arg(long)]
     pub top: Option<usize>,
+    /// Count, sum, min, max, mean and exact p50/p90/p95/p99 of this measure
+    /// (`watt` or `watt_measure`; repeatable, or comma separated) instead
+    /// of the energy figures.
+    #[arg(long = "measure", value_name = "MEASURE", value_delimiter = ',')]
+    pub measures: Vec<String>,
+    /// List the measures and dimensions the extracts of the range hold.
+    #[arg(long)]
+    pub list: bool,
+    /// Fold every device type into one figure. By default each device type
+    /// is its own group: a feeder's energy is never added to its meters',
+    /// and 11 kV readings never reach a 230 V percentile.
+    #[arg(long)]
+    pub all_types: bool,
+    /// Energy integrated from power (devices with no energy counter): power
+    /// readings further apart than this count no energy.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub max_gap: String,
     /// Print the load duration curve (each 15-minute demand, largest first)
     /// instead of the summary figures.
     #[arg(long)]
@@ -68,6 +85,31 @@ pub enum LakeCommand {
     /// Download the extracts in a time range from S3 (what Firehose wrote)
     /// into the lake folder; files already here are skipped.
     Sync(SyncArgs),
+    /// SQL over the readings of a range through polars, as one table
+    /// `readings` with the seed's Athena columns: `Time` (epoch ms),
+    /// `DeviceID`, every dimension and measure as records name them
+    /// (`Region`, `watt_measure`), and `time` as a timestamp.
+    Sql(SqlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query, e.g. "SELECT Region, max(watt_measure) FROM readings GROUP BY Region".
+    pub sql: String,
+    #[arg(long, env = "GRIDWATCH_LAKE")]
+    pub lake: Option<PathBuf>,
+    /// Start of the range: only its partitions are read.
+    #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
+    pub from: String,
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub to: String,
+    /// table, csv, json, or parquet (to standard output: redirect it).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Memory the JSON extracts may take decoded before they are staged on
+    /// disk for the query, in MiB (default: a quarter of what is available).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_mb: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +157,7 @@ pub fn run(command: LakeCommand) -> anyhow::Result<()> {
     match command {
         LakeCommand::Sync(args) => sync(args),
         LakeCommand::Compact(args) => compact(args),
+        LakeCommand::Sql(args) => sql(args),
         LakeCommand::AthenaDdl(args) => {
             print!(
                 "{}",
@@ -179,6 +222,12 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("--where {f:?}: use DIMENSION=VALUE, e.g. region=north"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let cancel = crate::signals::cancel_flag();
+    if args.list {
+        return list(&lake, from_us, to_us, args.format, &cancel);
+    }
+    let max_gap = gridwatch_types::time::parse_duration(&args.max_gap)
+        .map_err(|e| anyhow::anyhow!("--max-gap: {e}"))?;
     let request = AggregateRequest {
         from_us,
         to_us,
@@ -190,6 +239,14 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
             .collect::<Result<_, _>>()?,
         filters,
         top: args.top,
+        measures: args
+            .measures
+            .iter()
+            .filter(|m| !m.trim().is_empty())
+            .cloned()
+            .collect(),
+        all_types: args.all_types,
+        max_gap_us: Some(i64::try_from(max_gap.as_micros()).unwrap_or(i64::MAX)),
     };
     let started = Instant::now();
     let options = ViewOptions {
@@ -198,12 +255,12 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
             .memory_mb
             .map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)),
     };
-    let cancel = crate::signals::cancel_flag();
     let view = gridwatch_lake::view_with(&lake, &request, &options, &cancel, |report| {
         report_bad_lines(&report.bad_lines);
         report_skipped_files(&report.skipped_files, args.format == AggregateFormat::Json);
     })?;
     let report = &view.report;
+    report_notes(&view.notes, args.format == AggregateFormat::Json);
     if view.buckets_on_disk > 0 {
         eprintln!(
             "the readings outgrew {} MiB of memory: folded from {} buckets on disk",
@@ -237,10 +294,86 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
                 AggregateFormat::Json => Format::Json,
                 _ => Format::Table,
             };
-            print_rows(&Rows::from(&view.table), format)?;
+            // Table and CSV for people: units scaled, meaningful digits;
+            // JSON keeps every digit.
+            print_rows(&for_people(&view.table, format.into()), format)?;
         }
     }
     Ok(())
+}
+
+/// How the figures were made, on standard error (standard output stays
+/// the rows alone): worded, or one JSON object a line.
+fn report_notes(notes: &[String], as_json: bool) {
+    for n in notes {
+        if as_json {
+            eprintln!("{}", json!({ "note": n }));
+        } else {
+            eprintln!("note: {n}");
+        }
+    }
+}
+
+/// `aggregate --list`: the measures and dimensions of the range.
+fn list(
+    lake: &std::path::Path,
+    from_us: i64,
+    to_us: i64,
+    format: AggregateFormat,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<()> {
+    let (catalog, report) = gridwatch_lake::aggregate::catalog(lake, from_us, to_us, cancel)?;
+    report_skipped_files(&report.skipped_files, format == AggregateFormat::Json);
+    let rows: Vec<Vec<serde_json::Value>> = catalog
+        .measures
+        .iter()
+        .map(|m| vec![json!("measure"), json!(m)])
+        .chain(
+            catalog
+                .dimensions
+                .iter()
+                .map(|d| vec![json!("dimension"), json!(d)]),
+        )
+        .collect();
+    let format = match format {
+        AggregateFormat::Csv => Format::Csv,
+        AggregateFormat::Json => Format::Json,
+        _ => Format::Table,
+    };
+    super::output::print(&["kind", "name"], rows, format)
+}
+
+/// `lake sql`: the query's answer on standard output.
+fn sql(args: SqlArgs) -> anyhow::Result<()> {
+    let (from_us, to_us) = range(&args.from, &args.to)?;
+    let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
+    let request = gridwatch_lake::sql::SqlRequest {
+        sql: args.sql.clone(),
+        from_us,
+        to_us,
+        memory_budget: args
+            .memory_mb
+            .map_or_else(gridwatch_lake::readings::default_memory_budget, |mib| {
+                usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
+            }),
+    };
+    let cancel = crate::signals::cancel_flag();
+    let mut answer = gridwatch_lake::sql::run(&lake, &request, &cancel, &|_, _| {})?;
+    report_bad_lines(&answer.report.bad_lines);
+    report_skipped_files(&answer.report.skipped_files, args.format == Format::Json);
+    if args.format == Format::Parquet {
+        // The answer's own types (timestamps stay timestamps).
+        let mut out = super::output::stdout(args.format)?;
+        answer.write_parquet(&mut out)?;
+        std::io::Write::flush(&mut out)?;
+        return Ok(());
+    }
+    let table = answer.table()?;
+    let rows = match OutputFormat::from(args.format) {
+        OutputFormat::Json => Rows::from(&table),
+        f => for_people(&table, f),
+    };
+    print_rows(&rows, args.format)
 }
 
 fn compact(args: CompactArgs) -> anyhow::Result<()> {

@@ -29,11 +29,24 @@ pub(super) struct Group {
     pub(super) peak: Option<(f64, i64)>,
     pub(super) demand_sum: f64,
     pub(super) demand_intervals: u64,
+    /// Whether devices with an energy counter, and devices whose energy
+    /// was integrated from power, made this group's energy.
+    pub(super) from_counter: bool,
+    pub(super) from_power: bool,
+    /// The nominal voltage of the group's first voltage reading, and
+    /// whether another nominal came too (then no percentile is given:
+    /// 230 V and 11 kV readings have no meaningful one together).
+    pub(super) nominal: f64,
+    pub(super) mixed_nominal: bool,
 }
 
 /// Linear-interpolated quantiles (as polars' and DuckDB's `quantile_cont`)
 /// of `n` readings given as counts per distinct value.
-fn quantiles(volts: &foldhash::HashMap<u64, u64>, n: u64, qs: [f64; 3]) -> [f64; 3] {
+pub(super) fn quantiles<const N: usize>(
+    volts: &foldhash::HashMap<u64, u64>,
+    n: u64,
+    qs: [f64; N],
+) -> [f64; N] {
     let mut values: Vec<(f64, u64)> = volts
         .iter()
         .map(|(b, c)| (f64::from_bits(*b), *c))
@@ -105,6 +118,9 @@ pub(super) struct Fold<'r> {
     pub(super) device_type: Option<usize>,
     /// Groups before this one have their quantiles.
     pub(super) settled: usize,
+    /// The longest gap between two power readings that energy is
+    /// integrated over.
+    pub(super) max_gap_us: i64,
 }
 
 impl<'r> Fold<'r> {
@@ -126,6 +142,7 @@ impl<'r> Fold<'r> {
             nominal,
             device_type,
             settled: 0,
+            max_gap_us: super::DEFAULT_MAX_GAP_US,
         }
     }
 
@@ -133,7 +150,7 @@ impl<'r> Fold<'r> {
         self.parts.contains(&Part::Device)
     }
 
-    fn group(&mut self, key: &[i64]) -> u32 {
+    pub(super) fn group(&mut self, key: &[i64]) -> u32 {
         if let Some(&g) = self.index.get(key) {
             return g;
         }
@@ -154,9 +171,14 @@ impl<'r> Fold<'r> {
         // (group, watt sum, readings) of the device's current interval.
         let mut interval: Vec<(u32, f64, u32)> = Vec::new();
         for run in starts.windows(2) {
+            let run = &order[run[0] as usize..run[1] as usize];
             let mut previous_energy: Option<f64> = None;
+            // A device with a counter takes its energy from it; one
+            // without, from its power readings (see the module's rule).
+            let counter = run.iter().any(|&i| !b.energy[i as usize].is_nan());
+            let mut previous_power: Option<(i64, f64)> = None;
             let mut current = i64::MIN;
-            for &i in &order[run[0] as usize..run[1] as usize] {
+            for &i in run {
                 let i = i as usize;
                 key.clear();
                 for p in &self.parts {
@@ -186,6 +208,21 @@ impl<'r> Fold<'r> {
                     }
                 }
                 previous_energy = Some(e);
+                let w = b.watt[i];
+                if counter {
+                    st.from_counter = true;
+                } else if !w.is_nan() {
+                    st.from_power = true;
+                    let t = b.time_us[i];
+                    if let Some((pt, pw)) = previous_power {
+                        let dt = t - pt;
+                        if dt <= self.max_gap_us {
+                            // Trapezoids: W x us into kWh.
+                            st.energy_kwh += (w + pw) * 0.5 * dt as f64 / 3.6e12;
+                        }
+                    }
+                    previous_power = Some((t, w));
+                }
                 let v = b.voltage[i];
                 if !v.is_nan() {
                     // ABSENT is past the end of `nominal`: no type, the default.
@@ -193,13 +230,17 @@ impl<'r> Fold<'r> {
                         .device_type
                         .and_then(|d| self.nominal.get(b.dim(d, i) as usize).copied())
                         .unwrap_or_else(|| nominal_voltage(None));
+                    if st.vcount == 0 {
+                        st.nominal = nominal;
+                    } else if st.nominal != nominal {
+                        st.mixed_nominal = true;
+                    }
                     st.vcount += 1;
                     if v >= nominal * 0.9 && v <= nominal * 1.1 {
                         st.vwithin += 1;
                     }
                     *st.volts.entry(v.to_bits()).or_insert(0) += 1;
                 }
-                let w = b.watt[i];
                 if !w.is_nan() {
                     let t = b.time_us[i];
                     let start = t - t.rem_euclid(DEMAND_INTERVAL_US);
@@ -246,7 +287,9 @@ impl<'r> Fold<'r> {
         }
         for st in &mut self.groups[self.settled..] {
             if !st.volts.is_empty() {
-                st.quantiles = Some(quantiles(&st.volts, st.vcount, [0.5, 0.95, 0.99]));
+                if !st.mixed_nominal {
+                    st.quantiles = Some(quantiles(&st.volts, st.vcount, [0.5, 0.95, 0.99]));
+                }
                 st.volts = Default::default();
             }
         }

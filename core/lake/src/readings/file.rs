@@ -23,6 +23,8 @@ pub(super) struct FileReadings {
     pub(super) dim_names: Vec<String>,
     pub(super) dim_values: Vec<Dictionary>,
     pub(super) measures_seen: [bool; 3],
+    /// Every measure name seen, when the query asks for them.
+    pub(super) measure_names: std::collections::BTreeSet<String>,
     pub(super) records: usize,
     pub(super) bad: Vec<BadLine>,
 }
@@ -32,6 +34,8 @@ pub(super) struct Keep<'q> {
     query: &'q ReadingsQuery,
     filters: Vec<(String, &'q str)>,
     devices: foldhash::HashSet<&'q str>,
+    /// Measures kept beside the three, in the order of `Batch::extra`.
+    extra: &'q [String],
 }
 
 impl<'q> Keep<'q> {
@@ -44,6 +48,7 @@ impl<'q> Keep<'q> {
                 .map(|(k, v)| (dimension_column(k), v.as_str()))
                 .collect(),
             devices: query.devices.iter().map(String::as_str).collect(),
+            extra: &query.measures,
         }
     }
 
@@ -85,8 +90,15 @@ impl FileReadings {
         }
     }
 
+    fn new(keep: &Keep<'_>) -> Self {
+        FileReadings {
+            rows: Batch::with_columns(0, keep.extra.len()),
+            ..FileReadings::default()
+        }
+    }
+
     /// Completes the row being added.
-    fn end_row(&mut self, time_us: i64, device: &str, measures: [f64; 3]) {
+    fn end_row(&mut self, time_us: i64, device: &str, measures: [f64; 3], extra: &[f64]) {
         let n = self.rows.len();
         for col in &mut self.rows.dims {
             if col.len() == n {
@@ -99,17 +111,28 @@ impl FileReadings {
         self.rows.watt.push(measures[0]);
         self.rows.energy.push(measures[1]);
         self.rows.voltage.push(measures[2]);
+        for (col, v) in self.rows.extra.iter_mut().zip(extra) {
+            col.push(*v);
+        }
     }
 
     fn from_json(path: &Path, keep: &Keep<'_>) -> Result<Self, ExtractError> {
-        let mut out = FileReadings::default();
+        let mut out = FileReadings::new(keep);
+        let names = keep.query.names;
+        let mut x = vec![f64::NAN; keep.extra.len()];
         let bad = extract::for_each_record(path, |r| {
             out.records += 1;
             let mut m = [f64::NAN; 3];
+            x.fill(f64::NAN);
             for (name, v) in &r.measures {
                 if let Some(i) = MEASURES.iter().position(|k| k == name) {
                     m[i] = *v;
                     out.measures_seen[i] = true;
+                } else if let Some(j) = keep.extra.iter().position(|k| k == name) {
+                    x[j] = *v;
+                }
+                if names && !out.measure_names.contains(name.as_ref()) {
+                    out.measure_names.insert(name.to_string());
                 }
             }
             let dim = |k: &str| {
@@ -129,7 +152,7 @@ impl FileReadings {
                 let dim = out.dim_index(name);
                 out.set_dim(dim, value);
             }
-            out.end_row(r.time_us, &r.device_id, m);
+            out.end_row(r.time_us, &r.device_id, m, &x);
         })?;
         out.bad = bad;
         Ok(out)
@@ -144,6 +167,7 @@ impl FileReadings {
             .iter()
             .filter(|(name, field)| {
                 [TIME, DEVICE, WATT, ENERGY, VOLTAGE].contains(&name.as_str())
+                    || keep.extra.iter().any(|m| m == name.as_str())
                     || matches!(
                         field.dtype(),
                         ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View
@@ -154,7 +178,14 @@ impl FileReadings {
         let df = ParquetReader::new(open()?)
             .with_columns(Some(wanted))
             .finish()?;
-        let mut out = FileReadings::default();
+        let mut out = FileReadings::new(keep);
+        if keep.query.names {
+            out.measure_names = schema
+                .iter()
+                .filter(|(name, field)| name.as_str() != TIME && is_number(field.dtype()))
+                .map(|(name, _)| name.to_string())
+                .collect();
+        }
         let schema_error = |what: String| LakeError::Schema(what);
         let column = |name: &str, want: &DataType| -> Result<&Column, LakeError> {
             let c = df
@@ -181,6 +212,12 @@ impl FileReadings {
             }
         };
         let measures = [measure(WATT)?, measure(ENERGY)?, measure(VOLTAGE)?];
+        let extra: Vec<Option<Vec<Option<f64>>>> = keep
+            .extra
+            .iter()
+            .map(|name| measure(name))
+            .collect::<Result<_, _>>()?;
+        let mut x = vec![f64::NAN; extra.len()];
         for (i, m) in measures.iter().enumerate() {
             out.measures_seen[i] = m.is_some();
         }
@@ -204,10 +241,20 @@ impl FileReadings {
                 (Some(t), _) if !(0..gridwatch_types::time::MAX_US).contains(&t) => {
                     Some(format!("{TIME} {t} is outside the years 1970 to 9999"))
                 }
-                _ => MEASURES.iter().zip(m).find_map(|(name, v)| {
-                    v.and_then(|v| gridwatch_core::codec::check_measure(name, v).err())
-                        .map(|e| e.to_string())
-                }),
+                _ => MEASURES
+                    .iter()
+                    .copied()
+                    .zip(m)
+                    .chain(
+                        keep.extra
+                            .iter()
+                            .map(String::as_str)
+                            .zip(extra.iter().map(|c| c.as_ref().and_then(|c| c[i]))),
+                    )
+                    .find_map(|(name, v)| {
+                        v.and_then(|v| gridwatch_core::codec::check_measure(name, v).err())
+                            .map(|e| e.to_string())
+                    }),
             };
             if let Some(reason) = refused {
                 out.bad.push(BadLine {
@@ -230,7 +277,10 @@ impl FileReadings {
                     out.set_dim(*index, v);
                 }
             }
-            out.end_row(t, d, m.map(|v| v.unwrap_or(f64::NAN)));
+            for (v, c) in x.iter_mut().zip(&extra) {
+                *v = c.as_ref().and_then(|c| c[i]).unwrap_or(f64::NAN);
+            }
+            out.end_row(t, d, m.map(|v| v.unwrap_or(f64::NAN)), &x);
         }
         Ok(out)
     }
@@ -259,4 +309,13 @@ impl FileReadings {
             Err(_) => Err("not a readable Parquet file: the reader failed on it".into()),
         }
     }
+}
+
+/// Whether a Parquet column holds numbers: a measure.
+fn is_number(dtype: &ArrowDataType) -> bool {
+    use ArrowDataType as A;
+    matches!(
+        dtype,
+        A::Float64 | A::Float32 | A::Int64 | A::Int32 | A::Int16 | A::Int8 | A::UInt64 | A::UInt32
+    )
 }

@@ -44,10 +44,7 @@ impl Spill {
     pub(super) fn write(&mut self, batch: &Batch) -> Result<(), LakeError> {
         let k = self.buckets.len();
         let mut parts: Vec<Batch> = (0..k)
-            .map(|_| Batch {
-                dims: vec![Vec::new(); batch.dims.len()],
-                ..Batch::default()
-            })
+            .map(|_| Batch::with_columns(batch.dims.len(), batch.extra.len()))
             .collect();
         for i in 0..batch.len() {
             parts[batch.device[i] as usize % k].push_row(batch, i);
@@ -70,20 +67,19 @@ fn write_batch(out: &mut impl Write, b: &Batch) -> std::io::Result<()> {
     for col in &b.dims {
         buf.extend(col.iter().flat_map(|v| v.to_le_bytes()));
     }
-    for col in [&b.watt, &b.energy, &b.voltage] {
+    for col in [&b.watt, &b.energy, &b.voltage].into_iter().chain(&b.extra) {
         buf.extend(col.iter().flat_map(|v| v.to_le_bytes()));
     }
     out.write_all(&buf)
 }
 
-/// Reads a bucket file back into one batch with `dims` dimension columns.
-pub(super) fn read_bucket(path: &Path, dims: usize) -> Result<Batch, LakeError> {
+/// Reads a bucket file back into one batch with `dims` dimension columns
+/// and `extra` measures beside the three (the same for every batch of a
+/// range).
+pub(super) fn read_bucket(path: &Path, dims: usize, extra: usize) -> Result<Batch, LakeError> {
     let file = std::fs::File::open(path).map_err(io_at(path))?;
     let mut input = BufReader::new(file);
-    let mut out = Batch {
-        dims: vec![Vec::new(); dims],
-        ..Batch::default()
-    };
+    let mut out = Batch::with_columns(dims, extra);
     let mut word = [0u8; 8];
     loop {
         match input.read_exact(&mut word) {
@@ -94,7 +90,7 @@ pub(super) fn read_bucket(path: &Path, dims: usize) -> Result<Batch, LakeError> 
         let n = u64::from_le_bytes(word) as usize;
         input.read_exact(&mut word).map_err(io_at(path))?;
         let written_dims = u64::from_le_bytes(word) as usize;
-        let mut buf = vec![0u8; n * row_bytes(written_dims)];
+        let mut buf = vec![0u8; n * row_bytes(written_dims, extra)];
         input.read_exact(&mut buf).map_err(io_at(path))?;
         let (times, rest) = buf.split_at(n * 8);
         out.time_us.extend(times.chunks_exact(8).map(le_i64));
@@ -109,7 +105,8 @@ pub(super) fn read_bucket(path: &Path, dims: usize) -> Result<Batch, LakeError> 
                 out.dims[d].extend(std::iter::repeat_n(ABSENT, n));
             }
         }
-        for col in [&mut out.watt, &mut out.energy, &mut out.voltage] {
+        let measures = [&mut out.watt, &mut out.energy, &mut out.voltage];
+        for col in measures.into_iter().chain(&mut out.extra) {
             let (c, r) = rest.split_at(n * 8);
             col.extend(c.chunks_exact(8).map(|b| f64::from_bits(le_i64(b) as u64)));
             rest = r;
