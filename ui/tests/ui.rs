@@ -323,9 +323,14 @@ fn the_strategic_view_fills_an_empty_lake_with_progress_and_cancel_then_shows_fi
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let table = h.state().strategic.table.clone().unwrap();
+    // Each device type is its own group (issue 15).
     assert_eq!(
-        table.columns[..2],
-        ["Region".to_string(), "day".to_string()]
+        table.columns[..3],
+        [
+            "Region".to_string(),
+            "DeviceType".to_string(),
+            "day".to_string()
+        ]
     );
     assert!(table.rows.len() >= 5 * 30, "{} rows", table.rows.len());
     h.run_steps(2);
@@ -404,7 +409,7 @@ fn strategic_tables_export_to_csv_and_parquet_and_reports_save() {
     let csv =
         std::fs::read_to_string(common::export_dir().join("gridwatch-region---day.csv")).unwrap();
     assert_eq!(csv.lines().count(), rows + 1, "a header and every row");
-    assert!(csv.starts_with("Region,day,records,energy_kwh"));
+    assert!(csv.starts_with("Region,DeviceType,day,records,energy_kwh"));
     let html = std::fs::read_to_string(common::export_dir().join("gridwatch-report.html")).unwrap();
     assert_eq!(html.matches("<svg").count(), 3);
     rt.block_on(session.shutdown()).unwrap();

@@ -10,10 +10,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AggregateQuery, ChartRequest, ChartSeries, ConnectionTest, CostEstimate, DeviceInfo,
-    ExportTable, FillLake, FleetLaunch, FleetSpec, FleetStatus, HistoryQuery, HistoryResult,
-    JobStatus, Notification, ResultTable, SaveReport, Saved, Settings, ShardStatus,
-    StreamConnection, View,
+    AggregateQuery, CatalogQuery, ChartRequest, ChartSeries, ConnectionTest, CostEstimate,
+    DeviceInfo, ExportTable, FillLake, FleetLaunch, FleetSpec, FleetStatus, HistoryQuery,
+    HistoryResult, JobStatus, LakeCatalog, LakeSqlQuery, Notification, ResultTable, SaveReport,
+    Saved, Settings, ShardStatus, StreamConnection, View,
 };
 
 /// The Tauri command every [`Request`] goes through, as its `request`
@@ -43,6 +43,14 @@ pub enum Request {
     Shards,
     /// A strategic view over the lake.
     Aggregate(AggregateQuery),
+    /// A strategic view as a job: answered at once with its status, its
+    /// progress and, once it has ended well, its figures through JobStatus;
+    /// CancelJob stops it.
+    RunView(AggregateQuery),
+    /// The measures and dimensions the extracts of a range hold.
+    LakeCatalog(CatalogQuery),
+    /// SQL over the lake's readings (polars' SQL context).
+    LakeSql(LakeSqlQuery),
     /// Write simulated history into the lake (a long job).
     FillLake(FillLake),
     JobStatus,
@@ -93,8 +101,10 @@ pub enum Reply {
     Devices(Vec<DeviceInfo>),
     Chart(ChartSeries),
     Shards(Vec<ShardStatus>),
-    /// A strategic view's figures.
+    /// A strategic view's figures; the answer to LakeSql.
     Table(ResultTable),
+    /// To LakeCatalog.
+    Catalog(LakeCatalog),
     /// To FillLake, JobStatus and CancelJob.
     Job(JobStatus),
     History(HistoryResult),
@@ -133,6 +143,9 @@ impl Request {
             Request::DisconnectStream => "disconnect_stream",
             Request::Shards => "shards",
             Request::Aggregate(_) => "aggregate",
+            Request::RunView(_) => "run_view",
+            Request::LakeCatalog(_) => "lake_catalog",
+            Request::LakeSql(_) => "lake_sql",
             Request::FillLake(_) => "fill_lake",
             Request::JobStatus => "job_status",
             Request::CancelJob => "cancel_job",
@@ -206,6 +219,9 @@ mod tests {
             Request::DisconnectStream,
             Request::Shards,
             Request::Aggregate(AggregateQuery::default()),
+            Request::RunView(AggregateQuery::default()),
+            Request::LakeCatalog(CatalogQuery::default()),
+            Request::LakeSql(LakeSqlQuery::default()),
             Request::FillLake(FillLake {
                 days: 1,
                 spec: FleetSpec::default(),
@@ -253,6 +269,7 @@ mod tests {
     #[test]
     fn each_request_crosses_the_wire_under_its_kind_and_back() {
         let all = one_of_each();
+        let count = all.len();
         let mut kinds: Vec<_> = all.iter().map(Request::kind).collect();
         for request in all {
             let wire = serde_json::to_value(&request).unwrap();
@@ -262,7 +279,7 @@ mod tests {
         }
         kinds.sort();
         kinds.dedup();
-        assert_eq!(kinds.len(), 32, "every request has a name of its own");
+        assert_eq!(kinds.len(), count, "every request has a name of its own");
     }
 
     #[test]

@@ -5,9 +5,13 @@
 //! run as soon as the view opens on a lake.
 
 mod chart;
+mod run;
+pub mod sql;
 mod view;
 
-use gridwatch_types::{AggregateQuery, ErrorCode, JobStatus, Reply, Request, ResultTable};
+use gridwatch_types::{
+    AggregateQuery, ErrorCode, JobStatus, LakeCatalog, Reply, Request, ResultTable,
+};
 
 use crate::backend::{Answer, Outbox};
 use crate::model::Model;
@@ -43,6 +47,14 @@ pub struct Strategic {
     /// The lake folder the figures were last asked of; the view asks
     /// again when it opens and when the folder changes.
     pub asked_of: Option<String>,
+    /// The measures and dimensions the lake holds: the pickers' choices.
+    pub catalog: Option<LakeCatalog>,
+    /// A measure's figures instead of energy and demand (None).
+    pub measure: Option<String>,
+    /// How the figures shown were made (energy from a counter or power).
+    pub notes: Vec<String>,
+    /// The SQL box and its answer.
+    pub sql: sql::SqlBox,
 }
 
 impl Default for Strategic {
@@ -57,6 +69,10 @@ impl Default for Strategic {
             saved: None,
             error: None,
             asked_of: None,
+            catalog: None,
+            measure: None,
+            notes: Vec::new(),
+            sql: sql::SqlBox::default(),
         }
     }
 }
@@ -70,15 +86,21 @@ impl Strategic {
             by: by.iter().map(|s| s.to_string()).collect(),
             filters: Vec::new(),
             top,
+            measures: self.measure.iter().cloned().collect(),
             ..AggregateQuery::default()
         }
     }
 
-    /// Asks for the figures of the range and grouping chosen.
+    /// Asks for the figures of the range and grouping chosen, as a job
+    /// with progress and Cancel; and for what the lake holds, once.
     pub fn run(&mut self, now_us: i64, out: &mut Outbox) {
         self.waiting = true;
         self.error = None;
-        out.push(Request::Aggregate(self.query(now_us)));
+        let query = self.query(now_us);
+        if self.catalog.is_none() {
+            out.push(run::catalog_request(&query));
+        }
+        out.push(Request::RunView(query));
     }
 
     /// Whether a lake job (one the operator started, or the app's first
@@ -113,6 +135,8 @@ impl Strategic {
     /// leaves to the app. A lake job that ends well is followed at once by
     /// the figures of what it wrote.
     pub fn on_reply(&mut self, answer: Answer, now_us: i64, out: &mut Outbox) -> Option<Answer> {
+        let answer = self.sql.on_reply(answer)?;
+        let answer = self.on_view_reply(answer)?;
         match (answer.request, answer.result) {
             (_, Ok(Reply::Table(table))) => {
                 self.waiting = false;
@@ -139,13 +163,15 @@ impl Strategic {
             }
             // An empty lake is a state, not an error: say what to do, and
             // look for a job that may be filling it.
-            (Request::Aggregate(_), Err(e)) if e.code == ErrorCode::NotFound => {
+            (Request::Aggregate(_) | Request::RunView(_), Err(e))
+                if e.code == ErrorCode::NotFound =>
+            {
                 self.waiting = false;
                 self.lake_empty = true;
                 self.table = None;
                 out.push(Request::JobStatus);
             }
-            (Request::Aggregate(_), Err(e)) => {
+            (Request::Aggregate(_) | Request::RunView(_), Err(e)) => {
                 self.waiting = false;
                 self.error = Some(e.message);
             }

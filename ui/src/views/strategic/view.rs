@@ -30,6 +30,7 @@ impl Strategic {
                 })
                 .response
                 .accessible_name("Group by");
+            self.measure_picker(ui);
             if ui
                 .add_enabled(!self.waiting, egui::Button::new("Run"))
                 .clicked()
@@ -63,6 +64,7 @@ impl Strategic {
         if let Some(e) = &self.error {
             error_label(ui, e);
         }
+        self.sql_box(ui, now_us, out);
         if self.table.is_none() {
             self.empty_state(ui, model, out);
         }
@@ -103,6 +105,7 @@ impl Strategic {
             ))
             .weak(),
         );
+        self.show_notes(ui);
         super::chart::show(ui, table);
         egui::ScrollArea::both().show(ui, |ui| {
             egui::Grid::new("aggregate_table")
