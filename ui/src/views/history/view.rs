@@ -72,6 +72,30 @@ impl History {
                 inline_field(ui, "To", &mut self.custom_to, 150.0);
             }
         });
+        self.action_row(ui, device, &range, &cap, width, out);
+        if !self.dimensions.is_empty() {
+            ui.label(format!("Dimensions: {}", self.dimensions.join(", ")));
+        }
+        self.query_editor(ui, device, &range, &cap, width, out);
+        if let Some(e) = &self.error {
+            error_label(ui, e);
+        }
+        if let Some(note) = &self.note {
+            ui.label(RichText::new(note).weak());
+        }
+        self.show_answer(ui, model, device, out);
+    }
+
+    /// Chart and Discover, with why they are greyed.
+    fn action_row(
+        &mut self,
+        ui: &mut egui::Ui,
+        device: Option<&str>,
+        range: &Result<(i64, i64), String>,
+        cap: &Result<Option<i64>, String>,
+        width: u32,
+        out: &mut Outbox,
+    ) {
         ui.horizontal(|ui| {
             let ready = !self.waiting && range.is_ok() && cap.is_ok();
             let named = !self.connection.database.trim().is_empty()
@@ -80,23 +104,23 @@ impl History {
             if ui
                 .add_enabled(chartable, egui::Button::new("Chart"))
                 .clicked()
-                && let (Ok(range), Ok(cap)) = (&range, &cap)
+                && let (Ok(range), Ok(cap)) = (range, cap)
             {
                 self.note = None;
                 out.push(self.chart_request(device, *range, width, *cap));
             }
-            if let Err(e) = &range {
+            if let Err(e) = range {
                 error_label(ui, e);
             }
             if self.source == Source::Timestream {
                 inline_field(ui, "Max bytes", &mut self.max_bytes, 110.0);
-                if let Err(e) = &cap {
+                if let Err(e) = cap {
                     error_label(ui, e);
                 }
                 if ui
                     .add_enabled(ready && named, egui::Button::new("Discover"))
                     .clicked()
-                    && let (Ok(range), Ok(Some(cap))) = (&range, &cap)
+                    && let (Ok(range), Ok(Some(cap))) = (range, cap)
                 {
                     for sql in [SHOW_MEASURES, DESCRIBE] {
                         out.push(Request::History(self.query(
@@ -114,9 +138,18 @@ impl History {
                 }
             }
         });
-        if !self.dimensions.is_empty() {
-            ui.label(format!("Dimensions: {}", self.dimensions.join(", ")));
-        }
+    }
+
+    /// The operator's SQL (Grafana's macros allowed), Run and Cancel.
+    fn query_editor(
+        &mut self,
+        ui: &mut egui::Ui,
+        device: Option<&str>,
+        range: &Result<(i64, i64), String>,
+        cap: &Result<Option<i64>, String>,
+        width: u32,
+        out: &mut Outbox,
+    ) {
         if self.source == Source::Timestream {
             ui.add(
                 egui::TextEdit::multiline(&mut self.sql)
@@ -144,7 +177,7 @@ impl History {
                         egui::Button::new("Run query"),
                     )
                     .clicked()
-                && let (Ok(range), Ok(Some(cap))) = (&range, &cap)
+                && let (Ok(range), Ok(Some(cap))) = (range, cap)
             {
                 self.waiting = true;
                 out.push(Request::History(self.query(
@@ -169,12 +202,16 @@ impl History {
                 ui.label(RichText::new(why).weak());
             }
         });
-        if let Some(e) = &self.error {
-            error_label(ui, e);
-        }
-        if let Some(note) = &self.note {
-            ui.label(RichText::new(note).weak());
-        }
+    }
+
+    /// The answer: export, where it came from, the chart and the table.
+    fn show_answer(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: &Model,
+        device: Option<&str>,
+        out: &mut Outbox,
+    ) {
         let Some(result) = &self.result else {
             if !self.waiting && self.error.is_none() {
                 empty_state(ui, self.source, &self.connection, device.is_some());
