@@ -182,8 +182,9 @@ impl GridwatchUi {
             View::Dashboards => {
                 let connection = self.history.connection.clone();
                 let now_s = self.now_s;
-                egui::CentralPanel::default()
-                    .show(ui, |ui| self.dashboards.show(ui, &connection, now_s, &mut out));
+                egui::CentralPanel::default().show(ui, |ui| {
+                    self.dashboards.show(ui, &connection, now_s, &mut out)
+                });
                 (Sender::Dashboards, 250)
             }
         };
