@@ -135,6 +135,54 @@ fn ours(lake: &Path) -> Duration {
     start.elapsed()
 }
 
+/// `lake sql` on the energy-and-peak question, the same SQL for both
+/// engines over the same Parquet files, as the table `readings`.
+const ENERGY_AND_PEAK_SQL: &str = r#"
+WITH dev AS (
+    SELECT Region, "Time" - "Time" % 86400000 AS day, DeviceID, "Time" - "Time" % 900000 AS iv,
+           avg(watt_measure) AS w, max(energy_measure) - min(energy_measure) AS e
+    FROM readings GROUP BY Region, day, DeviceID, iv),
+grp AS (SELECT Region, day, iv, sum(w) AS demand, sum(e) AS energy FROM dev GROUP BY Region, day, iv)
+SELECT Region, day, sum(energy) AS energy_kwh, max(demand) AS peak_w FROM grp
+GROUP BY Region, day ORDER BY Region, day
+"#;
+
+const DUCKDB_SQL: &str = r#"
+import sys, time, duckdb
+lake, query = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+t = time.perf_counter()
+con.execute(f"""CREATE VIEW readings AS SELECT time_us // 1000 AS "Time", device_id AS DeviceID, Region,
+    watt AS watt_measure, energy AS energy_measure FROM read_parquet('{lake}/readings/parquet/*/*/*/*.parquet')""")
+rows = con.execute(query).fetchall()
+print(time.perf_counter() - t)
+"#;
+
+fn duckdb_sql_seconds(lake: &Path) -> Duration {
+    let printed = gridwatch_tests::emulator_python([
+        std::ffi::OsStr::new("-c"),
+        DUCKDB_SQL.as_ref(),
+        lake.as_os_str(),
+        ENERGY_AND_PEAK_SQL.as_ref(),
+    ]);
+    Duration::from_secs_f64(printed.trim().parse().unwrap())
+}
+
+fn ours_sql(lake: &Path) -> Duration {
+    let start = Instant::now();
+    let req = gridwatch_lake::sql::SqlRequest {
+        sql: ENERGY_AND_PEAK_SQL.into(),
+        from_us: START_US,
+        to_us: START_US + DAYS * 86_400_000_000,
+        memory_budget: 1 << 30,
+    };
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let answer = gridwatch_lake::sql::run(lake, &req, &never, &|_, _| {}).unwrap();
+    assert_eq!(answer.frame.height(), 5 * DAYS as usize);
+    start.elapsed()
+}
+
 fn lake(c: &mut Criterion) {
     let (json, parquet) = ensure_extract();
     let mut g = c.benchmark_group("lake_region_day_10m_readings");
@@ -148,6 +196,16 @@ fn lake(c: &mut Criterion) {
             b.iter_custom(|iters| (0..iters).map(|_| duckdb_seconds(dir, kind)).sum())
         });
     }
+    g.finish();
+    let mut g = c.benchmark_group("lake_sql_energy_and_peak_10m_readings");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.bench_function("gridwatch_polars_sql_parquet", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| ours_sql(&parquet)).sum())
+    });
+    g.bench_function("baseline_duckdb_sql_parquet", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| duckdb_sql_seconds(&parquet)).sum())
+    });
     g.finish();
 }
 
