@@ -79,6 +79,8 @@ fn the_reports_figures_are_the_aggregate_commands() {
             &to,
             "--where",
             "region=north",
+            // The report's summary folds every device type into one row.
+            "--all-types",
             "--format",
             "json",
         ],
