@@ -229,7 +229,6 @@ fn the_charts_labels_never_overlap_and_alarmed_devices_are_counted_once() {
         .to_string();
     let distinct = alarmed_devices(dir.path(), &lake, &from, &to);
     assert_eq!(figure, distinct.to_string(), "the count means what it says");
-    assert!(distinct < 40, "not every device of the fleet: {distinct}");
     let listed = page
         .split("<table class=alarms>")
         .nth(1)
