@@ -38,7 +38,7 @@ pub struct CompactReport {
 }
 
 /// The Parquet folder of the day starting at `day_us`.
-fn parquet_day_dir(lake: &Path, day_us: i64) -> PathBuf {
+pub(crate) fn parquet_day_dir(lake: &Path, day_us: i64) -> PathBuf {
     lake.join(partition::PARQUET_DIR)
         .join(partition::day_path_at(day_us))
 }

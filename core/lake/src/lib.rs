@@ -94,6 +94,20 @@ pub struct LoadReport {
     pub skipped_files: Vec<SkippedFile>,
 }
 
+impl LoadReport {
+    /// What was not read, worded for the operator under a table: each bad
+    /// line, then each file skipped whole with why (the figures are the
+    /// rest's).
+    pub fn skipped(&self) -> Vec<String> {
+        let lines = self.bad_lines.iter().map(|b| b.to_string());
+        let files = self
+            .skipped_files
+            .iter()
+            .map(|f| format!("skipped file {f}"));
+        lines.chain(files).collect()
+    }
+}
+
 /// A file or folder a job skipped whole, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedFile {

@@ -222,12 +222,9 @@ pub async fn sync(
     for (day, rel_prefix) in day_prefixes(from_us, to_us) {
         // Extracts compaction has moved into the day's Parquet (and
         // removed): fetched before, so not fetched again.
-        let compacted = crate::compact::parts_of(
-            &dir.join(partition::PARQUET_DIR)
-                .join(partition::day_path_at(day)),
-        )
-        .map(|(_, held)| held)
-        .unwrap_or_default();
+        let compacted = crate::compact::parts_of(&crate::compact::parquet_day_dir(dir, day))
+            .map(|(_, held)| held)
+            .unwrap_or_default();
         // Page by page by hand rather than the SDK's paginator: each page
         // is retried on throttling and transient faults (the SDK's own
         // retries are off, so Gridwatch's are the only ones).

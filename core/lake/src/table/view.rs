@@ -169,15 +169,7 @@ pub fn view_observed(
         );
     }
     let mut table = result_table(&frame).map_err(|e| ViewError::Fold(e.into()))?;
-    let report = &readings.report;
-    table.skipped = report.bad_lines.iter().map(|b| b.to_string()).collect();
-    // Whole files not read, with why: the figures are the rest's.
-    table.skipped.extend(
-        report
-            .skipped_files
-            .iter()
-            .map(|f| format!("skipped file {f}")),
-    );
+    table.skipped = readings.report.skipped();
     table.lake_dir = lake.display().to_string();
     Ok(View {
         table,
