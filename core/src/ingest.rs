@@ -173,8 +173,11 @@ impl ShardBatch {
         // An aggregate whose magic was damaged is not JSON either; its
         // digest still tells what it was.
         if place.is_none() && whole.0 == "not_json" && kpl::has_damaged_magic(data) {
-            let reason = "a KPL aggregate that cannot be read: it does not start with the KPL magic F3 89 9A C2, though it ends in the MD5 of its body";
-            quarantine(self, data, kpl::BAD_AGGREGATE, reason.into());
+            let reason = format!(
+                "a KPL aggregate that cannot be read: {}, though it ends in the MD5 of its body",
+                kpl::AggregateError::BadMagic
+            );
+            quarantine(self, data, kpl::BAD_AGGREGATE, reason);
             return;
         }
         if !matches!(whole.0, "not_json" | "oversized") || lines.len() < 2 {

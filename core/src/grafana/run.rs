@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use gridwatch_types::{
-    Cell, Dashboard, DashboardAnswers, Panel, PanelAnswer, PanelKind, ResultTable, Selection,
-    Target, VariableKind, VariableValue,
+    Dashboard, DashboardAnswers, Panel, PanelAnswer, PanelKind, Selection, Target, VariableKind,
+    VariableValue,
 };
 
 use super::variables::{apply, bind};
@@ -310,30 +310,12 @@ async fn run_all(
         .collect()
 }
 
-fn cell(v: &serde_json::Value) -> Cell {
-    match v {
-        serde_json::Value::Null => Cell::Null,
-        serde_json::Value::Number(n) => n.as_f64().map_or(Cell::Null, Cell::Number),
-        serde_json::Value::String(s) => Cell::Text(s.clone()),
-        other => Cell::Text(other.to_string()),
-    }
-}
-
 /// A panel's answer from its targets' results: the first target's table,
 /// every target's series and figures, and the oldest cached time.
 fn fill(answer: &mut PanelAnswer, panel: &Panel, results: Vec<Fetched>) {
     for (n, f) in results.into_iter().enumerate() {
         if n == 0 {
-            answer.table = ResultTable {
-                columns: f.columns.clone(),
-                rows: f
-                    .rows
-                    .iter()
-                    .map(|r| r.iter().map(cell).collect())
-                    .collect(),
-                skipped: f.problems.clone(),
-                lake_dir: String::new(),
-            };
+            answer.table = f.table();
         }
         if let Some(at) = f.cached_at_us {
             answer.cached_at_us = Some(answer.cached_at_us.map_or(at, |a: i64| a.min(at)));

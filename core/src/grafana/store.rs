@@ -75,14 +75,12 @@ impl DashboardStore {
             let path = path.to_owned();
             move |source| GrafanaError::Io { what, path, source }
         };
-        std::fs::create_dir_all(&self.dir).map_err(io("cannot make the folder", &self.dir))?;
         let path = self.path(&dashboard.name);
-        let tmp = path.with_extension("json.tmp");
         let text =
             serde_json::to_vec_pretty(&saved).map_err(|e| GrafanaError::Parse(e.to_string()))?;
-        // Written whole, then renamed: a crash never leaves half a file.
-        std::fs::write(&tmp, text).map_err(io("cannot write", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io("cannot write", &path))?;
+        // Written whole (a hidden file, synced, then renamed): a crash never
+        // leaves half a file, and two imports never share a temporary name.
+        crate::files::write_whole(&path, &text).map_err(io("cannot write", &path))?;
         Ok(dashboard)
     }
 

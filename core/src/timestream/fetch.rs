@@ -19,6 +19,30 @@ pub struct Fetched {
     pub cached_at_us: Option<i64>,
 }
 
+impl Fetched {
+    /// The answer as a table the views show and export: numbers as numbers,
+    /// strings as text, nulls (values that could not be read) as nulls.
+    pub fn table(&self) -> gridwatch_types::ResultTable {
+        use gridwatch_types::Cell;
+        let cell = |v: &serde_json::Value| match v {
+            serde_json::Value::Null => Cell::Null,
+            serde_json::Value::Number(n) => n.as_f64().map_or(Cell::Null, Cell::Number),
+            serde_json::Value::String(s) => Cell::Text(s.clone()),
+            other => Cell::Text(other.to_string()),
+        };
+        gridwatch_types::ResultTable {
+            columns: self.columns.clone(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| r.iter().map(cell).collect())
+                .collect(),
+            skipped: self.problems.clone(),
+            lake_dir: String::new(),
+        }
+    }
+}
+
 /// The most unreadable values [`Fetched::problems`] names one by one.
 const PROBLEMS_LISTED: usize = 100;
 
