@@ -63,11 +63,6 @@ impl Default for Signals {
     }
 }
 
-/// Resolves at the first SIGINT or SIGTERM after the call.
-pub async fn stopped() {
-    Signals::new().recv().await
-}
-
 /// Sends `true` on `stop` at the first SIGINT or SIGTERM from now on. The
 /// job must run on a multi-threaded runtime or await now and then, so the
 /// watching task gets to run.

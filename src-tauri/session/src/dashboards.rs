@@ -6,24 +6,14 @@
 use std::path::PathBuf;
 
 use gridwatch_core::aws::AwsOptions;
-use gridwatch_core::grafana::{DashboardStore, GrafanaError, RunOptions, run_dashboard};
+use gridwatch_core::grafana::{DashboardStore, RunOptions, run_dashboard};
 use gridwatch_types::{Dashboard, DashboardAnswers, ImportDashboard, RunDashboard};
 
-use crate::{Error, Result, Session, blocking, lock};
+use crate::{Error, Result, Session, blocking};
 
 /// Panel queries in flight at once, at most: Timestream queues what is
 /// past an account's concurrency, and a dashboard should not take it all.
 pub const PANEL_CONCURRENCY: usize = 4;
-
-/// The session's error for a dashboard's: what is not there is NotFound,
-/// the rest is the request's (a file that is no dashboard, a variable's
-/// value that cannot be written safely).
-fn error(e: GrafanaError) -> Error {
-    match e {
-        GrafanaError::NotFound(_) => Error::NotFound(e.to_string()),
-        other => Error::Invalid(other.to_string()),
-    }
-}
 
 impl Session {
     fn dashboard_store(&self) -> DashboardStore {
@@ -32,12 +22,7 @@ impl Session {
 
     pub async fn import_dashboard(&self, import: ImportDashboard) -> Result<Dashboard> {
         let store = self.dashboard_store();
-        blocking(move || {
-            store
-                .import(&import.json, import.name.as_deref())
-                .map_err(error)
-        })
-        .await
+        blocking(move || Ok(store.import(&import.json, import.name.as_deref())?)).await
     }
 
     /// Imports the dashboard file the operator picked.
@@ -53,7 +38,7 @@ impl Session {
     }
 
     pub fn load_dashboard(&self, name: &str) -> Result<Dashboard> {
-        self.dashboard_store().load(name).map_err(error)
+        Ok(self.dashboard_store().load(name)?)
     }
 
     pub async fn run_dashboard(&self, run: RunDashboard) -> Result<DashboardAnswers> {
@@ -77,15 +62,8 @@ impl Session {
             time_from: run.time_from.clone(),
             time_to: run.time_to.clone(),
         };
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        {
-            // CancelHistory stops a dashboard's queries too.
-            let mut running = lock(&self.history_stop);
-            running.retain(|s| !s.is_closed());
-            running.push(stop);
-        }
-        run_dashboard(&dashboard, &run.variables, &run.panels, &options, &stop_rx)
-            .await
-            .map_err(error)
+        // CancelHistory stops a dashboard's queries too.
+        let stop_rx = self.history_stop_signal();
+        Ok(run_dashboard(&dashboard, &run.variables, &run.panels, &options, &stop_rx).await?)
     }
 }

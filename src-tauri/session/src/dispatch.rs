@@ -181,16 +181,7 @@ impl Session {
     /// again.
     pub fn load_settings(&self) -> Result<Settings> {
         let settings = settings::load(&self.settings_path)?;
-        // The settings file is the app's own, written from what the operator
-        // picked: its lake folder is trusted, though it may hold no lake yet.
-        if let Some(dir) = settings
-            .lake_dir
-            .as_deref()
-            .filter(|d| !d.trim().is_empty())
-            && let Err(e) = self.use_lake_dir(PathBuf::from(dir))
-        {
-            tracing::warn!(dir, error = %e, "the saved lake folder is not usable");
-        }
+        self.use_saved_lake_dir(&settings);
         Ok(settings)
     }
 
@@ -200,11 +191,20 @@ impl Session {
     pub fn resume_lake_dir(&self) {
         let saved = std::fs::read_to_string(&self.settings_path)
             .ok()
-            .and_then(|text| serde_json::from_str::<Settings>(&text).ok())
-            .and_then(|s| s.lake_dir)
-            .filter(|d| !d.trim().is_empty());
-        if let Some(dir) = saved
-            && let Err(e) = self.use_lake_dir(PathBuf::from(&dir))
+            .and_then(|text| serde_json::from_str::<Settings>(&text).ok());
+        if let Some(settings) = saved {
+            self.use_saved_lake_dir(&settings);
+        }
+    }
+
+    /// The settings file is the app's own, written from what the operator
+    /// picked: its lake folder is trusted, though it may hold no lake yet.
+    fn use_saved_lake_dir(&self, settings: &Settings) {
+        if let Some(dir) = settings
+            .lake_dir
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            && let Err(e) = self.use_lake_dir(PathBuf::from(dir))
         {
             tracing::warn!(dir, error = %e, "the saved lake folder is not usable");
         }

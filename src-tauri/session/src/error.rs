@@ -8,6 +8,7 @@
 
 use gridwatch_core::CacheError;
 use gridwatch_core::aws::AwsProblem;
+use gridwatch_core::grafana::GrafanaError;
 use gridwatch_core::kinesis::KinesisError;
 use gridwatch_core::timestream::TimestreamError;
 use gridwatch_lake::LakeError;
@@ -57,6 +58,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Lake(Box<LakeError>),
+    #[error(transparent)]
+    Grafana(Box<GrafanaError>),
 
     #[error(transparent)]
     Report(Box<ReportError>),
@@ -87,6 +90,7 @@ boxed_from!(
     Cache(CacheError),
     Engine(EngineError),
     Lake(LakeError),
+    Grafana(GrafanaError),
     Report(ReportError),
     Settings(SettingsError),
 );
@@ -117,6 +121,13 @@ impl Error {
             },
             Error::Probe { problem, .. } => problem_code(*problem),
             Error::Lake(e) => lake_code(e),
+            // What is not there is NotFound; the rest is the request's (a
+            // file that is no dashboard, a value that cannot be written
+            // safely).
+            Error::Grafana(e) => match **e {
+                GrafanaError::NotFound(_) => ErrorCode::NotFound,
+                _ => ErrorCode::InvalidInput,
+            },
             Error::Report(e) => match &**e {
                 ReportError::Lake { source, .. } | ReportError::Figures(source) => {
                     lake_code(source)

@@ -3,7 +3,7 @@
 
 use gridwatch_core::aws::AwsOptions;
 use gridwatch_core::timestream::{self, MacroContext};
-use gridwatch_types::{Cell, HistoryQuery, HistoryResult, ResultTable};
+use gridwatch_types::{HistoryQuery, HistoryResult};
 
 use crate::{Error, Result, Session, lock};
 
@@ -55,13 +55,7 @@ impl Session {
             }
         };
         let options = AwsOptions::from_form(&c.profile, &c.region, &c.endpoint_url);
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        {
-            let mut running = lock(&self.history_stop);
-            // Finished queries dropped their receivers.
-            running.retain(|s| !s.is_closed());
-            running.push(stop);
-        }
+        let stop_rx = self.history_stop_signal();
         let fetched = timestream::fetch_with_cache(
             &options,
             &sql,
@@ -74,29 +68,25 @@ impl Session {
             error: Box::new(error),
             using: options.describe(),
         })?;
-        let cell = |v: &serde_json::Value| match v {
-            serde_json::Value::Null => Cell::Null,
-            serde_json::Value::Number(n) => n.as_f64().map_or(Cell::Null, Cell::Number),
-            serde_json::Value::String(s) => Cell::Text(s.clone()),
-            other => Cell::Text(other.to_string()),
-        };
         Ok(HistoryResult {
-            table: ResultTable {
-                columns: fetched.columns.clone(),
-                rows: fetched
-                    .rows
-                    .iter()
-                    .map(|r| r.iter().map(cell).collect())
-                    .collect(),
-                // Values that could not be read, shown as nulls.
-                skipped: fetched.problems.clone(),
-                lake_dir: String::new(),
-            },
+            // Values that could not be read are nulls, named in `skipped`.
+            table: fetched.table(),
             sql,
             bytes_scanned: fetched.stats.bytes_scanned,
             bytes_metered: fetched.stats.bytes_metered,
             cached_at_us: fetched.cached_at_us,
         })
+    }
+
+    /// A stop signal for one history query (or a dashboard's queries),
+    /// which Cancel sends along with the others'.
+    pub(crate) fn history_stop_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let mut running = lock(&self.history_stop);
+        // Finished queries dropped their receivers.
+        running.retain(|s| !s.is_closed());
+        running.push(stop);
+        stop_rx
     }
 
     /// Cancels the running history queries, if any: each stops and calls

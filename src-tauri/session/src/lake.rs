@@ -75,12 +75,7 @@ fn run_view_on(
     cancel: &AtomicBool,
     progress: gridwatch_lake::readings::Progress<'_>,
 ) -> Result<gridwatch_lake::View> {
-    if !holds_lake(lake) {
-        return Err(Error::NotFound(format!(
-            "the lake at {} has no extracts yet",
-            lake.display()
-        )));
-    }
+    require_lake(lake)?;
     let options = gridwatch_lake::table::ViewOptions::default();
     let view = gridwatch_lake::table::view_observed(
         lake,
@@ -94,9 +89,30 @@ fn run_view_on(
     Ok(view)
 }
 
+/// A view or query of the lake covers a range that ends after it starts.
+fn check_range(from_us: i64, to_us: i64) -> Result<()> {
+    if to_us <= from_us {
+        return Err(Error::Invalid("the range must end after it starts".into()));
+    }
+    Ok(())
+}
+
 /// Whether `dir` holds a lake: readings under Firehose's layout.
 fn holds_lake(dir: &std::path::Path) -> bool {
     dir.join(gridwatch_lake::partition::READINGS_DIR).is_dir()
+}
+
+/// A view or a query needs a lake to read: none is `NotFound`, which the
+/// Strategic view words as "fill or choose a lake".
+fn require_lake(dir: &Path) -> Result<()> {
+    if holds_lake(dir) {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!(
+            "the lake at {} has no extracts yet",
+            dir.display()
+        )))
+    }
 }
 
 /// The simulated history an embedded first start writes, so the strategic
@@ -146,9 +162,7 @@ impl Session {
     /// A strategic view over the lake's extracts, answered when done (for
     /// scripts and tests; the app runs views as jobs, [`Session::run_view`]).
     pub async fn aggregate(&self, query: AggregateQuery) -> Result<ResultTable> {
-        if query.to_us <= query.from_us {
-            return Err(Error::Invalid("the range must end after it starts".into()));
-        }
+        check_range(query.from_us, query.to_us)?;
         let lake = self.lake_dir();
         blocking(move || {
             let never = AtomicBool::new(false);
@@ -164,16 +178,9 @@ impl Session {
     /// replaces it; while the lake is being written, the lake is taken as
     /// empty until that job ends (the view asks again then).
     pub async fn run_view(&self, query: AggregateQuery) -> Result<JobStatus> {
-        if query.to_us <= query.from_us {
-            return Err(Error::Invalid("the range must end after it starts".into()));
-        }
+        check_range(query.from_us, query.to_us)?;
         let lake = self.lake_dir();
-        if !holds_lake(&lake) {
-            return Err(Error::NotFound(format!(
-                "the lake at {} has no extracts yet",
-                lake.display()
-            )));
-        }
+        require_lake(&lake)?;
         let mut slot = self.job.lock().await;
         if let Some(job) = slot.as_ref().filter(|j| !j.task.is_finished()) {
             if job.view.is_none() {
@@ -221,7 +228,7 @@ impl Session {
                 Ok(Err(Error::Lake(e))) if matches!(*e, gridwatch_lake::LakeError::Cancelled) => {
                     Err("cancelled; no figures".to_string())
                 }
-                Ok(Err(e)) => Err(gridwatch_types::ApiError::from(e).message),
+                Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(e.to_string()),
             }
         });
@@ -256,9 +263,7 @@ impl Session {
     /// The operator's SQL over the lake's readings of a range, through
     /// polars (the CLI's `lake sql`).
     pub async fn lake_sql(&self, query: LakeSqlQuery) -> Result<ResultTable> {
-        if query.to_us <= query.from_us {
-            return Err(Error::Invalid("the range must end after it starts".into()));
-        }
+        check_range(query.from_us, query.to_us)?;
         if query.sql.trim().is_empty() {
             return Err(Error::Invalid(
                 "write a query over the table readings".into(),
@@ -266,12 +271,7 @@ impl Session {
         }
         let lake = self.lake_dir();
         blocking(move || {
-            if !holds_lake(&lake) {
-                return Err(Error::NotFound(format!(
-                    "the lake at {} has no extracts yet",
-                    lake.display()
-                )));
-            }
+            require_lake(&lake)?;
             let request = gridwatch_lake::sql::SqlRequest {
                 sql: query.sql,
                 from_us: query.from_us,
@@ -282,19 +282,7 @@ impl Session {
             let answer = gridwatch_lake::sql::run(&lake, &request, &never, &|_, _| {})?;
             let mut table = answer.table()?;
             table.lake_dir = lake.display().to_string();
-            table.skipped = answer
-                .report
-                .bad_lines
-                .iter()
-                .map(|b| b.to_string())
-                .chain(
-                    answer
-                        .report
-                        .skipped_files
-                        .iter()
-                        .map(|f| format!("skipped file {f}")),
-                )
-                .collect();
+            table.skipped = answer.report.skipped();
             Ok(table)
         })
         .await

@@ -72,7 +72,6 @@ pub struct Session {
     production: std::sync::Mutex<Option<fleet::ProductionMeter>>,
     /// Where LoadSettings and SaveSettings read and write.
     settings_path: PathBuf,
-    health: std::sync::Mutex<UiHealth>,
     /// Where the UI's health is written, for smoke tests and soak runs.
     health_file: Option<PathBuf>,
 }
@@ -88,7 +87,6 @@ impl Session {
             stream: tokio::sync::Mutex::new(None),
             production: std::sync::Mutex::new(None),
             settings_path: settings::default_path(),
-            health: std::sync::Mutex::new(UiHealth::default()),
             health_file: std::env::var_os("GRIDWATCH_UI_HEALTH_FILE").map(PathBuf::from),
             engine,
         }
@@ -125,13 +123,7 @@ impl Session {
         }
     }
 
-    /// The UI's own figures, as it last reported them.
-    pub fn ui_health(&self) -> UiHealth {
-        *lock(&self.health)
-    }
-
     fn report_health(&self, health: UiHealth) {
-        *lock(&self.health) = health;
         tracing::debug!(?health, "ui health");
         if let Some(path) = &self.health_file {
             // Written for smoke tests and soak runs; a failure only loses that.
