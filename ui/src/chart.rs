@@ -80,6 +80,19 @@ fn points_across(input: &GridInput) -> f64 {
     }
 }
 
+/// The median time between readings, in seconds, from their times in
+/// order; None with fewer than two distinct times.
+pub fn typical_step(times: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let times: Vec<f64> = times.into_iter().collect();
+    let mut steps: Vec<f64> = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    steps.get(steps.len() / 2).copied()
+}
+
 /// Splits readings where they stopped for longer than `max_gap` seconds.
 pub fn segments(points: Vec<[f64; 2]>, max_gap: f64) -> Vec<Vec<[f64; 2]>> {
     let mut out: Vec<Vec<[f64; 2]>> = Vec::new();

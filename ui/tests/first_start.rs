@@ -38,7 +38,7 @@ fn an_empty_start_says_what_to_do_and_the_strategic_view_runs_when_the_lake_is_w
     // background (here: the same request, not from this view).
     let job = rt
         .block_on(session.dispatch(
-            &common::TestDesktop::default(),
+            &*common::test_desktop(),
             Request::FillLake(FillLake {
                 days: 3,
                 spec: FleetSpec {

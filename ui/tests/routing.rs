@@ -63,7 +63,7 @@ fn start_on_history(
         ..Settings::default()
     };
     rt.block_on(session.dispatch(
-        &common::TestDesktop::default(),
+        &*common::test_desktop(),
         Request::SaveSettings(Box::new(saved)),
     ))
     .unwrap();

@@ -508,7 +508,7 @@ fn the_layout_comes_back_after_a_restart_and_alarms_reach_the_desktop_grouped() 
     let (rt, session) = engine(dir.path());
     let settings = dir.path().join("config/settings.json");
     let (mut h, controls) = common::harness_with_controls(&rt, &session);
-    let notifications = controls.desktop.notifications;
+    let notifications = &controls.desktop.notifications;
     step_until(&mut h, "the device list", |app| {
         app.model.devices.len() == DEVICES as usize && app.saved_settings.is_some()
     });

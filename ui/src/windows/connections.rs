@@ -33,11 +33,6 @@ pub struct Connections {
     pub lake_error: Option<String>,
 }
 
-/// What the operator's words for an error code are.
-pub fn explain(code: ErrorCode) -> &'static str {
-    crate::format::problem(code)
-}
-
 /// The connection settings the window edits, all held by the app.
 pub struct Forms<'a> {
     pub stream: &'a mut StreamConnection,

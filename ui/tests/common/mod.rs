@@ -1,64 +1,46 @@
 //! The in-process backend and harness helpers shared by the UI tests.
 #![allow(clippy::unwrap_used, dead_code)] // test helpers: some binaries use only part
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use gridwatch_session::{Desktop, FileFilter, Session};
+use gridwatch_session::{Headless, Session};
 use gridwatch_simulator::Embedded;
-use gridwatch_types::{ApiError, ErrorCode, Notification, Request};
+use gridwatch_types::{ApiError, ErrorCode, Request};
 use gridwatch_ui::{Backend, Event, GridwatchUi, RequestId};
 
-/// The desktop of the tests: save dialogs answer with a file of the
-/// suggested name in [`export_dir`], notifications are kept, the folder
-/// dialog answers what the test put in `picked_folder`.
-#[derive(Default, Clone)]
-pub struct TestDesktop {
-    pub notifications: Arc<Mutex<Vec<Notification>>>,
-    /// None: the operator cancels the folder dialog.
-    pub picked_folder: Arc<Mutex<Option<PathBuf>>>,
-}
-
-impl Desktop for TestDesktop {
-    fn save_path(
-        &self,
-        suggested_name: &str,
-        _filter: &FileFilter,
-    ) -> impl Future<Output = Option<PathBuf>> + Send {
-        std::future::ready(Some(export_dir().join(suggested_name)))
-    }
-
-    fn pick_folder(&self, _title: &str) -> impl Future<Output = Option<PathBuf>> + Send {
-        std::future::ready(self.picked_folder.lock().unwrap().clone())
-    }
-
-    fn notify(&self, notification: &Notification) -> Result<(), String> {
-        self.notifications
-            .lock()
-            .unwrap()
-            .push(notification.clone());
-        Ok(())
-    }
-
-    fn quit(&self) {}
+/// The desktop of the tests: the session's own [`Headless`], saving into
+/// [`export_dir`] under the suggested name, keeping notifications, and
+/// answering the folder dialog with what the test picked.
+pub fn test_desktop() -> Arc<Headless> {
+    Arc::new(Headless::saving_into(export_dir()))
 }
 
 /// Which requests a test makes fail, and how.
 pub type Failure = fn(&Request) -> Option<ApiError>;
 
 /// What a test can do to the backend under a running harness.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Controls {
-    pub desktop: TestDesktop,
+    pub desktop: Arc<Headless>,
     /// While set, answers and live batches wait: requests sent meanwhile
     /// are all in flight at once, as they can be over Tauri's IPC.
     pub hold: Arc<AtomicBool>,
     /// Answers these requests with an error instead of asking the session.
     pub fail: Arc<Mutex<Option<Failure>>>,
+}
+
+impl Default for Controls {
+    fn default() -> Self {
+        Controls {
+            desktop: test_desktop(),
+            hold: Arc::default(),
+            fail: Arc::default(),
+        }
+    }
 }
 
 /// The shell's one command, answered in-process by the same
@@ -91,7 +73,7 @@ impl Backend for InProcess {
             Some(error) => Err(error),
             None => self
                 .rt
-                .block_on(self.session.dispatch(&self.controls.desktop, request)),
+                .block_on(self.session.dispatch(&*self.controls.desktop, request)),
         };
         self.answers.push(Event::Answer { id, kind, result });
     }

@@ -40,13 +40,7 @@ impl HistoryChart {
         // The operator's SQL may not order by time; the chart needs it.
         points.sort_by(|a, b| a[0].total_cmp(&b[0]));
         let span = (points[0][0], points[points.len() - 1][0]);
-        let mut steps: Vec<f64> = points
-            .windows(2)
-            .map(|w| w[1][0] - w[0][0])
-            .filter(|d| *d > 0.0)
-            .collect();
-        steps.sort_by(f64::total_cmp);
-        let interval_s = steps.get(steps.len() / 2).copied();
+        let interval_s = crate::chart::typical_step(points.iter().map(|p| p[0]));
         Some(HistoryChart {
             pyramid: crate::decimate::MinMaxPyramid::new(&points),
             points,

@@ -128,14 +128,11 @@ pub fn show(
     let interval = if model.fleet_running() {
         model.interval_s()
     } else {
-        typical_step(
-            model
-                .series
-                .get(&view.measure)
-                .map(|s| s.to_vec())
-                .unwrap_or_default(),
-        )
-        .unwrap_or_else(|| model.interval_s())
+        model
+            .series
+            .get(&view.measure)
+            .and_then(|s| chart::typical_step(s.points.iter().map(|p| p[0])))
+            .unwrap_or_else(|| model.interval_s())
     };
     let stale_after = model.stale_after_s();
     let mut shown = Vec::new();
@@ -189,17 +186,6 @@ pub fn show(
         ui.label(RichText::new(format!("Saved to {path}")).weak());
     }
     fleet_panel::show(ui, view, model, link, fit_x, out);
-}
-
-/// The median time between readings, in seconds.
-fn typical_step(points: Vec<[f64; 2]>) -> Option<f64> {
-    let mut steps: Vec<f64> = points
-        .windows(2)
-        .map(|w| w[1][0] - w[0][0])
-        .filter(|d| *d > 0.0)
-        .collect();
-    steps.sort_by(f64::total_cmp);
-    steps.get(steps.len() / 2).copied()
 }
 
 /// "last reading 2.0 s ago", marked stale past the limit.
