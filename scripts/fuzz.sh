@@ -12,7 +12,7 @@ seconds="${1:-20}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/fuzz"
 # Stable Rust: no sanitizer (they need nightly); the targets assert their
 # own invariants, with Rust's bounds, overflow and debug checks on (-a).
-for target in decode civil partition kpl; do
+for target in decode civil partition kpl extract timestream_text time_text; do
   scratch=$(mktemp -d)
   echo "fuzzing $target for ${seconds}s"
   log="$scratch.log"

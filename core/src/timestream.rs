@@ -106,13 +106,12 @@ impl TimestreamError {
 mod fetch;
 mod query;
 mod sql;
-mod text;
 mod value;
 
 pub use fetch::{Fetched, fetch_with_cache, fetch_with_cache_key};
+pub use gridwatch_codec::timestream_text::{format_ns, parse_timestamp};
 pub use query::{QueryStats, query_client, run_query};
 pub use sql::{MacroContext, bucket_query, expand_macros, quote_ident, quote_literal};
-pub use text::{format_ns, parse_timestamp};
 pub use value::{
     Column, ColumnType, EpochNanos, Value, ValueError, cell, columns, scalar, to_json, value,
 };

@@ -288,8 +288,12 @@ impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
 #[inline]
 fn has_measure_suffix(key: &str) -> bool {
     let b = key.as_bytes();
-    b.len() >= MEASURE_SUFFIX.len()
-        && b[b.len() - MEASURE_SUFFIX.len()..].eq_ignore_ascii_case(MEASURE_SUFFIX.as_bytes())
+    let Some(tail) = b.len().checked_sub(MEASURE_SUFFIX.len()).map(|at| &b[at..]) else {
+        return false;
+    };
+    // `_` has no case: one byte compare turns most dimensions away before
+    // the case-blind loop over eight bytes.
+    tail[0] == b'_' && tail.eq_ignore_ascii_case(MEASURE_SUFFIX.as_bytes())
 }
 
 /// A record's time in epoch microseconds, from its `Time` and `TimeUnit`.
@@ -368,21 +372,52 @@ fn time_us(time: Option<Field<'_>>, unit: Option<Field<'_>>) -> Result<i64, Deco
 /// 9999-12-31T24:00:00Z in epoch microseconds.
 const MAX_TIME_US: i64 = 253_402_300_800_000_000;
 
+/// Whether a string may hold a control character and must be scanned:
+/// with `scan_all` (input not all printable ASCII) every string, otherwise
+/// only those that had escapes (owned), since raw control characters are
+/// not valid JSON inside strings.
+#[inline(always)]
+fn may_hold_control(s: &Cow<'_, str>, scan_all: bool) -> bool {
+    (scan_all || matches!(s, Cow::Owned(_))) && has_control(s)
+}
+
 /// A measure or dimension name: short, and nothing a terminal would act on.
-#[inline]
-fn check_key(key: &str, has_control: bool) -> Result<(), DecodeError> {
+/// Small enough to inline on every key; the error is built out of line.
+#[inline(always)]
+fn check_key(key: &Cow<'_, str>, scan_all: bool) -> Result<(), DecodeError> {
+    if key.len() > limits::KEY_BYTES || may_hold_control(key, scan_all) {
+        return Err(bad_key(key));
+    }
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn bad_key(key: &str) -> DecodeError {
     if key.len() > limits::KEY_BYTES {
-        return Err(DecodeError::TooLong {
+        DecodeError::TooLong {
             what: "a key".into(),
             len: key.len(),
             max: limits::KEY_BYTES,
-        });
-    }
-    if has_control {
+        }
+    } else {
         // Debug escapes what a terminal would act on.
-        return Err(DecodeError::ControlCharacter(format!("the key {key:?}")));
+        DecodeError::ControlCharacter(format!("the key {key:?}"))
     }
-    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn bad_dimension(key: &str, value: &str) -> DecodeError {
+    if value.len() > limits::DIMENSION_VALUE_BYTES {
+        DecodeError::TooLong {
+            what: format!("dimension {key:?}"),
+            len: value.len(),
+            max: limits::DIMENSION_VALUE_BYTES,
+        }
+    } else {
+        DecodeError::ControlCharacter(format!("dimension {key:?}"))
+    }
 }
 
 impl<'a> RawRecord<'a> {
@@ -406,8 +441,7 @@ impl<'a> RawRecord<'a> {
         plain_input: bool,
         out: &mut RecordRef<'a>,
     ) -> Result<(), DecodeError> {
-        let may_hold_control =
-            |s: &Cow<'_, str>| (!plain_input || matches!(s, Cow::Owned(_))) && has_control(s);
+        let scan_all = !plain_input;
         if let Some(key) = self.duplicate.take() {
             return Err(DecodeError::DuplicateKey(key));
         }
@@ -430,7 +464,7 @@ impl<'a> RawRecord<'a> {
                 return Err(DecodeError::DeviceIdTooLong(chars));
             }
         }
-        if may_hold_control(&device_id) {
+        if may_hold_control(&device_id, scan_all) {
             return Err(DecodeError::ControlCharacter("\"DeviceID\"".into()));
         }
         if self.measure_keys > limits::MEASURES {
@@ -466,7 +500,7 @@ impl<'a> RawRecord<'a> {
                     });
                 }
             };
-            check_key(&key, may_hold_control(&key))?;
+            check_key(&key, scan_all)?;
             check_measure(&key, v)?;
             // Every measure key ends in the (ASCII) suffix: its stem is a
             // plain cut on a character boundary.
@@ -502,16 +536,9 @@ impl<'a> RawRecord<'a> {
                     });
                 }
             };
-            check_key(&key, may_hold_control(&key))?;
-            if v.len() > limits::DIMENSION_VALUE_BYTES {
-                return Err(DecodeError::TooLong {
-                    what: format!("dimension {key:?}"),
-                    len: v.len(),
-                    max: limits::DIMENSION_VALUE_BYTES,
-                });
-            }
-            if may_hold_control(&v) {
-                return Err(DecodeError::ControlCharacter(format!("dimension {key:?}")));
+            check_key(&key, scan_all)?;
+            if v.len() > limits::DIMENSION_VALUE_BYTES || may_hold_control(&v, scan_all) {
+                return Err(bad_dimension(&key, &v));
             }
             dimensions.push((key, v));
         }

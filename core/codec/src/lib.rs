@@ -19,10 +19,12 @@
 //! strings from the input where it can, instead of building a
 //! `serde_json::Value` first: see `benches/hot_paths.rs`.
 //!
-//! The parts: `decode` (the visitor and the checks), `encode`, [`kpl`]
+//! The parts: `decode` (the visitor and the checks), `encode`, [`extract`]
+//! (the framing of a lake extract), [`kpl`]
 //! (KPL aggregates of many records), [`limits`]
-//! (what a record may hold), `terminal` ([`printable`]) and [`partition`]
-//! (the lake's folder layout). Here: the record, its keys, and the error.
+//! (what a record may hold), `terminal` ([`printable`]), [`partition`]
+//! (the lake's folder layout) and [`timestream_text`] (the text Timestream
+//! answers scalars in). Here: the record, its keys, and the error.
 
 use std::borrow::Cow;
 
@@ -239,17 +241,24 @@ impl TimeUnit {
 fn measure_name_ci(name: &str) -> &str {
     let cut = name.len().saturating_sub(MEASURE_SUFFIX.len());
     match (name.get(..cut), name.get(cut..)) {
-        (Some(stem), Some(suffix)) if suffix.eq_ignore_ascii_case(MEASURE_SUFFIX) => stem,
+        // The exact spelling first: one compare for what producers write.
+        (Some(stem), Some(suffix))
+            if suffix == MEASURE_SUFFIX || suffix.eq_ignore_ascii_case(MEASURE_SUFFIX) =>
+        {
+            stem
+        }
         _ => name,
     }
 }
 
 mod decode;
 mod encode;
+pub mod extract;
 pub mod kpl;
 pub mod limits;
 pub mod partition;
 mod terminal;
+pub mod timestream_text;
 
 pub use decode::{Decoder, decode};
 pub use encode::encode;

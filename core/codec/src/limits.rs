@@ -26,8 +26,9 @@ pub const EVERY_KIND: (f64, f64) = (-273.15, 5_000.0);
 /// distribution network, with room for faults and spikes.
 pub fn measure_range(name: &str) -> (f64, f64) {
     let name = super::measure_name_ci(name);
-    // By length first, then case-blind.
-    let is = |k: &str| name.eq_ignore_ascii_case(k);
+    // By length first, then the exact spelling (one compare), then
+    // case-blind (a loop over the bytes).
+    let is = |k: &str| name == k || name.eq_ignore_ascii_case(k);
     match name.len() {
         // 1,000 kV: above the highest transmission voltage in service.
         7 if is("voltage") => (-1e6, 1e6),

@@ -521,3 +521,32 @@ fn the_seed_jobs_record_rules() {
     // A query names the measure either way.
     assert_eq!(measure_name("voltage_MEASURE"), "voltage");
 }
+
+#[test]
+fn an_extract_reads_alike_whatever_the_chunk_size() {
+    use crate::extract::ExtractReader;
+    let rec = r#"{"Time": 1700000000000, "DeviceID": "m1", "watt_measure": 5}"#;
+    // Lines, a blank line, a bad line, objects back to back, CRLF, and a
+    // last line without its newline.
+    let text = format!("{rec}\n\n{{oops\n{rec}{rec}\r\n {rec} \n{rec}");
+    let read = |reader: ExtractReader| {
+        let mut devices = Vec::new();
+        let bad = reader
+            .for_each_record(text.as_bytes(), text.len() as u64, |r| {
+                devices.push(r.device_id.to_string())
+            })
+            .unwrap();
+        (devices.len(), bad)
+    };
+    let whole = read(ExtractReader::default());
+    assert_eq!(whole.0, 5);
+    assert_eq!(whole.1.len(), 1);
+    assert_eq!(whole.1[0].line, 3);
+    for chunk in 1..=40 {
+        assert_eq!(
+            read(ExtractReader::with_chunk(chunk)),
+            whole,
+            "chunk {chunk}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
-use super::text::{DATE, NANOS_PER_DAY};
 use super::*;
 use crate::time::MICROS_PER_DAY;
 use aws_sdk_timestreamquery::types::ScalarType;
+use gridwatch_codec::timestream_text::{DATE, NANOS_PER_DAY};
 use std::time::Duration;
 
 #[test]

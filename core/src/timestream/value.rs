@@ -4,28 +4,11 @@
 
 use aws_sdk_timestreamquery::types::{ColumnInfo, Datum, ScalarType};
 
-use super::text::{
+use gridwatch_codec::timestream_text::{
     BIGINT, DATE, INTEGER, TIME, format_clock, format_date, format_ns, parse_clock, parse_date,
     parse_day_to_second, parse_timestamp, parse_year_to_month,
 };
-
-/// Epoch nanoseconds. An `i128`: in an `i64` they end in 2262, and
-/// Timestream's times run to 9999.
-pub type EpochNanos = i128;
-
-/// A value of the answer that Gridwatch cannot hold: it is shown as null
-/// and reported, and the rest of its row stands.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ValueError {
-    #[error("{value:?} is not {kind}")]
-    Malformed { kind: &'static str, value: String },
-    #[error("{value:?} is out of range for {kind} ({range})")]
-    OutOfRange {
-        kind: &'static str,
-        value: String,
-        range: &'static str,
-    },
-}
+pub use gridwatch_codec::timestream_text::{EpochNanos, ValueError};
 
 /// A Timestream value, typed.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,5 @@
 use super::*;
+use gridwatch_core::codec::extract::has_adjacent_objects;
 use gridwatch_core::time::from_civil;
 
 const REC: &str = r#"{"Time": 1700000000000, "DeviceID": "m1", "watt_measure": 5, "Region": "n"}"#;

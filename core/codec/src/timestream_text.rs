@@ -1,56 +1,74 @@
 //! The text Timestream writes scalars in (timestamps, dates, times,
 //! intervals, integers), read strictly into checked ranges, and times
 //! written back for people. Only string arithmetic here: what may overflow
-//! or wrap is checked in one place, apart from the SDK's types.
+//! or wrap is checked in one place, apart from the SDK's types, so it
+//! builds (and fuzzes) without them.
 
-use super::value::{EpochNanos, ValueError};
-use crate::time::{MICROS_PER_DAY, from_civil};
+use gridwatch_types::time::{MICROS_PER_DAY, civil, from_civil};
+
+/// Epoch nanoseconds. An `i128`: in an `i64` they end in 2262, and
+/// Timestream's times run to 9999.
+pub type EpochNanos = i128;
+
+/// A value of the answer that Gridwatch cannot hold: it is shown as null
+/// and reported, and the rest of its row stands.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{value:?} is not {kind}")]
+    Malformed { kind: &'static str, value: String },
+    #[error("{value:?} is out of range for {kind} ({range})")]
+    OutOfRange {
+        kind: &'static str,
+        value: String,
+        range: &'static str,
+    },
+}
 
 /// A kind of value and the range it may take, for messages.
 #[derive(Clone, Copy)]
-pub(super) struct Kind {
+pub struct Kind {
     name: &'static str,
     range: &'static str,
 }
 
-pub(super) const DATE: Kind = Kind {
+pub const DATE: Kind = Kind {
     name: "a date",
     range: "1970-01-01 to 9999-12-31",
 };
-pub(super) const TIMESTAMP: Kind = Kind {
+pub const TIMESTAMP: Kind = Kind {
     name: "a timestamp",
     range: "1970-01-01 to 9999-12-31",
 };
-pub(super) const TIME: Kind = Kind {
+pub const TIME: Kind = Kind {
     name: "a time",
     range: "00:00:00 to 23:59:59.999999999",
 };
-pub(super) const DAY_TO_SECOND: Kind = Kind {
+pub const DAY_TO_SECOND: Kind = Kind {
     name: "a day-to-second interval",
     range: "at most 106751 days either way",
 };
-pub(super) const YEAR_TO_MONTH: Kind = Kind {
+pub const YEAR_TO_MONTH: Kind = Kind {
     name: "a year-to-month interval",
     range: "at most 2^63 months either way",
 };
-pub(super) const BIGINT: Kind = Kind {
+pub const BIGINT: Kind = Kind {
     name: "a bigint",
     range: "-2^63 to 2^63-1",
 };
-pub(super) const INTEGER: Kind = Kind {
+pub const INTEGER: Kind = Kind {
     name: "an integer",
     range: "-2^31 to 2^31-1",
 };
 
 impl Kind {
-    pub(super) fn malformed(self, value: &str) -> ValueError {
+    pub fn malformed(self, value: &str) -> ValueError {
         ValueError::Malformed {
             kind: self.name,
             value: value.to_owned(),
         }
     }
 
-    pub(super) fn out_of_range(self, value: &str) -> ValueError {
+    pub fn out_of_range(self, value: &str) -> ValueError {
         ValueError::OutOfRange {
             kind: self.name,
             value: value.to_owned(),
@@ -68,7 +86,7 @@ impl Kind {
     }
 
     /// A signed integer of type `T`.
-    pub(super) fn integer<T>(self, s: &str) -> Result<T, ValueError>
+    pub fn integer<T>(self, s: &str) -> Result<T, ValueError>
     where
         T: std::str::FromStr<Err = std::num::ParseIntError>,
     {
@@ -81,10 +99,10 @@ impl Kind {
     }
 }
 
-pub(super) const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// `HH:MM:SS[.fffffffff]` to nanoseconds since midnight, under a day.
-pub(super) fn parse_clock(s: &str, kind: Kind, whole: &str) -> Result<i64, ValueError> {
+pub fn parse_clock(s: &str, kind: Kind, whole: &str) -> Result<i64, ValueError> {
     let (hms, frac) = match s.split_once('.') {
         Some((hms, frac)) => (hms, Some(frac)),
         None => (s, None),
@@ -130,7 +148,7 @@ fn days_in_month(year: u64, month: u64) -> u64 {
 }
 
 /// `YYYY-MM-DD`, 1970-01-01 to 9999-12-31, to days since the epoch.
-pub(super) fn parse_date(s: &str, kind: Kind, whole: &str) -> Result<i64, ValueError> {
+pub fn parse_date(s: &str, kind: Kind, whole: &str) -> Result<i64, ValueError> {
     let mut p = s.split('-');
     let (Some(y), Some(m), Some(d), None) = (p.next(), p.next(), p.next(), p.next()) else {
         return Err(kind.malformed(whole));
@@ -168,7 +186,7 @@ fn sign(s: &str) -> (bool, &str) {
 }
 
 /// `D HH:MM:SS[.fffffffff]` (possibly negative) to nanoseconds.
-pub(super) fn parse_day_to_second(s: &str) -> Result<i64, ValueError> {
+pub fn parse_day_to_second(s: &str) -> Result<i64, ValueError> {
     let k = DAY_TO_SECOND;
     let (neg, rest) = sign(s);
     let (days, clock) = rest.split_once(' ').ok_or_else(|| k.malformed(s))?;
@@ -183,7 +201,7 @@ pub(super) fn parse_day_to_second(s: &str) -> Result<i64, ValueError> {
 }
 
 /// `Y-M` (possibly negative; M under 12) to months.
-pub(super) fn parse_year_to_month(s: &str) -> Result<i64, ValueError> {
+pub fn parse_year_to_month(s: &str) -> Result<i64, ValueError> {
     let k = YEAR_TO_MONTH;
     let (neg, rest) = sign(s);
     let (y, m) = rest.split_once('-').ok_or_else(|| k.malformed(s))?;
@@ -209,7 +227,7 @@ pub fn format_ns(ns: EpochNanos) -> String {
     else {
         return format!("{ns} ns after 1970-01-01");
     };
-    let c = crate::time::civil(us);
+    let c = civil(us);
     let base = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         c.year, c.month, c.day, c.hour, c.minute, c.second
@@ -221,10 +239,10 @@ pub fn format_ns(ns: EpochNanos) -> String {
 }
 
 /// Days since the epoch as `YYYY-MM-DD`. Total, like [`format_ns`].
-pub(super) fn format_date(days: i64) -> String {
+pub fn format_date(days: i64) -> String {
     match days.checked_mul(MICROS_PER_DAY) {
         Some(us) => {
-            let c = crate::time::civil(us);
+            let c = civil(us);
             format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
         }
         None => format!("{days} days after 1970-01-01"),
@@ -233,7 +251,7 @@ pub(super) fn format_date(days: i64) -> String {
 
 /// Nanoseconds since midnight as `HH:MM:SS[.fffffffff]`. Total: hours
 /// past 23 are written as they are, never wrapped into a day.
-pub(super) fn format_clock(ns: i64) -> String {
+pub fn format_clock(ns: i64) -> String {
     let sign = if ns < 0 { "-" } else { "" };
     let abs = ns.unsigned_abs();
     let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
