@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use gridwatch_tests::{
-    EMULATOR_ENV, KillOnDrop, Kinesalite, cached_readings as readings, create_stream, files_under,
-    gridwatch_bin, put_records, wait_for,
+    EMULATOR_ENV, FaultProxy, KillOnDrop, Kinesalite, Moto, cached_readings as readings,
+    create_stream, files_under, gridwatch_bin, put_records, wait_for,
 };
 
 fn signal(child: &KillOnDrop, name: &str) {
@@ -223,6 +223,98 @@ fn sigterm_stops_ingest_with_every_record_read_committed_and_checkpointed() {
         String::from_utf8_lossy(&again.stderr)
     );
     assert_eq!(figure(&out, "records from"), 0, "{out}");
+}
+
+/// (device, time, measure) of every Timestream record the proxy passed on
+/// in WriteRecords calls answered without a fault.
+fn written(proxy: &FaultProxy) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (op, body) in proxy.requests.lock().unwrap().iter() {
+        if op != "WriteRecords" {
+            continue;
+        }
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let common = &body["CommonAttributes"];
+        for r in body["Records"].as_array().unwrap() {
+            let field = |k: &str| {
+                r.get(k)
+                    .filter(|v| !v.is_null())
+                    .or_else(|| common.get(k))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let device = field("Dimensions")
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["Name"] == "DeviceID")
+                .map(|d| d["Value"].as_str().unwrap().to_owned())
+                .unwrap();
+            out.push((
+                device,
+                field("Time").as_str().unwrap().to_owned(),
+                field("MeasureName").as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn sigterm_stops_the_bridge_and_a_rerun_writes_each_reading_exactly_once() {
+    let kinesalite = Kinesalite::start(None);
+    let endpoint = kinesalite.endpoint();
+    let records = 3_000u64;
+    stream_of(&kinesalite, "bridged", 2, records, 30);
+    let moto = Moto::start();
+    moto.create_timestream_table("grid", "readings");
+    // No faults: the proxy only records what reached Timestream.
+    let proxy = FaultProxy::start(moto.port, std::sync::Arc::new(|_: &str, _: u64| None));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("bridge.sqlite");
+    let bridge = |until_caught_up: bool| {
+        let mut args = vec![
+            "--cache",
+            cache.to_str().unwrap(),
+            "bridge",
+            "--stream",
+            "bridged",
+            "--database",
+            "grid",
+            "--table",
+            "readings",
+            "--endpoint-url",
+            &endpoint,
+        ];
+        let ts = proxy.endpoint();
+        args.extend(["--timestream-endpoint-url", ts.as_str()]);
+        if until_caught_up {
+            args.push("--until-caught-up");
+        }
+        spawn(&args)
+    };
+    // Following: only the signal ends it, sent once writing has begun.
+    let child = bridge(false);
+    wait_for(Duration::from_secs(60), "the first WriteRecords", || {
+        (!written(&proxy).is_empty()).then_some(())
+    });
+    signal(&child, "TERM");
+    let (status, out, err) = finish(child);
+    assert!(status.success(), "{status}\n{err}");
+    let first = figure(&out, "readings from");
+    let after_first = written(&proxy).len();
+    // Every record bridged in the first run was written before it exited.
+    assert_eq!(after_first as i64, first, "{out}");
+
+    let (status, out, err) = finish(bridge(true));
+    assert!(status.success(), "{status}\n{err}");
+    let second = figure(&out, "readings from");
+    assert_eq!(first + second, records as i64, "{out}");
+    let mut all = written(&proxy);
+    assert_eq!(all.len(), records as usize, "each reading written once");
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), records as usize, "no reading written twice");
 }
 
 #[test]
