@@ -183,7 +183,8 @@ impl GridwatchUi {
                 let connection = self.history.connection.clone();
                 let now_s = self.now_s;
                 egui::CentralPanel::default().show(ui, |ui| {
-                    self.dashboards.show(ui, &connection, now_s, &mut out)
+                    self.dashboards
+                        .show(ui, &connection, now_s, self.model.clock, &mut out)
                 });
                 (Sender::Dashboards, 250)
             }

@@ -109,6 +109,41 @@ pub fn segments(points: Vec<[f64; 2]>, max_gap: f64) -> Vec<Vec<[f64; 2]>> {
     out
 }
 
+/// `plot` with calendar time ticks on `clock` along x, epoch seconds.
+pub fn with_time_axis(plot: Plot<'_>, clock: Clock) -> Plot<'_> {
+    plot.x_grid_spacer(move |input| {
+        let px = points_across(&input);
+        let offset = clock.offset_s(input.bounds.0);
+        let (step, ticks) = time_ticks(
+            input.bounds.0,
+            input.bounds.1,
+            px,
+            TIME_TICK_SPACING,
+            offset,
+        );
+        marks(step, ticks)
+    })
+    .x_axis_formatter(move |mark, range| {
+        time_tick(mark.value, mark.step_size, *range.start(), clock)
+    })
+}
+
+/// The time ticks [`with_time_axis`] draws over `lo..hi` (epoch seconds)
+/// on `width` points, each on one line.
+pub fn time_labels(lo: f64, hi: f64, width: f32, clock: Clock) -> Vec<String> {
+    let (step, ticks) = time_ticks(
+        lo,
+        hi,
+        f64::from(width),
+        TIME_TICK_SPACING,
+        clock.offset_s(lo),
+    );
+    ticks
+        .iter()
+        .map(|t| time_tick(*t, step, lo, clock).replace('\n', " "))
+        .collect()
+}
+
 /// Draws the chart. `data` gives the points to draw for a time range in
 /// view (None: all of them) and a width in pixels.
 pub fn show(
@@ -134,28 +169,13 @@ pub fn show(
     let pixels = (ui.available_width() * ui.ctx().pixels_per_point()).max(1.0) as usize;
     let y_unit = unit.clone();
     let hover_unit = unit.clone();
-    let mut plot = Plot::new(chart.id)
+    let mut plot = with_time_axis(Plot::new(chart.id), clock)
         .height(chart.height)
         .y_axis_min_width(VALUE_AXIS_WIDTH)
-        .x_grid_spacer(move |input| {
-            let px = points_across(&input);
-            let offset = clock.offset_s(input.bounds.0);
-            let (step, ticks) = time_ticks(
-                input.bounds.0,
-                input.bounds.1,
-                px,
-                TIME_TICK_SPACING,
-                offset,
-            );
-            marks(step, ticks)
-        })
         .y_grid_spacer(move |input| {
             let px = points_across(&input);
             let (step, ticks) = value_marks(input.bounds.0, input.bounds.1, px, &y_unit);
             marks(step, ticks)
-        })
-        .x_axis_formatter(move |mark, range| {
-            time_tick(mark.value, mark.step_size, *range.start(), clock)
         })
         .y_axis_formatter(move |mark, range| {
             let magnitude = range.start().abs().max(range.end().abs());
@@ -225,18 +245,7 @@ pub fn show(
         .iter()
         .map(|t| axis_value(*t, step, magnitude, chart.unit))
         .collect();
-    let offset = clock.offset_s(x_lo);
-    let (tstep, tticks) = time_ticks(
-        x_lo,
-        x_hi,
-        f64::from(frame.width()),
-        TIME_TICK_SPACING,
-        offset,
-    );
-    let time_labels: Vec<String> = tticks
-        .iter()
-        .map(|t| time_tick(*t, tstep, x_lo, clock).replace('\n', " "))
-        .collect();
+    let time_labels = time_labels(x_lo, x_hi, frame.width(), clock);
     // What the axes say, for a screen reader (and the tests).
     let summary = format!(
         "{name} chart. Values: {}. Times ({}): {}",

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use gridwatch_session::Headless;
 use gridwatch_simulator::Embedded;
 use gridwatch_tests::Moto;
@@ -118,6 +118,27 @@ fn an_imported_dashboard_opens_and_a_variable_change_asks_again() {
     assert_eq!(stat(h.state()).unwrap(), "231.5 V");
     h.get_by_label("Substation");
     h.get_by_label("InfluxDB source not available yet");
+    // The chart's time axis reads as clock times on the operator's clock,
+    // not epoch seconds.
+    let axis = h
+        .get_by_label_contains("By device chart. Times (UTC): ")
+        .accesskit_node()
+        .label()
+        .unwrap_or_default();
+    let times = axis.split("): ").nth(1).unwrap_or_default().to_owned();
+    // Clock times of the dashboard's range, the first with its date.
+    let ticks: Vec<&str> = times.split(", ").collect();
+    assert!(ticks.len() >= 3, "{axis}");
+    assert!(
+        ticks[0].starts_with("22:1") && ticks[0].ends_with(" Nov 14"),
+        "{axis}"
+    );
+    assert!(
+        ticks[1..]
+            .iter()
+            .all(|t| t.len() == 5 && t.starts_with("22:1") && t.as_bytes()[2] == b':'),
+        "{axis}"
+    );
 
     // The picker: watt_measure instead; the panels are asked again.
     h.get_by_label("watt_measure").click();

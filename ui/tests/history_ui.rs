@@ -172,3 +172,134 @@ fn a_typo_in_max_bytes_is_refused_next_to_the_field_and_nothing_runs_uncapped() 
     assert_eq!(h.state().history.max_bytes(), Ok(1_000_000_000));
     rt.block_on(session.shutdown()).unwrap();
 }
+
+#[test]
+fn the_queries_variables_become_pickers_and_a_pick_runs_it_again() {
+    use egui::accesskit::Role;
+    common::use_emulator_credentials();
+    let moto = Moto::start();
+    // The query variable's own query (moto serves a canned answer once:
+    // each definition left changed asks again), then the query for each
+    // pick.
+    let devices = r#"{"QueryId":"v","ColumnInfo":[{"Name":"DeviceID","Type":{"ScalarType":"VARCHAR"}}],"Rows":[{"Data":[{"ScalarValue":"m-1"}]},{"Data":[{"ScalarValue":"m-2"}]}]}"#;
+    moto.can_query(
+        "SELECT DISTINCT DeviceID FROM grid.readings ORDER BY 1",
+        &[
+            devices.to_string(),
+            devices.to_string(),
+            devices.to_string(),
+        ],
+    );
+    for device in ["m-1", "m-2"] {
+        can(
+            &moto,
+            &format!(
+                "SELECT t, avg FROM grid.readings WHERE DeviceID = '{device}' AND Region = 'south'"
+            ),
+        );
+    }
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let session = rt.block_on(async {
+        common::session(
+            Embedded::open(&dir.path().join("v.sqlite"), 1).unwrap(),
+            dir.path(),
+        )
+    });
+    let mut h = harness(&rt, &session);
+    step_until(&mut h, "the first status", |app| app.model.status.is_some());
+    h.get_by_label("History").click();
+    h.run_steps(2);
+    h.get_by_label("Timestream").click();
+    h.run_steps(2);
+    common::type_into(&mut h, "Database", "grid");
+    common::type_into(&mut h, "Table", "readings");
+    common::type_into(&mut h, "Endpoint URL", &moto.endpoint());
+    // A panel's SQL with two template variables, left in the editor.
+    h.state_mut().history.sql =
+        "SELECT t, avg FROM $__database.$__table WHERE DeviceID = '$device' AND Region = '${region}'"
+            .into();
+    h.get_by_label("Query").focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Database").focus();
+    step_until(&mut h, "a picker for each variable", |app| {
+        app.history.variables.len() == 2
+    });
+    let names: Vec<String> = h
+        .state()
+        .history
+        .variables
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    assert_eq!(names, ["device", "region"]);
+    h.get_by_label("$device");
+    h.get_by_label("$region");
+
+    // $device lists what its query answers; $region is a list.
+    h.state_mut().history.variables[0].kind = gridwatch_types::VariableKind::Query;
+    common::type_into(
+        &mut h,
+        "Definition of $device",
+        "SELECT DISTINCT DeviceID FROM $__database.$__table ORDER BY 1",
+    );
+    common::type_into(&mut h, "Definition of $region", "south, north");
+    h.get_by_role_and_label(Role::TextInput, "Database").focus();
+    let filled = |app: &gridwatch_ui::GridwatchUi| {
+        let v = &app.history.variables;
+        v.len() == 2 && v[0].options == ["m-1", "m-2"] && v[1].options == ["south", "north"]
+    };
+    for _ in 0..300 {
+        if filled(h.state()) {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    assert!(
+        filled(h.state()),
+        "{:?} {:?} {:?}",
+        h.state().history.variables,
+        h.state().history.variable_problems,
+        h.state().history.error
+    );
+    // Nothing picked yet: the first value of each, as Grafana does.
+    let picked =
+        |app: &gridwatch_ui::GridwatchUi, i: usize| app.history.variables[i].selected.clone();
+    assert_eq!(
+        picked(h.state(), 0),
+        gridwatch_types::Selection::Values(vec!["m-1".into()])
+    );
+    h.get_by_label("Run query").click();
+    step_until(&mut h, "the answer for m-1", |app| {
+        app.history.result.is_some() || app.history.error.is_some()
+    });
+    assert_eq!(
+        h.state().history.result.as_ref().map(|r| r.sql.clone()),
+        Some("SELECT t, avg FROM grid.readings WHERE DeviceID = 'm-1' AND Region = 'south'".into()),
+        "{:?}",
+        h.state().history.error
+    );
+
+    // Another pick runs the query again by itself.
+    h.get_by_label("Value of $device").click();
+    h.run_steps(2);
+    h.get_by_label("m-2").click();
+    step_until(&mut h, "the answer for m-2", |app| {
+        app.history
+            .result
+            .as_ref()
+            .is_some_and(|r| r.sql.contains("'m-2'"))
+            || app.history.error.is_some()
+    });
+    assert!(
+        h.state().history.error.is_none(),
+        "{:?}",
+        h.state().history.error
+    );
+    assert_eq!(
+        h.state().history.result.as_ref().unwrap().table.rows.len(),
+        2
+    );
+    rt.block_on(session.shutdown()).unwrap();
+}

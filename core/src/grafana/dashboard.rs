@@ -97,6 +97,11 @@ pub fn parse_dashboard(json: &str) -> Result<Dashboard, GrafanaError> {
             .and_then(Value::as_str)
             .filter(|r| !r.is_empty())
             .map(str::to_owned),
+        week_start: d
+            .get("weekStart")
+            .and_then(Value::as_str)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned),
         variables,
         panels,
         schema_version: u32::try_from(schema).unwrap_or(u32::MAX),

@@ -273,6 +273,29 @@ fn unsafe_value(what: &str, value: &str, why: String) -> ExpandError {
     }
 }
 
+/// The template variables `sql` names (`$name`, `${name:fmt}`,
+/// `[[name]]`), each once in order of first use; macros and Grafana's
+/// built-in variables (`$__…`) are not among them.
+pub fn referenced_variables(sql: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sql.len() {
+        let rest = &sql[i..];
+        if (rest.starts_with('$') || rest.starts_with("[["))
+            && let Some(tok) = token(rest)
+        {
+            if !tok.name.starts_with("__") && !names.iter().any(|n| n == tok.name) {
+                names.push(tok.name.to_owned());
+            }
+            i += tok.len;
+            continue;
+        }
+        // On to the next character (a token starts on an ASCII byte).
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    names
+}
+
 /// Expands the template variables in `bindings` and the plugin's macros
 /// in one pass. An unknown `$name` is left as it is, as Grafana leaves it.
 pub fn expand(sql: &str, ctx: &MacroContext, bindings: &[Binding]) -> Result<String, ExpandError> {

@@ -24,9 +24,9 @@ mod time;
 mod variables;
 
 pub use dashboard::parse_dashboard;
-pub use expand::expand;
+pub use expand::{expand, referenced_variables};
 pub use macros::{MacroContext, calculate_interval_ms, parse_interval_ms, round_interval};
-pub use run::{RunOptions, run_dashboard};
+pub use run::{RunOptions, fill_query_variables, run_dashboard};
 pub use shape::{figures, format_value, series, threshold_color};
 pub use store::DashboardStore;
 pub use time::parse_grafana_time;

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use gridwatch_types::{
-    Dashboard, DashboardAnswers, Panel, PanelAnswer, PanelKind, Selection, Target, VariableKind,
-    VariableValue,
+    Dashboard, DashboardAnswers, Panel, PanelAnswer, PanelKind, Selection, Target, Variable,
+    VariableKind, VariableValue,
 };
 
 use super::variables::{apply, bind};
@@ -93,8 +93,11 @@ pub async fn run_dashboard(
     let from = options.time_from.as_deref().unwrap_or(&dashboard.time_from);
     let to = options.time_to.as_deref().unwrap_or(&dashboard.time_to);
     let bad = |e: String| GrafanaError::Expand(super::ExpandError::Range(e));
-    let from_us = super::parse_grafana_time(from, options.now_us, false).map_err(bad)?;
-    let to_us = super::parse_grafana_time(to, options.now_us, true).map_err(bad)?;
+    let week = super::time::WeekStart::parse(dashboard.week_start.as_deref().unwrap_or(""))
+        .map_err(bad)?;
+    let from_us =
+        super::time::parse_grafana_time_in(from, options.now_us, false, week).map_err(bad)?;
+    let to_us = super::time::parse_grafana_time_in(to, options.now_us, true, week).map_err(bad)?;
     let range = format!("{from}..{to}");
     let base = MacroContext {
         database: options.database.clone(),
@@ -107,60 +110,24 @@ pub async fn run_dashboard(
         min_interval_ms: None,
         ref_id: None,
     };
-    let mut problems = Vec::new();
-    // Query variables in order: a later one's query may use an earlier one.
-    for i in 0..variables.len() {
-        if variables[i].kind != VariableKind::Query || variables[i].definition.trim().is_empty() {
-            continue;
-        }
-        let bindings = bind(&variables[..i]);
-        let v = &variables[i];
-        let sql = expand(&v.definition, &base, &bindings)?;
-        let key = cache_key(
-            &dashboard.name,
-            &format!("variable {}", v.name),
-            &v.definition,
-            &bindings,
-            &range,
-        );
-        match fetch_with_cache_key(
-            &options.aws,
-            &sql,
-            &key,
-            options.max_bytes,
-            cancelled,
-            &options.cache,
-        )
-        .await
-        {
-            Ok(fetched) => {
-                let mut found: Vec<String> = Vec::new();
-                for row in &fetched.rows {
-                    let text = match row.first() {
-                        Some(serde_json::Value::String(s)) => s.clone(),
-                        Some(serde_json::Value::Null) | None => continue,
-                        Some(other) => other.to_string(),
-                    };
-                    if !found.contains(&text) {
-                        found.push(text);
-                    }
-                }
-                let v = &mut variables[i];
-                // Grafana keeps the selection while its values are still
-                // options, and takes the first option otherwise.
-                if let Selection::Values(sel) = &v.selected
-                    && !sel.iter().all(|s| found.contains(s))
-                {
-                    v.selected = Selection::Values(found.first().cloned().into_iter().collect());
-                }
-                v.options = found;
-            }
-            Err(e) => problems.push(format!(
-                "${}: its query failed, so its saved options are shown: {e}",
-                v.name
-            )),
-        }
-    }
+    let problems = fill_query_variables(
+        &mut variables,
+        &base,
+        |v, bindings| {
+            cache_key(
+                &dashboard.name,
+                &format!("variable {}", v.name),
+                &v.definition,
+                bindings,
+                &range,
+            )
+        },
+        &options.aws,
+        options.max_bytes,
+        cancelled,
+        &options.cache,
+    )
+    .await?;
     let bindings = bind(&variables);
     let chosen: Vec<(usize, &Panel)> = dashboard
         .panels
@@ -332,4 +299,67 @@ fn fill(answer: &mut PanelAnswer, panel: &Panel, results: Vec<Fetched>) {
             _ => {}
         }
     }
+}
+
+/// Fills the options of the query variables among `variables` from their
+/// own queries, in order (a later one's query may use an earlier one), and
+/// custom variables' from their lists. Each answer is cached under
+/// `key(variable, bindings)`; a query that fails leaves the variable's
+/// saved options and is named in the problems returned.
+pub async fn fill_query_variables(
+    variables: &mut [Variable],
+    base: &MacroContext,
+    key: impl Fn(&Variable, &[Binding]) -> String,
+    aws: &AwsOptions,
+    max_bytes: Option<i64>,
+    cancelled: &tokio::sync::watch::Receiver<bool>,
+    cache: &std::path::Path,
+) -> Result<Vec<String>, GrafanaError> {
+    let mut problems = Vec::new();
+    for i in 0..variables.len() {
+        if variables[i].kind == VariableKind::Custom && variables[i].options.is_empty() {
+            let found = super::custom_options(&variables[i].definition);
+            keep_or_first(&mut variables[i], found);
+        }
+        if variables[i].kind != VariableKind::Query || variables[i].definition.trim().is_empty() {
+            continue;
+        }
+        let bindings = bind(&variables[..i]);
+        let v = &variables[i];
+        let sql = expand(&v.definition, base, &bindings)?;
+        let key = key(v, &bindings);
+        match fetch_with_cache_key(aws, &sql, &key, max_bytes, cancelled, cache).await {
+            Ok(fetched) => {
+                let mut found: Vec<String> = Vec::new();
+                for row in &fetched.rows {
+                    let text = match row.first() {
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(serde_json::Value::Null) | None => continue,
+                        Some(other) => other.to_string(),
+                    };
+                    if !found.contains(&text) {
+                        found.push(text);
+                    }
+                }
+                keep_or_first(&mut variables[i], found);
+            }
+            Err(e) => problems.push(format!(
+                "${}: its query failed, so its saved options are shown: {e}",
+                v.name
+            )),
+        }
+    }
+    Ok(problems)
+}
+
+/// `found` as the variable's options. Grafana keeps the selection while its
+/// values are still options, and takes the first option otherwise (or when
+/// nothing was selected yet).
+fn keep_or_first(v: &mut Variable, found: Vec<String>) {
+    if let Selection::Values(sel) = &v.selected
+        && (sel.is_empty() || !sel.iter().all(|s| found.contains(s)))
+    {
+        v.selected = Selection::Values(found.first().cloned().into_iter().collect());
+    }
+    v.options = found;
 }

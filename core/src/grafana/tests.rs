@@ -421,7 +421,63 @@ fn grafana_times_and_rounding() {
         parse_grafana_time("now/d", now, true),
         Ok(1_699_920_000_000_000 + 86_400_000_000 - 1000)
     );
-    assert!(parse_grafana_time("now/M", now, false).is_err());
+    // Weeks from Monday (ISO) unless the dashboard says otherwise; months,
+    // quarters and years by the calendar. Expected values from Python's
+    // datetime, not from this code.
+    let s = |us: i64| us * 1_000_000;
+    assert_eq!(
+        parse_grafana_time("now/w", now, false),
+        Ok(s(1_699_833_600))
+    );
+    assert_eq!(
+        parse_grafana_time("now/w", now, true),
+        Ok(s(1_700_438_400) - 1000)
+    );
+    let sunday = super::time::WeekStart::parse("sunday").unwrap();
+    assert_eq!(
+        super::time::parse_grafana_time_in("now/w", now, false, sunday),
+        Ok(s(1_699_747_200))
+    );
+    assert_eq!(
+        parse_grafana_time("now/M", now, false),
+        Ok(s(1_698_796_800))
+    );
+    assert_eq!(
+        parse_grafana_time("now/M", now, true),
+        Ok(s(1_701_388_800) - 1000)
+    );
+    assert_eq!(
+        parse_grafana_time("now-1M/M", now, false),
+        Ok(s(1_696_118_400))
+    );
+    assert_eq!(
+        parse_grafana_time("now/Q", now, false),
+        Ok(s(1_696_118_400))
+    );
+    assert_eq!(
+        parse_grafana_time("now/y", now, false),
+        Ok(s(1_672_531_200))
+    );
+    assert_eq!(
+        parse_grafana_time("now-d", now, false),
+        Ok(now - 86_400_000_000)
+    );
+    // January 31st plus a month is February's last day, in a leap year.
+    assert_eq!(
+        parse_grafana_time("now+1M", s(1_706_695_200), false),
+        Ok(s(1_709_200_800))
+    );
+    for bad in [
+        "now/x",
+        "now\u{20ac}",
+        "now-1000000y",
+        "now+99999999999999999999d",
+        "now-1",
+    ] {
+        let e = parse_grafana_time(bad, now, false).unwrap_err();
+        assert!(e.contains("the dashboard's time"), "{bad}: {e}");
+    }
+    assert!(super::time::WeekStart::parse("funday").is_err());
 }
 
 mod properties {

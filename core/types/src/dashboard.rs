@@ -150,6 +150,9 @@ pub struct Dashboard {
     pub time_to: String,
     /// Refresh every (`30s`, `1m`), if the dashboard says.
     pub refresh: Option<String>,
+    /// The day weeks start on for `/w` (`monday`, `sunday`…), if it says.
+    #[serde(default)]
+    pub week_start: Option<String>,
     pub variables: Vec<Variable>,
     pub panels: Vec<Panel>,
     pub schema_version: u32,

@@ -34,6 +34,15 @@ pub struct HistoryQuery {
     pub variables: Vec<crate::Variable>,
 }
 
+/// The template variables of the operator's SQL, each with the values its
+/// picker offers, and what went wrong filling them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryVariables {
+    /// In order of first use in the SQL.
+    pub variables: Vec<crate::Variable>,
+    pub problems: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistoryResult {
     pub table: ResultTable,

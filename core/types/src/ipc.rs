@@ -58,6 +58,9 @@ pub enum Request {
     /// History from Timestream (a chart, or the operator's SQL).
     History(HistoryQuery),
     CancelHistory,
+    /// The template variables the query's SQL names, with the pickers'
+    /// options filled (a custom list's values, a query variable's answer).
+    HistoryVariables(HistoryQuery),
     /// The pipeline's monthly cost for a fleet.
     EstimateCost(FleetSpec),
     /// Export a table; the shell asks where.
@@ -108,6 +111,8 @@ pub enum Reply {
     /// To FillLake, JobStatus and CancelJob.
     Job(JobStatus),
     History(HistoryResult),
+    /// To HistoryVariables.
+    Variables(crate::HistoryVariables),
     Cost(CostEstimate),
     /// To ExportTable and SaveReport.
     Saved(Saved),
@@ -151,6 +156,7 @@ impl Request {
             Request::CancelJob => "cancel_job",
             Request::History(_) => "history",
             Request::CancelHistory => "cancel_history",
+            Request::HistoryVariables(_) => "history_variables",
             Request::EstimateCost(_) => "estimate_cost",
             Request::ExportTable(_) => "export_table",
             Request::SaveReport(_) => "save_report",
@@ -230,6 +236,7 @@ mod tests {
             Request::CancelJob,
             Request::History(HistoryQuery::default()),
             Request::CancelHistory,
+            Request::HistoryVariables(HistoryQuery::default()),
             Request::EstimateCost(FleetSpec::default()),
             Request::ExportTable(ExportTable {
                 table: ResultTable::default(),

@@ -106,6 +106,9 @@ impl Session {
             Request::JobStatus => Reply::Job(self.job_status().await),
             Request::CancelJob => Reply::Job(self.cancel_job().await),
             Request::History(query) => Reply::History(self.history(query).await?),
+            Request::HistoryVariables(query) => {
+                Reply::Variables(self.history_variables(query).await?)
+            }
             Request::CancelHistory => {
                 self.cancel_history();
                 Reply::Done

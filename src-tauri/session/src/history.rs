@@ -2,32 +2,44 @@
 //! width, or the operator's SQL; cached for offline use.
 
 use gridwatch_core::aws::AwsOptions;
+use gridwatch_core::grafana;
 use gridwatch_core::timestream::{self, MacroContext};
-use gridwatch_types::{HistoryQuery, HistoryResult};
+use gridwatch_types::{HistoryQuery, HistoryResult, HistoryVariables, Variable, VariableKind};
 
 use crate::{Error, Result, Session, lock};
 
+/// The measure as Timestream names it: with its `_measure` suffix.
+fn measure_name(measure: &str) -> String {
+    if measure.ends_with(gridwatch_core::codec::MEASURE_SUFFIX) {
+        measure.to_owned()
+    } else {
+        format!("{measure}{}", gridwatch_core::codec::MEASURE_SUFFIX)
+    }
+}
+
 impl Session {
-    pub async fn history(&self, q: HistoryQuery) -> Result<HistoryResult> {
+    /// The macros' context of a history query, its range checked.
+    fn macro_context(q: &HistoryQuery) -> Result<MacroContext> {
         let c = &q.connection;
-        let measure = if q.measure.ends_with(gridwatch_core::codec::MEASURE_SUFFIX) {
-            q.measure.clone()
-        } else {
-            format!("{}{}", q.measure, gridwatch_core::codec::MEASURE_SUFFIX)
-        };
         // The page's range is checked before any arithmetic on it.
         timestream::check_range(q.from_us, q.to_us).map_err(Error::Invalid)?;
-        let ctx = MacroContext {
+        Ok(MacroContext {
             database: Some(c.database.clone()).filter(|s| !s.is_empty()),
             table: Some(c.table.clone()).filter(|s| !s.is_empty()),
-            measure: Some(measure.clone()),
+            measure: Some(measure_name(&q.measure)),
             from_us: q.from_us,
             to_us: q.to_us,
             pixels: q.pixels.max(1),
             now_us: gridwatch_core::time::now_us(),
             min_interval_ms: None,
             ref_id: None,
-        };
+        })
+    }
+
+    pub async fn history(&self, q: HistoryQuery) -> Result<HistoryResult> {
+        let c = &q.connection;
+        let measure = measure_name(&q.measure);
+        let ctx = Self::macro_context(&q)?;
         let sql = match q.sql.as_deref().filter(|s| !s.trim().is_empty()) {
             Some(sql) => gridwatch_core::grafana::expand(
                 sql,
@@ -75,6 +87,54 @@ impl Session {
             bytes_scanned: fetched.stats.bytes_scanned,
             bytes_metered: fetched.stats.bytes_metered,
             cached_at_us: fetched.cached_at_us,
+        })
+    }
+
+    /// The variables the query's SQL names, in order, each with its
+    /// picker's options: a custom variable's from its comma list, a query
+    /// variable's from its own query (cached like any answer). The
+    /// operator's kind, definition and selection of each are kept.
+    pub async fn history_variables(&self, q: HistoryQuery) -> Result<HistoryVariables> {
+        let sql = q.sql.as_deref().unwrap_or_default();
+        let mut variables: Vec<Variable> = grafana::referenced_variables(sql)
+            .into_iter()
+            .map(|name| {
+                let mut v = q
+                    .variables
+                    .iter()
+                    .find(|v| v.name == name)
+                    .cloned()
+                    .unwrap_or_else(|| Variable {
+                        name,
+                        kind: VariableKind::Custom,
+                        ..Variable::default()
+                    });
+                // A list is read anew as it is now; a query variable keeps
+                // its last options until its query answers.
+                if v.kind == VariableKind::Custom {
+                    v.options.clear();
+                }
+                v
+            })
+            .collect();
+        let ctx = Self::macro_context(&q)?;
+        let c = &q.connection;
+        let options = AwsOptions::from_form(&c.profile, &c.region, &c.endpoint_url);
+        let stop_rx = self.history_stop_signal();
+        let problems = grafana::fill_query_variables(
+            &mut variables,
+            &ctx,
+            |v, bindings| format!("history:variable {}:{bindings:?}:{}", v.name, v.definition),
+            &options,
+            q.max_bytes,
+            &stop_rx,
+            self.engine.cache_path(),
+        )
+        .await
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(HistoryVariables {
+            variables,
+            problems,
         })
     }
 

@@ -4,6 +4,8 @@
 use egui::{Color32, RichText};
 use gridwatch_types::{Cell, Panel, PanelAnswer, PanelKind, PanelSeries};
 
+use crate::format::Clock;
+
 /// Grafana's named colours (and `#rrggbb`), as its panels paint them.
 pub fn grafana_color(name: &str) -> Color32 {
     let base = name
@@ -29,7 +31,7 @@ pub fn grafana_color(name: &str) -> Color32 {
 }
 
 /// Draws `panel` with its answer (None: not answered yet).
-pub fn show(ui: &mut egui::Ui, panel: &Panel, answer: Option<&PanelAnswer>) {
+pub fn show(ui: &mut egui::Ui, panel: &Panel, answer: Option<&PanelAnswer>, clock: Clock) {
     ui.horizontal(|ui| {
         ui.strong(&panel.title);
         if let Some(at) = answer.and_then(|a| a.cached_at_us) {
@@ -55,7 +57,7 @@ pub fn show(ui: &mut egui::Ui, panel: &Panel, answer: Option<&PanelAnswer>) {
         return;
     }
     match &panel.kind {
-        PanelKind::TimeSeries => chart(ui, panel.id, &answer.series),
+        PanelKind::TimeSeries => chart(ui, panel, &answer.series, clock),
         PanelKind::Stat | PanelKind::Gauge | PanelKind::BarGauge => figures(ui, panel, answer),
         PanelKind::Table => table(ui, panel.id, answer),
         PanelKind::Heatmap => heatmap(ui, &answer.series),
@@ -63,24 +65,41 @@ pub fn show(ui: &mut egui::Ui, panel: &Panel, answer: Option<&PanelAnswer>) {
     }
 }
 
-fn chart(ui: &mut egui::Ui, id: u32, series: &[PanelSeries]) {
+fn chart(ui: &mut egui::Ui, panel: &Panel, series: &[PanelSeries], clock: Clock) {
     if series.is_empty() {
         ui.label("No data");
         return;
     }
-    egui_plot::Plot::new(("dashboard-chart", id))
+    let plot = egui_plot::Plot::new(("dashboard-chart", panel.id))
         .legend(egui_plot::Legend::default())
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            for s in series {
-                let points: Vec<[f64; 2]> = s
-                    .points
-                    .iter()
-                    .map(|(t, v)| [*t as f64 / 1e6, *v])
-                    .collect();
-                plot.line(egui_plot::Line::new(s.name.clone(), points));
-            }
-        });
+        .allow_scroll(false);
+    let response = crate::chart::with_time_axis(plot, clock).show(ui, |plot| {
+        for s in series {
+            let points: Vec<[f64; 2]> = s
+                .points
+                .iter()
+                .map(|(t, v)| [*t as f64 / 1e6, *v])
+                .collect();
+            plot.line(egui_plot::Line::new(s.name.clone(), points));
+        }
+    });
+    // What the time axis says, for a screen reader (and the tests).
+    let bounds = response.transform.bounds();
+    let times = crate::chart::time_labels(
+        bounds.min()[0],
+        bounds.max()[0],
+        response.transform.frame().width(),
+        clock,
+    );
+    let summary = format!(
+        "{} chart. Times ({}): {}",
+        panel.title,
+        clock.name(),
+        times.join(", ")
+    );
+    response
+        .response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Figure, true, &summary));
 }
 
 fn figures(ui: &mut egui::Ui, panel: &Panel, answer: &PanelAnswer) {

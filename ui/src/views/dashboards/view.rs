@@ -5,6 +5,7 @@ use gridwatch_types::{PanelKind, Request, Selection, TimestreamConnection, Varia
 
 use super::{Dashboards, panel, panel_rects};
 use crate::backend::Outbox;
+use crate::format::Clock;
 
 impl Dashboards {
     pub fn show(
@@ -12,6 +13,7 @@ impl Dashboards {
         ui: &mut egui::Ui,
         connection: &TimestreamConnection,
         now_s: f64,
+        clock: Clock,
         out: &mut Outbox,
     ) {
         if self.names.is_none() {
@@ -62,7 +64,7 @@ impl Dashboards {
             }
         }
         ui.separator();
-        self.grid(ui);
+        self.grid(ui, clock);
     }
 
     fn pickers(
@@ -87,7 +89,7 @@ impl Dashboards {
         }
     }
 
-    fn grid(&mut self, ui: &mut egui::Ui) {
+    fn grid(&mut self, ui: &mut egui::Ui, clock: Clock) {
         let Some(d) = self.current.clone() else {
             return;
         };
@@ -125,7 +127,7 @@ impl Dashboards {
                         .answers
                         .as_ref()
                         .and_then(|a| a.panels.iter().find(|x| x.panel_id == p.id));
-                    panel::show(ui, p, answer);
+                    panel::show(ui, p, answer, clock);
                 });
             }
         });

@@ -5,6 +5,7 @@
 //! soon as the view opens.
 
 mod chart;
+mod variables;
 mod view;
 
 pub use chart::HistoryChart;
@@ -89,6 +90,11 @@ pub struct History {
     /// The result as a chart, parsed once (an answer can hold millions of
     /// rows; each frame draws a few points per pixel of it).
     pub chart: Option<HistoryChart>,
+    /// The template variables the SQL uses, with their pickers' options.
+    pub variables: Vec<gridwatch_types::Variable>,
+    pub variable_problems: Vec<String>,
+    /// The SQL and definitions the variables were last asked for.
+    pub variables_asked: Option<String>,
 }
 
 pub(crate) const SHOW_MEASURES: &str = "SHOW MEASURES FROM $__database.$__table";
@@ -119,6 +125,9 @@ impl Default for History {
             dimensions: Vec::new(),
             from_cache: false,
             chart: None,
+            variables: Vec::new(),
+            variable_problems: Vec::new(),
+            variables_asked: None,
         }
     }
 }
@@ -162,6 +171,19 @@ impl History {
             self.from_cache = false;
             self.fit_pending = true;
         }
+    }
+
+    /// What the variables' options depend on: the SQL, and each
+    /// variable's kind and definition.
+    pub fn variables_signature(&self) -> String {
+        let mut s = self.sql.clone();
+        for v in &self.variables {
+            s.push_str(&format!(
+                "\u{0}{}\u{0}{:?}\u{0}{}",
+                v.name, v.kind, v.definition
+            ));
+        }
+        s
     }
 
     /// The chosen range in epoch microseconds, or what is wrong with the
@@ -225,7 +247,7 @@ impl History {
             to_us,
             pixels,
             max_bytes: Some(max_bytes),
-            variables: Vec::new(),
+            variables: self.variables.clone(),
         }
     }
 
@@ -313,6 +335,7 @@ impl History {
     pub fn on_reply(&mut self, answer: Answer) -> Option<Answer> {
         match answer.result {
             Ok(Reply::History(result)) => self.take(result),
+            Ok(Reply::Variables(found)) => self.take_variables(found),
             Ok(Reply::Chart(chart)) => self.take_cache(chart),
             Ok(Reply::Saved(saved)) => {
                 if let Some(path) = saved.path {

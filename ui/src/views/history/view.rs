@@ -150,14 +150,38 @@ impl History {
         width: u32,
         out: &mut Outbox,
     ) {
+        let mut rerun = false;
         if self.source == Source::Timestream {
-            ui.add(
-                egui::TextEdit::multiline(&mut self.sql)
-                    .code_editor()
-                    .desired_rows(4)
-                    .desired_width(f32::INFINITY),
-            )
-            .accessible_name("Query");
+            let editor = ui
+                .add(
+                    egui::TextEdit::multiline(&mut self.sql)
+                        .code_editor()
+                        .desired_rows(4)
+                        .desired_width(f32::INFINITY),
+                )
+                .accessible_name("Query");
+            let edited = self.variable_pickers(ui);
+            rerun = edited.selection;
+            // The variables are asked for when the SQL or a definition is
+            // left changed (not at each keystroke: a query variable costs
+            // a Timestream query).
+            let signature = self.variables_signature();
+            let settled =
+                editor.lost_focus() || edited.definitions || self.variables_asked.is_none();
+            if settled
+                && !editor.has_focus()
+                && self.variables_asked.as_deref() != Some(signature.as_str())
+                && let (Ok(range), Ok(Some(cap))) = (range, cap)
+            {
+                self.variables_asked = Some(signature);
+                out.push(Request::HistoryVariables(self.query(
+                    device.map(String::from),
+                    Some(self.sql.clone()),
+                    width,
+                    *range,
+                    *cap,
+                )));
+            }
         }
         // The query's macros need what they stand for: say so beside the
         // greyed button, in the view's words (not the CLI's flags).
@@ -171,12 +195,13 @@ impl History {
         };
         ui.horizontal(|ui| {
             if self.source == Source::Timestream
-                && ui
+                && (ui
                     .add_enabled(
                         !self.waiting && range.is_ok() && cap.is_ok() && missing.is_none(),
                         egui::Button::new("Run query"),
                     )
                     .clicked()
+                    | (rerun && !self.waiting && missing.is_none()))
                 && let (Ok(range), Ok(Some(cap))) = (range, cap)
             {
                 self.waiting = true;
