@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev)
 TEST_PACKAGES=(curl chromium poppler-utils xvfb x11-utils imagemagick x11-apps xauth xdotool fonts-dejavu-core
-  dbus-bin dbus-daemon mesa-vulkan-drivers)
+  dbus-bin dbus-daemon mesa-vulkan-drivers influxdb)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -36,6 +36,11 @@ install_packages() {
 setup() {
   command -v apt-get >/dev/null || { echo "this script sets up Debian or Ubuntu (apt-get not found)" >&2; exit 1; }
   install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  # The tests start their own influxd on loopback; the package's service
+  # would listen on every interface.
+  if command -v systemctl >/dev/null && systemctl is-enabled influxdb >/dev/null 2>&1; then
+    as_root systemctl disable --now influxdb >/dev/null 2>&1 || true
+  fi
   command -v cargo >/dev/null || { echo "Rust is missing: install it with rustup (https://rustup.rs), 1.90 or newer" >&2; exit 1; }
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32 target"

@@ -1,13 +1,15 @@
-//! The stream-to-Timestream bridge: what the seed's Flink job does
+//! The stream-to-time-series bridge: what the seed's Flink job does
 //! (JsonToTimestreamPayloadFn, OffsetFutureTimestreamPoints, TimestreamSink),
-//! for users without Flink.
+//! for users without Flink, into Timestream or InfluxDB (Timestream for
+//! InfluxDB, where AWS sends new customers).
 //!
 //! Records are decoded (points more than 15 minutes ahead take their arrival
-//! time), written in batches of at most 100 Timestream records, throttling
-//! and internal errors retried with backoff, rejected records quarantined
-//! with Timestream's reason. A shard's checkpoint is stored after its batch
-//! is written: at least once, which is safe because Timestream accepts an
-//! identical duplicate.
+//! time), written in batches (at most 100 Timestream records; 5,000 lines
+//! of InfluxDB line protocol), throttling and server errors retried with
+//! backoff, rejected records quarantined with the server's reason. A
+//! shard's checkpoint is stored after its batch is acknowledged: at least
+//! once, which is safe because Timestream accepts an identical duplicate
+//! and InfluxDB overwrites a point of the same series and time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,11 +23,15 @@ use tokio::sync::{mpsc, watch};
 
 use crate::cache::{Cache, Checkpoint, IngestBatch, Quarantined};
 use crate::codec::{self, MEASURE_SUFFIX, Record};
+use crate::influx::client::Written;
+use crate::influx::{InfluxClient, InfluxError};
 use crate::ingest::ShardBatch;
 use crate::kinesis::{self, ConsumerConfig, KinesisError, ShardBoard};
 
 /// Timestream's limit per WriteRecords call.
 pub const MAX_RECORDS_PER_WRITE: usize = 100;
+/// Lines per InfluxDB write: InfluxData's advice for a batch.
+pub const MAX_LINES_PER_WRITE: usize = 5_000;
 const MAX_ATTEMPTS: u32 = 10;
 
 #[derive(Debug, Clone)]
@@ -47,6 +53,24 @@ pub enum BridgeError {
     Cache(#[from] crate::CacheError),
     #[error("Timestream refused the write: {0}")]
     Timestream(String),
+    #[error(transparent)]
+    Influx(#[from] InfluxError),
+}
+
+/// Where the bridge writes.
+#[derive(Debug)]
+pub enum Sink {
+    Timestream {
+        client: Client,
+        config: BridgeConfig,
+    },
+    Influx {
+        client: InfluxClient,
+        /// The measurement and the tag of the device (`readings`,
+        /// `DeviceID` by default).
+        measurement: String,
+        device_tag: String,
+    },
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -178,24 +202,7 @@ async fn write_batch(
             }
         }
     }
-    rejected.sort();
-    rejected.dedup_by_key(|(i, _)| *i);
-    Ok(rejected
-        .into_iter()
-        .map(|(i, reason)| {
-            let r = &batch.records[i];
-            let mut raw = Vec::new();
-            codec::encode(r, &mut raw);
-            Quarantined {
-                shard: Some(batch.shard.clone()),
-                sequence: batch.checkpoint.clone(),
-                received_us: r.time_us,
-                reason_code: "rejected_by_timestream".into(),
-                reason,
-                raw,
-            }
-        })
-        .collect())
+    Ok(quarantine(batch, rejected, "rejected_by_timestream"))
 }
 
 /// Follows the stream and writes it to Timestream until caught up (if
@@ -203,9 +210,8 @@ async fn write_batch(
 /// under `source`.
 pub async fn run(
     kinesis: aws_sdk_kinesis::Client,
-    timestream: Client,
+    sink: Sink,
     consumer: ConsumerConfig,
-    config: BridgeConfig,
     mut cache: Cache,
     source: String,
     stop: watch::Receiver<bool>,
@@ -229,7 +235,16 @@ pub async fn run(
     while let Some(batch) = rx.recv().await {
         summary.readings += batch.records.len() as u64;
         let mut quarantined = batch.quarantined.clone();
-        quarantined.extend(write_batch(&timestream, &config, &batch, &mut summary).await?);
+        quarantined.extend(match &sink {
+            Sink::Timestream { client, config } => {
+                write_batch(client, config, &batch, &mut summary).await?
+            }
+            Sink::Influx {
+                client,
+                measurement,
+                device_tag,
+            } => write_influx(client, measurement, device_tag, &batch, &mut summary).await?,
+        });
         summary.quarantined += quarantined.len() as u64;
         let checkpoints: Vec<Checkpoint> = batch
             .checkpoint
@@ -259,6 +274,77 @@ pub async fn run(
 
 /// A Timestream write client: endpoint discovery against AWS, none against
 /// an endpoint URL.
+/// Writes one shard batch to InfluxDB; returns the readings it refused,
+/// with its reason, for the quarantine. A refused batch is written again
+/// line by line to find the lines at fault (the others are simply written
+/// again: the same point twice is one point).
+async fn write_influx(
+    client: &InfluxClient,
+    measurement: &str,
+    device_tag: &str,
+    batch: &ShardBatch,
+    summary: &mut BridgeSummary,
+) -> Result<Vec<Quarantined>, BridgeError> {
+    let lines: Vec<String> = batch
+        .records
+        .iter()
+        .map(|r| {
+            let mut line = String::new();
+            crate::influx::line::write_point(&mut line, measurement, device_tag, r);
+            line
+        })
+        .collect();
+    let mut rejected: Vec<(usize, String)> = Vec::new();
+    for (c, chunk) in lines.chunks(MAX_LINES_PER_WRITE).enumerate() {
+        let (outcome, retries) = client.write(&chunk.concat()).await?;
+        summary.writes += 1;
+        summary.retries += u64::from(retries);
+        if outcome == Written::All {
+            summary.written += chunk.len() as u64;
+            continue;
+        }
+        for (i, line) in chunk.iter().enumerate() {
+            let (outcome, retries) = client.write(line).await?;
+            summary.writes += 1;
+            summary.retries += u64::from(retries);
+            match outcome {
+                Written::All => summary.written += 1,
+                Written::Refused(reason) => {
+                    summary.rejected += 1;
+                    rejected.push((c * MAX_LINES_PER_WRITE + i, reason));
+                }
+            }
+        }
+    }
+    Ok(quarantine(batch, rejected, "rejected_by_influxdb"))
+}
+
+/// The quarantine rows of the readings of `batch` at `rejected`.
+fn quarantine(
+    batch: &ShardBatch,
+    mut rejected: Vec<(usize, String)>,
+    code: &str,
+) -> Vec<Quarantined> {
+    rejected.sort();
+    rejected.dedup_by_key(|(i, _)| *i);
+    rejected
+        .into_iter()
+        .filter_map(|(i, reason)| {
+            let r = batch.records.get(i)?;
+            let mut raw = Vec::new();
+            codec::encode(r, &mut raw);
+            Some(Quarantined {
+                shard: Some(batch.shard.clone()),
+                sequence: batch.checkpoint.clone(),
+                received_us: r.time_us,
+                reason_code: code.into(),
+                reason,
+                raw,
+            })
+        })
+        .collect()
+}
+
 pub async fn write_client(options: &crate::aws::AwsOptions) -> Result<Client, BridgeError> {
     crate::aws::timestream_client!(Client, options)
         .await

@@ -6,6 +6,8 @@
 //! - [`ingest`]: shards -> decode -> cache, exactly once per checkpoint.
 //! - [`kinesis`]: following a Kinesis stream's shards; [`aws`]: credentials.
 //! - [`live`]: what the operator's screen needs from the stream.
+//! - [`timestream`] and [`influx`]: history from Timestream and from
+//!   InfluxDB (Timestream for InfluxDB), cached for offline use.
 //!
 //! This crate knows nothing of Tauri, egui or the simulator.
 
@@ -19,6 +21,7 @@ pub use gridwatch_codec as codec;
 pub mod cost;
 pub mod files;
 pub mod grafana;
+pub mod influx;
 pub mod ingest;
 pub mod kinesis;
 pub mod live;

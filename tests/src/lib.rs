@@ -994,3 +994,144 @@ pub async fn put_each(client: &aws_sdk_kinesis::Client, stream: &str, records: &
             .expect("PutRecord");
     }
 }
+
+/// Debian's InfluxDB 1.x (`influxd`), the test server for Timestream for
+/// InfluxDB: started on free loopback ports with its data in a temporary
+/// folder; fails the test (never skips it) when it is missing. Every
+/// request the tests make of it goes through `curl`, not the product's
+/// client.
+pub struct Influx {
+    pub port: u16,
+    /// With auth on: the admin user and password the tests created.
+    pub admin: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+    _process: KillOnDrop,
+}
+
+impl Influx {
+    /// Starts influxd with a database `grid`; with `auth`, HTTP auth on and
+    /// an admin user `admin` / `s3cret`.
+    pub fn start(auth: bool) -> Influx {
+        let bin = Command::new("sh")
+            .args(["-c", "command -v influxd"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        let bin = bin.unwrap_or_else(|| {
+            panic!("influxd is not installed (Debian's influxdb): run `./dev.sh setup`")
+        });
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("a data folder");
+            let (port, rpc) = (free(), free());
+            let d = dir.path().display();
+            let config = format!(
+                "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
+                 [meta]\n  dir = \"{d}/meta\"\n\
+                 [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
+                 [http]\n  bind-address = \"127.0.0.1:{port}\"\n  auth-enabled = {auth}\n  log-enabled = false\n\
+                 [monitor]\n  store-enabled = false\n\
+                 [continuous_queries]\n  enabled = false\n"
+            );
+            let path = dir.path().join("influxdb.conf");
+            std::fs::write(&path, config).expect("the config file");
+            let child = Command::new(&bin)
+                .arg("-config")
+                .arg(&path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("influxd starts");
+            let process = KillOnDrop(child);
+            let mut influx = Influx {
+                port,
+                admin: None,
+                _dir: dir,
+                _process: process,
+            };
+            let up = (0..100).any(|_| {
+                std::thread::sleep(Duration::from_millis(100));
+                influx.curl(&[
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    &format!("{}/ping", influx.url()),
+                ]) == "204"
+            });
+            if !up {
+                continue;
+            }
+            if auth {
+                // The first user may be made without credentials.
+                influx.run("CREATE USER admin WITH PASSWORD 's3cret' WITH ALL PRIVILEGES");
+                influx.admin = Some(("admin".into(), "s3cret".into()));
+            }
+            influx.run("CREATE DATABASE grid");
+            return influx;
+        }
+        panic!("influxd did not start");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// curl's standard output, with the admin's credentials when auth is on.
+    fn curl(&self, args: &[&str]) -> String {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--max-time", "30"]);
+        if let Some((u, p)) = &self.admin {
+            cmd.args(["-u", &format!("{u}:{p}")]);
+        }
+        let out = cmd.args(args).output().expect("curl runs (package curl)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs InfluxQL in database `grid` (or none, for CREATE DATABASE) and
+    /// returns InfluxDB's JSON answer; an error in it fails the test.
+    pub fn run(&self, q: &str) -> serde_json::Value {
+        let body = self.curl(&[
+            "-X",
+            "POST",
+            &format!("{}/query", self.url()),
+            "--data-urlencode",
+            "db=grid",
+            "--data-urlencode",
+            "epoch=ms",
+            "--data-urlencode",
+            &format!("q={q}"),
+        ]);
+        let v: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{q}: {e}: {body}"));
+        assert!(
+            v.get("error").is_none() && v["results"][0].get("error").is_none(),
+            "{q}: {v}"
+        );
+        v
+    }
+
+    /// Writes line protocol (times in milliseconds) to database `grid`;
+    /// returns the HTTP status.
+    pub fn write(&self, lines: &str) -> String {
+        let file = tempfile::NamedTempFile::new().expect("a temp file");
+        std::fs::write(file.path(), lines).expect("the lines");
+        self.curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "POST",
+            &format!("{}/write?db=grid&precision=ms", self.url()),
+            "--data-binary",
+            &format!("@{}", file.path().display()),
+        ])
+    }
+}

@@ -80,6 +80,55 @@ impl AwsArgs {
     }
 }
 
+/// Where an InfluxDB is (Timestream for InfluxDB, or InfluxDB 1.x/2.x/3.x)
+/// and how its readings are laid out. Credentials never on the command
+/// line: INFLUX_TOKEN, or INFLUX_USERNAME and INFLUX_PASSWORD, or a
+/// Secrets Manager secret.
+#[derive(Debug, Clone, Args)]
+pub struct InfluxArgs {
+    /// InfluxDB's URL, e.g. https://<instance>:8086 (8181 for 3.x).
+    #[arg(long, env = "INFLUX_URL")]
+    pub influx_url: Option<String>,
+    /// The database (InfluxDB 1.x), or the bucket mapped to it.
+    #[arg(long, env = "INFLUX_DB")]
+    pub influx_db: Option<String>,
+    /// The measurement holding the readings.
+    #[arg(long, default_value = gridwatch_types::DEFAULT_MEASUREMENT)]
+    pub influx_measurement: String,
+    /// The tag holding the device.
+    #[arg(long, default_value = gridwatch_types::DEFAULT_DEVICE_TAG)]
+    pub influx_device_tag: String,
+    /// An AWS Secrets Manager secret (name or ARN) holding the credentials
+    /// ({"username", "password"} or {"token"}), read through the default
+    /// AWS credential chain (--profile, --region, --endpoint-url).
+    #[arg(long)]
+    pub influx_secret: Option<String>,
+}
+
+impl InfluxArgs {
+    /// The connection these flags name; URL and database are needed.
+    pub fn connection(&self, aws: &AwsArgs) -> anyhow::Result<gridwatch_types::InfluxConnection> {
+        let url = self
+            .influx_url
+            .clone()
+            .context("--influx-url (or INFLUX_URL) is needed for InfluxDB")?;
+        let database = self
+            .influx_db
+            .clone()
+            .context("--influx-db (or INFLUX_DB) is needed for InfluxDB")?;
+        Ok(gridwatch_types::InfluxConnection {
+            url,
+            database,
+            measurement: self.influx_measurement.clone(),
+            device_tag: self.influx_device_tag.clone(),
+            secret: self.influx_secret.clone(),
+            profile: aws.profile.clone(),
+            region: aws.region.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+        })
+    }
+}
+
 /// Where a simulated fleet's records go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Destination {
@@ -171,6 +220,9 @@ pub enum HistorySource {
     Cache,
     /// Amazon Timestream (--database, --table), aggregated on the server.
     Timestream,
+    /// InfluxDB or Timestream for InfluxDB (--influx-url, --influx-db),
+    /// aggregated on the server.
+    Influxdb,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +240,8 @@ pub struct QueryArgs {
     pub max_bytes: Option<i64>,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub influx: InfluxArgs,
     /// The measure, e.g. voltage, watt, current, energy, temperature
     /// (voltage_measure works too).
     #[arg(long)]

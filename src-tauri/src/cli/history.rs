@@ -1,17 +1,19 @@
-//! Timestream from the command line: `sql` (with Grafana's macros) and
-//! `query --source timestream`, results cached for offline use.
+//! Timestream and InfluxDB from the command line: `sql` (with Grafana's
+//! macros) and `query --source timestream|influxdb`, results cached for
+//! offline use.
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use gridwatch_core::grafana::{self, MacroContext};
+use gridwatch_core::influx::{self, influxql};
 use gridwatch_core::timestream;
 use gridwatch_lake::Rows;
 use gridwatch_types::time::format_time;
 use tokio::sync::watch;
 
-use super::args::{AwsArgs, QueryArgs, flag_time};
+use super::args::{AwsArgs, InfluxArgs, QueryArgs, flag_time};
 use super::fleet_run::runtime;
 use super::output::{Format, print_rows};
 
@@ -23,7 +25,9 @@ pub struct SqlArgs {
     /// $__refId) and template variables ($name, ${name:format}, [[name]])
     /// are expanded as Grafana would.
     pub query: String,
-    /// Where the query runs (only timestream for now).
+    /// Where the query runs: timestream (SQL, the Timestream plugin's
+    /// macros) or influxdb (InfluxQL, Grafana's InfluxDB macros: $timeFilter,
+    /// $__interval, $interval, $__interval_ms, $__from, $__to).
     #[arg(long, default_value = "timestream")]
     pub source: String,
     #[arg(long)]
@@ -57,6 +61,8 @@ pub struct SqlArgs {
     pub format: Format,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub influx: InfluxArgs,
 }
 
 /// Runs a query to its end (Ctrl-C cancels it), through the cache, says
@@ -103,9 +109,11 @@ pub(crate) fn fetch_and_print(
 }
 
 pub fn sql(args: SqlArgs, cache: &Path) -> anyhow::Result<()> {
-    if args.source != "timestream" {
-        bail!("--source {:?}: only timestream runs SQL", args.source);
-    }
+    let influx = match args.source.as_str() {
+        "timestream" => false,
+        "influxdb" => true,
+        other => bail!("--source {other:?}: timestream (SQL) or influxdb (InfluxQL)"),
+    };
     let now = gridwatch_core::time::now_us();
     let from_us = flag_time("--from", &args.from, now)?;
     let to_us = flag_time("--to", &args.to, now)?;
@@ -130,13 +138,97 @@ pub fn sql(args: SqlArgs, cache: &Path) -> anyhow::Result<()> {
         .iter()
         .map(|v| grafana::parse_var(v))
         .collect::<Result<Vec<_>, _>>()?;
-    let sql = grafana::expand(&args.query, &ctx, &vars)?;
+    let sql = if influx {
+        influxql::expand_influxql(&args.query, &ctx, &vars)?
+    } else {
+        grafana::expand(&args.query, &ctx, &vars)?
+    };
     if args.explain {
         println!("{sql}");
         return Ok(());
     }
     tracing::info!(%sql, "running");
+    if influx {
+        let connection = args.influx.connection(&args.aws)?;
+        return influx_fetch_and_print(&connection, &sql, cache, args.format, None);
+    }
     fetch_and_print(&args.aws, &sql, args.max_bytes, cache, args.format)
+}
+
+/// Runs InfluxQL to its end (Ctrl-C cancels it), through the cache, says
+/// how it went on standard error and prints its rows; `time_column`
+/// renames the `time` column.
+fn influx_fetch_and_print(
+    connection: &gridwatch_types::InfluxConnection,
+    q: &str,
+    cache: &Path,
+    format: Format,
+    time_column: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut fetched = runtime()?
+        .block_on(async {
+            let (stop_tx, stop) = watch::channel(false);
+            crate::signals::stop_on_signal(stop_tx);
+            let client = influx::InfluxClient::connect(connection).await?;
+            influx::fetch_with_cache(&client, q, &stop, cache).await
+        })
+        .with_context(|| {
+            format!(
+                "InfluxDB at {} database {}",
+                connection.url, connection.database
+            )
+        })?;
+    match fetched.cached_at_us {
+        Some(at) => eprintln!(
+            "InfluxDB is unreachable; showing the CACHED result fetched at {}",
+            format_time(at)
+        ),
+        None => eprintln!("{} rows from InfluxDB", fetched.rows.len()),
+    }
+    if let Some(name) = time_column {
+        for c in &mut fetched.columns {
+            if c == "time" {
+                *c = name.to_owned();
+            }
+        }
+    }
+    print_rows(
+        &Rows {
+            columns: fetched.columns,
+            rows: fetched.rows,
+        },
+        format,
+    )
+}
+
+/// `gridwatch query --source influxdb`: the same buckets as the cache and
+/// Timestream give, aggregated by InfluxDB, kept in the cache; offline, the
+/// cached result is shown and said to be cached.
+pub fn influx_query(args: QueryArgs, cache: &Path) -> anyhow::Result<()> {
+    let (from_us, to_us, _) = args.span()?;
+    let connection = args.influx.connection(&args.aws)?;
+    let field = wire_measure(&args.measure);
+    let q = influxql::bucket_query(
+        &connection.measurement,
+        &field,
+        &connection.device_tag,
+        args.device.as_deref(),
+        from_us,
+        to_us,
+        args.bucket,
+    );
+    tracing::info!(%q, "running");
+    influx_fetch_and_print(&connection, &q, cache, args.format, Some("bucket"))
+}
+
+/// A measure as the wire (and so Timestream and InfluxDB) names it: with
+/// its `_measure` suffix.
+fn wire_measure(measure: &str) -> String {
+    if measure.ends_with(gridwatch_core::codec::MEASURE_SUFFIX) {
+        measure.to_owned()
+    } else {
+        format!("{measure}{}", gridwatch_core::codec::MEASURE_SUFFIX)
+    }
 }
 
 /// `gridwatch query --source timestream`: bucketed on the server, every page
@@ -147,14 +239,7 @@ pub fn query(args: QueryArgs, cache: &Path) -> anyhow::Result<()> {
     let database = args.database.as_deref().context("--database is needed")?;
     let table = args.table.as_deref().context("--table is needed")?;
     // Timestream keeps the wire's measure names.
-    let measure = if args
-        .measure
-        .ends_with(gridwatch_core::codec::MEASURE_SUFFIX)
-    {
-        args.measure.clone()
-    } else {
-        format!("{}{}", args.measure, gridwatch_core::codec::MEASURE_SUFFIX)
-    };
+    let measure = wire_measure(&args.measure);
     let sql = timestream::bucket_query(
         database,
         table,

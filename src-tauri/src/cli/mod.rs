@@ -71,17 +71,19 @@ pub enum Command {
     /// The devices in the cache, with their dimensions.
     Devices(devices::DevicesArgs),
     /// Bucketed statistics (avg, min, max, sum, count) of one measure from
-    /// the cache or Timestream, for one device or the whole fleet.
+    /// the cache, Timestream or InfluxDB, for one device or the whole fleet.
     Query(QueryArgs),
     /// Print a Kinesis stream's readings as they arrive, with each shard's lag.
     Tail(stream::TailArgs),
     /// Follow every shard of a Kinesis stream into the cache, resuming from
     /// the checkpoints of the previous run.
     Ingest(stream::IngestArgs),
-    /// Do the seed's Flink job: a Kinesis stream into Timestream, with
-    /// checkpoints and a quarantine for rejected records.
+    /// Do the seed's Flink job: a Kinesis stream into Timestream (or
+    /// InfluxDB, --to influxdb), with checkpoints and a quarantine for
+    /// rejected records.
     Bridge(stream::BridgeArgs),
-    /// Run Timestream SQL (Grafana's macros work), every page fetched.
+    /// Run Timestream SQL or InfluxQL (--source influxdb), Grafana's macros
+    /// expanded, every page fetched.
     Sql(history::SqlArgs),
     /// Strategic figures over lake extracts: energy, peak demand, load
     /// factor, voltage quality, by any dimension and period.
@@ -112,6 +114,9 @@ pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
         Command::Ingest(args) => stream::ingest(args, cache),
         Command::Query(args) if args.source == HistorySource::Timestream => {
             history::query(args, cache)
+        }
+        Command::Query(args) if args.source == HistorySource::Influxdb => {
+            history::influx_query(args, cache)
         }
         Command::Query(args) => query::run(args, cache),
         Command::Devices(args) => devices::run(args, cache),

@@ -16,7 +16,7 @@ use gridwatch_types::time::{format_time, parse_time};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
-use super::args::AwsArgs;
+use super::args::{AwsArgs, InfluxArgs};
 use super::fleet_run::runtime;
 use super::output::Format;
 
@@ -38,17 +38,30 @@ pub struct TailArgs {
     pub aws: AwsArgs,
 }
 
+/// What `bridge` writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BridgeTarget {
+    Timestream,
+    Influxdb,
+}
+
 #[derive(Debug, Args)]
 pub struct BridgeArgs {
     /// The Kinesis stream to read.
     #[arg(long)]
     pub stream: String,
+    /// Where to write: Timestream (--database, --table) or InfluxDB, for
+    /// Timestream for InfluxDB (--influx-url, --influx-db).
+    #[arg(long, value_enum, default_value_t = BridgeTarget::Timestream)]
+    pub to: BridgeTarget,
     /// The Timestream database to write to.
-    #[arg(long)]
-    pub database: String,
+    #[arg(long, required_if_eq("to", "timestream"))]
+    pub database: Option<String>,
     /// The Timestream table to write to.
-    #[arg(long)]
-    pub table: String,
+    #[arg(long, required_if_eq("to", "timestream"))]
+    pub table: Option<String>,
+    #[command(flatten)]
+    pub influx: InfluxArgs,
     /// One multi-measure record per reading instead of one per measure.
     #[arg(long)]
     pub multi_measure: bool,
@@ -387,15 +400,47 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
 }
 
 pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
+    use gridwatch_core::bridge::{BridgeConfig, BridgeError, Sink};
     let (start, start_over) = resume_or_start_over(args.from.as_deref())?;
     let aws = args.aws.options();
+    let influx = match args.to {
+        BridgeTarget::Influxdb => Some(args.influx.connection(&args.aws)?),
+        BridgeTarget::Timestream => None,
+    };
     runtime()?.block_on(async {
         let (mut cache, kinesis) = cache_and_kinesis(cache_path, &aws).await?;
-        let mut ts_aws = aws.clone();
-        if let Some(url) = &args.timestream_endpoint_url {
-            ts_aws.endpoint_url = Some(url.clone());
-        }
-        let timestream = gridwatch_core::bridge::write_client(&ts_aws).await?;
+        let (sink, target, unit) = match &influx {
+            Some(c) => {
+                let client = gridwatch_core::influx::InfluxClient::connect(c).await?;
+                let target = format!("InfluxDB {} database {}", c.url, c.database);
+                let sink = Sink::Influx {
+                    client,
+                    measurement: c.measurement.clone(),
+                    device_tag: c.device_tag.clone(),
+                };
+                (sink, target, "InfluxDB points")
+            }
+            None => {
+                let mut ts_aws = aws.clone();
+                if let Some(url) = &args.timestream_endpoint_url {
+                    ts_aws.endpoint_url = Some(url.clone());
+                }
+                // clap requires both with --to timestream.
+                let database = args.database.clone().unwrap_or_default();
+                let table = args.table.clone().unwrap_or_default();
+                let target = format!("{database}.{table}");
+                let sink = Sink::Timestream {
+                    client: gridwatch_core::bridge::write_client(&ts_aws).await?,
+                    config: BridgeConfig {
+                        database,
+                        table,
+                        multi_measure: args.multi_measure,
+                        multi_measure_name: "readings".into(),
+                    },
+                };
+                (sink, target, "Timestream records")
+            }
+        };
         let source = checkpoint_source(&kinesis, &args.stream, &aws, "bridge:").await?;
         adopt_legacy(&mut cache, &format!("bridge:{}", args.stream), &source, start_over)?;
         let mut consumer = ConsumerConfig::new(&args.stream, start);
@@ -403,33 +448,18 @@ pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
         consumer.ignore_checkpoints = start_over;
         let (stop_tx, stop) = watch::channel(false);
         crate::signals::stop_on_signal(stop_tx);
-        let summary = gridwatch_core::bridge::run(
-            kinesis,
-            timestream,
-            consumer,
-            gridwatch_core::bridge::BridgeConfig {
-                database: args.database.clone(),
-                table: args.table.clone(),
-                multi_measure: args.multi_measure,
-                multi_measure_name: "readings".into(),
-            },
-            cache,
-            source,
-            stop,
-        )
-        .await
-        .map_err(|e| match e {
-            gridwatch_core::bridge::BridgeError::Cache(e) => cache_failure(e),
-            gridwatch_core::bridge::BridgeError::Kinesis(e) => kinesis_failure(e),
-            e => anyhow::Error::new(e),
-        })
-        .with_context(|| format!("bridging {} to {}.{} with {}", args.stream, args.database, args.table, aws.describe()))?;
+        let summary = gridwatch_core::bridge::run(kinesis, sink, consumer, cache, source, stop)
+            .await
+            .map_err(|e| match e {
+                BridgeError::Cache(e) => cache_failure(e),
+                BridgeError::Kinesis(e) => kinesis_failure(e),
+                e => anyhow::Error::new(e),
+            })
+            .with_context(|| format!("bridging {} to {target} with {}", args.stream, aws.describe()))?;
         println!(
-            "bridged {} readings from {} to {}.{}: {} Timestream records written in {} calls ({} retried), {} rejected, {} quarantined",
+            "bridged {} readings from {} to {target}: {} {unit} written in {} calls ({} retried), {} rejected, {} quarantined",
             summary.readings,
             args.stream,
-            args.database,
-            args.table,
             summary.written,
             summary.writes,
             summary.retries,
