@@ -63,18 +63,17 @@ fn dashboard() -> Dashboards {
             .collect(),
         ..DashboardAnswers::default()
     };
-    Dashboards {
-        names: Some(vec!["Feeders".into()]),
-        current: Some(Dashboard {
-            name: "Feeders".into(),
-            time_from: "now-6h".into(),
-            time_to: "now".into(),
-            panels,
-            ..Dashboard::default()
-        }),
-        answers: Some(answers),
-        ..Dashboards::default()
-    }
+    let mut view = Dashboards::default();
+    view.names = Some(vec!["Feeders".into()]);
+    view.current = Some(Dashboard {
+        name: "Feeders".into(),
+        time_from: "now-6h".into(),
+        time_to: "now".into(),
+        panels,
+        ..Dashboard::default()
+    });
+    view.answers = Some(answers);
+    view
 }
 
 fn input() -> egui::RawInput {

@@ -377,6 +377,7 @@ const MAX_TIME_US: i64 = 253_402_300_800_000_000;
 /// only those that had escapes (owned), since raw control characters are
 /// not valid JSON inside strings.
 #[inline(always)]
+#[allow(clippy::ptr_arg)] // whether it is owned (it had escapes) is the point
 fn may_hold_control(s: &Cow<'_, str>, scan_all: bool) -> bool {
     (scan_all || matches!(s, Cow::Owned(_))) && has_control(s)
 }
@@ -384,6 +385,7 @@ fn may_hold_control(s: &Cow<'_, str>, scan_all: bool) -> bool {
 /// A measure or dimension name: short, and nothing a terminal would act on.
 /// Small enough to inline on every key; the error is built out of line.
 #[inline(always)]
+#[allow(clippy::ptr_arg)] // see may_hold_control
 fn check_key(key: &Cow<'_, str>, scan_all: bool) -> Result<(), DecodeError> {
     if key.len() > limits::KEY_BYTES || may_hold_control(key, scan_all) {
         return Err(bad_key(key));
