@@ -117,7 +117,8 @@ fn an_imported_dashboard_opens_and_a_variable_change_asks_again() {
     common::step_until(&mut h, "the panels' answers", |app| stat(app).is_some());
     assert_eq!(stat(h.state()).unwrap(), "231.5 V");
     h.get_by_label("Substation");
-    h.get_by_label("InfluxDB source not available yet");
+    // An InfluxDB panel, with no InfluxDB named, says what to name.
+    h.get_by_label_contains("this panel reads InfluxDB: name the InfluxDB connection");
     // The chart's time axis reads as clock times on the operator's clock,
     // not epoch seconds.
     let axis = h

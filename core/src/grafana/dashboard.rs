@@ -253,7 +253,14 @@ fn panel(p: &Value, sources: &Sources, row: Option<&(String, bool)>) -> Panel {
             ref_id: Some(text(t, "refId"))
                 .filter(|r| !r.is_empty())
                 .unwrap_or_else(|| "A".into()),
-            raw_query: text(t, "rawQuery"),
+            // Timestream keeps its SQL in `rawQuery`; InfluxDB in `query`
+            // (its `rawQuery` is the flag of a raw, not built, query).
+            raw_query: match t.get("rawQuery") {
+                Some(Value::String(sql)) => sql.clone(),
+                Some(Value::Bool(true)) => text(t, "query"),
+                _ if t.get("rawQuery").is_none() && t.get("select").is_none() => text(t, "query"),
+                _ => String::new(),
+            },
             database: text(t, "database"),
             table: text(t, "table"),
             measure: text(t, "measure"),
@@ -273,6 +280,13 @@ fn panel(p: &Value, sources: &Sources, row: Option<&(String, bool)>) -> Panel {
                 .flatten()
                 .find_map(|t| t.get("datasource").and_then(|ds| sources.kind(ds)))
         });
+    // Targets with an InfluxQL `query` and no SQL are InfluxDB's, whatever
+    // the (unresolved) source says.
+    let datasource = if datasource.is_none() && influx_targets(p) {
+        Some("influxdb".to_owned())
+    } else {
+        datasource
+    };
     let unavailable = unavailable(&kind, datasource.as_deref(), &targets, p);
     let defaults = p.pointer("/fieldConfig/defaults");
     let number = |key: &str| defaults.and_then(|d| d.get(key)).and_then(Value::as_f64);
@@ -328,6 +342,16 @@ fn panel(p: &Value, sources: &Sources, row: Option<&(String, bool)>) -> Panel {
     }
 }
 
+/// Whether a panel's targets are InfluxDB's: a `query` (InfluxQL) and no
+/// SQL.
+fn influx_targets(p: &Value) -> bool {
+    p.get("targets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|t| !matches!(t.get("rawQuery"), Some(Value::String(_))) && t.get("query").is_some())
+}
+
 /// Why a panel cannot be run, if it cannot.
 fn unavailable(
     kind: &PanelKind,
@@ -343,14 +367,17 @@ fn unavailable(
             "Grafana's {name:?} panel is not one Gridwatch draws yet"
         ));
     }
-    let influx = datasource == Some("influxdb")
-        || p.get("targets")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|t| t.get("rawQuery").is_none() && t.get("query").is_some());
-    if influx {
-        return Some("InfluxDB source not available yet".into());
+    if datasource == Some("influxdb") || influx_targets(p) {
+        // Grafana's query builder keeps its query as parts, not InfluxQL.
+        if targets
+            .iter()
+            .any(|t| !t.hide && !t.raw_query.trim().is_empty())
+        {
+            return None;
+        }
+        return Some(
+            "this InfluxDB panel's queries are made in Grafana's query builder: switch them to raw InfluxQL (the pencil in Grafana) to run them here".into(),
+        );
     }
     match datasource {
         Some(TIMESTREAM) | None => {}

@@ -273,9 +273,14 @@ fn unsafe_value(what: &str, value: &str, why: String) -> ExpandError {
     }
 }
 
+/// Names Grafana keeps for itself beside the `$__…` ones: the InfluxDB
+/// (and Graphite) data sources' macros.
+const RESERVED: [&str; 2] = ["timeFilter", "interval"];
+
 /// The template variables `sql` names (`$name`, `${name:fmt}`,
 /// `[[name]]`), each once in order of first use; macros and Grafana's
-/// built-in variables (`$__…`) are not among them.
+/// built-in variables (`$__…`, `$timeFilter`, `$interval`) are not among
+/// them.
 pub fn referenced_variables(sql: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let mut i = 0;
@@ -284,7 +289,10 @@ pub fn referenced_variables(sql: &str) -> Vec<String> {
         if (rest.starts_with('$') || rest.starts_with("[["))
             && let Some(tok) = token(rest)
         {
-            if !tok.name.starts_with("__") && !names.iter().any(|n| n == tok.name) {
+            if !tok.name.starts_with("__")
+                && !RESERVED.contains(&tok.name)
+                && !names.iter().any(|n| n == tok.name)
+            {
                 names.push(tok.name.to_owned());
             }
             i += tok.len;

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use gridwatch_types::{
-    Dashboard, DashboardAnswers, Panel, PanelAnswer, PanelKind, Selection, Target, Variable,
-    VariableKind, VariableValue,
+    Dashboard, DashboardAnswers, InfluxConnection, Panel, PanelAnswer, PanelKind, Selection,
+    Target, Variable, VariableKind, VariableValue,
 };
 
 use super::variables::{apply, bind};
 use super::{Binding, GrafanaError, MacroContext, expand, parse_interval_ms};
 use crate::aws::AwsOptions;
+use crate::influx::InfluxClient;
 use crate::timestream::{Fetched, fetch_with_cache_key};
 
 /// How a dashboard runs.
@@ -36,6 +37,8 @@ pub struct RunOptions {
     /// Another range than the dashboard's.
     pub time_from: Option<String>,
     pub time_to: Option<String>,
+    /// Where panels whose data source is InfluxDB run (none: they say so).
+    pub influx: Option<InfluxConnection>,
 }
 
 /// The cache key of one query of a dashboard: its text before expansion,
@@ -76,6 +79,8 @@ fn or_default(
 
 struct Job {
     panel: usize,
+    /// InfluxQL for InfluxDB, else Timestream SQL.
+    influx: bool,
     sql: String,
     key: String,
 }
@@ -158,6 +163,7 @@ pub async fn run_dashboard(
                         );
                         jobs.push(Job {
                             panel: slot,
+                            influx: is_influx(panel),
                             sql,
                             key,
                         });
@@ -221,6 +227,16 @@ fn panel_jobs<'p>(
             ref_id: Some(target.ref_id.clone()),
             ..base.clone()
         };
+        if is_influx(panel) {
+            if options.influx.is_none() {
+                return Err(GrafanaError::Expand(super::ExpandError::Variable(
+                    "this panel reads InfluxDB: name the InfluxDB connection (Connections…, or --influx-url and --influx-db)".into(),
+                )));
+            }
+            let q = crate::influx::influxql::expand_influxql(&target.raw_query, &ctx, bindings)?;
+            out.push((target, q));
+            continue;
+        }
         ctx.database = or_default(&target.database, bindings, base, &options.database)?;
         ctx.table = or_default(&target.table, bindings, base, &options.table)?;
         ctx.measure = or_default(&target.measure, bindings, base, &options.measure)?;
@@ -239,6 +255,12 @@ async fn run_all(
     let permits = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let mut order = Vec::new();
+    // One InfluxDB client for every InfluxDB panel (its credentials read
+    // once), or why there is none.
+    let influx = match (&options.influx, jobs.iter().any(|j| j.influx)) {
+        (Some(c), true) => Some(InfluxClient::connect(c).await.map_err(|e| e.to_string())),
+        _ => None,
+    };
     for (i, job) in jobs.into_iter().enumerate() {
         let (permits, aws, cache, cancelled, max_bytes) = (
             permits.clone(),
@@ -247,14 +269,24 @@ async fn run_all(
             cancelled.clone(),
             options.max_bytes,
         );
+        let client = influx.clone().filter(|_| job.influx);
         order.push(job.panel);
         set.spawn(async move {
             // The semaphore is never closed, so a permit always comes.
             let _permit = permits.acquire_owned().await;
-            let result =
-                fetch_with_cache_key(&aws, &job.sql, &job.key, max_bytes, &cancelled, &cache)
-                    .await
-                    .map_err(|e| e.to_string());
+            let result = match client {
+                Some(Ok(client)) => crate::influx::fetch_with_cache_key(
+                    &client, &job.sql, &job.key, &cancelled, &cache,
+                )
+                .await
+                .map_err(|e| e.to_string()),
+                Some(Err(e)) => Err(e),
+                None => {
+                    fetch_with_cache_key(&aws, &job.sql, &job.key, max_bytes, &cancelled, &cache)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
             (i, result)
         });
     }
@@ -362,4 +394,9 @@ fn keep_or_first(v: &mut Variable, found: Vec<String>) {
         v.selected = Selection::Values(found.first().cloned().into_iter().collect());
     }
     v.options = found;
+}
+
+/// Whether the panel reads InfluxDB (its targets are InfluxQL).
+fn is_influx(panel: &Panel) -> bool {
+    panel.datasource.as_deref() == Some("influxdb")
 }

@@ -546,3 +546,16 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_variables_a_query_names_leave_out_macros() {
+    use super::referenced_variables;
+    assert_eq!(
+        referenced_variables(
+            "SELECT mean(v) FROM r WHERE \"D\" = '$device' AND [[region:csv]] AND $timeFilter \
+             AND ${device} GROUP BY time($__interval), $interval, $__timeFilter, $x2"
+        ),
+        ["device", "region", "x2"]
+    );
+    assert!(referenced_variables("SELECT 1 -- $ € $").is_empty());
+}

@@ -184,6 +184,9 @@ pub struct RunDashboard {
     /// Only these panels (all when empty).
     #[serde(default)]
     pub panels: Vec<u32>,
+    /// Where panels whose data source is InfluxDB run, if anywhere.
+    #[serde(default)]
+    pub influx: Option<crate::InfluxConnection>,
 }
 
 /// A time series of a panel: its name and (epoch µs, value) points.

@@ -61,6 +61,7 @@ impl Session {
             now_us: gridwatch_core::time::now_us(),
             time_from: run.time_from.clone(),
             time_to: run.time_to.clone(),
+            influx: run.influx.clone(),
         };
         // CancelHistory stops a dashboard's queries too.
         let stop_rx = self.history_stop_signal();

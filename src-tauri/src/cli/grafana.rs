@@ -13,7 +13,7 @@ use gridwatch_types::time::format_time;
 use gridwatch_types::{PanelKind, Selection, VariableValue};
 use serde_json::json;
 
-use super::args::AwsArgs;
+use super::args::{AwsArgs, InfluxArgs};
 use super::output::{Format, print};
 
 #[derive(Debug, Subcommand)]
@@ -24,8 +24,9 @@ pub enum GrafanaCommand {
     List(FormatArg),
     /// A saved dashboard's variables and panels.
     Show(ShowArgs),
-    /// Run a saved dashboard's panels against Timestream.
-    Run(RunArgs),
+    /// Run a saved dashboard's panels against Timestream (and InfluxDB).
+    // Boxed: its flags are many, the other commands' few.
+    Run(Box<RunArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +79,9 @@ pub struct RunArgs {
     pub format: Format,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Where panels whose data source is InfluxDB run.
+    #[command(flatten)]
+    pub influx: InfluxArgs,
 }
 
 pub fn run(command: GrafanaCommand, cache: &Path) -> anyhow::Result<()> {
@@ -126,7 +130,7 @@ pub fn run(command: GrafanaCommand, cache: &Path) -> anyhow::Result<()> {
                 .collect();
             print(&["id", "title", "kind", "grid", "note"], rows, args.format)
         }
-        GrafanaCommand::Run(args) => run_panels(&store, args, cache),
+        GrafanaCommand::Run(args) => run_panels(&store, *args, cache),
     }
 }
 
@@ -165,6 +169,12 @@ fn run_panels(store: &DashboardStore, args: RunArgs, cache: &Path) -> anyhow::Re
         now_us: gridwatch_core::time::now_us(),
         time_from: args.from.clone(),
         time_to: args.to.clone(),
+        influx: args
+            .influx
+            .influx_url
+            .is_some()
+            .then(|| args.influx.connection(&args.aws))
+            .transpose()?,
     };
     let answers = crate::runtime()?.block_on(async {
         let (stop_tx, stop) = tokio::sync::watch::channel(false);

@@ -29,6 +29,9 @@ pub struct Dashboards {
     pub opened_rows: Vec<String>,
     pub running: bool,
     pub error: Option<String>,
+    /// The InfluxDB that panels of that source read (the app's, set before
+    /// each frame; None when not named).
+    pub influx: Option<gridwatch_types::InfluxConnection>,
     /// When the panels last ran, seconds on the UI clock (for refresh).
     last_run_s: f64,
     /// A dashboard just opened: run it at the next frame, at its width.
@@ -89,6 +92,7 @@ impl Dashboards {
             connection: connection.clone(),
             variables: self.selections.clone(),
             width_px,
+            influx: self.influx.clone(),
             ..RunDashboard::default()
         }));
     }
