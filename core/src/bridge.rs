@@ -57,6 +57,27 @@ pub enum BridgeError {
     Influx(#[from] InfluxError),
 }
 
+impl Sink {
+    /// Writes one shard batch; returns the readings the server refused,
+    /// with its reason, for the quarantine.
+    pub async fn write(
+        &self,
+        batch: &ShardBatch,
+        summary: &mut BridgeSummary,
+    ) -> Result<Vec<Quarantined>, BridgeError> {
+        match self {
+            Sink::Timestream { client, config } => {
+                write_batch(client, config, batch, summary).await
+            }
+            Sink::Influx {
+                client,
+                measurement,
+                device_tag,
+            } => write_influx(client, measurement, device_tag, batch, summary).await,
+        }
+    }
+}
+
 /// Where the bridge writes.
 #[derive(Debug)]
 pub enum Sink {
@@ -235,16 +256,7 @@ pub async fn run(
     while let Some(batch) = rx.recv().await {
         summary.readings += batch.records.len() as u64;
         let mut quarantined = batch.quarantined.clone();
-        quarantined.extend(match &sink {
-            Sink::Timestream { client, config } => {
-                write_batch(client, config, &batch, &mut summary).await?
-            }
-            Sink::Influx {
-                client,
-                measurement,
-                device_tag,
-            } => write_influx(client, measurement, device_tag, &batch, &mut summary).await?,
-        });
+        quarantined.extend(sink.write(&batch, &mut summary).await?);
         summary.quarantined += quarantined.len() as u64;
         let checkpoints: Vec<Checkpoint> = batch
             .checkpoint

@@ -21,7 +21,7 @@ pub mod line;
 
 pub use answer::{Answer, Datum, Series, parse_answer};
 pub use client::{Auth, InfluxClient};
-pub use fetch::fetch_with_cache;
+pub use fetch::{fetch_with_cache, fetch_with_cache_key};
 
 /// What went wrong talking to InfluxDB, each said as the operator can act
 /// on it.

@@ -83,6 +83,8 @@ fn cancel_in_the_history_view_calls_cancel_query_at_once() {
         pixels: 800,
         max_bytes: Some(10_000_000_000),
         variables: Vec::new(),
+        influx: None,
+        range_label: None,
     };
     let running = {
         let session = session.clone();

@@ -412,3 +412,108 @@ fn a_missing_database_and_a_refusing_server_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_grafana_dashboards_influxdb_panels_run_with_their_variables() {
+    let influx = Influx::start(false);
+    assert_eq!(influx.write(&lines()), "204");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("c.sqlite");
+    let url = influx.url();
+    // An export as Grafana writes it for an InfluxDB data source: raw
+    // InfluxQL targets, a custom variable, a stat and a time series.
+    let ds = serde_json::json!({"type": "influxdb", "uid": "influx"});
+    let dashboard = serde_json::json!({"dashboard": {
+    "title": "Meters on InfluxDB",
+    "schemaVersion": 39,
+    "time": {"from": "2023-11-14T22:00:00Z", "to": "2023-11-14T23:00:00Z"},
+    "templating": {"list": [{"name": "device", "type": "custom", "query": "meter-0,meter-2",
+        "current": {"value": "meter-2"}}]},
+    "panels": [
+        {"id": 1, "type": "timeseries", "title": "Watt", "datasource": ds, "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+         "maxDataPoints": 6,
+         "targets": [{"refId": "A", "rawQuery": true, "query":
+            "SELECT max(\"watt_measure\") FROM \"readings\" WHERE \"DeviceID\" = '$device' AND $timeFilter GROUP BY time($__interval) fill(none)"}]},
+        {"id": 2, "type": "stat", "title": "Readings", "datasource": ds, "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8},
+         "targets": [{"refId": "A", "rawQuery": true, "query":
+            "SELECT count(\"watt_measure\") FROM \"readings\" WHERE \"DeviceID\" = '$device' AND $timeFilter"}]},
+        {"id": 3, "type": "timeseries", "title": "Built", "datasource": ds, "gridPos": {"x": 0, "y": 8, "w": 12, "h": 8},
+         "targets": [{"refId": "A", "rawQuery": false, "select": [[{"type": "field", "params": ["watt_measure"]}]]}]}
+    ]}});
+    let file = dir.path().join("meters.json");
+    std::fs::write(&file, dashboard.to_string()).unwrap();
+    let out = gridwatch(&cache, &["grafana", "import", file.to_str().unwrap()], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "grafana",
+            "run",
+            "Meters on InfluxDB",
+            "--influx-url",
+            &url,
+            "--influx-db",
+            "grid",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = gridwatch(&cache, &args, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let panel = |a: &Value, id: u64| {
+        a["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["panel_id"] == serde_json::json!(id))
+            .unwrap()
+            .clone()
+    };
+    let a = run(&[]);
+    // The dashboard's selection, meter-2: six 10-minute maxima.
+    let maxima = panel(&a, 1);
+    assert_eq!(maxima["error"], Value::Null, "{maxima}");
+    assert!(
+        maxima["sql"][0].as_str().unwrap().contains("'meter-2'"),
+        "{maxima}"
+    );
+    let points = maxima["series"][0]["points"].as_array().unwrap().clone();
+    assert_eq!(points.len(), 6, "{maxima}");
+    for (b, p) in points.iter().enumerate() {
+        let b = b as i64;
+        let max = (b * 20..(b + 1) * 20)
+            .map(|i| watt(i, 2))
+            .fold(f64::MIN, f64::max);
+        assert_eq!(p[0].as_i64(), Some((T0_MS + b * 600_000) * 1000));
+        assert_eq!(p[1].as_f64(), Some(max));
+    }
+    assert_eq!(panel(&a, 2)["figures"][0]["value"].as_f64(), Some(120.0));
+    let built = panel(&a, 3)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(built.contains("Grafana's query builder"), "{built}");
+
+    // Another pick of the variable asks again.
+    let b = run(&["--var", "device=meter-0"]);
+    assert!(
+        panel(&b, 1)["sql"][0]
+            .as_str()
+            .unwrap()
+            .contains("'meter-0'")
+    );
+    let first = (0..20).map(|i| watt(i, 0)).fold(f64::MIN, f64::max);
+    assert_eq!(
+        panel(&b, 1)["series"][0]["points"][0][1].as_f64(),
+        Some(first)
+    );
+}

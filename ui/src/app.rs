@@ -181,6 +181,15 @@ impl GridwatchUi {
             }
             View::Dashboards => {
                 let connection = self.history.connection.clone();
+                let influx = &self.history.influx;
+                self.dashboards.influx = (!influx.url.trim().is_empty()).then(|| {
+                    let mut influx = influx.clone();
+                    // Its secret is read with the same AWS access.
+                    influx.profile.clone_from(&connection.profile);
+                    influx.region.clone_from(&connection.region);
+                    influx.endpoint_url.clone_from(&connection.endpoint_url);
+                    influx
+                });
                 let now_s = self.now_s;
                 egui::CentralPanel::default().show(ui, |ui| {
                     self.dashboards
@@ -269,6 +278,7 @@ impl GridwatchUi {
         let forms = Forms {
             stream: &mut self.stream_settings,
             timestream: &mut self.history.connection,
+            influx: &mut self.history.influx,
             lake: &mut self.lake,
             connected: self.model.mode() == Mode::Kinesis,
             cache_path: &cache_path,

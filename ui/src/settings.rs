@@ -32,6 +32,7 @@ impl GridwatchUi {
             },
             stream: self.stream_settings.clone(),
             timestream: self.history.connection.clone(),
+            influx: self.history.influx.clone(),
             lake: self.lake.clone(),
             lake_dir: self.lake_dir.clone(),
             cache_retention_days: self.retention_days,
@@ -63,6 +64,7 @@ impl GridwatchUi {
         self.stream_settings = s.stream.clone();
         self.launcher.stream = s.stream.clone();
         self.history.connection = s.timestream.clone();
+        self.history.influx = s.influx.clone();
         self.launcher.spec = s.fleet.clone();
         self.lake = s.lake.clone();
         self.lake_dir = s.lake_dir.clone();

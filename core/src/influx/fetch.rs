@@ -18,7 +18,20 @@ pub async fn fetch_with_cache(
     cancelled: &watch::Receiver<bool>,
     cache: &Path,
 ) -> Result<Fetched, InfluxError> {
-    let key = format!("influxdb:{}:{}:{q}", client.url(), client.database());
+    fetch_with_cache_key(client, q, q, cancelled, cache).await
+}
+
+/// [`fetch_with_cache`], the answer kept under `key` (with the server and
+/// database) instead of the query: a query over the last hour holds times
+/// that move with now, and its last answer must still be found offline.
+pub async fn fetch_with_cache_key(
+    client: &InfluxClient,
+    q: &str,
+    key: &str,
+    cancelled: &watch::Receiver<bool>,
+    cache: &Path,
+) -> Result<Fetched, InfluxError> {
+    let key = format!("influxdb:{}:{}:{key}", client.url(), client.database());
     match client.query(q, cancelled).await {
         Ok(answer) => {
             let (columns, rows) = answer.table();

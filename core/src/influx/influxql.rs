@@ -99,6 +99,16 @@ fn replace_token(q: &str, token: &str, with: &str) -> String {
     out
 }
 
+/// Whether a value can stand anywhere in InfluxQL without ending a string,
+/// a name or a regex, or starting a comment: letters, digits and `_ . : -
+/// @` (device IDs such as `meter-2` or a UUID), never `--`.
+fn is_influx_safe(v: &str) -> bool {
+    !v.is_empty()
+        && !v.contains("--")
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-' | b'@'))
+}
+
 /// Expands Grafana's InfluxDB macros and the template variables in
 /// `bindings`, as Grafana would before sending the query.
 pub fn expand_influxql(
@@ -113,7 +123,10 @@ pub fn expand_influxql(
             // The dashboard's own text (e.g. `.*`), like its query.
             Bound::AllValue(_) => Vec::new(),
         };
-        if let Some(bad) = values.into_iter().find(|v| !is_plain(v)) {
+        if let Some(bad) = values
+            .into_iter()
+            .find(|v| !is_plain(v) && !is_influx_safe(v))
+        {
             return Err(ExpandError::Variable(format!(
                 "${}: {bad:?} is not a plain name or number, and InfluxQL cannot take it safely",
                 b.name
@@ -137,4 +150,40 @@ pub fn expand_influxql(
     }
     // `$__from`, `$__to` and the variables, as Grafana writes them.
     expand(&out, ctx, bindings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_strings_are_quoted_as_influxql_reads_them() {
+        assert_eq!(quote_ident(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(quote_literal("it's"), r"'it\'s'");
+    }
+
+    #[test]
+    fn device_ids_are_safe_and_breakouts_are_not() {
+        for ok in [
+            "meter-2",
+            "c0ffee00-8b1e-4a7c-9d2f-000000000001",
+            "a.b:c",
+            "x@y",
+        ] {
+            assert!(is_influx_safe(ok), "{ok}");
+        }
+        for bad in ["", "a'b", "a\"b", "a b", "a--b", "/a/", "a;b", "a\\b", "é"] {
+            assert!(!is_influx_safe(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn intervals_are_written_as_grafana_writes_them() {
+        assert_eq!(interval_text(86_400_000), "1d");
+        assert_eq!(interval_text(21_600_000), "6h");
+        assert_eq!(interval_text(300_000), "5m");
+        assert_eq!(interval_text(10_000), "10s");
+        assert_eq!(interval_text(1_500), "1500ms");
+        assert_eq!(interval_text(0), "0ms");
+    }
 }

@@ -32,6 +32,15 @@ pub struct HistoryQuery {
     /// with their selections.
     #[serde(default)]
     pub variables: Vec<crate::Variable>,
+    /// Ask InfluxDB (Timestream for InfluxDB) instead of Timestream: the
+    /// SQL is then InfluxQL with Grafana's InfluxDB macros.
+    #[serde(default)]
+    pub influx: Option<crate::InfluxConnection>,
+    /// The range as the operator chose it when it ends now (`last 3600 s`):
+    /// the answer is cached under it rather than under times that move, so
+    /// offline the last answer for that range is found.
+    #[serde(default)]
+    pub range_label: Option<String>,
 }
 
 /// The template variables of the operator's SQL, each with the values its

@@ -67,6 +67,8 @@ pub struct Settings {
     pub layout: Layout,
     pub stream: StreamConnection,
     pub timestream: TimestreamConnection,
+    #[serde(default)]
+    pub influx: crate::InfluxConnection,
     pub lake: LakeConnection,
     /// The lake folder the strategic view reads (None: the app's default).
     pub lake_dir: Option<String>,
@@ -99,6 +101,7 @@ pub enum ConnectionTarget {
     Kinesis { stream: String },
     Timestream { database: String, table: String },
     S3 { bucket: String, prefix: String },
+    Influx(crate::InfluxConnection),
 }
 
 impl ConnectionTarget {
@@ -107,6 +110,7 @@ impl ConnectionTarget {
             ConnectionTarget::Kinesis { .. } => "Kinesis",
             ConnectionTarget::Timestream { .. } => "Timestream",
             ConnectionTarget::S3 { .. } => "S3",
+            ConnectionTarget::Influx(_) => "InfluxDB",
         }
     }
 }

@@ -2,7 +2,9 @@
 //! says whether the settings reach what they name, and if not, why.
 
 use gridwatch_core::aws::AwsOptions;
+use gridwatch_core::influx::{Datum, InfluxClient, InfluxError, influxql};
 use gridwatch_core::probe;
+use gridwatch_types::InfluxConnection;
 use gridwatch_types::{ConnectionTarget, ConnectionTest};
 
 use crate::{Error, Result, Session};
@@ -31,6 +33,7 @@ impl Session {
             ConnectionTarget::S3 { bucket, prefix } => {
                 probe_s3(&aws, bucket.trim(), prefix.trim()).await
             }
+            ConnectionTarget::Influx(c) => return Ok(probe_influx(c).await?),
         };
         found.map_err(|(problem, message)| Error::Probe {
             service,
@@ -65,4 +68,44 @@ async fn probe_s3(aws: &AwsOptions, bucket: &str, prefix: &str) -> probe::ProbeR
     } else {
         format!("bucket {bucket}: reachable, nothing under {prefix:?} yet")
     })
+}
+
+/// What an InfluxDB answers: its version, whether the database is there,
+/// and the points of the measurement in the last hour.
+async fn probe_influx(c: &InfluxConnection) -> Result<String, InfluxError> {
+    let client = InfluxClient::connect(c).await?;
+    let version = client.ping().await?;
+    // Never cancelled: a test is short.
+    let (_keep, never) = tokio::sync::watch::channel(false);
+    let databases = client.query("SHOW DATABASES", &never).await?;
+    let known = databases
+        .series
+        .iter()
+        .flat_map(|s| &s.values)
+        .any(|row| row.first() == Some(&Datum::Text(client.database().to_owned())));
+    if !known {
+        return Err(InfluxError::DatabaseNotFound(client.database().to_owned()));
+    }
+    let q = format!(
+        "SELECT count(*) FROM {} WHERE time > now() - 1h",
+        influxql::quote_ident(&c.measurement)
+    );
+    let counted = client.query(&q, &never).await?;
+    // count(*) counts each field: the most of them is the points.
+    let points = counted
+        .series
+        .iter()
+        .flat_map(|s| &s.values)
+        .flat_map(|row| row.iter().skip(1))
+        .filter_map(|d| match d {
+            Datum::Number(n) => Some(*n as u64),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    Ok(format!(
+        "InfluxDB {version}: database {}, {points} points of {} in the last hour",
+        client.database(),
+        c.measurement
+    ))
 }

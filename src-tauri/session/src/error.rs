@@ -9,6 +9,7 @@
 use gridwatch_core::CacheError;
 use gridwatch_core::aws::AwsProblem;
 use gridwatch_core::grafana::GrafanaError;
+use gridwatch_core::influx::InfluxError;
 use gridwatch_core::kinesis::KinesisError;
 use gridwatch_core::timestream::TimestreamError;
 use gridwatch_lake::LakeError;
@@ -60,6 +61,8 @@ pub enum Error {
     Lake(Box<LakeError>),
     #[error(transparent)]
     Grafana(Box<GrafanaError>),
+    #[error(transparent)]
+    Influx(Box<InfluxError>),
 
     #[error(transparent)]
     Report(Box<ReportError>),
@@ -91,6 +94,7 @@ boxed_from!(
     Engine(EngineError),
     Lake(LakeError),
     Grafana(GrafanaError),
+    Influx(InfluxError),
     Report(ReportError),
     Settings(SettingsError),
 );
@@ -137,6 +141,15 @@ impl Error {
             Error::Settings(e) => match **e {
                 SettingsError::Invalid { .. } => ErrorCode::InvalidInput,
                 _ => ErrorCode::Internal,
+            },
+            Error::Influx(e) => match &**e {
+                InfluxError::Unreachable { .. } => ErrorCode::Unreachable,
+                InfluxError::Unauthorized { .. } => ErrorCode::AccessDenied,
+                InfluxError::DatabaseNotFound(_) => ErrorCode::NotFound,
+                InfluxError::Cancelled => ErrorCode::Cancelled,
+                InfluxError::Query(_) | InfluxError::Invalid(_) => ErrorCode::InvalidInput,
+                InfluxError::Credentials(_) => ErrorCode::NoCredentials,
+                InfluxError::Server { .. } | InfluxError::Malformed(_) => ErrorCode::Internal,
             },
             Error::Desktop(_) | Error::Task(_) => ErrorCode::Internal,
         }

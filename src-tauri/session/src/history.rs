@@ -1,10 +1,14 @@
-//! History from Timestream: a chart aggregated on the server to the chart's
-//! width, or the operator's SQL; cached for offline use.
+//! History from Timestream or InfluxDB: a chart aggregated on the server to
+//! the chart's width, or the operator's SQL (InfluxQL); cached for offline
+//! use.
 
 use gridwatch_core::aws::AwsOptions;
 use gridwatch_core::grafana;
+use gridwatch_core::influx::{self, influxql};
 use gridwatch_core::timestream::{self, MacroContext};
-use gridwatch_types::{HistoryQuery, HistoryResult, HistoryVariables, Variable, VariableKind};
+use gridwatch_types::{
+    HistoryQuery, HistoryResult, HistoryVariables, InfluxConnection, Variable, VariableKind,
+};
 
 use crate::{Error, Result, Session, lock};
 
@@ -14,6 +18,20 @@ fn measure_name(measure: &str) -> String {
         measure.to_owned()
     } else {
         format!("{measure}{}", gridwatch_core::codec::MEASURE_SUFFIX)
+    }
+}
+
+/// What a history answer is cached under: with a range that ends now, the
+/// query as written (macros unexpanded), its variables and the range's
+/// label, so the last answer for "the last hour" is found offline; else
+/// the query that ran.
+fn cache_key(q: &HistoryQuery, ran: &str) -> String {
+    match (&q.range_label, &q.sql) {
+        (Some(label), Some(sql)) if !sql.trim().is_empty() => {
+            format!("history:{label}:{:?}:{sql}", grafana::bind(&q.variables))
+        }
+        (Some(label), _) => format!("history:{label}:{}:{:?}:{}", q.measure, q.device, q.pixels),
+        (None, _) => ran.to_owned(),
     }
 }
 
@@ -37,6 +55,9 @@ impl Session {
     }
 
     pub async fn history(&self, q: HistoryQuery) -> Result<HistoryResult> {
+        if let Some(influx) = &q.influx {
+            return self.influx_history(&q, influx).await;
+        }
         let c = &q.connection;
         let measure = measure_name(&q.measure);
         let ctx = Self::macro_context(&q)?;
@@ -68,9 +89,10 @@ impl Session {
         };
         let options = AwsOptions::from_form(&c.profile, &c.region, &c.endpoint_url);
         let stop_rx = self.history_stop_signal();
-        let fetched = timestream::fetch_with_cache(
+        let fetched = timestream::fetch_with_cache_key(
             &options,
             &sql,
+            &cache_key(&q, &sql),
             q.max_bytes,
             &stop_rx,
             self.engine.cache_path(),
@@ -86,6 +108,65 @@ impl Session {
             sql,
             bytes_scanned: fetched.stats.bytes_scanned,
             bytes_metered: fetched.stats.bytes_metered,
+            cached_at_us: fetched.cached_at_us,
+        })
+    }
+
+    /// History from InfluxDB: the operator's InfluxQL (Grafana's InfluxDB
+    /// macros and the variables expanded), or the chart's buckets in the
+    /// same columns as Timestream's; cached, and served from the cache
+    /// (marked) when the server cannot be reached.
+    async fn influx_history(
+        &self,
+        q: &HistoryQuery,
+        connection: &InfluxConnection,
+    ) -> Result<HistoryResult> {
+        let ctx = Self::macro_context(q)?;
+        let (text, chart) = match q.sql.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(sql) => (
+                influxql::expand_influxql(sql, &ctx, &grafana::bind(&q.variables))
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+                false,
+            ),
+            None => {
+                let bucket_ms = ctx.interval_ms().map_err(Error::Invalid)?;
+                let q = influxql::bucket_query(
+                    &connection.measurement,
+                    &measure_name(&q.measure),
+                    &connection.device_tag,
+                    q.device.as_deref(),
+                    q.from_us,
+                    q.to_us,
+                    std::time::Duration::from_millis(bucket_ms.unsigned_abs()),
+                );
+                (q, true)
+            }
+        };
+        let client = influx::InfluxClient::connect(connection)
+            .await
+            .map_err(Error::from)?;
+        let stop_rx = self.history_stop_signal();
+        let mut fetched = influx::fetch_with_cache_key(
+            &client,
+            &text,
+            &cache_key(q, &text),
+            &stop_rx,
+            self.engine.cache_path(),
+        )
+        .await?;
+        if chart {
+            // The chart reads Timestream's column names.
+            for c in &mut fetched.columns {
+                if c == "time" {
+                    "bucket".clone_into(c);
+                }
+            }
+        }
+        Ok(HistoryResult {
+            table: fetched.table(),
+            sql: text,
+            bytes_scanned: 0,
+            bytes_metered: 0,
             cached_at_us: fetched.cached_at_us,
         })
     }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use egui::RichText;
 use gridwatch_types::{
-    ApiError, ConnectionTarget, ConnectionTest, ErrorCode, LakeConnection, Reply, Request,
-    StreamConnection, TimestreamConnection,
+    ApiError, ConnectionTarget, ConnectionTest, ErrorCode, InfluxConnection, LakeConnection, Reply,
+    Request, StreamConnection, TimestreamConnection,
 };
 
 use crate::backend::Answer;
@@ -37,6 +37,7 @@ pub struct Connections {
 pub struct Forms<'a> {
     pub stream: &'a mut StreamConnection,
     pub timestream: &'a mut TimestreamConnection,
+    pub influx: &'a mut InfluxConnection,
     pub lake: &'a mut LakeConnection,
     pub connected: bool,
     pub cache_path: &'a str,
@@ -237,6 +238,8 @@ impl Connections {
                     });
                 self.result_line(ui, "Timestream");
                 ui.separator();
+                self.influx_form(ui, forms, idle, out);
+                ui.separator();
 
                 ui.strong("S3 lake");
                 if ui.add_enabled(idle, egui::Button::new("Test S3")).clicked() {
@@ -319,6 +322,59 @@ impl Connections {
 }
 
 /// A reply of the wrong kind: the shell and the UI disagree on the wire.
+impl Connections {
+    /// Timestream for InfluxDB (or any InfluxDB): where, which database,
+    /// its layout, and where its credentials come from (never typed here).
+    fn influx_form(
+        &mut self,
+        ui: &mut egui::Ui,
+        forms: &mut Forms<'_>,
+        idle: bool,
+        out: &mut Vec<Request>,
+    ) {
+        ui.strong("InfluxDB (Timestream for InfluxDB)");
+        if ui
+            .add_enabled(idle, egui::Button::new("Test InfluxDB"))
+            .clicked()
+        {
+            let mut target = forms.influx.clone();
+            // The secret is read through the same AWS access as the rest.
+            target.profile.clone_from(&forms.stream.profile);
+            target.region.clone_from(&forms.stream.region);
+            target.endpoint_url.clone_from(&forms.stream.endpoint_url);
+            out.push(self.test(forms, ConnectionTarget::Influx(target)));
+        }
+        let influx = &mut *forms.influx;
+        egui::Grid::new("influx_form")
+            .num_columns(2)
+            .show(ui, |ui| {
+                field(
+                    ui,
+                    "InfluxDB URL",
+                    &mut influx.url,
+                    "https://<instance>:8086",
+                );
+                field(ui, "InfluxDB database", &mut influx.database, "grid");
+                field(ui, "Measurement", &mut influx.measurement, "readings");
+                field(ui, "Device tag", &mut influx.device_tag, "DeviceID");
+                optional_field(
+                    ui,
+                    "Credentials secret",
+                    &mut influx.secret,
+                    "Secrets Manager name; else INFLUX_TOKEN",
+                );
+            });
+        ui.label(
+            RichText::new(
+                "Credentials: the secret above (AWS Secrets Manager), or INFLUX_TOKEN, or INFLUX_USERNAME and INFLUX_PASSWORD in the environment. Never saved.",
+            )
+            .small()
+            .weak(),
+        );
+        self.result_line(ui, "InfluxDB");
+    }
+}
+
 fn unexpected(reply: &Reply) -> ApiError {
     ApiError::new(ErrorCode::Ipc, format!("unexpected answer: {reply:?}"))
 }

@@ -47,7 +47,14 @@ pub enum Source {
     /// The local cache: what this machine saw, offline too.
     Cache,
     Timestream,
+    /// InfluxDB: Timestream for InfluxDB, where AWS sends new customers.
+    Influx,
 }
+
+/// The query editor's first text for each remote source: a Grafana
+/// panel's query in that source's language.
+pub(crate) const TIMESTREAM_SQL: &str = "SELECT bin(time, $__interval_ms ms) AS t, avg(measure_value::double) AS avg\nFROM $__database.$__table\nWHERE measure_name = '$__measure' AND $__timeFilter\nGROUP BY 1 ORDER BY 1";
+pub(crate) const INFLUXQL: &str = "SELECT mean(\"voltage_measure\") AS \"avg\" FROM \"readings\"\nWHERE $timeFilter\nGROUP BY time($__interval) fill(none)";
 
 #[derive(Debug)]
 pub struct History {
@@ -61,6 +68,8 @@ pub struct History {
     pub custom_to: String,
     pub sql: String,
     pub max_bytes: String,
+    /// The InfluxDB the Influx source reads.
+    pub influx: gridwatch_types::InfluxConnection,
     pub result: Option<HistoryResult>,
     pub waiting: bool,
     /// Why the last request failed.
@@ -109,8 +118,9 @@ impl Default for History {
             range_s: 3_600,
             custom_from: String::new(),
             custom_to: String::new(),
-            sql: "SELECT bin(time, $__interval_ms ms) AS t, avg(measure_value::double) AS avg\nFROM $__database.$__table\nWHERE measure_name = '$__measure' AND $__timeFilter\nGROUP BY 1 ORDER BY 1".into(),
+            sql: TIMESTREAM_SQL.into(),
             max_bytes: "10000000000".into(),
+            influx: gridwatch_types::InfluxConnection::default(),
             result: None,
             waiting: false,
             error: None,
@@ -248,6 +258,17 @@ impl History {
             pixels,
             max_bytes: Some(max_bytes),
             variables: self.variables.clone(),
+            range_label: (self.range_s > 0).then(|| format!("last {} s", self.range_s)),
+            influx: (self.source == Source::Influx).then(|| {
+                let mut influx = self.influx.clone();
+                // Its secret is read with the same AWS access as Timestream.
+                influx.profile.clone_from(&self.connection.profile);
+                influx.region.clone_from(&self.connection.region);
+                influx
+                    .endpoint_url
+                    .clone_from(&self.connection.endpoint_url);
+                influx
+            }),
         }
     }
 

@@ -24,6 +24,17 @@ impl History {
             ui.heading("History");
             ui.selectable_value(&mut self.source, Source::Cache, "Local cache");
             ui.selectable_value(&mut self.source, Source::Timestream, "Timestream");
+            ui.selectable_value(&mut self.source, Source::Influx, "InfluxDB");
+            // The editor's first text follows the source's language.
+            match (self.source, self.sql.as_str()) {
+                (Source::Influx, super::TIMESTREAM_SQL) => self.sql = super::INFLUXQL.into(),
+                (Source::Timestream, super::INFLUXQL) => self.sql = super::TIMESTREAM_SQL.into(),
+                _ => {}
+            }
+            if self.source == Source::Influx {
+                inline_field(ui, "InfluxDB URL", &mut self.influx.url, 200.0);
+                inline_field(ui, "InfluxDB database", &mut self.influx.database, 110.0);
+            }
             if self.source == Source::Timestream {
                 inline_field(ui, "Database", &mut self.connection.database, 110.0);
                 inline_field(ui, "Table", &mut self.connection.table, 110.0);
@@ -38,6 +49,8 @@ impl History {
         // Only Timestream queries meter bytes; the cache needs no cap.
         let cap = match self.source {
             Source::Timestream => self.max_bytes().map(Some),
+            // InfluxDB meters nothing: no cap to keep, only a remote ask.
+            Source::Influx => Ok(Some(i64::MAX)),
             Source::Cache => Ok(None),
         };
         // A newcomer sees the chosen device's history at once; and the
@@ -98,8 +111,15 @@ impl History {
     ) {
         ui.horizontal(|ui| {
             let ready = !self.waiting && range.is_ok() && cap.is_ok();
-            let named = !self.connection.database.trim().is_empty()
-                && !self.connection.table.trim().is_empty();
+            let named = match self.source {
+                Source::Influx => {
+                    !self.influx.url.trim().is_empty() && !self.influx.database.trim().is_empty()
+                }
+                _ => {
+                    !self.connection.database.trim().is_empty()
+                        && !self.connection.table.trim().is_empty()
+                }
+            };
             let chartable = ready && (named || self.source == Source::Cache);
             if ui
                 .add_enabled(chartable, egui::Button::new("Chart"))
@@ -151,7 +171,8 @@ impl History {
         out: &mut Outbox,
     ) {
         let mut rerun = false;
-        if self.source == Source::Timestream {
+        let remote = self.source != Source::Cache;
+        if remote {
             let editor = ui
                 .add(
                     egui::TextEdit::multiline(&mut self.sql)
@@ -185,7 +206,9 @@ impl History {
         }
         // The query's macros need what they stand for: say so beside the
         // greyed button, in the view's words (not the CLI's flags).
-        let uses = |m: &str, v: &str| self.sql.contains(m) && v.trim().is_empty();
+        let uses = |m: &str, v: &str| {
+            self.source == Source::Timestream && self.sql.contains(m) && v.trim().is_empty()
+        };
         let missing = if uses("$__database", &self.connection.database) {
             Some("the query uses $__database: name the Timestream database above")
         } else if uses("$__table", &self.connection.table) {
@@ -194,7 +217,7 @@ impl History {
             None
         };
         ui.horizontal(|ui| {
-            if self.source == Source::Timestream
+            if remote
                 && (ui
                     .add_enabled(
                         !self.waiting && range.is_ok() && cap.is_ok() && missing.is_none(),
@@ -223,7 +246,7 @@ impl History {
             if self.waiting {
                 ui.spinner();
             }
-            if let Some(why) = missing.filter(|_| self.source == Source::Timestream) {
+            if let Some(why) = missing {
                 ui.label(RichText::new(why).weak());
             }
         });
@@ -435,6 +458,10 @@ fn empty_state(ui: &mut egui::Ui, source: Source, connection: &TimestreamConnect
              Connections…), then Run query."
         }
         Source::Timestream => "Run query, or Chart the measure over the range.",
+        Source::Influx => {
+            "Name the InfluxDB URL and database above (or in Connections…), then Run query \
+             (InfluxQL, Grafana's macros) or Chart the measure."
+        }
         Source::Cache if device => "Chart the measure over the range.",
         Source::Cache => {
             "No device chosen: Chart shows the whole fleet. Choose a device in Operations to \
