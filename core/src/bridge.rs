@@ -21,6 +21,8 @@ use aws_sdk_timestreamwrite::types::{
 };
 use tokio::sync::{mpsc, watch};
 
+use gridwatch_types::BridgeTarget;
+
 use crate::cache::{Cache, Checkpoint, IngestBatch, Quarantined};
 use crate::codec::{self, MEASURE_SUFFIX, Record};
 use crate::influx::client::Written;
@@ -58,6 +60,35 @@ pub enum BridgeError {
 }
 
 impl Sink {
+    /// The sink `target` names, connected (an InfluxDB's credentials read
+    /// from the environment or its secret).
+    pub async fn connect(target: &BridgeTarget) -> Result<Sink, BridgeError> {
+        Ok(match target {
+            BridgeTarget::Timestream {
+                connection: c,
+                multi_measure,
+            } => Sink::Timestream {
+                client: write_client(&crate::aws::AwsOptions::from_form(
+                    &c.profile,
+                    &c.region,
+                    &c.endpoint_url,
+                ))
+                .await?,
+                config: BridgeConfig {
+                    database: c.database.clone(),
+                    table: c.table.clone(),
+                    multi_measure: *multi_measure,
+                    multi_measure_name: "readings".into(),
+                },
+            },
+            BridgeTarget::Influx { connection: c } => Sink::Influx {
+                client: InfluxClient::connect(c).await?,
+                measurement: c.measurement.clone(),
+                device_tag: c.device_tag.clone(),
+            },
+        })
+    }
+
     /// Writes one shard batch; returns the readings the server refused,
     /// with its reason, for the quarantine.
     pub async fn write(
@@ -93,6 +124,13 @@ pub enum Sink {
         device_tag: String,
     },
 }
+
+/// What a bridge's checkpoints are filed under, before the stream's
+/// identity: the CLI's `bridge` and the app's bridge job share them.
+pub const CHECKPOINT_PREFIX: &str = "bridge:";
+
+/// The summary so far of a running bridge, for whoever shows its progress.
+pub type Progress = Arc<std::sync::Mutex<BridgeSummary>>;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BridgeSummary {
@@ -236,6 +274,7 @@ pub async fn run(
     mut cache: Cache,
     source: String,
     stop: watch::Receiver<bool>,
+    progress: &Progress,
 ) -> Result<BridgeSummary, BridgeError> {
     let checkpoints = cache
         .checkpoints(&source)?
@@ -272,6 +311,10 @@ pub async fn run(
             quarantined: &quarantined,
             checkpoints: &checkpoints,
         })?;
+        // A poisoned lock only means a reader panicked: the figures stand.
+        *progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = summary;
     }
     match consumer.await {
         Ok(r) => r?,

@@ -61,6 +61,11 @@ pub enum Request {
     /// The template variables the query's SQL names, with the pickers'
     /// options filled (a custom list's values, a query variable's answer).
     HistoryVariables(HistoryQuery),
+    /// The stream job (the seed's Flink job) in the background: a Kinesis
+    /// stream into Timestream or InfluxDB, resuming after its checkpoints.
+    StartBridge(crate::BridgeJob),
+    StopBridge,
+    BridgeStatus,
     /// The pipeline's monthly cost for a fleet.
     EstimateCost(FleetSpec),
     /// Export a table; the shell asks where.
@@ -113,6 +118,8 @@ pub enum Reply {
     History(HistoryResult),
     /// To HistoryVariables.
     Variables(crate::HistoryVariables),
+    /// To StartBridge, StopBridge and BridgeStatus.
+    Bridge(crate::BridgeStatus),
     Cost(CostEstimate),
     /// To ExportTable and SaveReport.
     Saved(Saved),
@@ -157,6 +164,9 @@ impl Request {
             Request::History(_) => "history",
             Request::CancelHistory => "cancel_history",
             Request::HistoryVariables(_) => "history_variables",
+            Request::StartBridge(_) => "start_bridge",
+            Request::StopBridge => "stop_bridge",
+            Request::BridgeStatus => "bridge_status",
             Request::EstimateCost(_) => "estimate_cost",
             Request::ExportTable(_) => "export_table",
             Request::SaveReport(_) => "save_report",
@@ -237,6 +247,14 @@ mod tests {
             Request::History(HistoryQuery::default()),
             Request::CancelHistory,
             Request::HistoryVariables(HistoryQuery::default()),
+            Request::StartBridge(crate::BridgeJob {
+                stream: crate::StreamConnection::default(),
+                target: crate::BridgeTarget::Influx {
+                    connection: crate::InfluxConnection::default(),
+                },
+            }),
+            Request::StopBridge,
+            Request::BridgeStatus,
             Request::EstimateCost(FleetSpec::default()),
             Request::ExportTable(ExportTable {
                 table: ResultTable::default(),

@@ -9,6 +9,7 @@
 //!
 //! One module per part of the app; every type is re-exported here.
 
+mod bridge;
 mod cost;
 mod dashboard;
 mod error;
@@ -21,6 +22,7 @@ mod live;
 mod settings;
 pub mod time;
 
+pub use bridge::*;
 pub use cost::*;
 pub use dashboard::*;
 pub use error::*;

@@ -109,6 +109,9 @@ impl Session {
             Request::HistoryVariables(query) => {
                 Reply::Variables(self.history_variables(query).await?)
             }
+            Request::StartBridge(job) => Reply::Bridge(self.start_bridge(job).await?),
+            Request::StopBridge => Reply::Bridge(self.stop_bridge().await),
+            Request::BridgeStatus => Reply::Bridge(self.bridge_status().await),
             Request::CancelHistory => {
                 self.cancel_history();
                 Reply::Done

@@ -13,6 +13,7 @@
 //! `connections` (the Connections window's tests), `settings`, `report`;
 //! `error` gives every failure its code, `dispatch` routes each request.
 
+mod bridge;
 mod cache;
 mod connections;
 mod dashboards;
@@ -68,6 +69,9 @@ pub struct Session {
     /// stops them all.
     history_stop: std::sync::Mutex<Vec<tokio::sync::watch::Sender<bool>>>,
     stream: tokio::sync::Mutex<Option<(String, Follower)>>,
+    /// The stream job running in the background, and how the last ended.
+    bridge: tokio::sync::Mutex<Option<bridge::BridgeTask>>,
+    last_bridge: std::sync::Mutex<Option<gridwatch_types::BridgeStatus>>,
     active: ActiveLive,
     production: std::sync::Mutex<Option<fleet::ProductionMeter>>,
     /// Where LoadSettings and SaveSettings read and write.
@@ -85,6 +89,8 @@ impl Session {
             history_stop: std::sync::Mutex::new(Vec::new()),
             active: Arc::new(RwLock::new(engine.live().clone())),
             stream: tokio::sync::Mutex::new(None),
+            bridge: tokio::sync::Mutex::new(None),
+            last_bridge: std::sync::Mutex::new(None),
             production: std::sync::Mutex::new(None),
             settings_path: settings::default_path(),
             health_file: std::env::var_os("GRIDWATCH_UI_HEALTH_FILE").map(PathBuf::from),
@@ -136,6 +142,7 @@ impl Session {
 
     /// Stops everything and commits what was read.
     pub async fn shutdown(&self) -> Result<()> {
+        self.stop_bridge().await;
         self.disconnect_stream().await;
         let summary = self.engine.shutdown().await?;
         tracing::info!(?summary, "ingest drained");

@@ -400,56 +400,45 @@ pub fn ingest(args: IngestArgs, cache_path: &Path) -> anyhow::Result<()> {
 }
 
 pub fn bridge(args: BridgeArgs, cache_path: &Path) -> anyhow::Result<()> {
-    use gridwatch_core::bridge::{BridgeConfig, BridgeError, Sink};
+    use gridwatch_core::bridge::{BridgeError, Sink};
     let (start, start_over) = resume_or_start_over(args.from.as_deref())?;
     let aws = args.aws.options();
-    let influx = match args.to {
-        BridgeTarget::Influxdb => Some(args.influx.connection(&args.aws)?),
-        BridgeTarget::Timestream => None,
+    let target = match args.to {
+        BridgeTarget::Influxdb => gridwatch_types::BridgeTarget::Influx {
+            connection: args.influx.connection(&args.aws)?,
+        },
+        BridgeTarget::Timestream => gridwatch_types::BridgeTarget::Timestream {
+            connection: gridwatch_types::TimestreamConnection {
+                // clap requires both with --to timestream.
+                database: args.database.clone().unwrap_or_default(),
+                table: args.table.clone().unwrap_or_default(),
+                profile: aws.profile.clone(),
+                region: aws.region.clone(),
+                endpoint_url: args
+                    .timestream_endpoint_url
+                    .clone()
+                    .or_else(|| aws.endpoint_url.clone()),
+            },
+            multi_measure: args.multi_measure,
+        },
     };
+    let (unit, target_name) = (target.unit(), target.describe());
     runtime()?.block_on(async {
         let (mut cache, kinesis) = cache_and_kinesis(cache_path, &aws).await?;
-        let (sink, target, unit) = match &influx {
-            Some(c) => {
-                let client = gridwatch_core::influx::InfluxClient::connect(c).await?;
-                let target = format!("InfluxDB {} database {}", c.url, c.database);
-                let sink = Sink::Influx {
-                    client,
-                    measurement: c.measurement.clone(),
-                    device_tag: c.device_tag.clone(),
-                };
-                (sink, target, "InfluxDB points")
-            }
-            None => {
-                let mut ts_aws = aws.clone();
-                if let Some(url) = &args.timestream_endpoint_url {
-                    ts_aws.endpoint_url = Some(url.clone());
-                }
-                // clap requires both with --to timestream.
-                let database = args.database.clone().unwrap_or_default();
-                let table = args.table.clone().unwrap_or_default();
-                let target = format!("{database}.{table}");
-                let sink = Sink::Timestream {
-                    client: gridwatch_core::bridge::write_client(&ts_aws).await?,
-                    config: BridgeConfig {
-                        database,
-                        table,
-                        multi_measure: args.multi_measure,
-                        multi_measure_name: "readings".into(),
-                    },
-                };
-                (sink, target, "Timestream records")
-            }
-        };
-        let source = checkpoint_source(&kinesis, &args.stream, &aws, "bridge:").await?;
-        adopt_legacy(&mut cache, &format!("bridge:{}", args.stream), &source, start_over)?;
+        let sink = Sink::connect(&target).await?;
+        let target = target_name;
+        let prefix = gridwatch_core::bridge::CHECKPOINT_PREFIX;
+        let source = checkpoint_source(&kinesis, &args.stream, &aws, prefix).await?;
+        adopt_legacy(&mut cache, &format!("{prefix}{}", args.stream), &source, start_over)?;
         let mut consumer = ConsumerConfig::new(&args.stream, start);
         consumer.until_caught_up = args.until_caught_up;
         consumer.ignore_checkpoints = start_over;
         let (stop_tx, stop) = watch::channel(false);
         crate::signals::stop_on_signal(stop_tx);
-        let summary = gridwatch_core::bridge::run(kinesis, sink, consumer, cache, source, stop)
-            .await
+        let progress = gridwatch_core::bridge::Progress::default();
+        let summary =
+            gridwatch_core::bridge::run(kinesis, sink, consumer, cache, source, stop, &progress)
+                .await
             .map_err(|e| match e {
                 BridgeError::Cache(e) => cache_failure(e),
                 BridgeError::Kinesis(e) => kinesis_failure(e),

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use egui::RichText;
 use gridwatch_types::{
-    ApiError, ConnectionTarget, ConnectionTest, ErrorCode, InfluxConnection, LakeConnection, Reply,
-    Request, StreamConnection, TimestreamConnection,
+    ApiError, BridgeJob, BridgeStatus, BridgeTarget, ConnectionTarget, ConnectionTest, ErrorCode,
+    InfluxConnection, LakeConnection, Reply, Request, StreamConnection, TimestreamConnection,
 };
 
 use crate::backend::Answer;
@@ -31,6 +31,13 @@ pub struct Connections {
     pub pruned: Option<Result<u64, ApiError>>,
     /// Why the last lake folder was not taken.
     pub lake_error: Option<String>,
+    /// The stream job's last status, and why the last ask failed.
+    pub bridge: Option<BridgeStatus>,
+    pub bridge_error: Option<String>,
+    /// The stream job writes to InfluxDB (else Timestream).
+    pub bridge_to_influx: bool,
+    /// When its status was last asked, seconds on egui's clock.
+    bridge_asked_s: f64,
 }
 
 /// The connection settings the window edits, all held by the app.
@@ -76,6 +83,16 @@ impl Connections {
                 }
                 // The app keeps the folder in the settings.
                 return Some(Answer { request, result });
+            }
+            (Request::StartBridge(_) | Request::StopBridge | Request::BridgeStatus, result) => {
+                match result {
+                    Ok(Reply::Bridge(status)) => {
+                        self.bridge = Some(status);
+                        self.bridge_error = None;
+                    }
+                    Ok(other) => self.bridge_error = Some(unexpected(&other).message),
+                    Err(e) => self.bridge_error = Some(crate::format::failure(&e)),
+                }
             }
             (request, result) => return Some(Answer { request, result }),
         }
@@ -240,6 +257,8 @@ impl Connections {
                 ui.separator();
                 self.influx_form(ui, forms, idle, out);
                 ui.separator();
+                self.bridge_form(ui, forms, out);
+                ui.separator();
 
                 ui.strong("S3 lake");
                 if ui.add_enabled(idle, egui::Button::new("Test S3")).clicked() {
@@ -372,6 +391,88 @@ impl Connections {
             .weak(),
         );
         self.result_line(ui, "InfluxDB");
+    }
+}
+
+impl Connections {
+    /// The stream job: the stream above into Timestream or InfluxDB, in the
+    /// background, its figures asked every second while it runs.
+    fn bridge_form(&mut self, ui: &mut egui::Ui, forms: &Forms<'_>, out: &mut Vec<Request>) {
+        ui.strong("Stream job (the seed's Flink job)");
+        let running = self.bridge.as_ref().is_some_and(|b| b.running);
+        ui.horizontal(|ui| {
+            ui.label("Into");
+            // The target stays as it is while the job runs.
+            ui.add_enabled_ui(!running, |ui| {
+                ui.selectable_value(&mut self.bridge_to_influx, false, "Timestream");
+                ui.selectable_value(&mut self.bridge_to_influx, true, "InfluxDB");
+            });
+            if ui
+                .add_enabled(!running, egui::Button::new("Start stream job"))
+                .clicked()
+            {
+                let target = if self.bridge_to_influx {
+                    let mut connection = forms.influx.clone();
+                    connection.profile.clone_from(&forms.stream.profile);
+                    connection.region.clone_from(&forms.stream.region);
+                    connection
+                        .endpoint_url
+                        .clone_from(&forms.stream.endpoint_url);
+                    BridgeTarget::Influx { connection }
+                } else {
+                    BridgeTarget::Timestream {
+                        connection: forms.timestream.clone(),
+                        multi_measure: false,
+                    }
+                };
+                self.bridge_error = None;
+                out.push(Request::StartBridge(BridgeJob {
+                    stream: forms.stream.clone(),
+                    target,
+                }));
+            }
+            if ui
+                .add_enabled(running, egui::Button::new("Stop stream job"))
+                .clicked()
+            {
+                out.push(Request::StopBridge);
+            }
+        });
+        if let Some(b) = &self.bridge {
+            let state = match (&b.error, b.running) {
+                (Some(e), _) => format!("stopped: {}", crate::format::one_line(e, 120)),
+                (None, true) => "running".into(),
+                (None, false) => "stopped".into(),
+            };
+            let line = format!(
+                "Stream job {state}: {} readings from {} to {}; {} {} written, {} rejected, {} quarantined, {} retried",
+                b.readings,
+                b.stream,
+                b.target,
+                b.written,
+                b.unit,
+                b.rejected,
+                b.quarantined,
+                b.retries
+            );
+            if b.error.is_some() {
+                error_label(ui, line);
+            } else {
+                ui.label(line);
+            }
+        }
+        if let Some(e) = &self.bridge_error {
+            error_label(ui, e.clone());
+        }
+        if running {
+            let now = ui.input(|i| i.time);
+            if now - self.bridge_asked_s >= 1.0 {
+                self.bridge_asked_s = now;
+                out.push(Request::BridgeStatus);
+            }
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs(1));
+        }
     }
 }
 
