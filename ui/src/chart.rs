@@ -6,7 +6,7 @@
 //! share one time axis, aligned: each keeps the same room for its values.
 
 use egui::{Color32, RichText};
-use egui_plot::{GridInput, GridMark, HoverPosition, Line, Plot, PlotPoints};
+use egui_plot::{GridInput, GridMark, HoverPosition, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::format::{Clock, axis_value, moment, time_tick, time_ticks, value, value_ticks};
 
@@ -51,6 +51,8 @@ pub struct Shown {
     /// The operator double-clicked: fit the time axis again (every chart
     /// of the link, so they stay together).
     pub reset: bool,
+    /// The reading nearest the pointer, as written beside it.
+    pub hovered: Option<String>,
 }
 
 /// Ticks of the value axis over `lo..hi` with `px` points of height.
@@ -144,6 +146,17 @@ pub fn time_labels(lo: f64, hi: f64, width: f32, clock: Clock) -> Vec<String> {
         .collect()
 }
 
+/// The point of `points` (in time order) nearest `t` in time.
+pub fn nearest(points: &[[f64; 2]], t: f64) -> Option<[f64; 2]> {
+    let i = points.partition_point(|p| p[0] < t);
+    let after = points.get(i);
+    let before = i.checked_sub(1).and_then(|j| points.get(j));
+    match (before, after) {
+        (Some(b), Some(a)) => Some(if t - b[0] <= a[0] - t { *b } else { *a }),
+        (b, a) => b.or(a).copied(),
+    }
+}
+
 /// Draws the chart. `data` gives the points to draw for a time range in
 /// view (None: all of them) and a width in pixels.
 pub fn show(
@@ -181,18 +194,9 @@ pub fn show(
             let magnitude = range.start().abs().max(range.end().abs());
             axis_value(mark.value, mark.step_size, magnitude, &unit)
         })
-        .label_formatter(move |pos| match pos {
-            HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => Some(format!(
-                "{plot_name}: {}\n{}",
-                value(position.y, &hover_unit),
-                moment(position.x, clock)
-            )),
-            HoverPosition::Elsewhere { .. } => None,
-        })
+        // The hovered reading is written by `show` itself (and said in the
+        // chart's accessible text), not by egui_plot's own label.
+        .label_formatter(|_: &HoverPosition| None)
         // Time only: a scroll or a drag never loses the trace off the
         // value axis, which always fits what is in view.
         .allow_zoom([true, false])
@@ -209,6 +213,7 @@ pub fn show(
     let interval = chart.interval_s;
     let color = chart.color;
     let line_name = name.clone();
+    let mut hovered: Option<String> = None;
     let response = plot.show(ui, |plot| {
         let (lo, hi) = match fit_x {
             Some((lo, hi)) => {
@@ -231,6 +236,22 @@ pub fn show(
             0.0
         };
         let max_gap = interval.map_or(f64::INFINITY, |i| 2.0 * i.max(column));
+        // The reading nearest the pointer in time: its value and time.
+        if let Some(p) = plot.pointer_coordinate()
+            && let Some(near) = nearest(&shown, p.x)
+        {
+            let text = format!(
+                "{line_name}: {}, {}",
+                value(near[1], &hover_unit),
+                moment(near[0], clock)
+            );
+            plot.text(
+                egui_plot::Text::new("hovered", PlotPoint::new(near[0], near[1]), text.clone())
+                    .anchor(egui::Align2::LEFT_BOTTOM)
+                    .color(color),
+            );
+            hovered = Some(text);
+        }
         for segment in segments(shown, max_gap) {
             plot.line(Line::new(line_name.clone(), PlotPoints::from(segment)).color(color));
         }
@@ -246,13 +267,17 @@ pub fn show(
         .map(|t| axis_value(*t, step, magnitude, chart.unit))
         .collect();
     let time_labels = time_labels(x_lo, x_hi, frame.width(), clock);
-    // What the axes say, for a screen reader (and the tests).
-    let summary = format!(
+    // What the axes say, and the reading under the pointer, for a screen
+    // reader (and the tests).
+    let mut summary = format!(
         "{name} chart. Values: {}. Times ({}): {}",
         value_labels.join(", "),
         clock.name(),
         time_labels.join(", ")
     );
+    if let Some(h) = &hovered {
+        summary.push_str(&format!(". Pointer at {h}"));
+    }
     response
         .response
         .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Figure, true, &summary));
@@ -261,6 +286,7 @@ pub fn show(
         value_ticks: value_labels,
         time_ticks: time_labels,
         reset: response.response.double_clicked(),
+        hovered,
     }
 }
 

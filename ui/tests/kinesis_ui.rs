@@ -57,6 +57,8 @@ fn connecting_to_a_stream_shows_its_shards_and_devices() {
             .is_disabled(),
         "no stream named yet"
     );
+    // Why, beside the greyed button.
+    h.get_by_label("name the Kinesis stream");
     common::type_into(&mut h, "Fleet stream", "ui-stream");
     common::type_into(&mut h, "Fleet endpoint URL", &kinesalite.endpoint());
     h.get_by_label("Launch fleet").click();

@@ -101,6 +101,10 @@ impl Launcher {
                     {
                         request = Some(Request::StopFleet);
                     }
+                    // Why Launch is greyed, beside it, not only on hover.
+                    if let Some(why) = problem.filter(|_| !running) {
+                        ui.label(RichText::new(why).color(crate::theme::ERROR));
+                    }
                 });
                 ui.separator();
                 ui.horizontal(|ui| {

@@ -16,7 +16,7 @@ use crate::widgets::{error_label, export_buttons};
 /// The live window a chart shows while following live, in seconds.
 const LIVE_WINDOW_S: f64 = 300.0;
 /// Around an alarm opened from the list: this much either side.
-const ALARM_WINDOW_S: f64 = 150.0;
+const ALARM_WINDOW_S: f64 = super::ALARM_WINDOW_US as f64 / 1e6;
 
 pub fn show(
     ui: &mut egui::Ui,
@@ -81,7 +81,7 @@ pub fn show(
             }
         } else {
             view.charted.push(m.clone());
-            view.request_history(model, &m, out);
+            view.request_history(model, &m, None, out);
         }
         view.measure = m;
         view.fit_pending = true;

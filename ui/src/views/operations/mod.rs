@@ -25,6 +25,8 @@ use crate::windows::rules::RulesWindow;
 const HISTORY_US: i64 = LIVE_WINDOW_US;
 /// The pixel columns of that history: enough for any screen's chart.
 const HISTORY_PIXELS: u32 = 1_200;
+/// Either side of an alarm's time when its device is opened there.
+pub(crate) const ALARM_WINDOW_US: i64 = 150_000_000;
 
 /// What a conflict is, for the operator who hovers over the count.
 pub(crate) const CONFLICTS_HINT: &str = "A reading arrived again for the same device, measure and \
@@ -110,10 +112,7 @@ impl Operations {
                 }
             });
         if let Some((device, at_us)) = self.open.take() {
-            self.select(model, Some(device), out);
-            if let Some(at) = at_us {
-                self.focus_s = Some(at as f64 / 1e6);
-            }
+            self.open_at(model, device, at_us, out);
         }
         if model.mode() == Mode::Kinesis {
             egui::Panel::right("shards")
@@ -140,20 +139,59 @@ impl Operations {
         self.error = None;
         self.fit_pending = true;
         for measure in self.charted.clone() {
-            self.request_history(model, &measure, out);
+            self.request_history(model, &measure, None, out);
         }
     }
 
-    /// Cached history under the live points of one charted measure.
-    pub fn request_history(&self, model: &Model, measure: &str, out: &mut Outbox) {
+    /// Opens `device` at an alarm's time (epoch µs): its charts centred
+    /// there, with the history around it even when the alarm is older than
+    /// the live window.
+    pub fn open_at(
+        &mut self,
+        model: &mut Model,
+        device: String,
+        at_us: Option<i64>,
+        out: &mut Outbox,
+    ) {
+        let Some(at) = at_us else {
+            self.select(model, Some(device), out);
+            return;
+        };
+        if model.selected.as_deref() != Some(device.as_str()) {
+            model.select(Some(device.clone()));
+            out.push(Request::WatchDevice(Some(device)));
+        }
+        self.error = None;
+        for measure in self.charted.clone() {
+            self.request_history(model, &measure, Some(at), out);
+        }
+        self.focus_s = Some(at as f64 / 1e6);
+    }
+
+    /// Cached history under the live points of one charted measure: the
+    /// live window, or (`around_us`) the stretch around an older moment.
+    pub fn request_history(
+        &self,
+        model: &Model,
+        measure: &str,
+        around_us: Option<i64>,
+        out: &mut Outbox,
+    ) {
         let Some(device) = model.selected.clone() else {
             return;
         };
-        let to_us = model.newest_us.max(1) + 1;
+        let newest = model.newest_us.max(1) + 1;
+        let (from_us, to_us) = match around_us {
+            // Its whole alarm window is not in the live window: that stretch.
+            Some(at) if at - ALARM_WINDOW_US < newest - HISTORY_US => {
+                (at - HISTORY_US / 2, at + HISTORY_US / 2)
+            }
+            _ => (newest - HISTORY_US, newest),
+        };
         out.push(Request::Chart(ChartRequest {
             device_id: Some(device),
             measure: measure.to_owned(),
-            from_us: to_us - HISTORY_US,
+            from_us,
             to_us,
             pixels: HISTORY_PIXELS,
         }));
@@ -182,5 +220,47 @@ impl Operations {
             (request, result) => return Some(Answer { request, result }),
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The history asked when an alarm's device is opened at `at_us`, with
+    /// the newest reading at `newest_us`.
+    fn asked(newest_us: i64, at_us: i64) -> Vec<(i64, i64)> {
+        let mut view = Operations::default();
+        let mut model = Model {
+            newest_us,
+            ..Model::default()
+        };
+        let mut out = Outbox::default();
+        view.open_at(&mut model, "m-1".into(), Some(at_us), &mut out);
+        assert_eq!(view.focus_s, Some(at_us as f64 / 1e6));
+        out.requests()
+            .iter()
+            .filter_map(|r| match r {
+                Request::Chart(c) => Some((c.from_us, c.to_us)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_alarm_opens_its_device_with_the_history_around_it() {
+        let now = 1_700_000_000_000_000;
+        let charted = Operations::default().charted.len();
+        assert!(charted > 0);
+        // Inside the live window: the live window's history.
+        let recent = asked(now, now - 60_000_000);
+        assert_eq!(recent, vec![(now + 1 - HISTORY_US, now + 1); charted]);
+        // An hour ago: the stretch around it, the alarm in its middle.
+        let old = now - 3_600_000_000;
+        let earlier = asked(now, old);
+        assert_eq!(
+            earlier,
+            vec![(old - HISTORY_US / 2, old + HISTORY_US / 2); charted]
+        );
     }
 }
