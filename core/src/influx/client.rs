@@ -85,7 +85,7 @@ impl Auth {
     /// The connection's credentials: its secret when it names one, the
     /// environment's otherwise.
     pub async fn of(connection: &InfluxConnection) -> Result<Auth, InfluxError> {
-        match connection.secret.as_deref().map(str::trim) {
+        match connection.credentials.as_deref().map(str::trim) {
             Some(secret) if !secret.is_empty() => {
                 let aws = AwsOptions::from_form(
                     &connection.profile,

@@ -20,11 +20,12 @@ pub struct InfluxConnection {
     pub database: String,
     pub measurement: String,
     pub device_tag: String,
-    /// An AWS Secrets Manager secret (name or ARN) holding the credentials
+    /// The AWS Secrets Manager entry (name or ARN) that holds the
+    /// credentials (its name only: what it holds is never kept here)
     /// (`{"username", "password"}` or `{"token"}`), fetched through the
     /// default AWS credential chain; without it, `INFLUX_TOKEN` or
     /// `INFLUX_USERNAME` and `INFLUX_PASSWORD` from the environment.
-    pub secret: Option<String>,
+    pub credentials: Option<String>,
     /// How to reach AWS for the secret.
     pub profile: Option<String>,
     pub region: Option<String>,
@@ -38,7 +39,7 @@ impl Default for InfluxConnection {
             database: String::new(),
             measurement: DEFAULT_MEASUREMENT.into(),
             device_tag: DEFAULT_DEVICE_TAG.into(),
-            secret: None,
+            credentials: None,
             profile: None,
             region: None,
             endpoint_url: None,

@@ -121,7 +121,7 @@ impl InfluxArgs {
             database,
             measurement: self.influx_measurement.clone(),
             device_tag: self.influx_device_tag.clone(),
-            secret: self.influx_secret.clone(),
+            credentials: self.influx_secret.clone(),
             profile: aws.profile.clone(),
             region: aws.region.clone(),
             endpoint_url: aws.endpoint_url.clone(),

@@ -379,7 +379,7 @@ impl Connections {
                 optional_field(
                     ui,
                     "Credentials secret",
-                    &mut influx.secret,
+                    &mut influx.credentials,
                     "Secrets Manager name; else INFLUX_TOKEN",
                 );
             });
