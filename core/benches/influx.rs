@@ -45,7 +45,7 @@ fn body() -> Vec<u8> {
 
 fn parse(c: &mut Criterion) {
     let body = body();
-    assert_eq!(parse_answer(&body).unwrap().series[0].values.len(), ROWS);
+    assert_eq!(parse_answer(&body).unwrap().series[0].row_count(), ROWS);
     let mut g = c.benchmark_group("influx_answer_10k_rows");
     g.throughput(Throughput::Elements(ROWS as u64));
     g.bench_function("typed_rows", |b| {

@@ -340,33 +340,34 @@ async fn write_influx(
     batch: &ShardBatch,
     summary: &mut BridgeSummary,
 ) -> Result<Vec<Quarantined>, BridgeError> {
-    let lines: Vec<String> = batch
-        .records
-        .iter()
-        .map(|r| {
-            let mut line = String::new();
-            crate::influx::line::write_point(&mut line, measurement, device_tag, r);
-            line
-        })
-        .collect();
+    // Every line into one buffer, each line's end kept: a write is a
+    // slice of it, with no copy.
+    let mut body = String::with_capacity(batch.records.len() * 160);
+    let mut ends = Vec::with_capacity(batch.records.len());
+    for r in &batch.records {
+        crate::influx::line::write_point(&mut body, measurement, device_tag, r);
+        ends.push(body.len());
+    }
+    let start = |i: usize| if i == 0 { 0 } else { ends[i - 1] };
     let mut rejected: Vec<(usize, String)> = Vec::new();
-    for (c, chunk) in lines.chunks(MAX_LINES_PER_WRITE).enumerate() {
-        let (outcome, retries) = client.write(&chunk.concat()).await?;
+    for first in (0..ends.len()).step_by(MAX_LINES_PER_WRITE) {
+        let last = (first + MAX_LINES_PER_WRITE).min(ends.len());
+        let (outcome, retries) = client.write(&body[start(first)..ends[last - 1]]).await?;
         summary.writes += 1;
         summary.retries += u64::from(retries);
         if outcome == Written::All {
-            summary.written += chunk.len() as u64;
+            summary.written += (last - first) as u64;
             continue;
         }
-        for (i, line) in chunk.iter().enumerate() {
-            let (outcome, retries) = client.write(line).await?;
+        for i in first..last {
+            let (outcome, retries) = client.write(&body[start(i)..ends[i]]).await?;
             summary.writes += 1;
             summary.retries += u64::from(retries);
             match outcome {
                 Written::All => summary.written += 1,
                 Written::Refused(reason) => {
                     summary.rejected += 1;
-                    rejected.push((c * MAX_LINES_PER_WRITE + i, reason));
+                    rejected.push((i, reason));
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! The InfluxDB bridge's write stage against Debian's influxd on 127.0.0.1:
-//! 20,000 readings in shard batches of 1,000 through the bridge's sink
+//! 20,000 readings in shard batches of 5,000 through the bridge's sink
 //! (line protocol, 5,000-line writes, the retry and quarantine logic,
 //! counting) against a bare loop posting the same line protocol in the
 //! same 5,000-line batches with a plain HTTP client (the baseline, in the
@@ -20,7 +20,8 @@ use gridwatch_core::ingest::ShardBatch;
 use gridwatch_tests::Influx;
 
 const READINGS: usize = 20_000;
-const BATCH: usize = 1_000;
+/// A shard batch: as many as one write takes, so both sides post alike.
+const BATCH: usize = 5_000;
 const LINES_PER_POST: usize = 5_000;
 
 fn readings(round: u64) -> Vec<Record> {

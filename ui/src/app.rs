@@ -182,14 +182,9 @@ impl GridwatchUi {
             View::Dashboards => {
                 let connection = self.history.connection.clone();
                 let influx = &self.history.influx;
-                self.dashboards.influx = (!influx.url.trim().is_empty()).then(|| {
-                    let mut influx = influx.clone();
-                    // Its secret is read with the same AWS access.
-                    influx.profile.clone_from(&connection.profile);
-                    influx.region.clone_from(&connection.region);
-                    influx.endpoint_url.clone_from(&connection.endpoint_url);
-                    influx
-                });
+                let c = &connection;
+                self.dashboards.influx = (!influx.url.trim().is_empty())
+                    .then(|| influx.with_aws(&c.profile, &c.region, &c.endpoint_url));
                 let now_s = self.now_s;
                 egui::CentralPanel::default().show(ui, |ui| {
                     self.dashboards

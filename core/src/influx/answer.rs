@@ -6,7 +6,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 use super::InfluxError;
 
@@ -65,10 +65,86 @@ pub struct Series {
     #[serde(default, deserialize_with = "sorted_tags")]
     pub tags: Vec<(String, String)>,
     pub columns: Vec<String>,
-    #[serde(default)]
-    pub values: Vec<Vec<Datum>>,
+    /// Every row's values one after another, read straight into one vector
+    /// (a vector a row cost more than the parse): see [`Series::rows`].
+    #[serde(default, rename = "values")]
+    cells: Cells,
     #[serde(default)]
     partial: bool,
+}
+
+/// Rows' values in one vector, and whether every row had the same length.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Cells {
+    values: Vec<Datum>,
+    rows: usize,
+    /// The length of a row that differs from the first's, if any.
+    ragged: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for Cells {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Rows;
+        impl<'de> Visitor<'de> for Rows {
+            type Value = Cells;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("rows of values")
+            }
+            fn visit_unit<E>(self) -> Result<Cells, E> {
+                Ok(Cells::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut rows: A) -> Result<Cells, A::Error> {
+                let mut cells = Cells::default();
+                let mut width = None;
+                while let Some(n) = rows.next_element_seed(Row(&mut cells.values))? {
+                    cells.rows += 1;
+                    match width {
+                        None => width = Some(n),
+                        Some(w) if w != n => cells.ragged = cells.ragged.or(Some(n)),
+                        Some(_) => {}
+                    }
+                }
+                Ok(cells)
+            }
+        }
+        d.deserialize_any(Rows)
+    }
+}
+
+/// One row, appended to the series' vector; its length.
+struct Row<'v>(&'v mut Vec<Datum>);
+
+impl<'de> DeserializeSeed<'de> for Row<'_> {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        struct Values<'v>(&'v mut Vec<Datum>);
+        impl<'de> Visitor<'de> for Values<'_> {
+            type Value = usize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a row of values")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+                let mut n = 0;
+                while let Some(v) = seq.next_element::<Datum>()? {
+                    self.0.push(v);
+                    n += 1;
+                }
+                Ok(n)
+            }
+        }
+        d.deserialize_seq(Values(self.0))
+    }
+}
+
+impl Series {
+    /// The rows, each as many values as there are columns.
+    pub fn rows(&self) -> impl Iterator<Item = &[Datum]> {
+        self.cells.values.chunks(self.columns.len().max(1))
+    }
+
+    pub fn row_count(&self) -> usize {
+        self.cells.rows
+    }
 }
 
 fn sorted_tags<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
@@ -130,7 +206,9 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, InfluxError> {
                             && last.tags == s.tags
                             && last.columns == s.columns =>
                     {
-                        last.values.extend(s.values);
+                        last.cells.values.extend(s.cells.values);
+                        last.cells.rows += s.cells.rows;
+                        last.cells.ragged = last.cells.ragged.or(s.cells.ragged);
                         last.partial = s.partial;
                     }
                     _ => answer.series.push(s),
@@ -149,11 +227,16 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, InfluxError> {
         )));
     }
     for s in &answer.series {
-        if let Some(row) = s.values.iter().find(|r| r.len() != s.columns.len()) {
+        let first = (s.cells.rows > 0).then(|| s.cells.values.len() / s.cells.rows);
+        let odd =
+            s.cells
+                .ragged
+                .or(first
+                    .filter(|w| *w != s.columns.len() || s.cells.values.len() != w * s.cells.rows));
+        if let Some(n) = odd {
             return Err(InfluxError::Malformed(format!(
-                "a row of {} has {} values for {} columns",
+                "a row of {} has {n} values for {} columns",
                 s.name,
-                row.len(),
                 s.columns.len()
             )));
         }
@@ -208,7 +291,7 @@ impl Answer {
                         .map_or(0, |i| i + first_value)
                 })
                 .collect();
-            for values in &s.values {
+            for values in s.rows() {
                 let mut row = vec![serde_json::Value::Null; columns.len()];
                 if labelled {
                     row[0] = s.name.clone().into();
@@ -259,7 +342,7 @@ mod tests {
     fn chunks_join_into_whole_series_and_tags_become_columns() {
         let a = parse_answer(CHUNKED.as_bytes()).unwrap();
         assert_eq!(a.series.len(), 2);
-        assert_eq!(a.series[0].values.len(), 3);
+        assert_eq!(a.series[0].row_count(), 3);
         let (columns, rows) = a.table();
         assert_eq!(columns, ["name", "DeviceID", "time", "mean"]);
         assert_eq!(rows.len(), 4);

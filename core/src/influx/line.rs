@@ -60,9 +60,10 @@ pub fn write_point(out: &mut String, measurement_name: &str, device_tag: &str, r
         first = false;
         key(out, m);
         out.push_str(MEASURE_SUFFIX);
-        // Finite (the codec refuses others); written so it reads back as a
-        // float, never as an integer (`5` is a float in line protocol).
-        let _ = write!(out, "={v}");
+        // Finite (the codec refuses others), shortest exact form; a float
+        // in line protocol either way (`5.0`, `5`).
+        out.push('=');
+        out.push_str(ryu::Buffer::new().format_finite(*v));
     }
     let _ = writeln!(out, " {}", r.time_us.div_euclid(1000));
 }
@@ -88,7 +89,7 @@ mod tests {
         write_point(&mut out, "readings", "DeviceID", &r);
         assert_eq!(
             out,
-            "readings,DeviceID=m\\ 1\\,a,Feeder=N-F07,Region=north\\=x voltage_measure=231.5,watt_measure=800 1700000000123\n"
+            "readings,DeviceID=m\\ 1\\,a,Feeder=N-F07,Region=north\\=x voltage_measure=231.5,watt_measure=800.0 1700000000123\n"
         );
     }
 }

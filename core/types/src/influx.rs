@@ -32,6 +32,24 @@ pub struct InfluxConnection {
     pub endpoint_url: Option<String>,
 }
 
+impl InfluxConnection {
+    /// This connection, its credentials entry read through the AWS access
+    /// the rest of the app uses (profile, region, endpoint URL).
+    pub fn with_aws(
+        &self,
+        profile: &Option<String>,
+        region: &Option<String>,
+        endpoint_url: &Option<String>,
+    ) -> InfluxConnection {
+        InfluxConnection {
+            profile: profile.clone(),
+            region: region.clone(),
+            endpoint_url: endpoint_url.clone(),
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for InfluxConnection {
     fn default() -> Self {
         InfluxConnection {

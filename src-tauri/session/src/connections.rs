@@ -81,7 +81,7 @@ async fn probe_influx(c: &InfluxConnection) -> Result<String, InfluxError> {
     let known = databases
         .series
         .iter()
-        .flat_map(|s| &s.values)
+        .flat_map(|s| s.rows())
         .any(|row| row.first() == Some(&Datum::Text(client.database().to_owned())));
     if !known {
         return Err(InfluxError::DatabaseNotFound(client.database().to_owned()));
@@ -95,7 +95,7 @@ async fn probe_influx(c: &InfluxConnection) -> Result<String, InfluxError> {
     let points = counted
         .series
         .iter()
-        .flat_map(|s| &s.values)
+        .flat_map(|s| s.rows())
         .flat_map(|row| row.iter().skip(1))
         .filter_map(|d| match d {
             Datum::Number(n) => Some(*n as u64),

@@ -356,11 +356,10 @@ impl Connections {
             .add_enabled(idle, egui::Button::new("Test InfluxDB"))
             .clicked()
         {
-            let mut target = forms.influx.clone();
-            // The secret is read through the same AWS access as the rest.
-            target.profile.clone_from(&forms.stream.profile);
-            target.region.clone_from(&forms.stream.region);
-            target.endpoint_url.clone_from(&forms.stream.endpoint_url);
+            let s = &forms.stream;
+            let target = forms
+                .influx
+                .with_aws(&s.profile, &s.region, &s.endpoint_url);
             out.push(self.test(forms, ConnectionTarget::Influx(target)));
         }
         let influx = &mut *forms.influx;
@@ -412,13 +411,12 @@ impl Connections {
                 .clicked()
             {
                 let target = if self.bridge_to_influx {
-                    let mut connection = forms.influx.clone();
-                    connection.profile.clone_from(&forms.stream.profile);
-                    connection.region.clone_from(&forms.stream.region);
-                    connection
-                        .endpoint_url
-                        .clone_from(&forms.stream.endpoint_url);
-                    BridgeTarget::Influx { connection }
+                    let s = &forms.stream;
+                    BridgeTarget::Influx {
+                        connection: forms
+                            .influx
+                            .with_aws(&s.profile, &s.region, &s.endpoint_url),
+                    }
                 } else {
                     BridgeTarget::Timestream {
                         connection: forms.timestream.clone(),

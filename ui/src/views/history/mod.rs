@@ -260,14 +260,8 @@ impl History {
             variables: self.variables.clone(),
             range_label: (self.range_s > 0).then(|| format!("last {} s", self.range_s)),
             influx: (self.source == Source::Influx).then(|| {
-                let mut influx = self.influx.clone();
-                // Its secret is read with the same AWS access as Timestream.
-                influx.profile.clone_from(&self.connection.profile);
-                influx.region.clone_from(&self.connection.region);
-                influx
-                    .endpoint_url
-                    .clone_from(&self.connection.endpoint_url);
-                influx
+                let c = &self.connection;
+                self.influx.with_aws(&c.profile, &c.region, &c.endpoint_url)
             }),
         }
     }
