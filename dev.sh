@@ -105,7 +105,7 @@ case "${1:-}" in
     cargo build -p gridwatch
     say "running every test"
     cargo test --workspace
-    say "fuzzing the wire codec, the calendar and partition names (bounded)"
+    say "fuzzing the codec, KPL, extracts, the calendar, partitions and times (bounded)"
     scripts/fuzz.sh 20
     say "packaging: the .deb installs and runs, the .rpm builds"
     scripts/test-package.sh

@@ -154,6 +154,10 @@ impl Connections {
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
+            // As tall as the screen allows from the start: the sections
+            // below the fold (the stream job, S3, the lake) scroll into
+            // a window this size, not a small one.
+            .default_height(max_height)
             .max_height(max_height)
             .constrain(true)
             .show(ctx, |ui| {
