@@ -41,7 +41,7 @@ setup() {
   if command -v systemctl >/dev/null && systemctl is-enabled influxdb >/dev/null 2>&1; then
     as_root systemctl disable --now influxdb >/dev/null 2>&1 || true
   fi
-  command -v cargo >/dev/null || { echo "Rust is missing: install it with rustup (https://rustup.rs), 1.90 or newer" >&2; exit 1; }
+  command -v cargo >/dev/null || { echo "Rust is missing: install it with rustup (https://rustup.rs), 1.94 or newer" >&2; exit 1; }
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32 target"
     rustup target add wasm32-unknown-unknown

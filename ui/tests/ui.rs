@@ -223,7 +223,13 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
     let stats = h.state().model.fleet_stats();
     let volts = stats.iter().find(|m| m.measure == "voltage").unwrap();
     assert_eq!(volts.devices, DEVICES as usize);
-    assert!(volts.avg <= volts.p90 && volts.p90 <= volts.p95 && volts.p95 <= volts.p99);
+    // Percentiles in order. (Not the mean below p90: an anomaly of the
+    // seed's 5.1% chance far off 230 V can pull it past, as it did once.)
+    assert!(
+        volts.p90 <= volts.p95 && volts.p95 <= volts.p99,
+        "{volts:?}"
+    );
+    assert!(volts.avg.is_finite() && volts.avg > 0.0, "{volts:?}");
     h.get_by_label_contains("Heatmap: watt of 20 online devices (of 20)");
     let devices: Vec<String> = h.state().model.devices.keys().cloned().collect();
     let grid = h.state().model.heatmap(&devices, "watt", 150_000_000, 30);
