@@ -134,8 +134,9 @@ fn charts_label_their_values_units_and_times_and_say_the_nearest_reading() {
     let fleet = axes(&h, "fleet power");
     assert!(value_ticks(&fleet).len() >= 3, "{fleet}");
 
-    // Hovering says the nearest reading's value and time: a reading the
-    // chart holds, a few pixels from the pointer at most.
+    // Hovering says the nearest reading's value and time: the reading the
+    // chart holds nearest the pointer (within a pixel column or two: the
+    // chart draws each column's extremes).
     h.state_mut().operations.follow_live = false;
     h.run_steps(2);
     let chart = h.get_by_label_contains("watt chart. Values: ").rect();
@@ -151,9 +152,13 @@ fn charts_label_their_values_units_and_times_and_say_the_nearest_reading() {
     let mid = (shown.x.0 + shown.x.1) / 2.0;
     let pixel = (shown.x.1 - shown.x.0) / f64::from(chart.width());
     let readings = &h.state().model.series["watt"].points;
+    let closest = readings
+        .iter()
+        .map(|p| (p[0] - mid).abs())
+        .fold(f64::INFINITY, f64::min);
     let near: Vec<&[f64; 2]> = readings
         .iter()
-        .filter(|p| (p[0] - mid).abs() <= 8.0 * pixel + 5.0)
+        .filter(|p| (p[0] - mid).abs() <= closest + 3.0 * pixel + 1.0)
         .collect();
     assert!(
         near.iter().any(|p| {
