@@ -230,7 +230,17 @@ fn search_filters_the_list_and_the_fleet_stops_and_starts() {
         "{volts:?}"
     );
     assert!(volts.avg.is_finite() && volts.avg > 0.0, "{volts:?}");
-    h.get_by_label_contains("Heatmap: watt of 20 online devices (of 20)");
+    // Every device online: on a loaded machine a reading can come late, so
+    // give the fleet a moment (a hang guard, not a timing claim).
+    let heatmap = "Heatmap: watt of 20 online devices (of 20)";
+    for _ in 0..400 {
+        if h.query_by_label_contains(heatmap).is_some() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    h.get_by_label_contains(heatmap);
     let devices: Vec<String> = h.state().model.devices.keys().cloned().collect();
     let grid = h.state().model.heatmap(&devices, "watt", 150_000_000, 30);
     assert!(
