@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gridwatch_core::Record;
@@ -114,6 +115,35 @@ async fn simulate(dir: &Path) -> u64 {
         .records
 }
 
+/// The two taken in turns (simulator, bare loop, simulator, …), so that
+/// what else the machine does over the run falls on both alike; criterion
+/// measures one after the other, and on a shared machine their ratio
+/// moves by a tenth between runs. The ratio of the medians printed here is
+/// the figure BENCHMARKS.md gives.
+fn in_turns(records: &[Record], rt: &tokio::runtime::Runtime) {
+    const TURNS: usize = 21;
+    let mut ours = Vec::with_capacity(TURNS);
+    let mut bare = Vec::with_capacity(TURNS);
+    for _ in 0..TURNS {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        assert_eq!(rt.block_on(simulate(dir.path())), records.len() as u64);
+        ours.push(started.elapsed());
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        bare_loop(records, dir.path());
+        bare.push(started.elapsed());
+    }
+    ours.sort();
+    bare.sort();
+    let (ours, bare) = (ours[TURNS / 2], bare[TURNS / 2]);
+    println!(
+        "simulate_to_lake in turns ({TURNS} each, medians): simulator {ours:?}, bare loop {bare:?}: \
+         the simulator runs at {:.2} of the bare loop's speed",
+        bare.as_secs_f64() / ours.as_secs_f64()
+    );
+}
+
 fn lake(c: &mut Criterion) {
     let mut fleet = Fleet::new(&spec(), START_US);
     let mut records = Vec::new();
@@ -123,6 +153,7 @@ fn lake(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    in_turns(&records, &rt);
     let mut group = c.benchmark_group("simulate_to_lake");
     group.sample_size(10);
     group.throughput(Throughput::Elements(records.len() as u64));

@@ -1,29 +1,35 @@
 //! A simulated fleet: its devices, their identities and dimensions, the
 //! schedule on which each reports, and how its readings are delivered.
 //!
-//! The schedule is one priority queue of "next reading due" times rather
-//! than a task per device, so a fleet of 10,000 costs one task. Readings
-//! sit on an epoch-aligned grid of slots, one a interval: a device's
-//! reading of slot `k` is taken at its own phase within the slot (10% to
-//! 90% of the way in) give or take 5% of the interval, so it never leaves
-//! its slot, and everything random about it is keyed by the seed, the
-//! device and the slot. Real-time and as-fast-as-possible runs of the same
-//! spec produce the same records in the same order.
+//! The schedule is one list of the readings due in the current slot, in
+//! time order, rather than a task per device, so a fleet of 10,000 costs
+//! one task. Readings sit on an epoch-aligned grid of slots, one an
+//! interval: a device's reading of slot `k` is taken at its own phase
+//! within the slot (10% to 90% of the way in) give or take 5% of the
+//! interval, so it never leaves its slot, and everything random about it
+//! is keyed by the seed, the device and the slot. Real-time and
+//! as-fast-as-possible runs of the same spec produce the same records in
+//! the same order.
 //!
-//! A device costs the fleet its next due time and its energy register (24
-//! bytes); identities, dimensions and signal parameters are derived from
-//! the seed when a reading needs them, so a fleet of a million meters holds
-//! tens of megabytes, not the readings.
+//! A device costs the fleet its due time in the slot (16 bytes), its
+//! energy register (16) and its power in the slot for the network's sums
+//! (16); identities, dimensions and signal parameters are derived from the
+//! seed when a reading needs them, so a fleet of a million meters holds
+//! tens of megabytes, not the readings. A reading is written into the
+//! sink's bytes with the network's names borrowed ([`Fleet::encode`]): no
+//! record of owned strings is built on the way.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use gridwatch_core::Record;
+use gridwatch_core::codec::RecordWriter;
 use gridwatch_types::{Delivery, DeviceKind, FleetShape, FleetSpec};
 
 use crate::network::Network;
 use crate::outage::{Outage, Schedule, Scope};
-use crate::signal::Rng;
+use crate::reading::Reading;
+use crate::signal::{Rng, UuidText};
 use crate::utility::{Part, Register, Silence, Utility};
 
 /// Share of the interval a reading may come early or late.
@@ -37,11 +43,11 @@ const SKEW_SALT: u64 = 0x1d00_0000_0000_0005;
 /// after a lost acknowledgement.
 const DUPLICATE_DELAY_US: (f64, f64) = (1e6, 10e6);
 
-/// A record and when it reaches the sink (epoch microseconds): its own
+/// A reading and when it reaches the sink (epoch microseconds): its own
 /// time, later for a late reading or a second copy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Delivered {
-    pub record: Record,
+    pub reading: Reading,
     pub at_us: i64,
 }
 
@@ -61,7 +67,7 @@ pub struct FleetStats {
 struct Pending {
     at_us: i64,
     order: u64,
-    record: Record,
+    reading: Reading,
 }
 
 impl PartialEq for Pending {
@@ -85,7 +91,11 @@ pub struct Fleet {
     spec: FleetSpec,
     utility: Utility,
     interval_us: i64,
-    due: BinaryHeap<Reverse<(i64, u32)>>,
+    /// The readings due in `slot`, (time, device) in time order; the
+    /// first `next` are taken.
+    due: Vec<(i64, u32)>,
+    next: usize,
+    slot: i64,
     registers: Vec<Register>,
     in_flight: BinaryHeap<Reverse<Pending>>,
     order: u64,
@@ -98,19 +108,21 @@ impl Fleet {
     pub fn new(spec: &FleetSpec, start_us: i64) -> Fleet {
         let interval_us =
             (spec.interval_ms.max(1).saturating_mul(1000)).min(i64::MAX as u64) as i64;
-        let utility = Utility {
-            seed: spec.seed,
-            net: Network::new(spec),
-            anomaly_rate: spec.anomaly_rate,
+        let utility = Utility::new(
+            spec.seed,
+            Network::new(spec),
+            spec.anomaly_rate,
             interval_us,
-            outages: Schedule::new(spec.seed, spec.outages),
-        };
+            Schedule::new(spec.seed, spec.outages),
+        );
         let n = spec.device_count();
         let mut fleet = Fleet {
             spec: spec.clone(),
             utility,
             interval_us,
-            due: BinaryHeap::with_capacity(n as usize),
+            due: Vec::with_capacity(n as usize),
+            next: 0,
+            slot: start_us.div_euclid(interval_us),
             registers: Vec::new(),
             in_flight: BinaryHeap::new(),
             order: 0,
@@ -121,15 +133,30 @@ impl Fleet {
                 .map(|d| fleet.utility.first_register(fleet.part(d)))
                 .collect();
         }
-        let first_slot = start_us.div_euclid(interval_us);
-        for d in 0..n {
-            let mut slot = first_slot;
-            if fleet.due_at(d, slot) < start_us {
-                slot += 1;
-            }
-            fleet.due.push(Reverse((fleet.due_at(d, slot), d)));
+        // The first slot holds the readings still to come after the start.
+        fleet.fill_slot(fleet.slot, start_us);
+        if fleet.due.is_empty() {
+            fleet.fill_slot(fleet.slot + 1, i64::MIN);
         }
         fleet
+    }
+
+    /// Lists the readings of `slot` due at or after `from_us`, in time
+    /// order (then by device, so ties come out the same on every run). A
+    /// reading never leaves its slot, so this slot's all come before the
+    /// next one's: one sort a slot instead of a heap the size of the fleet.
+    fn fill_slot(&mut self, slot: i64, from_us: i64) {
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        due.extend(
+            (0..self.spec.device_count())
+                .map(|d| (self.due_at(d, slot), d))
+                .filter(|&(t, _)| t >= from_us),
+        );
+        due.sort_unstable();
+        self.due = due;
+        self.next = 0;
+        self.slot = slot;
     }
 
     pub fn spec(&self) -> &FleetSpec {
@@ -168,7 +195,12 @@ impl Fleet {
 
     /// The device ID of device `d`: a version-4 UUID drawn from the seed.
     pub fn device_id(&self, d: u32) -> String {
-        Rng::keyed(self.spec.seed ^ ID_SALT, u64::from(d), 0).uuid()
+        self.device_id_text(d).as_str().to_owned()
+    }
+
+    /// The same ID on the stack: one is written per reading.
+    pub fn device_id_text(&self, d: u32) -> UuidText {
+        Rng::keyed(self.spec.seed ^ ID_SALT, u64::from(d), 0).uuid_text()
     }
 
     pub fn device_kind(&self, d: u32) -> DeviceKind {
@@ -178,8 +210,16 @@ impl Fleet {
     /// The dimensions on device `d`'s records: where it hangs in the
     /// network. The seed's producer sends none.
     pub fn dimensions(&self, d: u32) -> Vec<(String, String)> {
+        let mut dims = Vec::new();
+        self.for_each_dimension(d, |k, v| dims.push((k.to_owned(), v.to_owned())));
+        dims
+    }
+
+    /// What device `d` is and where it hangs: its feeder and, below a
+    /// feeder, its transformer. None in the seed's shape (no network).
+    fn hangs_off(&self, d: u32) -> Option<(DeviceKind, u32, Option<u32>)> {
         if self.spec.shape == FleetShape::Seed {
-            return Vec::new();
+            return None;
         }
         let net = &self.utility.net;
         let part = self.part(d);
@@ -189,22 +229,65 @@ impl Fleet {
                 (Some(t), net.feeder_of(t))
             }
             Part::Transformer(j) => (Some(j), net.feeder_of(j)),
+            // A feeder has no transformer above it.
             Part::Feeder(f) => (None, f),
         };
-        let mut dims = vec![
-            ("DeviceType".into(), part.kind().as_str().into()),
-            ("Region".into(), net.region_of_feeder(feeder).into()),
-            (
-                "Substation".into(),
-                net.substation_name(net.substation_of(feeder)).into(),
-            ),
-            ("Feeder".into(), net.feeder_name(feeder).into()),
-        ];
-        // A feeder has no transformer above it.
-        if let Some(t) = transformer {
-            dims.push(("Transformer".into(), net.transformer_name(t).into()));
+        Some((part.kind(), feeder, transformer))
+    }
+
+    /// Each of device `d`'s dimensions, borrowed from the network.
+    fn for_each_dimension(&self, d: u32, mut f: impl FnMut(&'static str, &str)) {
+        let Some((kind, feeder, transformer)) = self.hangs_off(d) else {
+            return;
+        };
+        let net = &self.utility.net;
+        f("DeviceType", kind.as_str());
+        for (key, value) in net.place_of_feeder(feeder) {
+            f(key, value);
         }
-        dims
+        if let Some(t) = transformer {
+            f("Transformer", net.transformer_name(t));
+        }
+    }
+
+    /// A reading as a record of its own, with its identity and dimensions.
+    pub fn record(&self, reading: &Reading) -> Record {
+        Record {
+            device_id: self.device_id(reading.device),
+            time_us: reading.time_us,
+            time_adjusted: false,
+            measures: (reading.measures.as_slice().iter())
+                .map(|m| (m.name.to_owned(), m.value))
+                .collect(),
+            dimensions: self.dimensions(reading.device),
+        }
+    }
+
+    /// Writes a reading in the wire format, as [`codec::encode`] writes its
+    /// [`Record`], with names borrowed from the network: `device_id` is
+    /// [`Fleet::device_id_text`] of its device, which the caller also keys
+    /// the record by.
+    ///
+    /// [`codec::encode`]: gridwatch_core::codec::encode
+    pub fn encode(&self, reading: &Reading, device_id: &str, out: &mut Vec<u8>) {
+        let mut w = RecordWriter::start(out, reading.time_us, device_id);
+        for m in reading.measures.as_slice() {
+            match m.decimals {
+                Some(places) => w.measure_rounded(m.name, m.value, places),
+                None => w.measure(m.name, m.value),
+            }
+        }
+        // As `for_each_dimension` gives them, with the feeder's place
+        // copied as the network wrote it once.
+        if let Some((kind, feeder, transformer)) = self.hangs_off(reading.device) {
+            let net = &self.utility.net;
+            w.dimension("DeviceType", kind.as_str());
+            w.dimensions(net.encoded_place_of_feeder(feeder));
+            if let Some(t) = transformer {
+                w.dimension("Transformer", net.transformer_name(t));
+            }
+        }
+        w.finish();
     }
 
     /// How far device `d`'s clock is off, microseconds (0 for most).
@@ -214,6 +297,9 @@ impl Fleet {
             skew_max_ms,
             ..
         } = self.spec.delivery;
+        if skewed_share <= 0.0 {
+            return 0;
+        }
         let mut r = Rng::keyed(self.spec.seed ^ SKEW_SALT, u64::from(d), 0);
         if !r.chance(skewed_share) {
             return 0;
@@ -225,10 +311,15 @@ impl Fleet {
         (sign * magnitude) as i64
     }
 
+    /// Where in each slot device `d` reports, as a share of the interval.
+    fn phase(&self, d: u32) -> f64 {
+        Rng::keyed(self.spec.seed ^ PHASE_SALT, u64::from(d), 0).range(0.1, 0.9)
+    }
+
     /// When device `d` takes its reading of `slot`.
     fn due_at(&self, d: u32, slot: i64) -> i64 {
         let i = self.interval_us as f64;
-        let phase = Rng::keyed(self.spec.seed ^ PHASE_SALT, u64::from(d), 0).range(0.1, 0.9);
+        let phase = self.phase(d);
         let jitter =
             Rng::keyed(self.spec.seed ^ JITTER_SALT, u64::from(d), slot).range(-JITTER, JITTER);
         slot * self.interval_us + ((phase + jitter) * i) as i64
@@ -236,7 +327,7 @@ impl Fleet {
 
     /// When the next record reaches the sink, epoch microseconds.
     pub fn next_due_us(&self) -> Option<i64> {
-        let due = self.due.peek().map(|Reverse((t, _))| *t);
+        let due = self.due.get(self.next).map(|&(t, _)| t);
         let held = self.in_flight.peek().map(|Reverse(p)| p.at_us);
         match (due, held) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -246,60 +337,66 @@ impl Fleet {
 
     /// The next record to reach the sink.
     pub fn next_record(&mut self) -> Option<Record> {
-        self.next_delivery().map(|d| d.record)
+        let delivered = self.next_delivery()?;
+        Some(self.record(&delivered.reading))
     }
 
     /// The next record to reach the sink, and when it does.
     pub fn next_delivery(&mut self) -> Option<Delivered> {
         loop {
-            let due = self.due.peek().map(|Reverse((t, _))| *t);
+            let due = self.due.get(self.next).map(|&(t, _)| t);
             if let Some(Reverse(p)) = self.in_flight.peek()
                 && due.is_none_or(|t| p.at_us <= t)
             {
                 let Reverse(p) = self.in_flight.pop()?;
                 return Some(Delivered {
-                    record: p.record,
+                    reading: p.reading,
                     at_us: p.at_us,
                 });
             }
-            let Reverse((time_us, d)) = self.due.pop()?;
-            let slot = time_us.div_euclid(self.interval_us);
-            self.due.push(Reverse((self.due_at(d, slot + 1), d)));
-            let Some(record) = self.reading(d, slot, time_us) else {
+            let &(time_us, d) = self.due.get(self.next)?;
+            let slot = self.slot;
+            self.next += 1;
+            if self.next == self.due.len() {
+                self.fill_slot(slot + 1, i64::MIN);
+            }
+            let Some(reading) = self.reading(d, slot, time_us) else {
                 self.stats.silenced += 1;
                 continue;
             };
             self.stats.readings += 1;
             let delivery = self.spec.delivery;
-            let mut r = Rng::keyed(self.spec.seed ^ DELIVERY_SALT, u64::from(d), slot);
-            let late = r.chance(delivery.late_share);
-            let twice = r.chance(delivery.duplicate_share);
-            let at_us = if late {
-                let min = Delivery::LATE_MIN_MS as f64 * 1000.0;
-                time_us + r.range(min, delivery.late_max_ms as f64 * 1000.0) as i64
-            } else {
-                time_us
-            };
-            if twice {
-                self.stats.duplicates += 1;
-                let again = at_us + r.range(DUPLICATE_DELAY_US.0, DUPLICATE_DELAY_US.1) as i64;
-                self.hold(again, record.clone());
+            let (mut late, mut at_us) = (false, time_us);
+            // A tidy fleet draws nothing here (a chance of 0 is never taken).
+            if delivery.late_share > 0.0 || delivery.duplicate_share > 0.0 {
+                let mut r = Rng::keyed(self.spec.seed ^ DELIVERY_SALT, u64::from(d), slot);
+                late = r.chance(delivery.late_share);
+                let twice = r.chance(delivery.duplicate_share);
+                if late {
+                    let min = Delivery::LATE_MIN_MS as f64 * 1000.0;
+                    at_us += r.range(min, delivery.late_max_ms as f64 * 1000.0) as i64;
+                }
+                if twice {
+                    self.stats.duplicates += 1;
+                    let again = at_us + r.range(DUPLICATE_DELAY_US.0, DUPLICATE_DELAY_US.1) as i64;
+                    self.hold(again, reading);
+                }
             }
             if late {
                 self.stats.late += 1;
-                self.hold(at_us, record);
+                self.hold(at_us, reading);
                 continue;
             }
-            return Some(Delivered { record, at_us });
+            return Some(Delivered { reading, at_us });
         }
     }
 
-    fn hold(&mut self, at_us: i64, record: Record) {
+    fn hold(&mut self, at_us: i64, reading: Reading) {
         self.order += 1;
         self.in_flight.push(Reverse(Pending {
             at_us,
             order: self.order,
-            record,
+            reading,
         }));
     }
 
@@ -309,7 +406,7 @@ impl Fleet {
         let mut out = Vec::with_capacity(self.in_flight.len());
         while let Some(Reverse(p)) = self.in_flight.pop() {
             out.push(Delivered {
-                record: p.record,
+                reading: p.reading,
                 at_us: p.at_us,
             });
         }
@@ -318,7 +415,7 @@ impl Fleet {
 
     /// Device `d`'s reading of `slot`, taken at `time_us`; None while it
     /// is in an outage.
-    fn reading(&mut self, d: u32, slot: i64, time_us: i64) -> Option<Record> {
+    fn reading(&mut self, d: u32, slot: i64, time_us: i64) -> Option<Reading> {
         let measures = match self.spec.shape {
             FleetShape::Seed => {
                 if self.utility.outages.is_out(Scope::Meter, d, time_us) {
@@ -331,7 +428,7 @@ impl Fleet {
                 match self.utility.silence(part, time_us) {
                     Some(Silence::PowerOff) => {
                         // No power, no consumption: the register stands still.
-                        self.registers[d as usize].last_us = Some(time_us);
+                        self.registers[d as usize].last_us = time_us;
                         return None;
                     }
                     Some(Silence::Communications) => return None,
@@ -348,12 +445,10 @@ impl Fleet {
             // The seed's producer sends whole milliseconds.
             reported -= reported.rem_euclid(1000);
         }
-        Some(Record {
-            device_id: self.device_id(d),
+        Some(Reading {
+            device: d,
             time_us: reported,
-            time_adjusted: false,
             measures,
-            dimensions: self.dimensions(d),
         })
     }
 

@@ -289,7 +289,7 @@ impl KinesisSink {
 }
 
 impl RecordSink for KinesisSink {
-    async fn send(&mut self, partition_key: &str, data: Vec<u8>, _: i64) -> Result<(), SinkError> {
+    async fn send(&mut self, partition_key: &str, data: &[u8], _: i64) -> Result<(), SinkError> {
         if data.len() + partition_key.len() > MAX_RECORD_BYTES {
             return Err(SinkError::Kinesis(format!(
                 "a record of {} bytes is over Kinesis's 1 MiB limit",
@@ -301,7 +301,7 @@ impl RecordSink for KinesisSink {
                 .push(Entry {
                     key: partition_key.to_owned(),
                     explicit_hash_key: None,
-                    data,
+                    data: data.to_vec(),
                     readings: 1,
                 })
                 .await;
@@ -321,7 +321,7 @@ impl RecordSink for KinesisSink {
         if buffer.records.is_empty() {
             buffer.key = partition_key.to_owned();
         }
-        buffer.records.add(partition_key, None, &data);
+        buffer.records.add(partition_key, None, data);
         let alone = buffer.records.size() + buffer.key.len();
         if alone > MAX_RECORD_BYTES {
             // One reading whose framing pushes it past the limit.

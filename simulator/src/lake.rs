@@ -132,24 +132,27 @@ impl LakeSink {
             path: path.clone(),
             source,
         };
+        let gzipped;
         let bytes = if self.options.gzip {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             gz.write_all(&self.buffer).map_err(io)?;
-            gz.finish().map_err(io)?
+            gzipped = gz.finish().map_err(io)?;
+            &gzipped
         } else {
-            std::mem::take(&mut self.buffer)
+            &self.buffer
         };
-        gridwatch_core::files::write_whole(&path, &bytes).map_err(io)?;
-        self.written.push(path.clone());
+        gridwatch_core::files::write_whole(&path, bytes).map_err(io)?;
         self.stats.files += 1;
         self.stats.bytes += bytes.len() as u64;
+        self.written.push(path);
+        // The buffer keeps its capacity: the next file fills it again.
         self.buffer.clear();
         Ok(())
     }
 }
 
 impl RecordSink for LakeSink {
-    async fn send(&mut self, _key: &str, data: Vec<u8>, time_us: i64) -> Result<(), SinkError> {
+    async fn send(&mut self, _key: &str, data: &[u8], time_us: i64) -> Result<(), SinkError> {
         let hour = time_us.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR;
         if self.hour != Some(hour) || self.buffer.len() + data.len() + 1 > self.options.buffer_bytes
         {
@@ -158,7 +161,7 @@ impl RecordSink for LakeSink {
             self.first_us = time_us;
             self.opened = Instant::now();
         }
-        self.buffer.extend_from_slice(&data);
+        self.buffer.extend_from_slice(data);
         if self.options.newline_delimited {
             self.buffer.push(b'\n');
         }
@@ -188,9 +191,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = LakeSink::new(LakeOptions::new(dir.path()));
         let t0 = 1_700_000_000_000_000; // 2023-11-14T22:13:20Z
-        sink.send("a", b"{\"x\":1}".to_vec(), t0).await.unwrap();
-        sink.send("a", b"{\"x\":2}".to_vec(), t0 + 1).await.unwrap();
-        sink.send("a", b"{\"x\":3}".to_vec(), t0 + MICROS_PER_HOUR)
+        sink.send("a", b"{\"x\":1}", t0).await.unwrap();
+        sink.send("a", b"{\"x\":2}", t0 + 1).await.unwrap();
+        sink.send("a", b"{\"x\":3}", t0 + MICROS_PER_HOUR)
             .await
             .unwrap();
         sink.flush().await.unwrap();
@@ -225,8 +228,8 @@ mod tests {
         opts.gzip = true;
         opts.newline_delimited = false;
         let mut sink = LakeSink::new(opts);
-        sink.send("a", b"{\"x\":1}".to_vec(), 0).await.unwrap();
-        sink.send("a", b"{\"x\":2}".to_vec(), 1).await.unwrap();
+        sink.send("a", b"{\"x\":1}", 0).await.unwrap();
+        sink.send("a", b"{\"x\":2}", 1).await.unwrap();
         sink.flush().await.unwrap();
         let part = dir
             .path()

@@ -13,6 +13,7 @@ pub mod kinesis;
 pub mod lake;
 pub mod network;
 pub mod outage;
+pub mod reading;
 pub mod run;
 pub mod seed;
 pub mod signal;
@@ -21,6 +22,7 @@ pub mod utility;
 pub use embedded::{Embedded, EngineError};
 pub use fleet::{Delivered, Fleet, FleetStats};
 pub use outage::Outage;
+pub use reading::{Measures, Reading};
 pub use run::{
     BusSink, Pacing, RecordSink, RunOptions, RunProgress, RunSummary, SinkError, run_fleet,
 };

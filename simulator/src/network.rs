@@ -6,6 +6,7 @@
 //! `f % S`), so a million meters cost no memory of their own here; only the
 //! names of the transformers, feeders and substations are kept.
 
+use gridwatch_core::codec::EncodedDimensions;
 use gridwatch_types::FleetSpec;
 
 /// The regions the substations are spread over, in turn.
@@ -25,6 +26,9 @@ pub struct Network {
     transformer_names: Vec<String>,
     feeder_names: Vec<String>,
     substation_names: Vec<String>,
+    /// Each feeder's place (`Region`, `Substation`, `Feeder`) as the wire
+    /// writes it: every record below the feeder carries the same text.
+    feeder_places: Vec<EncodedDimensions>,
 }
 
 impl Network {
@@ -77,7 +81,7 @@ impl Network {
                 )
             })
             .collect();
-        Network {
+        let mut net = Network {
             meters,
             transformers,
             feeders,
@@ -87,7 +91,26 @@ impl Network {
             transformer_names,
             feeder_names,
             substation_names,
-        }
+            feeder_places: Vec::new(),
+        };
+        net.feeder_places = (0..feeders)
+            .map(|f| EncodedDimensions::new(net.place_of_feeder(f)))
+            .collect();
+        net
+    }
+
+    /// Feeder `f`'s place on a record: its region, substation and name.
+    pub fn place_of_feeder(&self, f: u32) -> [(&'static str, &str); 3] {
+        [
+            ("Region", self.region_of_feeder(f)),
+            ("Substation", self.substation_name(self.substation_of(f))),
+            ("Feeder", self.feeder_name(f)),
+        ]
+    }
+
+    /// [`Network::place_of_feeder`] as the wire writes it.
+    pub fn encoded_place_of_feeder(&self, f: u32) -> &EncodedDimensions {
+        &self.feeder_places[f as usize]
     }
 
     /// The transformer meter `meter` is on.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridwatch_core::bus::Bus;
-use gridwatch_core::codec;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -33,7 +32,7 @@ pub trait RecordSink {
     fn send(
         &mut self,
         partition_key: &str,
-        data: Vec<u8>,
+        data: &[u8],
         time_us: i64,
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
 
@@ -62,9 +61,9 @@ impl BusSink {
 }
 
 impl RecordSink for BusSink {
-    async fn send(&mut self, partition_key: &str, data: Vec<u8>, _: i64) -> Result<(), SinkError> {
+    async fn send(&mut self, partition_key: &str, data: &[u8], _: i64) -> Result<(), SinkError> {
         self.bus
-            .put(partition_key, data, gridwatch_core::time::now_us())
+            .put(partition_key, data.to_vec(), gridwatch_core::time::now_us())
             .await
             .map(|_| ())
             .map_err(|_| SinkError::BusClosed)
@@ -120,7 +119,8 @@ pub async fn run_fleet<S: RecordSink>(
     let mut last_report = Instant::now();
     let mut buf = Vec::with_capacity(512);
     loop {
-        if *stop.borrow() {
+        // A stop is seen within 256 records (the flag sits behind a lock).
+        if summary.records % 256 == 0 && *stop.borrow() {
             break;
         }
         let Some(due) = fleet.next_due_us() else {
@@ -148,8 +148,11 @@ pub async fn run_fleet<S: RecordSink>(
         let Some(delivery) = fleet.next_delivery() else {
             break;
         };
-        send(sink, &mut buf, &delivery, &mut summary).await?;
-        if summary.records % 4096 == 0 || last_report.elapsed() > Duration::from_millis(250) {
+        send(fleet, sink, &mut buf, &delivery, &mut summary).await?;
+        // The clock is read every 256 records, not every one.
+        if summary.records % 4096 == 0
+            || (summary.records % 256 == 0 && last_report.elapsed() > Duration::from_millis(250))
+        {
             last_report = Instant::now();
             progress(RunProgress {
                 records: summary.records,
@@ -160,7 +163,7 @@ pub async fn run_fleet<S: RecordSink>(
     // Late readings and second copies still on their way arrive now: a
     // run that ends (or is stopped) still delivers every reading it took.
     for delivery in fleet.drain_in_flight() {
-        send(sink, &mut buf, &delivery, &mut summary).await?;
+        send(fleet, sink, &mut buf, &delivery, &mut summary).await?;
     }
     summary.fleet = fleet.stats();
     sink.flush().await?;
@@ -172,15 +175,16 @@ pub async fn run_fleet<S: RecordSink>(
 }
 
 async fn send<S: RecordSink>(
+    fleet: &Fleet,
     sink: &mut S,
     buf: &mut Vec<u8>,
     delivery: &crate::fleet::Delivered,
     summary: &mut RunSummary,
 ) -> Result<(), SinkError> {
     buf.clear();
-    codec::encode(&delivery.record, buf);
-    sink.send(&delivery.record.device_id, buf.clone(), delivery.at_us)
-        .await?;
+    let id = fleet.device_id_text(delivery.reading.device);
+    fleet.encode(&delivery.reading, id.as_str(), buf);
+    sink.send(id.as_str(), buf, delivery.at_us).await?;
     summary.records += 1;
     summary.reached_us = summary.reached_us.max(delivery.at_us);
     Ok(())

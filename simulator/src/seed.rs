@@ -7,6 +7,7 @@
 //! sample itself has no anomalies; Gridwatch adds the seed's anomaly
 //! chance as a value outside its range, so alarms have something to find.
 
+use crate::reading::Measures;
 use crate::signal::Rng;
 
 const SEED_SALT: u64 = 0x5eed_0000_0000_0001;
@@ -20,7 +21,7 @@ pub const RANGES: [(&str, f64, f64); 4] = [
 ];
 
 /// The measures of device `device`'s reading in `slot`.
-pub fn sample(seed: u64, device: u32, slot: i64, anomaly_rate: f64) -> Vec<(String, f64)> {
+pub fn sample(seed: u64, device: u32, slot: i64, anomaly_rate: f64) -> Measures {
     let mut r = Rng::keyed(seed ^ SEED_SALT, u64::from(device), slot);
     let mut values = RANGES.map(|(_, lo, hi)| r.range(lo, hi));
     if r.chance(anomaly_rate) {
@@ -32,11 +33,11 @@ pub fn sample(seed: u64, device: u32, slot: i64, anomaly_rate: f64) -> Vec<(Stri
             _ => values[0] = r.range(16.0, 40.0),     // overheating
         }
     }
-    RANGES
-        .iter()
-        .zip(values)
-        .map(|((name, _, _), v)| ((*name).to_string(), v))
-        .collect()
+    let mut out = Measures::new();
+    for ((name, _, _), v) in RANGES.iter().zip(values) {
+        out.push(name, v);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -50,9 +51,10 @@ mod tests {
         for slot in 0..n {
             let m = sample(1, 3, slot, 0.051);
             let outside = m
+                .as_slice()
                 .iter()
                 .zip(RANGES)
-                .filter(|((_, v), (_, lo, hi))| !(lo..hi).contains(&v))
+                .filter(|(m, (_, lo, hi))| !(lo..hi).contains(&&m.value))
                 .count();
             assert!(outside <= 1);
             anomalies += outside;

@@ -79,16 +79,49 @@ impl Rng {
 
     /// A random version-4 UUID, as device IDs and Firehose file names use.
     pub fn uuid(&mut self) -> String {
+        self.uuid_text().as_str().to_owned()
+    }
+
+    /// The same UUID as [`Rng::uuid`], written on the stack: the fleet
+    /// writes one per reading.
+    pub fn uuid_text(&mut self) -> UuidText {
         let a = self.next_u64();
         let b = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            ((b >> 48) & 0x3fff) | 0x8000,
-            b & 0xffff_ffff_ffff
-        )
+        UuidText::from_bits(a, b)
+    }
+}
+
+/// A UUID's 36 characters (`8-4-4-4-12` lowercase hex).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UuidText([u8; 36]);
+
+impl UuidText {
+    /// The UUID made of two draws: the first gives the first three groups
+    /// (version 4 forced), the second the last two (variant 10 forced).
+    fn from_bits(a: u64, b: u64) -> UuidText {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let groups: [(u64, usize); 5] = [
+            (a >> 32, 8),
+            ((a >> 16) & 0xffff, 4),
+            (0x4000 | (a & 0xfff), 4),
+            (((b >> 48) & 0x3fff) | 0x8000, 4),
+            (b & 0xffff_ffff_ffff, 12),
+        ];
+        let mut text = [b'-'; 36];
+        let mut at = 0;
+        for (value, digits) in groups {
+            for i in 0..digits {
+                let nibble = (value >> (4 * (digits - 1 - i))) & 0xf;
+                text[at + i] = HEX[nibble as usize];
+            }
+            at += digits + 1;
+        }
+        UuidText(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits and dashes are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -129,6 +162,24 @@ mod tests {
         assert_ne!(a, Rng::keyed(1, 2, 4).next_u64());
         assert_ne!(a, Rng::keyed(1, 3, 3).next_u64());
         assert_ne!(a, Rng::keyed(2, 2, 3).next_u64());
+    }
+
+    #[test]
+    fn uuid_text_is_the_version_4_layout_of_its_two_draws() {
+        for seed in 0..200 {
+            let mut draws = Rng::new(seed);
+            let (a, b) = (draws.next_u64(), draws.next_u64());
+            let expected = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xfff,
+                ((b >> 48) & 0x3fff) | 0x8000,
+                b & 0xffff_ffff_ffff
+            );
+            assert_eq!(Rng::new(seed).uuid_text().as_str(), expected);
+            assert_eq!(Rng::new(seed).uuid(), expected);
+        }
     }
 
     #[test]

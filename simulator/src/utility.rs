@@ -12,6 +12,7 @@ use gridwatch_types::DeviceKind;
 
 use crate::network::Network;
 use crate::outage::{Schedule, Scope};
+use crate::reading::{Measures, round};
 use crate::signal::{Rng, ambient_temperature, daily_load};
 
 /// A transformer's losses (core and copper) as a share of what it
@@ -66,7 +67,13 @@ impl Part {
 #[derive(Debug, Clone, Copy)]
 pub struct Register {
     pub kwh: f64,
-    pub last_us: Option<i64>,
+    /// When it last counted; [`Register::NEVER`] before its first
+    /// reading. (A plain number: a million registers stay 16 bytes each.)
+    pub last_us: i64,
+}
+
+impl Register {
+    pub const NEVER: i64 = i64::MIN;
 }
 
 /// The utility fleet's readings.
@@ -77,6 +84,42 @@ pub struct Utility {
     pub anomaly_rate: f64,
     pub interval_us: i64,
     pub outages: Schedule,
+    sums: Sums,
+    /// The last slot's [`SlotDay`], kept by [`Utility::sample`].
+    day: SlotDay,
+}
+
+/// What the time of day makes of one slot.
+#[derive(Debug, Clone, Copy)]
+struct SlotDay {
+    slot: i64,
+    load: f64,
+    ambient: f64,
+}
+
+/// Each meter's and transformer's power in the last slot it was asked
+/// for. A transformer adds up its meters' power in a slot and a feeder its
+/// transformers', in the same slot their own readings fall in: with these,
+/// each power is drawn once a slot instead of once for every sum it is in.
+/// Empty when no transformer or feeder reports (nothing sums).
+#[derive(Debug, Clone, Default)]
+struct Sums {
+    meters: Vec<(i64, f64)>,
+    transformers: Vec<(i64, f64)>,
+}
+
+impl Sums {
+    fn of(cache: &[(i64, f64)], i: u32, slot: i64) -> Option<f64> {
+        cache
+            .get(i as usize)
+            .and_then(|&(s, w)| (s == slot).then_some(w))
+    }
+
+    fn keep(cache: &mut [(i64, f64)], i: u32, slot: i64, watt: f64) {
+        if let Some(entry) = cache.get_mut(i as usize) {
+            *entry = (slot, watt);
+        }
+    }
 }
 
 /// What does not change about a device: drawn from its own key, never
@@ -87,6 +130,36 @@ struct Params {
 }
 
 impl Utility {
+    pub fn new(
+        seed: u64,
+        net: Network,
+        anomaly_rate: f64,
+        interval_us: i64,
+        outages: Schedule,
+    ) -> Utility {
+        let sums = if net.transformers_report || net.feeders_report {
+            Sums {
+                meters: vec![(i64::MIN, 0.0); net.meters as usize],
+                transformers: vec![(i64::MIN, 0.0); net.transformers as usize],
+            }
+        } else {
+            Sums::default()
+        };
+        Utility {
+            seed,
+            net,
+            anomaly_rate,
+            interval_us,
+            outages,
+            sums,
+            day: SlotDay {
+                slot: i64::MIN,
+                load: 0.0,
+                ambient: 0.0,
+            },
+        }
+    }
+
     fn params(&self, part: Part) -> Params {
         let mut r = Rng::keyed(self.seed ^ PARAMS_SALT, part.key(), 0);
         Params {
@@ -103,12 +176,27 @@ impl Utility {
             Part::Transformer(_) => r.range(1e6, 5e6),
             Part::Feeder(_) => r.range(1e7, 5e7),
         };
-        Register { kwh, last_us: None }
+        Register {
+            kwh,
+            last_us: Register::NEVER,
+        }
     }
 
-    fn hour_of_slot(&self, slot: i64) -> f64 {
+    /// The household load shape and the outdoor temperature of `slot`
+    /// (at its middle): the same for every device, so worked out once a
+    /// slot.
+    fn day_of_slot(&self, slot: i64) -> SlotDay {
+        if self.day.slot == slot {
+            return self.day;
+        }
         let mid = slot * self.interval_us + self.interval_us / 2;
-        (mid as f64 / 3.6e9).rem_euclid(24.0)
+        // The day's remainder in whole microseconds: exact, and no fmod.
+        let hour = mid.rem_euclid(24 * 3_600_000_000) as f64 / 3.6e9;
+        SlotDay {
+            slot,
+            load: daily_load(hour),
+            ambient: ambient_temperature(hour),
+        }
     }
 
     /// A meter's power in `slot`, as it reports it, and the stream its
@@ -116,9 +204,8 @@ impl Utility {
     fn meter_load(&self, meter: u32, slot: i64) -> (f64, Option<Anomaly>, Rng, Params) {
         let p = self.params(Part::Meter(meter));
         let mut r = Rng::keyed(self.seed ^ READING_SALT, Part::Meter(meter).key(), slot);
-        let hour = self.hour_of_slot(slot);
-        let mut watt =
-            (p.base_watt * daily_load(hour) * (1.0 + 0.10 * r.normal())).max(p.base_watt * 0.05);
+        let load = self.day_of_slot(slot).load;
+        let mut watt = (p.base_watt * load * (1.0 + 0.10 * r.normal())).max(p.base_watt * 0.05);
         let anomaly = r.chance(self.anomaly_rate).then(|| match r.next_u64() % 4 {
             0 => Anomaly::VoltageSag,
             1 => Anomaly::VoltageSwell,
@@ -132,26 +219,41 @@ impl Utility {
         (round(watt, 1), anomaly, r, p)
     }
 
+    /// A meter's power in `slot`, drawn once a slot.
+    fn meter_watt(&mut self, meter: u32, slot: i64) -> f64 {
+        if let Some(watt) = Sums::of(&self.sums.meters, meter, slot) {
+            return watt;
+        }
+        let watt = self.meter_load(meter, slot).0;
+        Sums::keep(&mut self.sums.meters, meter, slot, watt);
+        watt
+    }
+
     /// A transformer's power in `slot`: its meters' plus its losses. A
     /// meter whose own communications are out still draws.
-    pub fn transformer_watt(&self, transformer: u32, slot: i64) -> f64 {
+    pub fn transformer_watt(&mut self, transformer: u32, slot: i64) -> f64 {
+        if let Some(watt) = Sums::of(&self.sums.transformers, transformer, slot) {
+            return watt;
+        }
         let meters: f64 = self
             .net
             .meters_on(transformer)
-            .map(|m| self.meter_load(m, slot).0)
+            .map(|m| self.meter_watt(m, slot))
             .sum();
-        round(meters * (1.0 + TRANSFORMER_LOSS), 1)
+        let watt = round(meters * (1.0 + TRANSFORMER_LOSS), 1);
+        Sums::keep(&mut self.sums.transformers, transformer, slot, watt);
+        watt
     }
 
     /// A feeder's power at `time_us` in `slot`: its transformers' plus its
     /// losses; a transformer that is out draws nothing.
-    pub fn feeder_watt(&self, feeder: u32, slot: i64, time_us: i64) -> f64 {
-        let transformers: f64 = self
-            .net
-            .transformers_on(feeder)
-            .filter(|&j| !self.outages.is_out(Scope::Transformer, j, time_us))
-            .map(|j| self.transformer_watt(j, slot))
-            .sum();
+    pub fn feeder_watt(&mut self, feeder: u32, slot: i64, time_us: i64) -> f64 {
+        let mut transformers = 0.0;
+        for j in self.net.transformers_on(feeder) {
+            if !self.outages.is_out(Scope::Transformer, j, time_us) {
+                transformers += self.transformer_watt(j, slot);
+            }
+        }
         round(transformers * (1.0 + FEEDER_LOSS), 1)
     }
 
@@ -179,16 +281,18 @@ impl Utility {
 
     /// The measures `part` reports at `time_us`, in `slot`.
     pub fn sample(
-        &self,
+        &mut self,
         part: Part,
         slot: i64,
         time_us: i64,
         register: &mut Register,
-    ) -> Vec<(String, f64)> {
-        let hour = self.hour_of_slot(slot);
+    ) -> Measures {
+        self.day = self.day_of_slot(slot);
+        let ambient = self.day_of_slot(slot).ambient;
         let (watt, anomaly, mut r, p, nominal, rating) = match part {
             Part::Meter(i) => {
                 let (watt, anomaly, r, p) = self.meter_load(i, slot);
+                Sums::keep(&mut self.sums.meters, i, slot, watt);
                 (watt, anomaly, r, p, 230.0, p_rating(1))
             }
             Part::Transformer(j) => {
@@ -220,7 +324,7 @@ impl Utility {
         let mut voltage = nominal * (1.0 + 0.006 * r.normal()) - nominal * 0.02 * load;
         let mut temperature = match part {
             Part::Transformer(_) => 35.0 + 30.0 * load + 0.5 * r.normal(),
-            _ => ambient_temperature(hour) + 0.4 * r.normal() + 2.0 * load,
+            _ => ambient + 0.4 * r.normal() + 2.0 * load,
         };
         match anomaly {
             Some(Anomaly::VoltageSag) => voltage *= r.range(0.75, 0.88),
@@ -228,24 +332,25 @@ impl Utility {
             Some(Anomaly::Overheat) => temperature += r.range(20.0, 35.0),
             Some(Anomaly::PowerSpike) | None => {}
         }
-        if let Some(last) = register.last_us {
+        if register.last_us != Register::NEVER {
+            let last = register.last_us;
             let hours = (time_us - last).max(0) as f64 / 3.6e9;
             register.kwh += watt * hours / 1_000.0;
         }
-        register.last_us = Some(time_us);
+        register.last_us = time_us;
         let current = watt / (voltage * p.power_factor);
-        let mut out = vec![
-            ("voltage".to_string(), round(voltage, 2)),
-            ("current".to_string(), round(current, 3)),
-            ("watt".to_string(), watt),
-            ("energy".to_string(), round(register.kwh, 4)),
-        ];
+        let mut out = Measures::new();
+        out.push_rounded("voltage", voltage, 2);
+        out.push_rounded("current", current, 3);
+        // Rounded to 0.1 W already, where the sums are made.
+        out.push_rounded("watt", watt, 1);
+        out.push_rounded("energy", register.kwh, 4);
         match part {
-            Part::Meter(_) => out.push(("temperature".into(), round(temperature, 2))),
-            Part::Feeder(_) => out.push(("power_factor".into(), round(p.power_factor, 3))),
+            Part::Meter(_) => out.push_rounded("temperature", temperature, 2),
+            Part::Feeder(_) => out.push_rounded("power_factor", p.power_factor, 3),
             Part::Transformer(_) => {
-                out.push(("oil_temperature".into(), round(temperature, 2)));
-                out.push(("load_pct".into(), round(100.0 * load, 2)));
+                out.push_rounded("oil_temperature", temperature, 2);
+                out.push_rounded("load_pct", 100.0 * load, 2);
             }
         }
         out
@@ -274,9 +379,4 @@ fn network_anomaly(r: &mut Rng, rate: f64) -> Option<Anomaly> {
         1 => Anomaly::VoltageSwell,
         _ => Anomaly::Overheat,
     })
-}
-
-pub fn round(v: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (v * f).round() / f
 }

@@ -161,7 +161,7 @@ fn produce(c: &mut Criterion) {
                         .await
                         .unwrap();
                     for (key, data) in &items {
-                        sink.send(key, data.clone(), 0).await.unwrap();
+                        sink.send(key, data, 0).await.unwrap();
                     }
                     sink.flush().await.unwrap();
                 });

@@ -550,3 +550,33 @@ fn an_extract_reads_alike_whatever_the_chunk_size() {
         );
     }
 }
+
+#[test]
+fn rounded_measures_are_written_from_their_digits() {
+    let text = |v: f64, places: u32| {
+        let mut out = Vec::new();
+        let mut w = crate::RecordWriter::start(&mut out, 1_000, "d");
+        w.measure_rounded("v", v, places);
+        w.finish();
+        String::from_utf8(out).unwrap()
+    };
+    let cases = [
+        (231.5, 2, "231.5"),
+        (230.0, 2, "230.0"),
+        (231.05, 2, "231.05"),
+        (-0.5, 1, "-0.5"),
+        (0.0001, 4, "0.0001"),
+        (-0.0, 2, "-0.0"),
+        (12_345_678.9, 1, "12345678.9"),
+        // Not rounded to 2 places: the float writer's text.
+        (0.1 + 0.2, 2, "0.30000000000000004"),
+        // More places than the digits path takes.
+        (1.234_567, 6, "1.234567"),
+    ];
+    for (v, places, expected) in cases {
+        assert_eq!(
+            text(v, places),
+            format!("{{\"Time\":1,\"DeviceID\":\"d\",\"v_measure\":{expected}}}")
+        );
+    }
+}

@@ -4,7 +4,9 @@
 //! with that limit's reason code.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
-use gridwatch_codec::{Record, decode, encode, has_control, limits, printable};
+use gridwatch_codec::{
+    Record, RecordWriter, decode, encode, has_control, limits, printable, round_half_away,
+};
 use proptest::prelude::*;
 
 const ARRIVAL_US: i64 = i64::MAX / 2;
@@ -45,7 +47,56 @@ fn record() -> impl Strategy<Value = Record> {
         })
 }
 
+/// One measure written by `measure` or, told its places, by
+/// `measure_rounded`.
+fn written(value: f64, decimals: Option<u32>) -> String {
+    let mut out = Vec::new();
+    let mut w = RecordWriter::start(&mut out, 0, "d");
+    match decimals {
+        Some(d) => w.measure_rounded("x", value, d),
+        None => w.measure("x", value),
+    }
+    w.finish();
+    String::from_utf8(out).unwrap()
+}
+
 proptest! {
+    // Cheap cases, and a wrong digit would corrupt every simulated lake.
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// The fast rounding is `f64::round`, bit for bit (signed zeros and
+    /// halves included).
+    #[test]
+    fn round_half_away_is_f64_round(
+        x in prop_oneof![
+            -1e6f64..1e6,
+            (-1_000_000i64..1_000_000).prop_map(|n| n as f64 + 0.5),
+            (-1_000_000i64..1_000_000).prop_map(|n| n as f64 - 0.5),
+            -1.0f64..1.0,
+            any::<f64>(),
+        ],
+    ) {
+        prop_assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{}", x);
+    }
+
+    /// A value rounded as the simulator rounds (to a few places) is
+    /// written from its digits: the text must be the very text of the
+    /// shortest round-trip writer, whatever the value and places.
+    #[test]
+    fn rounded_measures_are_written_as_the_float_writer_would(
+        x in prop_oneof![-1e6f64..1e6, -1e14f64..1e14, -1e-3f64..1e-3, any::<f64>()],
+        decimals in 0u32..=6,
+    ) {
+        let f = 10f64.powi(decimals as i32);
+        let rounded = (x * f).round() / f;
+        prop_assert_eq!(written(rounded, Some(decimals)), written(rounded, None));
+        // A value not rounded to those places falls back to the same text.
+        prop_assert_eq!(written(x, Some(decimals)), written(x, None));
+    }
+}
+
+proptest! {
+
     #[test]
     fn any_bytes_decode_or_give_a_typed_error(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         match decode(&bytes, ARRIVAL_US) {

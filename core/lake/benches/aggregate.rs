@@ -54,9 +54,7 @@ fn ensure_extract() -> (PathBuf, PathBuf) {
                 let r = fleet.next_record().unwrap();
                 buf.clear();
                 codec::encode(&r, &mut buf);
-                sink.send(&r.device_id, buf.clone(), r.time_us)
-                    .await
-                    .unwrap();
+                sink.send(&r.device_id, &buf, r.time_us).await.unwrap();
             }
             sink.flush().await.unwrap();
         });

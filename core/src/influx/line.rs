@@ -63,7 +63,7 @@ pub fn write_point(out: &mut String, measurement_name: &str, device_tag: &str, r
         // Finite (the codec refuses others), shortest exact form; a float
         // in line protocol either way (`5.0`, `5`).
         out.push('=');
-        out.push_str(ryu::Buffer::new().format_finite(*v));
+        out.push_str(zmij::Buffer::new().format_finite(*v));
     }
     let _ = writeln!(out, " {}", r.time_us.div_euclid(1000));
 }

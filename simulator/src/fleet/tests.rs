@@ -159,17 +159,17 @@ fn late_and_twice_as_asked_and_each_reading_once_otherwise() {
     spec.delivery.late_share = 0.05;
     spec.delivery.duplicate_share = 0.02;
     let mut fleet = Fleet::new(&spec, 0);
-    let mut seen: HashMap<(String, i64), u32> = HashMap::new();
+    let mut seen: HashMap<(u32, i64), u32> = HashMap::new();
     let mut late = 0;
     let mut newest = 0;
     while fleet.next_due_us().unwrap() < 300 * fleet.interval_us() {
         let d = fleet.next_delivery().unwrap();
-        if d.record.time_us < newest - 59_000_000 {
+        if d.reading.time_us < newest - 59_000_000 {
             late += 1;
         }
-        newest = newest.max(d.record.time_us);
+        newest = newest.max(d.reading.time_us);
         *seen
-            .entry((d.record.device_id, d.record.time_us))
+            .entry((d.reading.device, d.reading.time_us))
             .or_default() += 1;
     }
     let stats = fleet.stats();
@@ -262,4 +262,43 @@ fn outages_silence_exactly_their_devices_for_exactly_their_span() {
         }
     }
     assert!(fleet.stats().silenced > 0);
+}
+
+#[test]
+fn the_wire_bytes_are_the_codecs_encoding_of_the_reading() {
+    // What the run loop writes (names borrowed from the network) must be
+    // byte for byte what the codec writes for the same reading as a
+    // record, and decode back to it, for every kind of device and shape.
+    let utility = FleetSpec {
+        smart_meters: 40,
+        feeders: 2,
+        transformers: 5,
+        ..FleetSpec::default()
+    };
+    let seed = FleetSpec {
+        shape: FleetShape::Seed,
+        ..FleetSpec::default()
+    };
+    for spec in [utility, seed] {
+        let mut fleet = Fleet::new(&spec, 1_700_000_000_000_000);
+        let mut kinds = std::collections::HashSet::new();
+        for _ in 0..400 {
+            let delivered = fleet.next_delivery().unwrap();
+            let record = fleet.record(&delivered.reading);
+            let mut ours = Vec::new();
+            let id = fleet.device_id_text(delivered.reading.device);
+            fleet.encode(&delivered.reading, id.as_str(), &mut ours);
+            let mut codec = Vec::new();
+            gridwatch_core::codec::encode(&record, &mut codec);
+            assert_eq!(
+                String::from_utf8(ours.clone()).unwrap(),
+                String::from_utf8(codec).unwrap()
+            );
+            let back = gridwatch_core::codec::decode(&ours, record.time_us).unwrap();
+            assert_eq!(back, record);
+            kinds.insert(fleet.device_kind(delivered.reading.device));
+        }
+        let expected = if spec.shape == FleetShape::Seed { 1 } else { 3 };
+        assert_eq!(kinds.len(), expected, "{kinds:?}");
+    }
 }
