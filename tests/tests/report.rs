@@ -88,9 +88,9 @@ fn the_reports_figures_are_the_aggregate_commands() {
     .unwrap();
     let a = &agg[0];
     for (col, v) in a.as_object().unwrap() {
+        // Figures as the CLI's tables show them: scaled, four digits.
         let shown = match v {
-            Value::Number(n) if n.is_i64() => n.to_string(),
-            Value::Number(n) => format!("{:.3}", n.as_f64().unwrap()),
+            Value::Number(n) => gridwatch_types::format_figure(col, n.as_f64().unwrap()),
             Value::String(s) => s.clone(),
             _ => continue,
         };

@@ -350,7 +350,8 @@ impl Rows {
 }
 
 /// Writes a result table to a file as CSV or Parquet (the app's exports),
-/// through the same writer as the CLI's output.
+/// through the same writer as the CLI's output: CSV for people (units
+/// scaled, meaningful digits, as `--format csv` prints), Parquet whole.
 pub fn write_table(
     table: &gridwatch_types::ResultTable,
     path: &std::path::Path,
@@ -358,8 +359,9 @@ pub fn write_table(
 ) -> Result<(), crate::LakeError> {
     let io = crate::io_at(path);
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(&io)?);
-    Rows::from(table)
-        .write(format.into(), &mut file)
+    let format = OutputFormat::from(format);
+    for_people(table, format)
+        .write(format, &mut file)
         .map_err(&io)?;
     std::io::Write::flush(&mut file).map_err(io)
 }

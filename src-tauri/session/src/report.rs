@@ -9,7 +9,7 @@ use std::process::Command;
 
 use gridwatch_lake::table::format_datetime as format_time;
 use gridwatch_lake::{GroupKey, LakeError};
-use gridwatch_types::{Cell, ResultTable};
+use gridwatch_types::{Cell, ResultTable, format_figure};
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -160,28 +160,15 @@ pub fn compute(
     })
 }
 
-/// A figure scaled to its unit's step and at most four significant digits:
-/// `30.27 GWh`, `6.439 MW`.
+/// A figure in `unit` (kWh or kW) as people read it, `30.27 GWh`,
+/// `6.439 MW`: the rule of the CLI's tables and the app's exports
+/// ([`format_figure`]), so the report never shows a figure another way.
 pub fn scaled(v: f64, unit: &str) -> String {
-    let steps: &[(&str, f64)] = match unit {
-        "kWh" => &[("Wh", 1e-3), ("kWh", 1.0), ("MWh", 1e3), ("GWh", 1e6)],
-        "kW" => &[("W", 1e-3), ("kW", 1.0), ("MW", 1e3), ("GW", 1e6)],
-        _ => &[],
-    };
-    let (u, div) = steps
-        .iter()
-        .rev()
-        .find(|(_, d)| v.abs() >= *d)
-        .or(steps.first())
-        .map_or((unit, 1.0), |(u, d)| (*u, *d));
-    let x = v / div;
-    let digits = if x.abs() < 1.0 {
-        1
-    } else {
-        x.abs().log10().floor() as i32 + 1
-    };
-    let decimals = (4 - digits).clamp(0, 3) as usize;
-    format!("{x:.decimals$} {u}")
+    match unit {
+        "kWh" => format_figure("energy_kwh", v),
+        "kW" => format_figure("peak_demand_w", v * 1000.0),
+        _ => format!("{} {unit}", format_figure("", v)),
+    }
 }
 
 /// Round ticks from 0 to at least `max`: 1, 2 or 5 times a power of ten,
@@ -298,10 +285,10 @@ fn html_table(t: &ResultTable) -> String {
     s.push_str("</tr></thead><tbody>");
     for row in &t.rows {
         s.push_str("<tr>");
-        for c in row {
+        for (c, column) in row.iter().zip(&t.columns) {
             let v = match c {
-                Cell::Number(n) if n.fract() == 0.0 => format!("{n:.0}"),
-                Cell::Number(n) => format!("{n:.3}"),
+                // Scaled and rounded as the CLI's tables show it.
+                Cell::Number(n) => escape(&format_figure(column, *n)),
                 Cell::Text(t) => escape(t),
                 Cell::Null => "–".into(),
             };
@@ -479,4 +466,40 @@ pub fn write(
         std::fs::write(out, &page).map_err(write_at(out))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_tables_show_figures_scaled_and_rounded() {
+        // The figures the issue found printed raw: float noise and watts.
+        let t = ResultTable {
+            columns: vec![
+                "Region".into(),
+                "energy_kwh".into(),
+                "voltage_p95".into(),
+                "peak_demand_w".into(),
+                "readings".into(),
+            ],
+            rows: vec![vec![
+                Cell::Text("east".into()),
+                Cell::Number(903.671_099_999_925_4),
+                Cell::Number(232.155_999_999_999_95),
+                Cell::Number(10_351_084.0),
+                Cell::Number(96_000.0),
+            ]],
+            ..ResultTable::default()
+        };
+        let html = html_table(&t);
+        assert!(
+            html.contains(
+                "<td>east</td><td>903.7 kWh</td><td>232.2 V</td><td>10.35 MW</td><td>96000</td>"
+            ),
+            "{html}"
+        );
+        assert_eq!(scaled(30_270_000.0, "kWh"), "30.27 GWh");
+        assert_eq!(scaled(6_439.2, "kW"), "6.439 MW");
+    }
 }

@@ -78,9 +78,11 @@ fn result_tables_write_whole_numbers_as_integers() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("t.csv");
     write_table(&table, &csv, gridwatch_types::TableFormat::Csv).unwrap();
+    // CSV is for people, as the CLI prints it: energy in a unit named in
+    // the header.
     assert_eq!(
         std::fs::read_to_string(&csv).unwrap(),
-        "Region,records,energy_kwh\nnorth,12,3.25\n"
+        "Region,records,energy (kWh)\nnorth,12,3.25\n"
     );
     let parquet = dir.path().join("t.parquet");
     write_table(&table, &parquet, gridwatch_types::TableFormat::Parquet).unwrap();
@@ -94,6 +96,43 @@ fn result_tables_write_whole_numbers_as_integers() {
     assert_eq!(
         df.column("energy_kwh").unwrap().f64().unwrap().get(0),
         Some(3.25)
+    );
+}
+
+#[test]
+fn exported_csv_rounds_float_noise_and_scales_units_and_parquet_keeps_every_digit() {
+    use gridwatch_types::{Cell, ResultTable};
+    // The figures the issue found in exports: float noise and watts.
+    let table = ResultTable {
+        columns: vec![
+            "Region".into(),
+            "energy_kwh".into(),
+            "voltage_p95".into(),
+            "peak_demand_w".into(),
+        ],
+        rows: vec![vec![
+            Cell::Text("east".into()),
+            Cell::Number(903.671_099_999_925_4),
+            Cell::Number(232.155_999_999_999_95),
+            Cell::Number(10_351_084.0),
+        ]],
+        ..ResultTable::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    write_table(&table, &csv, gridwatch_types::TableFormat::Csv).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "Region,energy (kWh),voltage_p95 (V),peak_demand (MW)\neast,903.7,232.2,10.35\n"
+    );
+    let parquet = dir.path().join("t.parquet");
+    write_table(&table, &parquet, gridwatch_types::TableFormat::Parquet).unwrap();
+    let df = ParquetReader::new(std::fs::File::open(&parquet).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(
+        df.column("energy_kwh").unwrap().f64().unwrap().get(0),
+        Some(903.671_099_999_925_4)
     );
 }
 
