@@ -172,3 +172,34 @@ fn the_pickers_fill_from_the_lake_and_the_sql_box_answers() {
     assert!(h.state().strategic.sql.table.is_none());
     rt.block_on(session.shutdown()).unwrap();
 }
+
+#[test]
+fn a_cancelled_sql_query_leaves_no_answer_and_no_error_on_screen() {
+    use gridwatch_types::{ApiError, ErrorCode, LakeSqlQuery, Reply, Request, ResultTable};
+    use gridwatch_ui::backend::Answer;
+    use gridwatch_ui::views::strategic::sql::SqlBox;
+    let mut sql = SqlBox {
+        waiting: true,
+        table: Some(ResultTable::default()),
+        ..SqlBox::default()
+    };
+    let cancelled = Answer {
+        request: Request::LakeSql(LakeSqlQuery::default()),
+        result: Err(ApiError::new(
+            ErrorCode::Cancelled,
+            "stopped before the end",
+        )),
+    };
+    assert!(sql.on_reply(cancelled).is_none(), "the SQL box takes it");
+    assert!(!sql.waiting);
+    assert_eq!(sql.table, None);
+    assert_eq!(sql.error, None);
+    assert_eq!(sql.note.as_deref(), Some("Cancelled."));
+    // The cancel's own acknowledgement is the box's too, and changes nothing.
+    let ack = Answer {
+        request: Request::CancelLakeSql,
+        result: Ok(Reply::Done),
+    };
+    assert!(sql.on_reply(ack).is_none());
+    assert_eq!(sql.note.as_deref(), Some("Cancelled."));
+}

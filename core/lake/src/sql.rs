@@ -229,6 +229,9 @@ fn readings_frame(
     Ok((frame.filter(range).select(columns), report, staging))
 }
 
+/// How often a running query looks for a cancel.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Runs `req.sql` over the range's readings. A query polars cannot plan or
 /// run is [`LakeError::Query`], in polars' words.
 pub fn run(
@@ -243,10 +246,23 @@ pub fn run(
     let plan = ctx.execute(&req.sql).map_err(LakeError::Query)?;
     // Polars' streaming engine: the scan is read in morsels, so a range
     // larger than memory goes through (what the query keeps must fit).
-    let frame = plan
+    // Run on polars' own threads, so a cancel answers at once: the query
+    // is told to stop (polars stops at its next operator), and its answer,
+    // if it still comes, is dropped.
+    let query = plan
         .with_streaming(true)
-        .collect()
+        .collect_concurrently()
         .map_err(LakeError::Query)?;
+    let frame = loop {
+        if let Some(answer) = query.fetch() {
+            break answer.map_err(LakeError::Query)?;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            query.cancel();
+            return Err(LakeError::Cancelled);
+        }
+        std::thread::sleep(CANCEL_POLL);
+    };
     // The staging files go only once the query has read them.
     drop(staging);
     Ok(SqlAnswer { frame, report })

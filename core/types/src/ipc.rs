@@ -51,6 +51,8 @@ pub enum Request {
     LakeCatalog(CatalogQuery),
     /// SQL over the lake's readings (polars' SQL context).
     LakeSql(LakeSqlQuery),
+    /// Stops the running LakeSql queries: they answer `Cancelled`.
+    CancelLakeSql,
     /// Write simulated history into the lake (a long job).
     FillLake(FillLake),
     JobStatus,
@@ -158,6 +160,7 @@ impl Request {
             Request::RunView(_) => "run_view",
             Request::LakeCatalog(_) => "lake_catalog",
             Request::LakeSql(_) => "lake_sql",
+            Request::CancelLakeSql => "cancel_lake_sql",
             Request::FillLake(_) => "fill_lake",
             Request::JobStatus => "job_status",
             Request::CancelJob => "cancel_job",
@@ -238,6 +241,7 @@ mod tests {
             Request::RunView(AggregateQuery::default()),
             Request::LakeCatalog(CatalogQuery::default()),
             Request::LakeSql(LakeSqlQuery::default()),
+            Request::CancelLakeSql,
             Request::FillLake(FillLake {
                 days: 1,
                 spec: FleetSpec::default(),

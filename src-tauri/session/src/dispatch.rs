@@ -112,6 +112,10 @@ impl Session {
             Request::StartBridge(job) => Reply::Bridge(self.start_bridge(job).await?),
             Request::StopBridge => Reply::Bridge(self.stop_bridge().await),
             Request::BridgeStatus => Reply::Bridge(self.bridge_status().await),
+            Request::CancelLakeSql => {
+                self.cancel_lake_sql();
+                Reply::Done
+            }
             Request::CancelHistory => {
                 self.cancel_history();
                 Reply::Done

@@ -270,7 +270,10 @@ impl Session {
             ));
         }
         let lake = self.lake_dir();
-        blocking(move || {
+        let cancel = Arc::new(AtomicBool::new(false));
+        crate::lock(&self.lake_sql_cancel).push(cancel.clone());
+        let flag = cancel.clone();
+        let answer = blocking(move || {
             require_lake(&lake)?;
             let request = gridwatch_lake::sql::SqlRequest {
                 sql: query.sql,
@@ -278,14 +281,23 @@ impl Session {
                 to_us: query.to_us,
                 memory_budget: gridwatch_lake::readings::default_memory_budget(),
             };
-            let never = AtomicBool::new(false);
-            let answer = gridwatch_lake::sql::run(&lake, &request, &never, &|_, _| {})?;
+            let answer = gridwatch_lake::sql::run(&lake, &request, &flag, &|_, _| {})?;
             let mut table = answer.table()?;
             table.lake_dir = lake.display().to_string();
             table.skipped = answer.report.skipped();
             Ok(table)
         })
-        .await
+        .await;
+        crate::lock(&self.lake_sql_cancel).retain(|c| !Arc::ptr_eq(c, &cancel));
+        answer
+    }
+
+    /// Stops the running LakeSql queries (the SQL box's Cancel): each
+    /// answers `Cancelled` at once, with no table.
+    pub fn cancel_lake_sql(&self) {
+        for cancel in crate::lock(&self.lake_sql_cancel).drain(..) {
+            cancel.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Writes simulated history into an empty lake, so a first start in

@@ -68,6 +68,8 @@ pub struct Session {
     /// One per running history query (Discover runs two at once); Cancel
     /// stops them all.
     history_stop: std::sync::Mutex<Vec<tokio::sync::watch::Sender<bool>>>,
+    /// The running LakeSql queries' cancel flags.
+    lake_sql_cancel: std::sync::Mutex<Vec<Arc<std::sync::atomic::AtomicBool>>>,
     stream: tokio::sync::Mutex<Option<(String, Follower)>>,
     /// The stream job running in the background, and how the last ended.
     bridge: tokio::sync::Mutex<Option<bridge::BridgeTask>>,
@@ -87,6 +89,7 @@ impl Session {
             job: tokio::sync::Mutex::new(None),
             last_job: std::sync::Mutex::new(None),
             history_stop: std::sync::Mutex::new(Vec::new()),
+            lake_sql_cancel: std::sync::Mutex::new(Vec::new()),
             active: Arc::new(RwLock::new(engine.live().clone())),
             stream: tokio::sync::Mutex::new(None),
             bridge: tokio::sync::Mutex::new(None),

@@ -4,7 +4,7 @@
 
 use egui::RichText;
 use egui_plot::{Bar, BarChart, Plot};
-use gridwatch_types::{Cell, LakeSqlQuery, Reply, Request, ResultTable, format_figure};
+use gridwatch_types::{Cell, ErrorCode, LakeSqlQuery, Reply, Request, ResultTable, format_figure};
 
 use crate::backend::{Answer, Outbox};
 use crate::widgets::{error_label, export_buttons};
@@ -20,6 +20,8 @@ pub struct SqlBox {
     pub waiting: bool,
     pub table: Option<ResultTable>,
     pub error: Option<String>,
+    /// What ended the last query without an error: "Cancelled.".
+    pub note: Option<String>,
 }
 
 impl Default for SqlBox {
@@ -30,6 +32,7 @@ impl Default for SqlBox {
             waiting: false,
             table: None,
             error: None,
+            note: None,
         }
     }
 }
@@ -74,6 +77,7 @@ impl SqlBox {
                     {
                         self.waiting = true;
                         self.error = None;
+                        self.note = None;
                         out.push(Request::LakeSql(LakeSqlQuery {
                             sql: self.sql.clone(),
                             from_us: range.0,
@@ -82,6 +86,12 @@ impl SqlBox {
                     }
                     if self.waiting {
                         ui.spinner();
+                        if ui.button("Cancel query").clicked() {
+                            out.push(Request::CancelLakeSql);
+                        }
+                    }
+                    if let Some(note) = &self.note {
+                        ui.label(RichText::new(note).weak());
                     }
                     if let Some(table) = &self.table {
                         out.extend(export_buttons(ui, "lake-sql", || table.clone()));
@@ -103,11 +113,19 @@ impl SqlBox {
                 self.waiting = false;
                 self.table = Some(table);
             }
+            // A cancelled query leaves no answer on screen, and no error.
+            (Request::LakeSql(_), Err(e)) if e.code == ErrorCode::Cancelled => {
+                self.waiting = false;
+                self.table = None;
+                self.note = Some("Cancelled.".into());
+            }
             (Request::LakeSql(_), Err(e)) => {
                 self.waiting = false;
                 self.table = None;
                 self.error = Some(e.message);
             }
+            // The cancel's own acknowledgement: the query's answer says it.
+            (Request::CancelLakeSql, Ok(_)) => {}
             (request, result) => return Some(Answer { request, result }),
         }
         None
