@@ -257,7 +257,7 @@ impl Fleet {
             time_us: reading.time_us,
             time_adjusted: false,
             measures: (reading.measures.as_slice().iter())
-                .map(|m| (m.name.to_owned(), m.value))
+                .map(|m| (m.name().to_owned(), m.value))
                 .collect(),
             dimensions: self.dimensions(reading.device),
         }
@@ -272,19 +272,15 @@ impl Fleet {
     pub fn encode(&self, reading: &Reading, device_id: &str, out: &mut Vec<u8>) {
         let mut w = RecordWriter::start(out, reading.time_us, device_id);
         for m in reading.measures.as_slice() {
-            match m.decimals {
-                Some(places) => w.measure_rounded(m.name, m.value, places),
-                None => w.measure(m.name, m.value),
-            }
+            w.measure_at(m.key, m.value, m.decimals);
         }
-        // As `for_each_dimension` gives them, with the feeder's place
-        // copied as the network wrote it once.
+        // As `for_each_dimension` gives them, copied as the network wrote
+        // them once.
         if let Some((kind, feeder, transformer)) = self.hangs_off(reading.device) {
             let net = &self.utility.net;
-            w.dimension("DeviceType", kind.as_str());
-            w.dimensions(net.encoded_place_of_feeder(feeder));
+            w.dimensions(net.encoded_place(kind, feeder));
             if let Some(t) = transformer {
-                w.dimension("Transformer", net.transformer_name(t));
+                w.dimensions(net.encoded_transformer(t));
             }
         }
         w.finish();

@@ -7,7 +7,7 @@
 //! names of the transformers, feeders and substations are kept.
 
 use gridwatch_core::codec::EncodedDimensions;
-use gridwatch_types::FleetSpec;
+use gridwatch_types::{DeviceKind, FleetSpec};
 
 /// The regions the substations are spread over, in turn.
 pub const REGIONS: [&str; 5] = ["north", "south", "east", "west", "central"];
@@ -26,9 +26,12 @@ pub struct Network {
     transformer_names: Vec<String>,
     feeder_names: Vec<String>,
     substation_names: Vec<String>,
-    /// Each feeder's place (`Region`, `Substation`, `Feeder`) as the wire
-    /// writes it: every record below the feeder carries the same text.
-    feeder_places: Vec<EncodedDimensions>,
+    /// Each kind of device's place on each feeder as the wire writes it
+    /// (`DeviceType`, `Region`, `Substation`, `Feeder`), in the order of
+    /// [`DeviceKind::ALL`], and each transformer's `Transformer`: every
+    /// record below a feeder carries the same text, written once here.
+    places: Vec<Vec<EncodedDimensions>>,
+    transformer_dimensions: Vec<EncodedDimensions>,
 }
 
 impl Network {
@@ -91,10 +94,21 @@ impl Network {
             transformer_names,
             feeder_names,
             substation_names,
-            feeder_places: Vec::new(),
+            places: Vec::new(),
+            transformer_dimensions: Vec::new(),
         };
-        net.feeder_places = (0..feeders)
-            .map(|f| EncodedDimensions::new(net.place_of_feeder(f)))
+        net.places = (DeviceKind::ALL.iter())
+            .map(|kind| {
+                (0..feeders)
+                    .map(|f| {
+                        let kind = [("DeviceType", kind.as_str())];
+                        EncodedDimensions::new(kind.into_iter().chain(net.place_of_feeder(f)))
+                    })
+                    .collect()
+            })
+            .collect();
+        net.transformer_dimensions = (0..transformers)
+            .map(|j| EncodedDimensions::new([("Transformer", net.transformer_name(j))]))
             .collect();
         net
     }
@@ -108,9 +122,16 @@ impl Network {
         ]
     }
 
-    /// [`Network::place_of_feeder`] as the wire writes it.
-    pub fn encoded_place_of_feeder(&self, f: u32) -> &EncodedDimensions {
-        &self.feeder_places[f as usize]
+    /// A `kind` of device's `DeviceType` and [`Network::place_of_feeder`],
+    /// as the wire writes them.
+    pub fn encoded_place(&self, kind: DeviceKind, f: u32) -> &EncodedDimensions {
+        let k = DeviceKind::ALL.iter().position(|&k| k == kind).unwrap_or(0);
+        &self.places[k][f as usize]
+    }
+
+    /// Transformer `j`'s `Transformer` dimension, as the wire writes it.
+    pub fn encoded_transformer(&self, j: u32) -> &EncodedDimensions {
+        &self.transformer_dimensions[j as usize]
     }
 
     /// The transformer meter `meter` is on.

@@ -6,13 +6,36 @@
 /// The most measures one device sends: a transformer's six.
 const MAX_MEASURES: usize = 6;
 
-/// One measure: its name without the `_measure` suffix, its value, and
-/// the decimal places it was rounded to, if it was.
+use gridwatch_core::codec::MeasureKey;
+
+/// The measures simulated devices send, as keys the wire writes whole.
+pub mod keys {
+    use gridwatch_core::codec::MeasureKey;
+
+    pub const VOLTAGE: MeasureKey = MeasureKey::new("voltage");
+    pub const CURRENT: MeasureKey = MeasureKey::new("current");
+    pub const WATT: MeasureKey = MeasureKey::new("watt");
+    pub const ENERGY: MeasureKey = MeasureKey::new("energy");
+    pub const TEMPERATURE: MeasureKey = MeasureKey::new("temperature");
+    pub const POWER_FACTOR: MeasureKey = MeasureKey::new("power_factor");
+    pub const OIL_TEMPERATURE: MeasureKey = MeasureKey::new("oil_temperature");
+    pub const LOAD_PCT: MeasureKey = MeasureKey::new("load_pct");
+    pub const HUMIDITY: MeasureKey = MeasureKey::new("humidity");
+}
+
+/// One measure: its key (its name without the `_measure` suffix), its
+/// value, and the decimal places it was rounded to, if it was.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measure {
-    pub name: &'static str,
+    pub key: &'static MeasureKey,
     pub value: f64,
     pub decimals: Option<u32>,
+}
+
+impl Measure {
+    pub fn name(&self) -> &'static str {
+        self.key.name()
+    }
 }
 
 /// A device's measures.
@@ -24,8 +47,9 @@ pub struct Measures {
 
 impl Measures {
     pub fn new() -> Measures {
+        const BLANK: MeasureKey = MeasureKey::new("");
         let blank = Measure {
-            name: "",
+            key: &BLANK,
             value: 0.0,
             decimals: None,
         };
@@ -36,9 +60,9 @@ impl Measures {
     }
 
     /// Adds a measure at full precision (the seed's producer sends these).
-    pub fn push(&mut self, name: &'static str, value: f64) {
+    pub fn push(&mut self, key: &'static MeasureKey, value: f64) {
         self.add(Measure {
-            name,
+            key,
             value,
             decimals: None,
         });
@@ -46,9 +70,9 @@ impl Measures {
 
     /// Adds a measure rounded to `decimals` places, as a meter reports
     /// it; the encoder writes it from those digits.
-    pub fn push_rounded(&mut self, name: &'static str, value: f64, decimals: u32) {
+    pub fn push_rounded(&mut self, key: &'static MeasureKey, value: f64, decimals: u32) {
         self.add(Measure {
-            name,
+            key,
             value: round(value, decimals),
             decimals: Some(decimals),
         });
@@ -73,7 +97,7 @@ impl Measures {
     pub fn get(&self, name: &str) -> Option<f64> {
         self.as_slice()
             .iter()
-            .find(|m| m.name == name)
+            .find(|m| m.name() == name)
             .map(|m| m.value)
     }
 }

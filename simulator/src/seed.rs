@@ -7,17 +7,19 @@
 //! sample itself has no anomalies; Gridwatch adds the seed's anomaly
 //! chance as a value outside its range, so alarms have something to find.
 
-use crate::reading::Measures;
+use gridwatch_core::codec::MeasureKey;
+
+use crate::reading::{Measures, keys};
 use crate::signal::Rng;
 
 const SEED_SALT: u64 = 0x5eed_0000_0000_0001;
 
 /// The measures and their ranges, in the producer's order.
-pub const RANGES: [(&str, f64, f64); 4] = [
-    ("temperature", 10.0, 15.0),
-    ("humidity", 50.0, 100.0),
-    ("voltage", 30.0, 70.0),
-    ("watt", 200.0, 400.0),
+pub const RANGES: [(&MeasureKey, f64, f64); 4] = [
+    (&keys::TEMPERATURE, 10.0, 15.0),
+    (&keys::HUMIDITY, 50.0, 100.0),
+    (&keys::VOLTAGE, 30.0, 70.0),
+    (&keys::WATT, 200.0, 400.0),
 ];
 
 /// The measures of device `device`'s reading in `slot`.
@@ -34,8 +36,8 @@ pub fn sample(seed: u64, device: u32, slot: i64, anomaly_rate: f64) -> Measures 
         }
     }
     let mut out = Measures::new();
-    for ((name, _, _), v) in RANGES.iter().zip(values) {
-        out.push(name, v);
+    for ((key, _, _), v) in RANGES.iter().zip(values) {
+        out.push(key, v);
     }
     out
 }

@@ -12,7 +12,7 @@ use gridwatch_types::DeviceKind;
 
 use crate::network::Network;
 use crate::outage::{Schedule, Scope};
-use crate::reading::{Measures, round};
+use crate::reading::{Measures, keys, round};
 use crate::signal::{Rng, ambient_temperature, daily_load};
 
 /// A transformer's losses (core and copper) as a share of what it
@@ -340,17 +340,17 @@ impl Utility {
         register.last_us = time_us;
         let current = watt / (voltage * p.power_factor);
         let mut out = Measures::new();
-        out.push_rounded("voltage", voltage, 2);
-        out.push_rounded("current", current, 3);
+        out.push_rounded(&keys::VOLTAGE, voltage, 2);
+        out.push_rounded(&keys::CURRENT, current, 3);
         // Rounded to 0.1 W already, where the sums are made.
-        out.push_rounded("watt", watt, 1);
-        out.push_rounded("energy", register.kwh, 4);
+        out.push_rounded(&keys::WATT, watt, 1);
+        out.push_rounded(&keys::ENERGY, register.kwh, 4);
         match part {
-            Part::Meter(_) => out.push_rounded("temperature", temperature, 2),
-            Part::Feeder(_) => out.push_rounded("power_factor", p.power_factor, 3),
+            Part::Meter(_) => out.push_rounded(&keys::TEMPERATURE, temperature, 2),
+            Part::Feeder(_) => out.push_rounded(&keys::POWER_FACTOR, p.power_factor, 3),
             Part::Transformer(_) => {
-                out.push_rounded("oil_temperature", temperature, 2);
-                out.push_rounded("load_pct", 100.0 * load, 2);
+                out.push_rounded(&keys::OIL_TEMPERATURE, temperature, 2);
+                out.push_rounded(&keys::LOAD_PCT, 100.0 * load, 2);
             }
         }
         out

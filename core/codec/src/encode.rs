@@ -53,30 +53,18 @@ impl<'o> RecordWriter<'o> {
         push_escaped(out, name);
         out.extend_from_slice(MEASURE_SUFFIX.as_bytes());
         out.extend_from_slice(b"\":");
-        if value.is_finite() {
-            push_float(out, value);
-        } else {
-            // Not representable in JSON; write it as the string a producer
-            // would, so the decoder's error path can be exercised end to end.
-            push_json_str(out, &value.to_string());
-        }
+        push_value(out, value);
     }
 
-    /// A measure the producer rounded to `decimals` places (at most 4):
-    /// the same text as [`measure`](Self::measure), written from its
-    /// digits rather than searched for (see [`push_rounded`]).
-    pub fn measure_rounded(&mut self, name: &str, value: f64, decimals: u32) {
+    /// A measure under a key made once ([`MeasureKey`]); `decimals` when the
+    /// producer rounded it to that many places (at most 4): the same text
+    /// as [`measure`](Self::measure), written from its digits rather than
+    /// searched for (see [`push_rounded`]).
+    pub fn measure_at(&mut self, key: &MeasureKey, value: f64, decimals: Option<u32>) {
         let out = &mut *self.out;
-        out.extend_from_slice(b",\"");
-        push_escaped(out, name);
-        out.extend_from_slice(MEASURE_SUFFIX.as_bytes());
-        out.extend_from_slice(b"\":");
-        if !push_rounded(out, value, decimals) {
-            if value.is_finite() {
-                push_float(out, value);
-            } else {
-                push_json_str(out, &value.to_string());
-            }
+        out.extend_from_slice(key.text());
+        if !decimals.is_some_and(|places| push_rounded(out, value, places)) {
+            push_value(out, value);
         }
     }
 
@@ -99,6 +87,57 @@ impl<'o> RecordWriter<'o> {
     }
 }
 
+/// A measure's key as the wire writes it (`,"voltage_measure":`), for a
+/// producer's fixed measures: made once (at compile time in a `const`) and
+/// copied whole into each record. A name that would need an escape, or
+/// longer than 40 bytes, is refused where the key is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeasureKey {
+    name: &'static str,
+    text: [u8; MeasureKey::MAX_TEXT],
+    len: usize,
+}
+
+impl MeasureKey {
+    const MAX_TEXT: usize = 40 + 12;
+
+    /// The key of measure `name` (without its suffix, as in a record).
+    pub const fn new(name: &'static str) -> MeasureKey {
+        let mut text = [0u8; Self::MAX_TEXT];
+        let parts: [&[u8]; 4] = [b",\"", name.as_bytes(), MEASURE_SUFFIX.as_bytes(), b"\":"];
+        let mut len = 0;
+        let mut p = 0;
+        while p < parts.len() {
+            let part = parts[p];
+            let mut i = 0;
+            while i < part.len() {
+                let b = part[i];
+                if p == 1 {
+                    assert!(
+                        b >= 0x20 && b != b'"' && b != b'\\',
+                        "a measure name to escape"
+                    );
+                }
+                assert!(len < Self::MAX_TEXT, "a measure name over 40 bytes");
+                text[len] = b;
+                len += 1;
+                i += 1;
+            }
+            p += 1;
+        }
+        MeasureKey { name, text, len }
+    }
+
+    /// The measure's name, as in a record ("voltage").
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn text(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
+}
+
 /// Dimensions in the wire format, ready to be copied into many records:
 /// what [`RecordWriter::dimension`] writes for each, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,6 +151,17 @@ impl EncodedDimensions {
             w.dimension(key, value);
         }
         EncodedDimensions(out)
+    }
+}
+
+/// A measure's value: the shortest text that reads back as it, or, not
+/// being representable in JSON, the string a producer would write, so the
+/// decoder's error path can be exercised end to end.
+fn push_value(out: &mut Vec<u8>, value: f64) {
+    if value.is_finite() {
+        push_float(out, value);
+    } else {
+        push_json_str(out, &value.to_string());
     }
 }
 

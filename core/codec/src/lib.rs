@@ -261,7 +261,7 @@ mod terminal;
 pub mod timestream_text;
 
 pub use decode::{Decoder, decode};
-pub use encode::{EncodedDimensions, RecordWriter, encode, round_half_away, round_to};
+pub use encode::{EncodedDimensions, MeasureKey, RecordWriter, encode, round_half_away, round_to};
 pub use limits::check_measure;
 pub use terminal::{has_control, printable};
 

@@ -556,7 +556,7 @@ fn rounded_measures_are_written_from_their_digits() {
     let text = |v: f64, places: u32| {
         let mut out = Vec::new();
         let mut w = crate::RecordWriter::start(&mut out, 1_000, "d");
-        w.measure_rounded("v", v, places);
+        w.measure_at(&crate::MeasureKey::new("v"), v, Some(places));
         w.finish();
         String::from_utf8(out).unwrap()
     };
@@ -579,4 +579,25 @@ fn rounded_measures_are_written_from_their_digits() {
             format!("{{\"Time\":1,\"DeviceID\":\"d\",\"v_measure\":{expected}}}")
         );
     }
+}
+
+#[test]
+fn a_measure_key_is_what_measure_writes_before_the_value() {
+    const VOLTAGE: crate::MeasureKey = crate::MeasureKey::new("voltage");
+    let write = |keyed: bool| {
+        let mut out = Vec::new();
+        let mut w = crate::RecordWriter::start(&mut out, 1_000, "d");
+        if keyed {
+            w.measure_at(&VOLTAGE, 231.4, None);
+        } else {
+            w.measure("voltage", 231.4);
+        }
+        w.finish();
+        out
+    };
+    assert_eq!(write(true), write(false));
+    assert_eq!(VOLTAGE.name(), "voltage");
+    // A name that would need an escape has no key.
+    let quoted = std::panic::catch_unwind(|| crate::MeasureKey::new("a\"b"));
+    assert!(quoted.is_err());
 }

@@ -5,7 +5,8 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
 use gridwatch_codec::{
-    Record, RecordWriter, decode, encode, has_control, limits, printable, round_half_away,
+    MeasureKey, Record, RecordWriter, decode, encode, has_control, limits, printable,
+    round_half_away,
 };
 use proptest::prelude::*;
 
@@ -47,13 +48,12 @@ fn record() -> impl Strategy<Value = Record> {
         })
 }
 
-/// One measure written by `measure` or, told its places, by
-/// `measure_rounded`.
+/// One measure written by `measure` or, told its places, by `measure_at`.
 fn written(value: f64, decimals: Option<u32>) -> String {
     let mut out = Vec::new();
     let mut w = RecordWriter::start(&mut out, 0, "d");
     match decimals {
-        Some(d) => w.measure_rounded("x", value, d),
+        Some(d) => w.measure_at(&MeasureKey::new("x"), value, Some(d)),
         None => w.measure("x", value),
     }
     w.finish();
