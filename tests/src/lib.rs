@@ -59,6 +59,16 @@ pub fn gridwatch_ok(cache: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("output is UTF-8")
 }
 
+/// `gridwatch simulate --to lake --lake LAKE ARGS…`, which must succeed
+/// (a cache beside the lake, never used by it); returns stdout.
+pub fn simulate_into_lake(lake: &Path, args: &[&str]) -> String {
+    let lake_arg = lake.to_str().expect("a UTF-8 temporary path");
+    let mut all = vec!["simulate", "--to", "lake", "--lake", lake_arg];
+    all.extend_from_slice(args);
+    let cache = lake.with_extension("unused.sqlite");
+    gridwatch_ok(&cache, &all)
+}
+
 /// Polls `check` every 100 ms until it returns Some, or panics after
 /// `limit` with `what`.
 pub fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
@@ -875,6 +885,20 @@ pub fn cached_readings(cache: &Path) -> Option<i64> {
             .ok()?;
     conn.query_row("SELECT count(*) FROM reading", [], |r| r.get(0))
         .ok()
+}
+
+/// How many devices the cache at `cache` holds a reading of at or after
+/// `since_us` (epoch µs).
+pub fn cached_devices_since(cache: &Path, since_us: i64) -> Option<i64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(cache, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
+    conn.query_row(
+        "SELECT count(DISTINCT device) FROM reading WHERE ts_us >= ?1",
+        [since_us],
+        |r| r.get(0),
+    )
+    .ok()
 }
 
 /// `gridwatch --cache <cache> ingest --stream <stream>` against an

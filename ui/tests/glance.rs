@@ -37,30 +37,15 @@ fn engine(dir: &std::path::Path, earlier: bool) -> (Arc<tokio::runtime::Runtime>
     let engine = rt.block_on(async {
         let engine = Embedded::open(&dir.join("ui.sqlite"), 2).unwrap();
         let now = gridwatch_core::time::now_us();
-        let history = RunOptions {
-            pacing: Pacing::AsFastAsPossible,
-            end_us: Some(now - 300_000_000),
-        };
+        let cache = dir.join("ui.sqlite");
         if earlier {
             let old = FleetSpec {
                 smart_meters: 5,
                 ..spec(99)
             };
-            engine
-                .start_fleet(old, now - 360_000_000, history, |_| {})
-                .await
-                .unwrap();
-            engine.wait_fleet().await.unwrap();
+            common::fill_history(&engine, &cache, old, now - 360_000_000, now - 300_000_000).await;
         }
-        let history = RunOptions {
-            pacing: Pacing::AsFastAsPossible,
-            end_us: Some(now),
-        };
-        engine
-            .start_fleet(spec(1), now - 300_000_000, history, |_| {})
-            .await
-            .unwrap();
-        engine.wait_fleet().await.unwrap();
+        common::fill_history(&engine, &cache, spec(1), now - 300_000_000, now).await;
         let live = RunOptions {
             pacing: Pacing::RealTime,
             end_us: None,

@@ -38,15 +38,8 @@ fn engine(dir: &std::path::Path) -> (Arc<tokio::runtime::Runtime>, Arc<Session>)
     let engine = rt.block_on(async {
         let engine = Embedded::open(&dir.join("ui.sqlite"), 2).unwrap();
         let now = gridwatch_core::time::now_us();
-        let history = RunOptions {
-            pacing: Pacing::AsFastAsPossible,
-            end_us: Some(now),
-        };
-        engine
-            .start_fleet(spec(), now - 300_000_000, history, |_| {})
-            .await
-            .unwrap();
-        engine.wait_fleet().await.unwrap();
+        let cache = dir.join("ui.sqlite");
+        common::fill_history(&engine, &cache, spec(), now - 300_000_000, now).await;
         let live = RunOptions {
             pacing: Pacing::RealTime,
             end_us: None,
@@ -435,7 +428,12 @@ fn strategic_tables_export_to_csv_and_parquet_and_reports_save() {
     let csv =
         std::fs::read_to_string(common::export_dir().join("gridwatch-region---day.csv")).unwrap();
     assert_eq!(csv.lines().count(), rows + 1, "a header and every row");
-    assert!(csv.starts_with("Region,DeviceType,day,records,energy_kwh"));
+    // For people, as the CLI's CSV: energy in one unit, named in the header.
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.starts_with("Region,DeviceType,day,records,energy (") && header.contains("Wh),"),
+        "{header}"
+    );
     let html = std::fs::read_to_string(common::export_dir().join("gridwatch-report.html")).unwrap();
     assert_eq!(html.matches("<svg").count(), 3);
     rt.block_on(session.shutdown()).unwrap();

@@ -210,3 +210,38 @@ pub fn type_into(h: &mut Harness<'static, GridwatchUi>, name: &str, text: &str) 
         .type_text(text);
     h.step();
 }
+
+/// Runs `spec` into `engine` as fast as it goes, from `from_us` to `to_us`,
+/// and returns once the cache at `cache` holds every device's readings up
+/// to within two intervals of `to_us`. A live fleet started after this
+/// reads as live: the fleet writes history faster than a debug build
+/// ingests it beside the other tests, and behind that backlog every live
+/// reading would look minutes old.
+pub async fn fill_history(
+    engine: &gridwatch_simulator::Embedded,
+    cache: &Path,
+    spec: gridwatch_types::FleetSpec,
+    from_us: i64,
+    to_us: i64,
+) {
+    let interval_us = spec.interval_ms as i64 * 1000;
+    let devices = i64::from(spec.device_count());
+    let history = gridwatch_simulator::RunOptions {
+        pacing: gridwatch_simulator::Pacing::AsFastAsPossible,
+        end_us: Some(to_us),
+    };
+    engine
+        .start_fleet(spec, from_us, history, |_| {})
+        .await
+        .unwrap();
+    engine.wait_fleet().await.unwrap();
+    let started = std::time::Instant::now();
+    let since = to_us - 2 * interval_us;
+    while gridwatch_tests::cached_devices_since(cache, since).is_none_or(|n| n < devices) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "the history never reached the cache"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
