@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use gridwatch_tests::{gridwatch, gridwatch_ok};
+use gridwatch_tests::{gridwatch, simulate_into_lake};
 use serde_json::Value;
 
 const START_MS: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
@@ -33,14 +33,9 @@ fn aggregate(lake: &Path, extra: &[&str]) -> std::process::Output {
 fn bad_files_in_range_are_named_and_the_figures_are_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    gridwatch_ok(
-        &lake.join("unused.sqlite"),
+    simulate_into_lake(
+        &lake,
         &[
-            "simulate",
-            "--to",
-            "lake",
-            "--lake",
-            lake.to_str().unwrap(),
             "--devices",
             "20",
             "--interval",

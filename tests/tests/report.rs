@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use gridwatch_session::report::HEADLESS_CHROMIUM;
-use gridwatch_tests::gridwatch_ok;
+use gridwatch_tests::{gridwatch_ok, simulate_into_lake};
 use serde_json::Value;
 
 const START_MS: i64 = 1_700_000_000_000;
@@ -14,14 +14,9 @@ const DAY_MS: i64 = 86_400_000;
 
 fn lake(dir: &Path) -> std::path::PathBuf {
     let lake = dir.join("lake");
-    gridwatch_ok(
-        &dir.join("c.sqlite"),
+    simulate_into_lake(
+        &lake,
         &[
-            "simulate",
-            "--to",
-            "lake",
-            "--lake",
-            lake.to_str().unwrap(),
             "--devices",
             "40",
             "--interval",

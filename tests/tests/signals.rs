@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use gridwatch_tests::{
     EMULATOR_ENV, FaultProxy, KillOnDrop, Kinesalite, Moto, cached_readings as readings,
-    create_stream, files_under, gridwatch_bin, put_records, wait_for,
+    create_stream, files_under, gridwatch_bin, put_records, simulate_into_lake, wait_for,
 };
 
 fn signal(child: &KillOnDrop, name: &str) {
@@ -374,13 +374,9 @@ fn sigint_stops_a_running_lake_sql_query_at_once_with_no_answer() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     // 20 devices at 1 s for 5 minutes: 6,000 records, one region.
-    let fill = Command::new(gridwatch_bin())
-        .args([
-            "simulate",
-            "--to",
-            "lake",
-            "--lake",
-            lake.to_str().unwrap(),
+    simulate_into_lake(
+        &lake,
+        &[
             "--devices",
             "20",
             "--interval",
@@ -390,10 +386,8 @@ fn sigint_stops_a_running_lake_sql_query_at_once_with_no_answer() {
             "--fast",
             "--start",
             "2023-11-14T00:00:00Z",
-        ])
-        .output()
-        .unwrap();
-    assert!(fill.status.success(), "{fill:?}");
+        ],
+    );
     // Every record joined with every other of its region: 36 million rows
     // to count, far more than polars gets through (in a debug build) in
     // the second before the signal. The answer must not come.

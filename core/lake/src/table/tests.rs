@@ -63,6 +63,20 @@ fn table_aligns_columns() {
     );
 }
 
+/// `table` exported as the app exports it: the CSV's text, and the
+/// Parquet read back.
+fn exported(table: &gridwatch_types::ResultTable) -> (String, DataFrame) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    write_table(table, &csv, gridwatch_types::TableFormat::Csv).unwrap();
+    let parquet = dir.path().join("t.parquet");
+    write_table(table, &parquet, gridwatch_types::TableFormat::Parquet).unwrap();
+    let df = ParquetReader::new(std::fs::File::open(&parquet).unwrap())
+        .finish()
+        .unwrap();
+    (std::fs::read_to_string(&csv).unwrap(), df)
+}
+
 #[test]
 fn result_tables_write_whole_numbers_as_integers() {
     use gridwatch_types::{Cell, ResultTable};
@@ -75,20 +89,10 @@ fn result_tables_write_whole_numbers_as_integers() {
         ]],
         ..ResultTable::default()
     };
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("t.csv");
-    write_table(&table, &csv, gridwatch_types::TableFormat::Csv).unwrap();
+    let (csv, df) = exported(&table);
     // CSV is for people, as the CLI prints it: energy in a unit named in
     // the header.
-    assert_eq!(
-        std::fs::read_to_string(&csv).unwrap(),
-        "Region,records,energy (kWh)\nnorth,12,3.25\n"
-    );
-    let parquet = dir.path().join("t.parquet");
-    write_table(&table, &parquet, gridwatch_types::TableFormat::Parquet).unwrap();
-    let df = ParquetReader::new(std::fs::File::open(&parquet).unwrap())
-        .finish()
-        .unwrap();
+    assert_eq!(csv, "Region,records,energy (kWh)\nnorth,12,3.25\n");
     assert_eq!(
         df.column("records").unwrap().i64().unwrap().get(0),
         Some(12)
@@ -118,18 +122,11 @@ fn exported_csv_rounds_float_noise_and_scales_units_and_parquet_keeps_every_digi
         ]],
         ..ResultTable::default()
     };
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("t.csv");
-    write_table(&table, &csv, gridwatch_types::TableFormat::Csv).unwrap();
+    let (csv, df) = exported(&table);
     assert_eq!(
-        std::fs::read_to_string(&csv).unwrap(),
+        csv,
         "Region,energy (kWh),voltage_p95 (V),peak_demand (MW)\neast,903.7,232.2,10.35\n"
     );
-    let parquet = dir.path().join("t.parquet");
-    write_table(&table, &parquet, gridwatch_types::TableFormat::Parquet).unwrap();
-    let df = ParquetReader::new(std::fs::File::open(&parquet).unwrap())
-        .finish()
-        .unwrap();
     assert_eq!(
         df.column("energy_kwh").unwrap().f64().unwrap().get(0),
         Some(903.671_099_999_925_4)
