@@ -373,7 +373,7 @@ fn sigint_stops_tail_after_what_it_printed() {
 fn sigint_stops_a_running_lake_sql_query_at_once_with_no_answer() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    // 20 devices at 1 s for 5 minutes: 6,000 records, one region.
+    // 20 devices at 1 s for 30 minutes: 36,000 records, one region.
     simulate_into_lake(
         &lake,
         &[
@@ -382,15 +382,16 @@ fn sigint_stops_a_running_lake_sql_query_at_once_with_no_answer() {
             "--interval",
             "1s",
             "--duration",
-            "5m",
+            "30m",
             "--fast",
             "--start",
             "2023-11-14T00:00:00Z",
         ],
     );
-    // Every record joined with every other of its region: 36 million rows
-    // to count, far more than polars gets through (in a debug build) in
-    // the second before the signal. The answer must not come.
+    // Every record joined with every other of its region: 1.3 billion
+    // rows to count, far more than polars' streaming engine gets through
+    // (in a debug build) in the two seconds before the signal, with only
+    // 36,000 rows held. The answer must not come.
     let child = spawn(&[
         "lake",
         "sql",

@@ -244,24 +244,37 @@ pub fn run(
     let mut ctx = SQLContext::new();
     ctx.register(TABLE, frame);
     let plan = ctx.execute(&req.sql).map_err(LakeError::Query)?;
-    // Polars' streaming engine: the scan is read in morsels, so a range
-    // larger than memory goes through (what the query keeps must fit).
-    // Run on polars' own threads, so a cancel answers at once: the query
-    // is told to stop (polars stops at its next operator), and its answer,
-    // if it still comes, is dropped.
-    let query = plan
-        .with_streaming(true)
-        .collect_concurrently()
-        .map_err(LakeError::Query)?;
+    // Polars' streaming engine runs the whole plan: the scan is read in
+    // morsels, so a range larger than memory goes through (what the query
+    // keeps must fit). `with_streaming(true).collect()` is not that: it is
+    // the in-memory engine, which ran this bench's question 3.4x slower
+    // (BENCHMARKS.md). On a thread of its own, so a cancel answers at once;
+    // the query then stops on its own (the staging files go from under it)
+    // and its answer, if it still comes, is dropped.
+    let (answer_tx, answer_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("lake-sql".into())
+        .spawn(move || {
+            // The receiver is gone only after a cancel: nobody wants it.
+            let _ = answer_tx.send(plan.collect_with_engine(Engine::Streaming));
+        })
+        .map_err(io_at(Path::new("a thread for the query")))?;
     let frame = loop {
-        if let Some(answer) = query.fetch() {
-            break answer.map_err(LakeError::Query)?;
+        match answer_rx.recv_timeout(CANCEL_POLL) {
+            // Several frames come only of a plan with several sinks
+            // (polars' collect_all); one SQL query is one plan, one frame.
+            Ok(answer) => break answer.map_err(LakeError::Query)?.unwrap_single(),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(LakeError::Cancelled);
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(LakeError::Query(polars_err!(
+                    ComputeError: "the query's thread stopped without an answer"
+                )));
+            }
         }
-        if cancel.load(Ordering::Relaxed) {
-            query.cancel();
-            return Err(LakeError::Cancelled);
-        }
-        std::thread::sleep(CANCEL_POLL);
     };
     // The staging files go only once the query has read them.
     drop(staging);

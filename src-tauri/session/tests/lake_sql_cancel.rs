@@ -18,7 +18,7 @@ fn a_cancelled_query_answers_cancelled_and_the_next_one_runs() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    // 20 meters at 1 s for 5 minutes: 6,000 records, all in one region.
+    // 20 meters at 1 s for 30 minutes: 36,000 records, all in one region.
     rt.block_on(async {
         let spec = FleetSpec {
             smart_meters: 20,
@@ -30,7 +30,7 @@ fn a_cancelled_query_answers_cancelled_and_the_next_one_runs() {
         let (_stop, stop_rx) = tokio::sync::watch::channel(false);
         let options = RunOptions {
             pacing: Pacing::AsFastAsPossible,
-            end_us: Some(START_US + 300_000_000),
+            end_us: Some(START_US + 1_800_000_000),
         };
         run_fleet(&mut fleet, &mut sink, options, stop_rx, |_| {})
             .await
@@ -49,9 +49,9 @@ fn a_cancelled_query_answers_cancelled_and_the_next_one_runs() {
             to_us: START_US + 3_600_000_000,
         })
     };
-    // Every record joined with every other of its region: 36 million rows
-    // to count, far more than polars gets through in the second before
-    // the cancel in a debug build.
+    // Every record joined with every other of its region: 1.3 billion rows
+    // to count, far more than polars' streaming engine gets through in the
+    // second before the cancel in a debug build, with 36,000 rows held.
     let slow = query("SELECT count(*) AS n FROM readings a JOIN readings b ON a.Region = b.Region");
     let running = {
         let session = session.clone();
@@ -75,7 +75,7 @@ fn a_cancelled_query_answers_cancelled_and_the_next_one_runs() {
     assert_eq!(table.columns, ["n"]);
     assert_eq!(
         table.rows,
-        [[gridwatch_types::Cell::Number(6_000.0)]],
-        "20 meters, one reading a second for 5 minutes"
+        [[gridwatch_types::Cell::Number(36_000.0)]],
+        "20 meters, one reading a second for 30 minutes"
     );
 }
