@@ -248,9 +248,10 @@ pub fn run(
     // morsels, so a range larger than memory goes through (what the query
     // keeps must fit). `with_streaming(true).collect()` is not that: it is
     // the in-memory engine, which ran this bench's question 3.4x slower
-    // (BENCHMARKS.md). On a thread of its own, so a cancel answers at once;
-    // the query then stops on its own (the staging files go from under it)
-    // and its answer, if it still comes, is dropped.
+    // (BENCHMARKS.md). On a thread of its own, so a cancel answers at once.
+    // The engine cannot be stopped: a query still scanning fails when the
+    // staging files go from under it; one past its scan runs to its end in
+    // the background, and its answer is dropped.
     let (answer_tx, answer_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("lake-sql".into())
