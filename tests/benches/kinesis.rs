@@ -7,7 +7,10 @@
 //! - produce: records/s accepted by kinesalite through KinesisSink vs a bare
 //!   PutRecords loop with the same 500-record batches.
 //! - latency: PutRecords to cache commit at 1,000 records/s, p50 and p99,
-//!   printed after the criterion groups.
+//!   printed after the criterion groups. Timing starts once a probe record
+//!   put after the follower started has been committed (so the follower's
+//!   iterators are in place); every record sent must commit, or the bench
+//!   fails.
 //!
 //! Run: `cargo bench -p gridwatch-tests --bench kinesis` (needs
 //! `./dev.sh setup` for kinesalite).
@@ -60,17 +63,14 @@ fn consume(c: &mut Criterion) {
             for _ in 0..iters {
                 let dir = tempfile::tempdir().unwrap();
                 let cache = Cache::open(&dir.path().join("b.sqlite")).unwrap();
+                // Made before the timer, as the baseline's client is.
+                let follower_client = kinesis_client(&k.endpoint());
                 let start = Instant::now();
                 rt.block_on(async {
                     let mut config = ConsumerConfig::new("bench-consume", StartAt::TrimHorizon);
                     config.until_caught_up = true;
-                    let f = Follower::start(
-                        kinesis_client(&k.endpoint()),
-                        config,
-                        cache,
-                        "bench".into(),
-                    )
-                    .unwrap();
+                    let f =
+                        Follower::start(follower_client, config, cache, "bench".into()).unwrap();
                     let (consumed, summary) = f.finish().await;
                     consumed.unwrap();
                     assert_eq!(summary.unwrap().records, RECORDS as u64);
@@ -199,8 +199,36 @@ fn latency(_: &mut Criterion) {
             "lat".into(),
         )
         .unwrap();
-        tokio::time::sleep(Duration::from_secs(1)).await;
         let reader = rusqlite::Connection::open(&path).unwrap();
+        // The follower reads from the tip it found: a probe put every
+        // 100 ms until one is committed shows its iterators are in place.
+        let mut probes = 0u64;
+        loop {
+            put_records(
+                &client,
+                "bench-latency",
+                &[(
+                    "probe".into(),
+                    format!(r#"{{"Time": {}, "DeviceID": "probe", "probe_measure": 1}}"#,
+                        1_700_000_000_000u64 + probes)
+                    .into_bytes(),
+                )],
+            )
+            .await;
+            probes += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let committed: i64 = reader
+                .query_row(
+                    "SELECT count(*) FROM reading JOIN measure ON measure.id = reading.measure WHERE measure.name = 'probe'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap_or(0);
+            if committed > 0 {
+                break;
+            }
+            assert!(probes < 600, "the follower committed no probe in a minute");
+        }
         let sent: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
         let mut latencies = Vec::new();
         // 10 seconds at 1,000 records/s, in 50-record batches every 50 ms.
@@ -244,7 +272,10 @@ fn latency(_: &mut Criterion) {
                 continue;
             };
             let mut stmt = reader
-                .prepare_cached("SELECT CAST(value AS INTEGER) FROM reading WHERE value >= ?1")
+                .prepare_cached(
+                    "SELECT CAST(value AS INTEGER) FROM reading JOIN measure ON measure.id = reading.measure
+                     WHERE measure.name = 'n' AND value >= ?1",
+                )
                 .unwrap();
             let committed: Vec<u64> = stmt
                 .query_map([oldest as f64], |r| r.get::<_, i64>(0))
@@ -263,6 +294,8 @@ fn latency(_: &mut Criterion) {
             }
         }
         let _ = f.stop().await;
+        let lost = sent.lock().unwrap().len();
+        assert_eq!(lost, 0, "{lost} of {n} records sent were never committed in 40 s");
         latencies
     });
     let mut ms: Vec<f64> = latencies.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
