@@ -156,6 +156,146 @@ pub fn emulators_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("emulators")
 }
 
+/// The emulators' Python (boto3, moto and DuckDB, from `./dev.sh setup`)
+/// with their dummy credentials, ready for arguments.
+pub fn emulator_python_command() -> Command {
+    let python = emulators_dir().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the emulators' Python is not installed: run `./dev.sh setup`"
+    );
+    let mut command = Command::new(python);
+    command.envs(EMULATOR_ENV);
+    command
+}
+
+/// A Python script kept running between questions, so a benchmark times
+/// a warm process on each side: every line sent makes it answer once with
+/// `SECONDS\tJSON` (the time it measured itself, and its answer).
+pub struct WarmPython {
+    child: std::process::Child,
+    answers: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl WarmPython {
+    pub fn spawn<I, S>(args: I) -> WarmPython
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut child = emulator_python_command()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the emulators' Python runs");
+        let answers = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+        WarmPython { child, answers }
+    }
+
+    /// One answer: the time the script measured and what it printed.
+    pub fn ask(&mut self) -> (Duration, serde_json::Value) {
+        use std::io::{BufRead, Write};
+        let stdin = self.child.stdin.as_mut().expect("piped stdin");
+        stdin
+            .write_all(b"go\n")
+            .expect("the script reads its questions");
+        stdin.flush().expect("the script reads its questions");
+        let mut line = String::new();
+        self.answers
+            .read_line(&mut line)
+            .expect("the script answers");
+        let (seconds, json) = line
+            .trim_end()
+            .split_once('\t')
+            .unwrap_or_else(|| panic!("the script failed: {line:?}"));
+        (
+            Duration::from_secs_f64(seconds.parse().expect("seconds")),
+            serde_json::from_str(json).expect("a JSON answer"),
+        )
+    }
+}
+
+impl Drop for WarmPython {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Columns that name a group in a strategic view's answer.
+const GROUP_COLUMNS: [&str; 8] = [
+    "Region",
+    "Feeder",
+    "DeviceType",
+    "device_id",
+    "hour",
+    "day",
+    "week",
+    "month",
+];
+
+/// The first difference between two answers given as JSON rows (objects):
+/// the same groups, the same columns, numbers equal to 1e-9 relative (sums
+/// taken in another order differ in their last bits), text equal. None
+/// when they agree.
+pub fn answers_differ(ours: &[serde_json::Value], theirs: &[serde_json::Value]) -> Option<String> {
+    use std::collections::BTreeMap;
+    fn keyed(
+        rows: &[serde_json::Value],
+    ) -> BTreeMap<String, &serde_json::Map<String, serde_json::Value>> {
+        rows.iter()
+            .filter_map(serde_json::Value::as_object)
+            .map(|r| {
+                let mut key: Vec<String> = r
+                    .iter()
+                    .filter(|(k, _)| GROUP_COLUMNS.contains(&k.as_str()))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                key.sort();
+                (key.join(" "), r)
+            })
+            .collect()
+    }
+    let (a, b) = (keyed(ours), keyed(theirs));
+    if a.len() != ours.len() || b.len() != theirs.len() {
+        return Some("a group appears twice".into());
+    }
+    if !a.keys().eq(b.keys()) {
+        return Some(format!(
+            "groups differ: {:?} vs {:?}",
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>()
+        ));
+    }
+    for (key, row) in &a {
+        let other = b[key];
+        let sorted = |r: &serde_json::Map<String, serde_json::Value>| {
+            let mut k: Vec<String> = r.keys().cloned().collect();
+            k.sort();
+            k
+        };
+        if sorted(row) != sorted(other) {
+            return Some(format!(
+                "{key}: columns {:?} vs {:?}",
+                row.keys(),
+                other.keys()
+            ));
+        }
+        for (col, x) in row.iter() {
+            let y = &other[col];
+            let same = match (x.as_f64(), y.as_f64()) {
+                (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-300),
+                _ => x == y,
+            };
+            if !same {
+                return Some(format!("{key} {col}: ours {x} vs theirs {y}"));
+            }
+        }
+    }
+    None
+}
+
 /// Runs the emulators' Python (boto3, moto and DuckDB, from `./dev.sh
 /// setup`) with `args` and the emulators' dummy credentials; fails the test
 /// with its stderr unless it succeeds. Returns what it printed.
@@ -164,14 +304,8 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let python = emulators_dir().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "the emulators' Python is not installed: run `./dev.sh setup`"
-    );
-    let out = Command::new(python)
+    let out = emulator_python_command()
         .args(args)
-        .envs(EMULATOR_ENV)
         .output()
         .expect("the emulators' Python runs");
     assert!(

@@ -1,9 +1,19 @@
-//! Energy and peak demand by region and day over one ~10-million-reading
+//! The default view (records, energy, peak demand, load factor and voltage
+//! figures per device type, by region and day) over one ~10-million-reading
 //! extract (10,000 meters every 15 minutes for two days: 1.92 M records of 5
 //! measures), Gridwatch beside DuckDB on the very same files, JSON and
-//! Parquet. DuckDB runs in its own process (PyPI `duckdb`, from
-//! `./dev.sh setup`); its figure is the query time it measures itself, so
-//! Python's start-up is not counted against it.
+//! Parquet; then `lake sql`'s energy-and-peak question on both engines.
+//!
+//! Both sides are timed warm, the same way: Gridwatch's call in this
+//! process, DuckDB's in one Python process kept running for the whole
+//! bench (`tests/scripts/duckdb_aggregate.py --repeat`, the script the
+//! tests check Gridwatch's figures with), each reading the files anew on
+//! every run from a warm page cache. DuckDB's figure is the time it
+//! measures around its own work, so the pipe between the processes is not
+//! counted against it. Every run's answers are compared (same groups,
+//! numbers to 1e-9 relative): a bench that measures a wrong answer stops.
+//! The whole-process race, cold caches and 100 M readings included, is
+//! `scripts/lake-race.py` (BENCHMARKS.md).
 //!
 //! Run: `cargo bench -p gridwatch-lake --bench aggregate`. The extract is
 //! made once under the target folder and reused.
@@ -15,10 +25,13 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gridwatch_core::codec;
+use gridwatch_lake::table::{Rows, ViewOptions};
 use gridwatch_lake::{AggregateRequest, GroupKey};
 use gridwatch_simulator::lake::{LakeOptions, LakeSink};
 use gridwatch_simulator::{Fleet, RecordSink};
+use gridwatch_tests::{WarmPython, answers_differ};
 use gridwatch_types::FleetSpec;
+use serde_json::Value;
 
 const START_US: i64 = 1_700_006_400_000_000; // 2023-11-15T00:00:00Z
 const DAYS: i64 = 2;
@@ -91,46 +104,73 @@ fn request() -> AggregateRequest {
     }
 }
 
-const DUCKDB: &str = r#"
-import sys, time, duckdb
-lake, kind = sys.argv[1], sys.argv[2]
-src = (f"read_json('{lake}/readings/json/*/*/*/*/*', format='newline_delimited')" if kind == 'json'
-       else f"read_parquet('{lake}/readings/parquet/*/*/*/*.parquet')")
-cols = ('CAST(round("Time" * 1000) AS BIGINT) AS time_us, DeviceID AS device_id, Region, watt_measure AS watt, energy_measure AS energy'
-        if kind == 'json' else 'time_us, device_id, Region, watt, energy')
-con = duckdb.connect()
-con.execute("SET enable_progress_bar = false")
-t = time.perf_counter()
-con.execute(f"""
-WITH t AS (SELECT {cols} FROM {src}),
-k AS (SELECT *, time_us - time_us % 86400000000 AS day, time_us - time_us % 900000000 AS interval FROM t),
-inc AS (SELECT *, energy - lag(energy) OVER (PARTITION BY device_id ORDER BY time_us) AS d FROM k),
-e AS (SELECT Region, day, sum(CASE WHEN d < 0 THEN energy ELSE d END) AS energy_kwh FROM inc GROUP BY ALL),
-dev AS (SELECT Region, day, device_id, interval, avg(watt) AS w FROM k GROUP BY ALL),
-grp AS (SELECT Region, day, interval, sum(w) AS demand FROM dev GROUP BY ALL),
-p AS (SELECT Region, day, max(demand) AS peak, arg_max(interval, demand) AS peak_at FROM grp GROUP BY ALL)
-SELECT * FROM e JOIN p USING (Region, day) ORDER BY Region, day
-""").fetchall()
-print(time.perf_counter() - t)
-"#;
-
-fn duckdb_seconds(lake: &Path, kind: &str) -> Duration {
-    let printed = gridwatch_tests::emulator_python([
-        std::ffi::OsStr::new("-c"),
-        DUCKDB.as_ref(),
-        lake.as_os_str(),
-        kind.as_ref(),
-    ]);
-    Duration::from_secs_f64(printed.trim().parse().unwrap())
+fn duckdb_view(lake: &Path, kind: &str) -> WarmPython {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scripts/duckdb_aggregate.py");
+    let req = request();
+    let mut args: Vec<std::ffi::OsString> = vec![
+        script.into(),
+        lake.into(),
+        req.from_us.to_string().into(),
+        req.to_us.to_string().into(),
+        "region,day".into(),
+        "".into(),
+        "--repeat".into(),
+    ];
+    if kind == "parquet" {
+        args.push("--parquet".into());
+    }
+    WarmPython::spawn(args)
 }
 
-fn ours(lake: &Path) -> Duration {
+/// A table as the JSON rows the CLI prints (`--format json`).
+fn as_json_rows(table: &gridwatch_types::ResultTable) -> Vec<Value> {
+    let rows = Rows::from(table);
+    rows.rows
+        .iter()
+        .map(|r| {
+            Value::Object(
+                rows.columns
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().cloned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The view as the app and `gridwatch aggregate` run it.
+fn ours(lake: &Path) -> (Duration, Vec<Value>) {
     let start = Instant::now();
-    let req = request();
-    let (out, report) = gridwatch_lake::aggregate(lake, &req).unwrap();
-    assert!(report.records > 1_900_000, "{report:?}");
-    assert_eq!(out.height(), 5 * DAYS as usize);
-    start.elapsed()
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let view = gridwatch_lake::view(lake, &request(), &ViewOptions::default(), &never).unwrap();
+    let elapsed = start.elapsed();
+    assert!(view.report.records > 1_900_000, "{:?}", view.report);
+    assert_eq!(view.table.rows.len(), 5 * DAYS as usize);
+    (elapsed, as_json_rows(&view.table))
+}
+
+fn theirs(duckdb: &mut WarmPython) -> (Duration, Vec<Value>) {
+    let (elapsed, answer) = duckdb.ask();
+    (elapsed, answer.as_array().unwrap().clone())
+}
+
+/// Times `runs` of one side, each answer checked against `expected`.
+fn timed(
+    runs: u64,
+    expected: &[Value],
+    mut run: impl FnMut() -> (Duration, Vec<Value>),
+) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let (elapsed, answer) = run();
+            if let Some(diff) = answers_differ(&answer, expected) {
+                panic!("a wrong answer was timed: {diff}");
+            }
+            elapsed
+        })
+        .sum()
 }
 
 /// `lake sql` on the energy-and-peak question, the same SQL for both
@@ -145,29 +185,25 @@ SELECT Region, day, sum(energy) AS energy_kwh, max(demand) AS peak_w FROM grp
 GROUP BY Region, day ORDER BY Region, day
 "#;
 
+/// DuckDB on the same question, warm: the table `readings` a view over the
+/// same Parquet files with the same columns, each run reading them anew.
 const DUCKDB_SQL: &str = r#"
-import sys, time, duckdb
+import json, sys, time, duckdb
 lake, query = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
-t = time.perf_counter()
 con.execute(f"""CREATE VIEW readings AS SELECT time_us // 1000 AS "Time", device_id AS DeviceID, Region,
-    watt AS watt_measure, energy AS energy_measure FROM read_parquet('{lake}/readings/parquet/*/*/*/*.parquet')""")
-rows = con.execute(query).fetchall()
-print(time.perf_counter() - t)
+    watt AS watt_measure, energy AS energy_measure
+    FROM read_parquet('{lake}/readings/parquet/*/*/*/*.parquet', hive_partitioning = false)""")
+for _ in sys.stdin:
+    t = time.perf_counter()
+    cur = con.execute(query)
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    print(f"{time.perf_counter() - t}\t{json.dumps(rows)}", flush=True)
 "#;
 
-fn duckdb_sql_seconds(lake: &Path) -> Duration {
-    let printed = gridwatch_tests::emulator_python([
-        std::ffi::OsStr::new("-c"),
-        DUCKDB_SQL.as_ref(),
-        lake.as_os_str(),
-        ENERGY_AND_PEAK_SQL.as_ref(),
-    ]);
-    Duration::from_secs_f64(printed.trim().parse().unwrap())
-}
-
-fn ours_sql(lake: &Path) -> Duration {
+fn ours_sql(lake: &Path) -> (Duration, Vec<Value>) {
     let start = Instant::now();
     let req = gridwatch_lake::sql::SqlRequest {
         sql: ENERGY_AND_PEAK_SQL.into(),
@@ -177,8 +213,9 @@ fn ours_sql(lake: &Path) -> Duration {
     };
     let never = std::sync::atomic::AtomicBool::new(false);
     let answer = gridwatch_lake::sql::run(lake, &req, &never, &|_, _| {}).unwrap();
+    let elapsed = start.elapsed();
     assert_eq!(answer.frame.height(), 5 * DAYS as usize);
-    start.elapsed()
+    (elapsed, as_json_rows(&answer.table().unwrap()))
 }
 
 fn lake(c: &mut Criterion) {
@@ -186,23 +223,41 @@ fn lake(c: &mut Criterion) {
     let mut g = c.benchmark_group("lake_region_day_10m_readings");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
-    for (name, dir, kind) in [("json", &json, "json"), ("parquet", &parquet, "parquet")] {
+    for (name, dir) in [("json", &json), ("parquet", &parquet)] {
+        let mut duckdb = duckdb_view(dir, name);
+        // The two engines must agree before either is timed.
+        let (_, expected) = ours(dir);
+        let (_, answer) = theirs(&mut duckdb);
+        if let Some(diff) = answers_differ(&expected, &answer) {
+            panic!("{name}: Gridwatch and DuckDB differ: {diff}");
+        }
         g.bench_function(format!("gridwatch_{name}"), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| ours(dir)).sum())
+            b.iter_custom(|iters| timed(iters, &expected, || ours(dir)))
         });
         g.bench_function(format!("baseline_duckdb_{name}"), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| duckdb_seconds(dir, kind)).sum())
+            b.iter_custom(|iters| timed(iters, &expected, || theirs(&mut duckdb)))
         });
     }
     g.finish();
     let mut g = c.benchmark_group("lake_sql_energy_and_peak_10m_readings");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
+    let mut duckdb = WarmPython::spawn([
+        std::ffi::OsStr::new("-c"),
+        DUCKDB_SQL.as_ref(),
+        parquet.as_os_str(),
+        ENERGY_AND_PEAK_SQL.as_ref(),
+    ]);
+    let (_, expected) = ours_sql(&parquet);
+    let (_, answer) = theirs(&mut duckdb);
+    if let Some(diff) = answers_differ(&expected, &answer) {
+        panic!("lake sql: Gridwatch and DuckDB differ: {diff}");
+    }
     g.bench_function("gridwatch_polars_sql_parquet", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| ours_sql(&parquet)).sum())
+        b.iter_custom(|iters| timed(iters, &expected, || ours_sql(&parquet)))
     });
     g.bench_function("baseline_duckdb_sql_parquet", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| duckdb_sql_seconds(&parquet)).sum())
+        b.iter_custom(|iters| timed(iters, &expected, || theirs(&mut duckdb)))
     });
     g.finish();
 }
