@@ -1,10 +1,13 @@
 //! The InfluxDB bridge's write stage against Debian's influxd on 127.0.0.1:
 //! 20,000 readings in shard batches of 5,000 through the bridge's sink
 //! (line protocol, 5,000-line writes, the retry and quarantine logic,
-//! counting) against a bare loop posting the same line protocol in the
-//! same 5,000-line batches with a plain HTTP client (the baseline, in the
-//! same process). Each sample writes new times, so InfluxDB does the same
-//! work both ways. Reading Kinesis is left out: `--bench kinesis` has it.
+//! counting) against a bare loop making the same line protocol with the
+//! same writer and posting it in the same 5,000-line batches with a plain
+//! HTTP client (the baseline, in the same process; both make their lines
+//! inside the timer). Each sample writes new times, so InfluxDB does the
+//! same work both ways; before timing, one round through each side must
+//! leave InfluxDB holding the same counts. Reading Kinesis is left out:
+//! `--bench kinesis` has it.
 //!
 //! Run: `cargo bench -p gridwatch-tests --bench influx` (needs
 //! `./dev.sh setup` for influxd).
@@ -45,6 +48,54 @@ fn readings(round: u64) -> Vec<Record> {
         .collect()
 }
 
+fn shard_batches(round: u64) -> Vec<ShardBatch> {
+    readings(round)
+        .chunks(BATCH)
+        .map(|r| ShardBatch {
+            shard: "shardId-000000000000".into(),
+            checkpoint: None,
+            records: r.to_vec(),
+            quarantined: Vec::new(),
+        })
+        .collect()
+}
+
+/// The baseline: the lines made by the same writer, posted in the same
+/// batches, nothing else.
+async fn bare_posts(http: &reqwest::Client, url: &str, records: &[Record]) {
+    for batch in records.chunks(LINES_PER_POST) {
+        let mut body = String::new();
+        for r in batch {
+            line::write_point(&mut body, "readings", "DeviceID", r);
+        }
+        let r = http.post(url).body(body).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 204);
+    }
+}
+
+/// InfluxDB's counts of each field over one round's times, as JSON text.
+async fn counts(http: &reqwest::Client, base: &str, round: u64) -> String {
+    let from_ms = 1_700_000_000_000 + round as i64 * READINGS as i64 * 10;
+    let to_ms = from_ms + READINGS as i64 * 10;
+    let q = format!("SELECT count(*) FROM readings WHERE time >= {from_ms}ms AND time < {to_ms}ms");
+    let answer: serde_json::Value = http
+        .get(format!("{base}/query"))
+        .query(&[("db", "grid"), ("q", q.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["results"][0]["series"][0]["values"][0]
+        .as_array()
+        .unwrap()[1..]
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn write(c: &mut Criterion) {
     let influx = Influx::start(false);
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -55,7 +106,21 @@ fn write(c: &mut Criterion) {
     };
     let http = reqwest::Client::new();
     let url = format!("{}/write?db=grid&precision=ms", influx.url());
-    let mut round = 0u64;
+    // One round through each side: InfluxDB must hold the same counts.
+    let (ours, theirs) = rt.block_on(async {
+        let mut summary = BridgeSummary::default();
+        for batch in shard_batches(1) {
+            assert!(sink.write(&batch, &mut summary).await.unwrap().is_empty());
+        }
+        bare_posts(&http, &url, &readings(2)).await;
+        (
+            counts(&http, &influx.url(), 1).await,
+            counts(&http, &influx.url(), 2).await,
+        )
+    });
+    assert_eq!(ours, theirs, "the two sides left different points");
+    assert!(ours.contains(&READINGS.to_string()), "{ours}");
+    let mut round = 2u64;
     let mut g = c.benchmark_group("influx_bridge_write_20k");
     g.sample_size(10);
     g.throughput(Throughput::Elements(READINGS as u64));
@@ -64,15 +129,7 @@ fn write(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 round += 1;
-                let batches: Vec<ShardBatch> = readings(round)
-                    .chunks(BATCH)
-                    .map(|r| ShardBatch {
-                        shard: "shardId-000000000000".into(),
-                        checkpoint: None,
-                        records: r.to_vec(),
-                        quarantined: Vec::new(),
-                    })
-                    .collect();
+                let batches = shard_batches(round);
                 let start = Instant::now();
                 let mut summary = BridgeSummary::default();
                 rt.block_on(async {
@@ -91,24 +148,9 @@ fn write(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 round += 1;
-                // The lines are made outside the timer: only the posts count.
-                let lines: Vec<String> = readings(round)
-                    .iter()
-                    .map(|r| {
-                        let mut l = String::new();
-                        line::write_point(&mut l, "readings", "DeviceID", r);
-                        l
-                    })
-                    .collect();
-                let bodies: Vec<String> =
-                    lines.chunks(LINES_PER_POST).map(|c| c.concat()).collect();
+                let records = readings(round);
                 let start = Instant::now();
-                rt.block_on(async {
-                    for body in bodies {
-                        let r = http.post(&url).body(body).send().await.unwrap();
-                        assert_eq!(r.status().as_u16(), 204);
-                    }
-                });
+                rt.block_on(bare_posts(&http, &url, &records));
                 total += start.elapsed();
             }
             total
