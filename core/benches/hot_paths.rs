@@ -163,14 +163,7 @@ fn bare_connection(path: &std::path::Path) -> rusqlite::Connection {
     .expect("seed ids");
     drop(seed);
     let conn = rusqlite::Connection::open(path).expect("open");
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .expect("timeout");
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .expect("wal");
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .expect("sync");
-    conn.pragma_update(None, "cache_size", -65_536)
-        .expect("page cache");
+    Cache::configure(&conn).expect("set up as the cache's");
     conn
 }
 
@@ -353,14 +346,19 @@ fn chart(c: &mut Criterion) {
     };
     assert_eq!(by_sql(&reader), columns, "the two sides' columns");
     // The floor reads what the chart folds: the same readings, every one.
-    let rows: Vec<f64> = reader
-        .connection()
-        .prepare("SELECT value FROM reading WHERE device = 1 AND measure = 1 AND ts_us >= ?1 AND ts_us < ?2")
-        .expect("prepare")
-        .query_map(params![from, to], |r| r.get(0))
-        .expect("query")
-        .map(|r| r.expect("row"))
-        .collect();
+    let read_every_row = |stmt: &mut rusqlite::CachedStatement<'_>| -> Vec<(i64, f64)> {
+        stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let floor = || {
+        reader
+            .connection()
+            .prepare_cached(FLOOR_SQL)
+            .expect("prepare")
+    };
+    let rows = read_every_row(&mut floor());
     assert_eq!(
         columns.iter().map(|c| c.count).sum::<u64>(),
         rows.len() as u64
@@ -379,21 +377,14 @@ fn chart(c: &mut Criterion) {
         b.iter(|| black_box(by_sql(&reader)))
     });
     g.bench_function("floor_read_every_row", |b| {
-        let mut stmt = reader
-            .connection()
-            .prepare("SELECT ts_us, value FROM reading WHERE device = 1 AND measure = 1 AND ts_us >= ?1 AND ts_us < ?2")
-            .expect("prepare");
-        b.iter(|| {
-            let rows: Vec<(i64, f64)> = stmt
-                .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))
-                .expect("query")
-                .map(|r| r.expect("row"))
-                .collect();
-            black_box(rows)
-        })
+        let mut stmt = floor();
+        b.iter(|| black_box(read_every_row(&mut stmt)))
     });
     g.finish();
 }
+
+/// The chart's floor: every reading of the range, not folded.
+const FLOOR_SQL: &str = "SELECT ts_us, value FROM reading WHERE device = 1 AND measure = 1 AND ts_us >= ?1 AND ts_us < ?2";
 
 /// The chart's columns as one SQL query: each reading's pixel computed,
 /// grouped, in pixel order.

@@ -128,7 +128,9 @@ impl Cache {
         Ok(cache)
     }
 
-    fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    /// Sets a connection up as the cache sets up its own (lock wait, WAL,
+    /// sync, page cache); benchmarks set their baselines up with it too.
+    pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
         // First: switching a new file to WAL takes a lock, and a second
         // process opening the same new cache must wait for it, not fail.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
