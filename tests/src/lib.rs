@@ -223,41 +223,30 @@ impl Drop for WarmPython {
     }
 }
 
-/// Columns that name a group in a strategic view's answer.
-const GROUP_COLUMNS: [&str; 8] = [
-    "Region",
-    "Feeder",
-    "DeviceType",
-    "device_id",
-    "hour",
-    "day",
-    "week",
-    "month",
-];
-
-/// The first difference between two answers given as JSON rows (objects):
-/// the same groups, the same columns, numbers equal to 1e-9 relative (sums
-/// taken in another order differ in their last bits), text equal. None
-/// when they agree.
-pub fn answers_differ(ours: &[serde_json::Value], theirs: &[serde_json::Value]) -> Option<String> {
+/// The first difference between two answers given as JSON rows (objects)
+/// whose groups the `keys` columns name: the same groups, the same
+/// columns, numbers equal to 1e-9 relative (sums taken in another order
+/// differ in their last bits), text equal. None when they agree.
+pub fn answers_differ(
+    ours: &[serde_json::Value],
+    theirs: &[serde_json::Value],
+    keys: &[&str],
+) -> Option<String> {
     use std::collections::BTreeMap;
-    fn keyed(
-        rows: &[serde_json::Value],
-    ) -> BTreeMap<String, &serde_json::Map<String, serde_json::Value>> {
+    type Row = serde_json::Map<String, serde_json::Value>;
+    fn keyed<'a>(rows: &'a [serde_json::Value], keys: &[&str]) -> BTreeMap<String, &'a Row> {
         rows.iter()
             .filter_map(serde_json::Value::as_object)
             .map(|r| {
-                let mut key: Vec<String> = r
+                let key: Vec<String> = keys
                     .iter()
-                    .filter(|(k, _)| GROUP_COLUMNS.contains(&k.as_str()))
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|k| format!("{k}={}", r.get(*k).unwrap_or(&serde_json::Value::Null)))
                     .collect();
-                key.sort();
                 (key.join(" "), r)
             })
             .collect()
     }
-    let (a, b) = (keyed(ours), keyed(theirs));
+    let (a, b) = (keyed(ours, keys), keyed(theirs, keys));
     if a.len() != ours.len() || b.len() != theirs.len() {
         return Some("a group appears twice".into());
     }
@@ -270,7 +259,7 @@ pub fn answers_differ(ours: &[serde_json::Value], theirs: &[serde_json::Value]) 
     }
     for (key, row) in &a {
         let other = b[key];
-        let sorted = |r: &serde_json::Map<String, serde_json::Value>| {
+        let sorted = |r: &Row| {
             let mut k: Vec<String> = r.keys().cloned().collect();
             k.sort();
             k

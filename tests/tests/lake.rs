@@ -149,20 +149,6 @@ fn key_columns(by: &str) -> Vec<String> {
     keys
 }
 
-fn by_key(rows: &[Value], keys: &[String]) -> BTreeMap<String, Value> {
-    rows.iter()
-        .map(|r| {
-            (
-                keys.iter()
-                    .map(|k| r[k].to_string())
-                    .collect::<Vec<_>>()
-                    .join("|"),
-                r.clone(),
-            )
-        })
-        .collect()
-}
-
 fn assert_close(what: &str, a: &Value, b: &Value) {
     match (a.as_f64(), b.as_f64()) {
         (Some(x), Some(y)) => {
@@ -188,18 +174,10 @@ fn assert_rows_equal(a: &[Value], b: &[Value]) {
 
 fn assert_same(ours: &[Value], theirs: &[Value], by: &str) {
     let keys = key_columns(by);
-    let (a, b) = (by_key(ours, &keys), by_key(theirs, &keys));
-    assert_eq!(
-        a.keys().collect::<Vec<_>>(),
-        b.keys().collect::<Vec<_>>(),
-        "groups for --by {by}"
-    );
-    assert!(!a.is_empty());
-    for (k, row) in &a {
-        let other = &b[k];
-        for (col, v) in row.as_object().unwrap() {
-            assert_close(&format!("--by {by} group {k} {col}"), v, &other[col]);
-        }
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    assert!(!ours.is_empty(), "no groups for --by {by}");
+    if let Some(diff) = gridwatch_tests::answers_differ(ours, theirs, &keys) {
+        panic!("--by {by}: gridwatch and duckdb differ: {diff}");
     }
 }
 
