@@ -115,6 +115,9 @@ pub struct AggregateRequest {
     pub max_gap_us: Option<i64>,
 }
 
+/// The dimension that says what kind of device a record came from.
+pub const DEVICE_TYPE: &str = "DeviceType";
+
 /// Power readings further apart than this integrate to no energy: an
 /// hour, four of Gridwatch's 15-minute readings missed in a row.
 pub const DEFAULT_MAX_GAP_US: i64 = 3_600_000_000;
@@ -141,7 +144,14 @@ impl AggregateRequest {
     /// keys name it already, or a filter keeps one type; and only where
     /// the readings have the dimension. Says whether it was added.
     pub fn keys_for(&self, readings: &Readings) -> (Vec<GroupKey>, bool) {
-        const TYPE: &str = "DeviceType";
+        self.keys_with_type(readings.dimension(DEVICE_TYPE).is_some())
+    }
+
+    /// [`AggregateRequest::keys_for`] where the readings have the
+    /// `DeviceType` dimension or not (`has_type`): Athena's table always
+    /// has the column.
+    pub fn keys_with_type(&self, has_type: bool) -> (Vec<GroupKey>, bool) {
+        const TYPE: &str = DEVICE_TYPE;
         let mut by = self.by.clone();
         let named = by
             .iter()
@@ -150,7 +160,7 @@ impl AggregateRequest {
             .filters
             .iter()
             .any(|(k, _)| dimension_column(k) == TYPE);
-        if self.all_types || named || filtered || readings.dimension(TYPE).is_none() {
+        if self.all_types || named || filtered || !has_type {
             return (by, false);
         }
         let at = by

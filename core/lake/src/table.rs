@@ -164,7 +164,9 @@ pub fn result_table(df: &DataFrame) -> PolarsResult<gridwatch_types::ResultTable
 mod people;
 mod view;
 pub use people::for_people;
-pub use view::{View, ViewError, ViewOptions, view, view_observed, view_with};
+pub use view::{
+    PER_TYPE_NOTE, View, ViewError, ViewOptions, energy_notes, view, view_observed, view_with,
+};
 
 /// How a table is written out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use gridwatch_lake::{AggregateRequest, GroupKey, OutputFormat, Rows, ViewOptions
 use serde_json::json;
 
 use super::args::{AwsArgs, default_lake_dir, range};
+use super::athena::AthenaTarget;
 use super::fleet_run::runtime;
 use super::output::{Format, print_rows};
 
@@ -19,6 +20,16 @@ pub enum AggregateFormat {
     Json,
     /// Parquet, written to --out.
     Parquet,
+}
+
+/// Where a lake question runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Engine {
+    /// The lake folder on this machine.
+    #[default]
+    Local,
+    /// Athena, over the lake's Glue table (`lake athena-setup`).
+    Athena,
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +84,11 @@ pub struct AggregateArgs {
     /// folder in the lake (default: a quarter of the memory available).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_mb: Option<u64>,
+    /// Run the view here (the lake folder) or on Athena.
+    #[arg(long, value_enum, default_value_t = Engine::Local)]
+    pub engine: Engine,
+    #[command(flatten)]
+    pub athena: AthenaTarget,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +98,9 @@ pub enum LakeCommand {
     /// Print the Athena CREATE EXTERNAL TABLE, with partition projection, for
     /// the same extracts in S3.
     AthenaDdl(AthenaArgs),
+    /// Make the Glue database and the lake's Athena table (the DDL above,
+    /// with partition projection), or check the one that is there.
+    AthenaSetup(super::athena::SetupArgs),
     /// Download the extracts in a time range from S3 (what Firehose wrote)
     /// into the lake folder; files already here are skipped.
     Sync(SyncArgs),
@@ -110,6 +129,12 @@ pub struct SqlArgs {
     /// disk for the query, in MiB (default: a quarter of what is available).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_mb: Option<u64>,
+    /// Run the SQL here (polars over the lake folder) or on Athena (its
+    /// dialect; `$__timeFilter` and `$__table` for the range and table).
+    #[arg(long, value_enum, default_value_t = Engine::Local)]
+    pub engine: Engine,
+    #[command(flatten)]
+    pub athena: AthenaTarget,
 }
 
 #[derive(Debug, Args)]
@@ -153,11 +178,12 @@ pub struct AthenaArgs {
     pub table: String,
 }
 
-pub fn run(command: LakeCommand) -> anyhow::Result<()> {
+pub fn run(command: LakeCommand, cache: &std::path::Path) -> anyhow::Result<()> {
     match command {
         LakeCommand::Sync(args) => sync(args),
         LakeCommand::Compact(args) => compact(args),
-        LakeCommand::Sql(args) => sql(args),
+        LakeCommand::Sql(args) => sql(args, cache),
+        LakeCommand::AthenaSetup(args) => super::athena::setup(args),
         LakeCommand::AthenaDdl(args) => {
             print!(
                 "{}",
@@ -203,9 +229,23 @@ fn report_skipped_files(skipped: &[gridwatch_lake::SkippedFile], as_json: bool) 
     }
 }
 
-pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
+pub fn aggregate(args: AggregateArgs, cache: &std::path::Path) -> anyhow::Result<()> {
     let (from_us, to_us) = range(&args.from, &args.to)?;
     let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
+    let request = request(&args, from_us, to_us)?;
+    if args.engine == Engine::Athena {
+        if args.list || args.format == AggregateFormat::Parquet {
+            bail!(
+                "--engine athena gives the views as table, csv or json; --list and parquet are the local engine's"
+            );
+        }
+        let format = match args.format {
+            AggregateFormat::Csv => Format::Csv,
+            AggregateFormat::Json => Format::Json,
+            _ => Format::Table,
+        };
+        return super::athena::aggregate(&args.athena, &request, args.load_duration, format, cache);
+    }
     if !lake.join("readings").exists() {
         bail!(
             "no extracts in {}: write some with `gridwatch simulate --to lake --lake {}` or give --lake",
@@ -213,6 +253,26 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
             lake.display()
         );
     }
+    let cancel = crate::signals::cancel_flag();
+    if args.list {
+        return list(&lake, from_us, to_us, args.format, &cancel);
+    }
+    let started = Instant::now();
+    let options = ViewOptions {
+        load_duration: args.load_duration,
+        memory_budget: args
+            .memory_mb
+            .map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)),
+    };
+    let view = gridwatch_lake::view_with(&lake, &request, &options, &cancel, |report| {
+        report_bad_lines(&report.bad_lines);
+        report_skipped_files(&report.skipped_files, args.format == AggregateFormat::Json);
+    })?;
+    print_view(&args, &view, started)
+}
+
+/// The view the arguments ask for.
+fn request(args: &AggregateArgs, from_us: i64, to_us: i64) -> anyhow::Result<AggregateRequest> {
     let filters = args
         .filters
         .iter()
@@ -222,13 +282,9 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("--where {f:?}: use DIMENSION=VALUE, e.g. region=north"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let cancel = crate::signals::cancel_flag();
-    if args.list {
-        return list(&lake, from_us, to_us, args.format, &cancel);
-    }
     let max_gap = gridwatch_types::time::parse_duration(&args.max_gap)
         .map_err(|e| anyhow::anyhow!("--max-gap: {e}"))?;
-    let request = AggregateRequest {
+    Ok(AggregateRequest {
         from_us,
         to_us,
         by: args
@@ -247,18 +303,15 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
             .collect(),
         all_types: args.all_types,
         max_gap_us: Some(i64::try_from(max_gap.as_micros()).unwrap_or(i64::MAX)),
-    };
-    let started = Instant::now();
-    let options = ViewOptions {
-        load_duration: args.load_duration,
-        memory_budget: args
-            .memory_mb
-            .map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)),
-    };
-    let view = gridwatch_lake::view_with(&lake, &request, &options, &cancel, |report| {
-        report_bad_lines(&report.bad_lines);
-        report_skipped_files(&report.skipped_files, args.format == AggregateFormat::Json);
-    })?;
+    })
+}
+
+/// The local engine's view, its notes on standard error, its rows out.
+fn print_view(
+    args: &AggregateArgs,
+    view: &gridwatch_lake::View,
+    started: Instant,
+) -> anyhow::Result<()> {
     let report = &view.report;
     report_notes(&view.notes, args.format == AggregateFormat::Json);
     if view.buckets_on_disk > 0 {
@@ -280,10 +333,11 @@ pub fn aggregate(args: AggregateArgs) -> anyhow::Result<()> {
         AggregateFormat::Parquet => {
             let path = args
                 .out
+                .as_ref()
                 .context("--format parquet writes a file: give --out PATH")?;
             gridwatch_lake::table::write_table(
                 &view.table,
-                &path,
+                path,
                 gridwatch_types::TableFormat::Parquet,
             )?;
             eprintln!("{} rows -> {}", view.table.rows.len(), path.display());
@@ -344,8 +398,18 @@ fn list(
 }
 
 /// `lake sql`: the query's answer on standard output.
-fn sql(args: SqlArgs) -> anyhow::Result<()> {
+fn sql(args: SqlArgs, cache: &std::path::Path) -> anyhow::Result<()> {
     let (from_us, to_us) = range(&args.from, &args.to)?;
+    if args.engine == Engine::Athena {
+        return super::athena::lake_sql(
+            &args.athena,
+            &args.sql,
+            from_us,
+            to_us,
+            args.format,
+            cache,
+        );
+    }
     let lake = args.lake.clone().unwrap_or_else(default_lake_dir);
     let request = gridwatch_lake::sql::SqlRequest {
         sql: args.sql.clone(),

@@ -5,6 +5,7 @@
 //! is one subcommand group, and imports only those three.
 
 pub mod args;
+pub mod athena;
 pub mod cost;
 pub mod devices;
 pub mod fleet_run;
@@ -104,12 +105,12 @@ pub enum Command {
 pub fn run(command: Command, cache: &Path) -> anyhow::Result<()> {
     match command {
         Command::Simulate(args) => simulate::run(args, cache),
-        Command::Aggregate(args) => lake::aggregate(args),
+        Command::Aggregate(args) => lake::aggregate(args, cache),
         Command::Sql(args) => history::sql(args, cache),
         Command::Bridge(args) => stream::bridge(args, cache),
         Command::Cost(args) => cost::run(args),
         Command::Report(args) => report::run(args),
-        Command::Lake(command) => lake::run(command),
+        Command::Lake(command) => lake::run(command, cache),
         Command::Tail(args) => stream::tail(args),
         Command::Ingest(args) => stream::ingest(args, cache),
         Command::Query(args) if args.source == HistorySource::Timestream => {

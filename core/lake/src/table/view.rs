@@ -88,8 +88,12 @@ pub fn view_with(
     view_observed(lake, request, options, cancel, &|_, _| {}, on_read)
 }
 
+/// The note of a view made per device type.
+pub const PER_TYPE_NOTE: &str = "figures per device type (DeviceType): feeder, transformer and \
+     meter readings are never summed or ranked together; --all-types folds them into one";
+
 /// How energy was made, said once per rule found in the figures.
-fn energy_notes(frame: &DataFrame, gap_us: i64) -> Vec<String> {
+pub fn energy_notes(frame: &DataFrame, gap_us: i64) -> Vec<String> {
     let Ok(source) = frame.column("energy_source").and_then(|c| c.str().cloned()) else {
         return Vec::new();
     };
@@ -162,11 +166,7 @@ pub fn view_observed(
     .map_err(ViewError::Fold)?;
     let mut notes = energy_notes(&frame, gap);
     if per_type {
-        notes.push(
-            "figures per device type (DeviceType): feeder, transformer and meter readings \
-             are never summed or ranked together; --all-types folds them into one"
-                .to_string(),
-        );
+        notes.push(PER_TYPE_NOTE.to_string());
     }
     let mut table = result_table(&frame).map_err(|e| ViewError::Fold(e.into()))?;
     table.skipped = readings.report.skipped();

@@ -1,0 +1,198 @@
+//! What a query will scan, before it runs: the sizes of the objects under
+//! the range's partitions (S3 ListObjectsV2, many prefixes at once), and
+//! what Athena bills for it.
+
+use std::sync::Arc;
+
+use super::AthenaError;
+
+/// Where the table's extracts are in S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub bucket: String,
+    /// The key prefix before `year=…`, ending in `/` (or empty).
+    pub prefix: String,
+}
+
+impl Location {
+    /// `s3://bucket/some/prefix/` (a table's LOCATION).
+    pub fn parse(url: &str) -> Option<Location> {
+        let rest = url.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return None;
+        }
+        let prefix = prefix.trim_matches('/');
+        Some(Location {
+            bucket: bucket.to_string(),
+            prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            },
+        })
+    }
+
+    /// The key prefix of one hour's partition.
+    pub fn hour_prefix(&self, hour_us: i64) -> String {
+        format!(
+            "{}{}/",
+            self.prefix,
+            crate::partition::hour_path_at(hour_us)
+        )
+    }
+}
+
+/// A query's scan, estimated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanEstimate {
+    /// Hourly partitions the range reads.
+    pub partitions: usize,
+    pub objects: u64,
+    pub bytes: u64,
+    /// What Athena bills: rounded up to a whole MB, at least 10 MB.
+    pub billed_bytes: u64,
+    pub cost_usd: f64,
+}
+
+/// Athena's smallest bill for a query, and its unit.
+const MIN_BILLED: u64 = 10_000_000;
+const BILLED_UNIT: u64 = 1_000_000;
+
+/// The bill for scanning `bytes` at `usd_per_tb`.
+pub fn billed(bytes: u64, usd_per_tb: f64) -> (u64, f64) {
+    let billed = bytes
+        .div_ceil(BILLED_UNIT)
+        .saturating_mul(BILLED_UNIT)
+        .max(MIN_BILLED);
+    (billed, billed as f64 / 1e12 * usd_per_tb)
+}
+
+/// Bytes for people: `812 B`, `3.4 MB`, `1.20 TB` (decimal, as AWS bills).
+pub fn bytes_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.3} {}", UNITS[u]).replace(".000 ", " ")
+    }
+}
+
+/// Lists each hour's partition under `location`, `concurrency` prefixes at
+/// a time, and sums what is there.
+pub async fn estimate(
+    s3: &aws_sdk_s3::Client,
+    location: &Location,
+    hours: &[i64],
+    usd_per_tb: f64,
+    concurrency: usize,
+) -> Result<ScanEstimate, AthenaError> {
+    let prefixes: Vec<String> = hours.iter().map(|&h| location.hour_prefix(h)).collect();
+    estimate_prefixes(s3, &location.bucket, &prefixes, usd_per_tb, concurrency).await
+}
+
+/// Lists each prefix, `concurrency` at a time, and sums what is there.
+pub async fn estimate_prefixes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefixes: &[String],
+    usd_per_tb: f64,
+    concurrency: usize,
+) -> Result<ScanEstimate, AthenaError> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for prefix in prefixes {
+        let s3 = s3.clone();
+        let bucket = bucket.to_string();
+        let prefix = prefix.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            // The semaphore is never closed: acquire fails only then.
+            let _permit = permits.acquire_owned().await;
+            list_prefix(&s3, &bucket, &prefix).await
+        });
+    }
+    let (mut objects, mut bytes) = (0u64, 0u64);
+    while let Some(done) = tasks.join_next().await {
+        let (n, b) = done.map_err(|e| AthenaError::Answer(format!("listing stopped: {e}")))??;
+        objects += n;
+        bytes += b;
+    }
+    let (billed_bytes, cost_usd) = billed(bytes, usd_per_tb);
+    Ok(ScanEstimate {
+        partitions: prefixes.len(),
+        objects,
+        bytes,
+        billed_bytes,
+        cost_usd,
+    })
+}
+
+/// Objects and bytes under one prefix, every page.
+async fn list_prefix(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<(u64, u64), AthenaError> {
+    let backoff = gridwatch_core::aws::Backoff::default();
+    let (mut objects, mut bytes) = (0u64, 0u64);
+    let mut token: Option<String> = None;
+    loop {
+        let page = gridwatch_core::aws::retry("ListObjectsV2", &backoff, || {
+            s3.list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.clone())
+                .send()
+        })
+        .await
+        .map_err(AthenaError::call("S3 ListObjectsV2"))?;
+        for o in page.contents() {
+            objects += 1;
+            bytes += u64::try_from(o.size().unwrap_or(0)).unwrap_or(0);
+        }
+        token = page.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            return Ok((objects, bytes));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn athena_bills_whole_megabytes_and_at_least_ten() {
+        assert_eq!(billed(0, 5.0), (10_000_000, 0.00005));
+        assert_eq!(billed(10_000_001, 5.0).0, 11_000_000);
+        let (b, usd) = billed(2_000_000_000_000, 5.0);
+        assert_eq!(b, 2_000_000_000_000);
+        assert!((usd - 10.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_tables_location_gives_each_hours_prefix() {
+        let l = Location::parse("s3://lake/telemetry/readings/json/").unwrap();
+        assert_eq!(l.bucket, "lake");
+        assert_eq!(
+            l.hour_prefix(1_699_999_200_000_000),
+            "telemetry/readings/json/year=2023/month=11/day=14/hour=22/"
+        );
+        assert_eq!(Location::parse("s3://lake").unwrap().prefix, "");
+        assert_eq!(Location::parse("https://lake/x"), None);
+    }
+
+    #[test]
+    fn bytes_read_as_aws_bills_them() {
+        assert_eq!(bytes_text(812), "812 B");
+        assert_eq!(bytes_text(3_400_000), "3.400 MB");
+        assert_eq!(bytes_text(100_000_000_000), "100 GB");
+    }
+}

@@ -1,0 +1,302 @@
+//! A strategic view on Athena, as the CLI and the app run it: the table
+//! read from Glue, the SQL made, the scan estimated and held to a limit,
+//! the query run, its answer shaped as the local engine's and kept in the
+//! cache; when Athena cannot be reached, the cached answer, marked.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use super::client::{Answer, QueryProgress, Workgroup};
+use super::estimate::{Location, ScanEstimate};
+use super::sql::{ViewSql, partition_hours, view_sql};
+use super::{AthenaError, TableRef};
+use crate::AggregateRequest;
+
+/// The three services a view on Athena uses.
+pub struct Clients {
+    pub athena: aws_sdk_athena::Client,
+    pub glue: aws_sdk_glue::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+/// How a view on Athena may run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunLimits {
+    /// No query estimated to scan more is started.
+    pub max_scan_bytes: u64,
+    /// The price of a TB scanned (the price file's `athena_tb_scanned`).
+    pub usd_per_tb: f64,
+}
+
+/// Prefixes listed at once for the estimate.
+pub const LISTING_CONCURRENCY: usize = 64;
+
+/// A view's figures from Athena, or from the cache when Athena could not
+/// be reached.
+#[derive(Debug, Clone)]
+pub struct AthenaView {
+    pub table: gridwatch_types::ResultTable,
+    /// How the figures were made (as the local view's notes).
+    pub notes: Vec<String>,
+    pub sql: String,
+    pub estimate: Option<ScanEstimate>,
+    /// What Athena scanned and bills, and the query's id.
+    pub scanned_bytes: Option<i64>,
+    pub cost_usd: Option<f64>,
+    pub query_id: Option<String>,
+    /// Set when the answer is the cache's: when it was fetched.
+    pub cached_at_us: Option<i64>,
+}
+
+/// The cache key of a query's answer.
+fn cache_key(sql: &str) -> String {
+    format!("athena:{sql}")
+}
+
+/// The view's SQL for the table Glue describes, and where its extracts are.
+pub async fn plan(
+    clients: &Clients,
+    workgroup: &Workgroup,
+    table: &str,
+    request: &AggregateRequest,
+    load_duration: bool,
+) -> Result<(ViewSql, Location), AthenaError> {
+    let (table_ref, location) =
+        super::setup::describe(&clients.glue, &workgroup.database, table).await?;
+    Ok((view_sql(&table_ref, request, load_duration)?, location))
+}
+
+/// Estimates the view's scan, refuses it past the limit, runs it and keeps
+/// its answer; offline, answers from the cache.
+#[allow(clippy::too_many_arguments)] // each is one plain part of the job
+pub async fn run_view(
+    clients: &Clients,
+    workgroup: &Workgroup,
+    table: &str,
+    request: &AggregateRequest,
+    load_duration: bool,
+    limits: &RunLimits,
+    cache: Option<&Path>,
+    cancel: &AtomicBool,
+    on_estimate: &(dyn Fn(&ScanEstimate) + Sync),
+    progress: &(dyn Fn(&QueryProgress) + Sync),
+) -> Result<AthenaView, AthenaError> {
+    let planned = plan(clients, workgroup, table, request, load_duration).await;
+    let (view, location) = match planned {
+        Ok(p) => p,
+        Err(e) if e.is_unreachable() => {
+            // The SQL depends on the table only through its name here, so
+            // the seed's columns give the same SQL, and the same key.
+            let view = view_sql(
+                &TableRef::seed(&workgroup.database, table),
+                request,
+                load_duration,
+            )?;
+            return from_cache(cache, &view, e);
+        }
+        Err(e) => return Err(e),
+    };
+    let hours = partition_hours(request.from_us, request.to_us);
+    let estimate = super::estimate::estimate(
+        &clients.s3,
+        &location,
+        &hours,
+        limits.usd_per_tb,
+        LISTING_CONCURRENCY,
+    )
+    .await?;
+    on_estimate(&estimate);
+    if estimate.bytes > limits.max_scan_bytes {
+        return Err(AthenaError::OverScanLimit {
+            estimate_bytes: estimate.bytes,
+            cost_usd: estimate.cost_usd,
+            limit_bytes: limits.max_scan_bytes,
+        });
+    }
+    let answer =
+        match super::client::run(&clients.athena, workgroup, &view.sql, cancel, progress).await {
+            Ok(a) => a,
+            Err(e) if e.is_unreachable() => return from_cache(cache, &view, e),
+            Err(e) => return Err(e),
+        };
+    let out = shape(&view, answer, Some(estimate), limits.usd_per_tb)?;
+    if let Some(cache) = cache {
+        keep(cache, &view.sql, &out.table);
+    }
+    Ok(out)
+}
+
+/// The operator's SQL (macros expanded) on Athena: estimated over the
+/// range's partitions when the SQL names them (`$__timeFilter`,
+/// `$__partitionFilter`), else over the whole table; run, kept, and
+/// answered from the cache when Athena cannot be reached.
+#[allow(clippy::too_many_arguments)] // each is one plain part of the job
+pub async fn run_sql(
+    clients: &Clients,
+    workgroup: &Workgroup,
+    table: &str,
+    sql: &str,
+    (from_us, to_us): (i64, i64),
+    limits: &RunLimits,
+    cache: Option<&Path>,
+    cancel: &AtomicBool,
+    on_estimate: &(dyn Fn(&ScanEstimate) + Sync),
+    progress: &(dyn Fn(&QueryProgress) + Sync),
+) -> Result<AthenaView, AthenaError> {
+    let offline = |e: AthenaError| from_cache_sql(cache, sql, e);
+    let location = match super::setup::describe(&clients.glue, &workgroup.database, table).await {
+        Ok((_, location)) => location,
+        Err(e) if e.is_unreachable() => return offline(e),
+        Err(e) => return Err(e),
+    };
+    let pruned = sql.contains(&super::sql::partition_filter(from_us, to_us));
+    let estimate = if pruned {
+        let hours = partition_hours(from_us, to_us);
+        super::estimate::estimate(
+            &clients.s3,
+            &location,
+            &hours,
+            limits.usd_per_tb,
+            LISTING_CONCURRENCY,
+        )
+        .await?
+    } else {
+        super::estimate::estimate_prefixes(
+            &clients.s3,
+            &location.bucket,
+            std::slice::from_ref(&location.prefix),
+            limits.usd_per_tb,
+            1,
+        )
+        .await?
+    };
+    on_estimate(&estimate);
+    if estimate.bytes > limits.max_scan_bytes {
+        return Err(AthenaError::OverScanLimit {
+            estimate_bytes: estimate.bytes,
+            cost_usd: estimate.cost_usd,
+            limit_bytes: limits.max_scan_bytes,
+        });
+    }
+    let answer = match super::client::run(&clients.athena, workgroup, sql, cancel, progress).await {
+        Ok(a) => a,
+        Err(e) if e.is_unreachable() => return offline(e),
+        Err(e) => return Err(e),
+    };
+    let table =
+        crate::sql::result_table(&answer.frame).map_err(|e| AthenaError::Answer(e.to_string()))?;
+    if let Some(cache) = cache {
+        keep(cache, sql, &table);
+    }
+    let scanned = answer.scanned_bytes;
+    Ok(AthenaView {
+        table,
+        notes: if pruned {
+            Vec::new()
+        } else {
+            vec!["no $__timeFilter: Athena reads every partition of the table".to_string()]
+        },
+        sql: sql.to_string(),
+        estimate: Some(estimate),
+        scanned_bytes: scanned,
+        cost_usd: scanned
+            .map(|b| super::estimate::billed(u64::try_from(b).unwrap_or(0), limits.usd_per_tb).1),
+        query_id: Some(answer.query_id),
+        cached_at_us: None,
+    })
+}
+
+/// The answer as the local engine shapes it: its column names (Athena
+/// gives labels in lower case), time keys as dates, and its notes.
+fn shape(
+    view: &ViewSql,
+    answer: Answer,
+    estimate: Option<ScanEstimate>,
+    usd_per_tb: f64,
+) -> Result<AthenaView, AthenaError> {
+    let mut frame = answer.frame;
+    if frame.width() != view.columns.len() {
+        return Err(AthenaError::Answer(format!(
+            "{} columns, the view has {} ({})",
+            frame.width(),
+            view.columns.len(),
+            view.columns.join(", ")
+        )));
+    }
+    frame
+        .set_column_names(&view.columns)
+        .map_err(|e| AthenaError::Answer(e.to_string()))?;
+    let table =
+        crate::table::result_table(&frame).map_err(|e| AthenaError::Answer(e.to_string()))?;
+    let scanned = answer.scanned_bytes;
+    Ok(AthenaView {
+        table,
+        notes: notes(view, &frame),
+        sql: view.sql.clone(),
+        estimate,
+        scanned_bytes: scanned,
+        cost_usd: scanned
+            .map(|b| super::estimate::billed(u64::try_from(b).unwrap_or(0), usd_per_tb).1),
+        query_id: Some(answer.query_id),
+        cached_at_us: None,
+    })
+}
+
+fn notes(view: &ViewSql, frame: &polars::prelude::DataFrame) -> Vec<String> {
+    let mut notes = crate::table::energy_notes(frame, view.max_gap_us);
+    if view.per_type {
+        notes.push(crate::table::PER_TYPE_NOTE.to_string());
+    }
+    notes
+}
+
+fn keep(cache: &Path, sql: &str, table: &gridwatch_types::ResultTable) {
+    let stored = match serde_json::to_string(table) {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!(error = %e, "the answer was not cached"),
+    };
+    let kept = gridwatch_core::Cache::open(cache)
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            c.store_history(&cache_key(sql), gridwatch_core::time::now_us(), &stored)
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = kept {
+        tracing::warn!(error = %e, "the answer was not cached");
+    }
+}
+
+/// The cached answer to `view`'s SQL, or `unreachable` when there is none.
+fn from_cache(
+    cache: Option<&Path>,
+    view: &ViewSql,
+    unreachable: AthenaError,
+) -> Result<AthenaView, AthenaError> {
+    from_cache_sql(cache, &view.sql, unreachable)
+}
+
+fn from_cache_sql(
+    cache: Option<&Path>,
+    sql: &str,
+    unreachable: AthenaError,
+) -> Result<AthenaView, AthenaError> {
+    let cached = cache
+        .and_then(|c| gridwatch_core::CacheReader::open(c).ok())
+        .and_then(|r| r.history(&cache_key(sql)).ok().flatten());
+    let Some((fetched_us, stored)) = cached else {
+        return Err(unreachable);
+    };
+    tracing::warn!(error = %unreachable, "Athena unreachable; answering from the cache");
+    let table: gridwatch_types::ResultTable = serde_json::from_str(&stored)
+        .map_err(|e| AthenaError::Answer(format!("the cached answer: {e}")))?;
+    Ok(AthenaView {
+        table,
+        notes: Vec::new(),
+        sql: sql.to_string(),
+        estimate: None,
+        scanned_bytes: None,
+        cost_usd: None,
+        query_id: None,
+        cached_at_us: Some(fetched_us),
+    })
+}
