@@ -259,9 +259,11 @@ where
                 | "SignatureDoesNotMatch"
                 | "InvalidAccessKeyId"
                 | "Forbidden" => AwsProblem::AccessDenied,
-                "ResourceNotFoundException" | "NoSuchBucket" | "NotFound" | "NoSuchKey" => {
-                    AwsProblem::NotFound
-                }
+                "ResourceNotFoundException"
+                | "EntityNotFoundException"
+                | "NoSuchBucket"
+                | "NotFound"
+                | "NoSuchKey" => AwsProblem::NotFound,
                 c if THROTTLING.contains(&c) || status == 429 => AwsProblem::Throttled,
                 c if INVALID.contains(&c) => AwsProblem::Invalid,
                 _ => AwsProblem::Other,

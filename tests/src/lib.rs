@@ -763,6 +763,41 @@ impl Moto {
         assert!(ok.success(), "moto refused the canned result");
     }
 
+    /// POSTs `body` to moto's own API at `path` (canned results, state
+    /// transitions), which must take it.
+    pub fn post(&self, path: &str, body: &serde_json::Value) {
+        let ok = Command::new("curl")
+            .args([
+                "-sf",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+            ])
+            .arg(body.to_string())
+            .arg(format!("{}{path}", self.endpoint()))
+            .stdout(Stdio::null())
+            .status()
+            .expect("curl runs (package curl)");
+        assert!(ok.success(), "moto refused {path}");
+    }
+
+    /// Queues `answer` (a GetQueryResults body: `ResultSet` with its rows,
+    /// header first, and `ResultSetMetadata`) as moto's next Athena result.
+    pub fn queue_athena_result(&self, answer: &serde_json::Value) {
+        let set = &answer["ResultSet"];
+        self.post(
+            "/moto-api/static/athena/query-results",
+            &serde_json::json!({
+                "results": [{
+                    "rows": set["Rows"],
+                    "column_info": set["ResultSetMetadata"]["ColumnInfo"],
+                }]
+            }),
+        );
+    }
+
     pub fn s3(&self) -> aws_sdk_s3::Client {
         use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
         let conf = aws_sdk_s3::Config::builder()

@@ -173,36 +173,6 @@ fn duckdb_answer(lake: &Path, sql: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Queues `answer` (a GetQueryResults body) as moto's next query result.
-fn queue_in_moto(moto: &Moto, answer: &Value) {
-    let set = &answer["ResultSet"];
-    let body = serde_json::json!({
-        "results": [{
-            "rows": set["Rows"],
-            "column_info": set["ResultSetMetadata"]["ColumnInfo"],
-        }]
-    });
-    post_moto(moto, "/moto-api/static/athena/query-results", &body);
-}
-
-fn post_moto(moto: &Moto, path: &str, body: &Value) {
-    let ok = Command::new("curl")
-        .args([
-            "-sf",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-        ])
-        .arg(body.to_string())
-        .arg(format!("{}{path}", moto.endpoint()))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success(), "moto refused {path}");
-}
-
 fn logging_proxy(moto: &Moto) -> FaultProxy {
     FaultProxy::start(moto.port, Arc::new(|_: &str, _: u64| None))
 }
@@ -244,7 +214,8 @@ fn local(lake: &Path, cache: &Path, view: &[&str]) -> Vec<Value> {
 fn check_view(lake: &Lake, proxy: &FaultProxy, cache: &Path, view: &[&str], keys: &[&str]) {
     let plan = explain(&proxy.endpoint(), cache, view);
     let sql = plan["sql"].as_str().unwrap();
-    queue_in_moto(&lake.moto, &duckdb_answer(&lake.path(), sql));
+    lake.moto
+        .queue_athena_result(&duckdb_answer(&lake.path(), sql));
     let mut args = vec!["aggregate", "--engine", "athena", "--format", "json"];
     let r = range();
     args.extend(r.iter().map(String::as_str));
@@ -474,10 +445,8 @@ fn throttling_is_retried_and_an_answer_comes_back_offline() {
         }),
     );
     let plan = explain(&proxy.endpoint(), &cache, &[]);
-    queue_in_moto(
-        &lake.moto,
-        &duckdb_answer(&lake.path(), plan["sql"].as_str().unwrap()),
-    );
+    lake.moto
+        .queue_athena_result(&duckdb_answer(&lake.path(), plan["sql"].as_str().unwrap()));
     let mut args = vec!["aggregate", "--engine", "athena", "--format", "csv"];
     let r = range();
     args.extend(r.iter().map(String::as_str));
@@ -506,8 +475,7 @@ fn ctrl_c_stops_the_query_in_athena() {
     let cache = lake.dir.path().join("cache.sqlite");
     setup(&lake, &cache);
     // The query stays QUEUED: moto advances it only after 10,000 polls.
-    post_moto(
-        &lake.moto,
+    lake.moto.post(
         "/moto-api/state-manager/set-transition",
         &serde_json::json!({
             "model_name": "athena::execution",
@@ -683,7 +651,8 @@ fn ad_hoc_sql_on_athena_gets_the_ranges_macros_and_typed_rows() {
         expanded.contains(&format!("\"time\" >= {FROM_MS} AND \"time\" < {TO_MS})")),
         "{expanded}"
     );
-    queue_in_moto(&lake.moto, &duckdb_answer(&lake.path(), &expanded));
+    lake.moto
+        .queue_athena_result(&duckdb_answer(&lake.path(), &expanded));
     args.retain(|a| *a != "--explain");
     args.extend(["--format", "json"]);
     let (stdout, _) = run_ok(&proxy.endpoint(), &cache, &args);

@@ -38,6 +38,8 @@ pub struct GridwatchUi {
     pub last_error: Option<ApiError>,
     /// The S3 lake, as last entered.
     pub lake: LakeConnection,
+    /// The lake's Athena table, as last entered.
+    pub athena: gridwatch_types::AthenaConnection,
     /// The lake folder in use (None: the app's default).
     pub lake_dir: Option<String>,
     /// Days of readings the cache keeps (None: all).
@@ -77,6 +79,7 @@ impl GridwatchUi {
             launcher: Launcher::default(),
             last_error: None,
             lake: LakeConnection::default(),
+            athena: gridwatch_types::AthenaConnection::default(),
             lake_dir: None,
             retention_days: None,
             stream_settings: StreamConnection::default(),
@@ -174,6 +177,14 @@ impl GridwatchUi {
                 (Sender::History, 250)
             }
             View::Strategic => {
+                // Athena through the same AWS account as the stream.
+                let s = &self.stream_settings;
+                self.strategic.athena_target = gridwatch_types::AthenaTarget {
+                    connection: self.athena.clone(),
+                    profile: s.profile.clone(),
+                    region: s.region.clone(),
+                    endpoint_url: s.endpoint_url.clone(),
+                };
                 egui::CentralPanel::default().show(ui, |ui| {
                     self.strategic.show(ui, &self.model, now_us, &mut out)
                 });
@@ -275,6 +286,7 @@ impl GridwatchUi {
             timestream: &mut self.history.connection,
             influx: &mut self.history.influx,
             lake: &mut self.lake,
+            athena: &mut self.athena,
             connected: self.model.mode() == Mode::Kinesis,
             cache_path: &cache_path,
         };

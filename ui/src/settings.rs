@@ -34,6 +34,7 @@ impl GridwatchUi {
             timestream: self.history.connection.clone(),
             influx: self.history.influx.clone(),
             lake: self.lake.clone(),
+            athena: self.athena.clone(),
             lake_dir: self.lake_dir.clone(),
             cache_retention_days: self.retention_days,
             alarms: self.model.alarms.rules.clone(),
@@ -67,6 +68,7 @@ impl GridwatchUi {
         self.history.influx = s.influx.clone();
         self.launcher.spec = s.fleet.clone();
         self.lake = s.lake.clone();
+        self.athena = s.athena.clone();
         self.lake_dir = s.lake_dir.clone();
         self.retention_days = s.cache_retention_days;
         self.model.alarms.rules = s.alarms.clone();

@@ -47,6 +47,8 @@ pub enum Request {
     /// progress and, once it has ended well, its figures through JobStatus;
     /// CancelJob stops it.
     RunView(AggregateQuery),
+    /// What a view on Athena would scan and cost, before it runs.
+    EstimateView(AggregateQuery),
     /// The measures and dimensions the extracts of a range hold.
     LakeCatalog(CatalogQuery),
     /// SQL over the lake's readings (polars' SQL context).
@@ -115,6 +117,8 @@ pub enum Reply {
     Table(ResultTable),
     /// To LakeCatalog.
     Catalog(LakeCatalog),
+    /// To EstimateView.
+    Estimate(crate::ScanEstimate),
     /// To FillLake, JobStatus and CancelJob.
     Job(JobStatus),
     History(HistoryResult),
@@ -158,6 +162,7 @@ impl Request {
             Request::Shards => "shards",
             Request::Aggregate(_) => "aggregate",
             Request::RunView(_) => "run_view",
+            Request::EstimateView(_) => "estimate_view",
             Request::LakeCatalog(_) => "lake_catalog",
             Request::LakeSql(_) => "lake_sql",
             Request::CancelLakeSql => "cancel_lake_sql",
@@ -239,6 +244,7 @@ mod tests {
             Request::Shards,
             Request::Aggregate(AggregateQuery::default()),
             Request::RunView(AggregateQuery::default()),
+            Request::EstimateView(AggregateQuery::default()),
             Request::LakeCatalog(CatalogQuery::default()),
             Request::LakeSql(LakeSqlQuery::default()),
             Request::CancelLakeSql,

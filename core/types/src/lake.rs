@@ -24,6 +24,84 @@ pub struct AggregateQuery {
     /// own group, so 11 kV and 230 V never share a percentile.
     #[serde(default)]
     pub all_types: bool,
+    /// Run the view on Athena over the lake's Glue table; None: the lake
+    /// folder on this machine.
+    #[serde(default)]
+    pub athena: Option<AthenaTarget>,
+}
+
+/// The lake's Athena table (`gridwatch lake athena-setup` makes it) and
+/// how queries may run there. Saved with the settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AthenaConnection {
+    /// The Glue database and table.
+    pub database: String,
+    pub table: String,
+    /// The workgroup (empty: primary).
+    pub workgroup: String,
+    /// Where Athena writes answers, `s3://…/` (empty: the workgroup's).
+    pub output: String,
+    /// No query estimated to scan more GB (decimal, as AWS bills) is
+    /// started.
+    pub max_scan_gb: u64,
+}
+
+impl Default for AthenaConnection {
+    fn default() -> Self {
+        AthenaConnection {
+            database: "gridwatch".into(),
+            table: "gridwatch_readings".into(),
+            workgroup: String::new(),
+            output: String::new(),
+            max_scan_gb: 100,
+        }
+    }
+}
+
+impl AthenaConnection {
+    /// The scan limit in bytes.
+    pub fn max_scan_bytes(&self) -> u64 {
+        self.max_scan_gb.saturating_mul(1_000_000_000)
+    }
+}
+
+/// Athena, and how to reach AWS (no secrets: the profile chain).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AthenaTarget {
+    pub connection: AthenaConnection,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Bytes for people: `812 B`, `3.4 MB`, `1.20 TB` (decimal, as AWS bills).
+pub fn bytes_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.3} {}", UNITS[u]).replace(".000 ", " ")
+    }
+}
+
+/// What a query on Athena will scan, before it runs: the objects under
+/// the range's partitions, and what Athena bills for them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanEstimate {
+    /// Partitions (hourly prefixes) listed.
+    pub partitions: u64,
+    pub objects: u64,
+    pub bytes: u64,
+    /// What Athena bills: rounded up to a whole MB, at least 10 MB.
+    pub billed_bytes: u64,
+    pub cost_usd: f64,
 }
 
 /// Which measures and dimensions the extracts of a range hold.
@@ -247,5 +325,17 @@ pub fn format_figure(column: &str, value: f64) -> String {
         }
         None if value.fract() == 0.0 => plain_number(value),
         None => plain_number(round_significant(value, 6)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_as_aws_bills_them() {
+        assert_eq!(bytes_text(812), "812 B");
+        assert_eq!(bytes_text(3_400_000), "3.400 MB");
+        assert_eq!(bytes_text(100_000_000_000), "100 GB");
     }
 }

@@ -70,6 +70,8 @@ pub struct Settings {
     #[serde(default)]
     pub influx: crate::InfluxConnection,
     pub lake: LakeConnection,
+    /// The lake's Athena table, for the strategic views past one machine.
+    pub athena: crate::AthenaConnection,
     /// The lake folder the strategic view reads (None: the app's default).
     pub lake_dir: Option<String>,
     /// Readings older than this many days leave the cache (None: kept).
@@ -102,6 +104,7 @@ pub enum ConnectionTarget {
     Timestream { database: String, table: String },
     S3 { bucket: String, prefix: String },
     Influx(crate::InfluxConnection),
+    Athena(crate::AthenaConnection),
 }
 
 impl ConnectionTarget {
@@ -111,6 +114,7 @@ impl ConnectionTarget {
             ConnectionTarget::Timestream { .. } => "Timestream",
             ConnectionTarget::S3 { .. } => "S3",
             ConnectionTarget::Influx(_) => "InfluxDB",
+            ConnectionTarget::Athena(_) => "Athena",
         }
     }
 }

@@ -34,6 +34,12 @@ impl Session {
                 probe_s3(&aws, bucket.trim(), prefix.trim()).await
             }
             ConnectionTarget::Influx(c) => return Ok(probe_influx(c).await?),
+            ConnectionTarget::Athena(c)
+                if c.database.trim().is_empty() || c.table.trim().is_empty() =>
+            {
+                return missing("database and the table");
+            }
+            ConnectionTarget::Athena(c) => return self.probe_athena(&aws, c).await,
         };
         found.map_err(|(problem, message)| Error::Probe {
             service,

@@ -100,6 +100,7 @@ impl Session {
             Request::Shards => Reply::Shards(self.shards().await),
             Request::Aggregate(query) => Reply::Table(self.aggregate(query).await?),
             Request::RunView(query) => Reply::Job(self.run_view(query).await?),
+            Request::EstimateView(query) => Reply::Estimate(self.estimate_view(query).await?),
             Request::LakeCatalog(query) => Reply::Catalog(self.lake_catalog(query).await?),
             Request::LakeSql(query) => Reply::Table(self.lake_sql(query).await?),
             Request::FillLake(fill) => Reply::Job(self.fill_lake(fill).await?),

@@ -13,6 +13,7 @@ use gridwatch_core::influx::InfluxError;
 use gridwatch_core::kinesis::KinesisError;
 use gridwatch_core::timestream::TimestreamError;
 use gridwatch_lake::LakeError;
+use gridwatch_lake::athena::AthenaError;
 use gridwatch_simulator::EngineError;
 use gridwatch_simulator::SinkError;
 use gridwatch_types::{ApiError, ErrorCode, FleetSpecError};
@@ -60,6 +61,8 @@ pub enum Error {
     #[error(transparent)]
     Lake(Box<LakeError>),
     #[error(transparent)]
+    Athena(Box<AthenaError>),
+    #[error(transparent)]
     Grafana(Box<GrafanaError>),
     #[error(transparent)]
     Influx(Box<InfluxError>),
@@ -93,6 +96,7 @@ boxed_from!(
     Cache(CacheError),
     Engine(EngineError),
     Lake(LakeError),
+    Athena(AthenaError),
     Grafana(GrafanaError),
     Influx(InfluxError),
     Report(ReportError),
@@ -125,6 +129,16 @@ impl Error {
             },
             Error::Probe { problem, .. } => problem_code(*problem),
             Error::Lake(e) => lake_code(e),
+            Error::Athena(e) => match &**e {
+                AthenaError::Call { problem, .. } => problem_code(*problem),
+                AthenaError::Stopped { .. } => ErrorCode::Cancelled,
+                AthenaError::Lake(l) => lake_code(l),
+                AthenaError::Table { .. } => ErrorCode::NotFound,
+                AthenaError::OverScanLimit { .. } => ErrorCode::InvalidInput,
+                AthenaError::Failed { .. }
+                | AthenaError::CancelledInAthena { .. }
+                | AthenaError::Answer(_) => ErrorCode::Aws,
+            },
             // What is not there is NotFound; the rest is the request's (a
             // file that is no dashboard, a value that cannot be written
             // safely).

@@ -30,9 +30,9 @@ pub(crate) struct Job {
 /// What a job that ended well gives.
 #[derive(Default)]
 pub(crate) struct JobEnd {
-    message: String,
-    table: Option<ResultTable>,
-    notes: Vec<String>,
+    pub(crate) message: String,
+    pub(crate) table: Option<ResultTable>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl From<String> for JobEnd {
@@ -45,7 +45,7 @@ impl From<String> for JobEnd {
 }
 
 /// A strategic view's request in the lake's terms.
-fn view_request(query: AggregateQuery) -> gridwatch_lake::AggregateRequest {
+pub(crate) fn view_request(query: AggregateQuery) -> gridwatch_lake::AggregateRequest {
     gridwatch_lake::AggregateRequest {
         from_us: query.from_us,
         to_us: query.to_us,
@@ -180,7 +180,9 @@ impl Session {
     pub async fn run_view(&self, query: AggregateQuery) -> Result<JobStatus> {
         check_range(query.from_us, query.to_us)?;
         let lake = self.lake_dir();
-        require_lake(&lake)?;
+        if query.athena.is_none() {
+            require_lake(&lake)?;
+        }
         let mut slot = self.job.lock().await;
         if let Some(job) = slot.as_ref().filter(|j| !j.task.is_finished()) {
             if job.view.is_none() {
@@ -199,7 +201,34 @@ impl Session {
         )));
         let (stop, _) = tokio::sync::watch::channel(false);
         let (flag, counts, shared) = (cancel.clone(), files.clone(), progress.clone());
-        let task = tokio::spawn(async move {
+        let task = if let Some(target) = query.athena.clone() {
+            let cache = self.engine.cache_path().to_path_buf();
+            tokio::spawn(crate::athena::run_view(query, target, cache, flag, shared))
+        } else {
+            self.spawn_local_view(lake, query, flag, counts, shared)
+        };
+        *slot = Some(Job {
+            name: VIEW_JOB.to_string(),
+            progress,
+            stop,
+            cancel,
+            view: Some(files),
+            task,
+        });
+        drop(slot);
+        Ok(self.job_status().await)
+    }
+
+    /// A view's run over the lake folder, on a blocking thread.
+    fn spawn_local_view(
+        &self,
+        lake: PathBuf,
+        query: AggregateQuery,
+        flag: Arc<AtomicBool>,
+        counts: Arc<[AtomicU64; 2]>,
+        shared: Arc<std::sync::Mutex<(f32, String)>>,
+    ) -> tokio::task::JoinHandle<Result<JobEnd, String>> {
+        tokio::spawn(async move {
             let run = tokio::task::spawn_blocking(move || {
                 let on_progress = |read: usize, total: usize| {
                     counts[0].store(read as u64, Ordering::Relaxed);
@@ -231,17 +260,7 @@ impl Session {
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(e.to_string()),
             }
-        });
-        *slot = Some(Job {
-            name: VIEW_JOB.to_string(),
-            progress,
-            stop,
-            cancel,
-            view: Some(files),
-            task,
-        });
-        drop(slot);
-        Ok(self.job_status().await)
+        })
     }
 
     /// The measures and dimensions the extracts of a range hold, for the

@@ -13,6 +13,7 @@
 //! `connections` (the Connections window's tests), `settings`, `report`;
 //! `error` gives every failure its code, `dispatch` routes each request.
 
+mod athena;
 mod bridge;
 mod cache;
 mod connections;

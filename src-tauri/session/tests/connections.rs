@@ -146,6 +146,57 @@ fn each_test_says_what_it_found_or_why_not() {
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
 
+    // Athena: the table before and after athena-setup's work, and an
+    // output location in a bucket that is not there.
+    let athena = |output: &str| {
+        ConnectionTarget::Athena(gridwatch_types::AthenaConnection {
+            output: output.into(),
+            ..Default::default()
+        })
+    };
+    let e = rt
+        .block_on(tested(
+            &session,
+            test(athena("s3://lake/results/"), &moto.endpoint()),
+        ))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
+    assert!(e.message.contains("Glue GetTable"), "{e:?}");
+    rt.block_on(async {
+        let options =
+            gridwatch_core::aws::AwsOptions::from_form(&None, &None, &Some(moto.endpoint()));
+        let conf = options.load().await;
+        let glue = gridwatch_lake::athena::setup::glue_client(&conf);
+        let definition =
+            gridwatch_lake::athena::TableDefinition::seed("lake", "", "gridwatch_readings");
+        gridwatch_lake::athena::setup::setup(&glue, "gridwatch", &definition)
+            .await
+            .unwrap();
+    });
+    let found = rt
+        .block_on(tested(
+            &session,
+            test(athena("s3://lake/results/"), &moto.endpoint()),
+        ))
+        .unwrap();
+    assert_eq!(
+        found,
+        "workgroup primary, table gridwatch.gridwatch_readings over s3://lake/readings/json/ \
+         (8 measures, 5 dimensions), answers to s3://lake/results/"
+    );
+    let e = rt
+        .block_on(tested(
+            &session,
+            test(athena("s3://no-results/x/"), &moto.endpoint()),
+        ))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
+    assert!(
+        e.message
+            .contains("S3 PutObject (Athena's output location)"),
+        "{e:?}"
+    );
+
     // Timestream: a table that is there, one that is not.
     moto.create_timestream_table("grid", "readings");
     let table = |t: &str| ConnectionTarget::Timestream {

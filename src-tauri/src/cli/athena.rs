@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use gridwatch_lake::athena::client::{QueryProgress, Workgroup};
 use gridwatch_lake::athena::estimate::{ScanEstimate, bytes_text};
-use gridwatch_lake::athena::view::{AthenaView, Clients, RunLimits};
+use gridwatch_lake::athena::view::{AnswerCache, AthenaView, Clients, RunLimits};
 use gridwatch_lake::athena::{TableDefinition, TableRef, sql};
 use gridwatch_lake::{AggregateRequest, Rows, for_people};
 use serde_json::json;
@@ -106,13 +106,7 @@ impl AthenaTarget {
     }
 
     async fn clients(&self) -> Clients {
-        let options = self.aws.options();
-        let conf = options.load().await;
-        Clients {
-            athena: gridwatch_lake::athena::client::athena_client(&conf),
-            glue: gridwatch_lake::athena::setup::glue_client(&conf),
-            s3: gridwatch_lake::sync::s3_client(&conf, &options),
-        }
+        Clients::connect(&self.aws.options()).await
     }
 }
 
@@ -181,7 +175,10 @@ pub fn aggregate(
             request,
             load_duration,
             &limits,
-            Some(cache),
+            Some(AnswerCache {
+                path: cache,
+                key: None,
+            }),
             &cancel,
             &|e| say(&bar, &estimate_line(e)),
             &|p| bar.set_message(progress_message(p)),
@@ -362,7 +359,10 @@ async fn run_sql(
         expanded,
         (from_us, to_us),
         limits,
-        Some(cache),
+        Some(AnswerCache {
+            path: cache,
+            key: None,
+        }),
         cancel,
         &|e| say(bar, &estimate_line(e)),
         &|p| bar.set_message(progress_message(p)),

@@ -46,6 +46,7 @@ pub struct Forms<'a> {
     pub timestream: &'a mut TimestreamConnection,
     pub influx: &'a mut InfluxConnection,
     pub lake: &'a mut LakeConnection,
+    pub athena: &'a mut gridwatch_types::AthenaConnection,
     pub connected: bool,
     pub cache_path: &'a str,
 }
@@ -278,6 +279,8 @@ impl Connections {
                 });
                 self.result_line(ui, "S3");
                 ui.separator();
+                self.athena_form(ui, forms, idle, out);
+                ui.separator();
 
                 ui.strong("On this machine");
                 ui.horizontal(|ui| {
@@ -346,6 +349,45 @@ impl Connections {
 
 /// A reply of the wrong kind: the shell and the UI disagree on the wire.
 impl Connections {
+    /// Athena over the lake's Glue table (`gridwatch lake athena-setup`
+    /// makes it): the strategic views' engine past one machine. Test
+    /// checks the workgroup, the table and that answers can be written.
+    fn athena_form(
+        &mut self,
+        ui: &mut egui::Ui,
+        forms: &mut Forms<'_>,
+        idle: bool,
+        out: &mut Vec<Request>,
+    ) {
+        ui.strong("Athena (the lake past one machine)");
+        if ui
+            .add_enabled(idle, egui::Button::new("Test Athena"))
+            .clicked()
+        {
+            let target = ConnectionTarget::Athena(forms.athena.clone());
+            out.push(self.test(forms, target));
+        }
+        egui::Grid::new("athena_form")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let a = &mut *forms.athena;
+                field(ui, "Glue database", &mut a.database, "gridwatch");
+                field(ui, "Glue table", &mut a.table, "gridwatch_readings");
+                field(ui, "Workgroup", &mut a.workgroup, "primary");
+                field(
+                    ui,
+                    "Answers to",
+                    &mut a.output,
+                    "s3://athena-results/gridwatch/",
+                );
+                ui.label("Scan limit (GB)");
+                ui.add(egui::DragValue::new(&mut a.max_scan_gb).range(1..=100_000))
+                    .accessible_name("Scan limit (GB)");
+                ui.end_row();
+            });
+        self.result_line(ui, "Athena");
+    }
+
     /// Timestream for InfluxDB (or any InfluxDB): where, which database,
     /// its layout, and where its credentials come from (never typed here).
     fn influx_form(

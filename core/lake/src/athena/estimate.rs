@@ -43,17 +43,9 @@ impl Location {
     }
 }
 
-/// A query's scan, estimated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScanEstimate {
-    /// Hourly partitions the range reads.
-    pub partitions: usize,
-    pub objects: u64,
-    pub bytes: u64,
-    /// What Athena bills: rounded up to a whole MB, at least 10 MB.
-    pub billed_bytes: u64,
-    pub cost_usd: f64,
-}
+/// A query's scan, estimated (it crosses to the app: defined with the
+/// shared types).
+pub use gridwatch_types::ScanEstimate;
 
 /// Athena's smallest bill for a query, and its unit.
 const MIN_BILLED: u64 = 10_000_000;
@@ -68,21 +60,9 @@ pub fn billed(bytes: u64, usd_per_tb: f64) -> (u64, f64) {
     (billed, billed as f64 / 1e12 * usd_per_tb)
 }
 
-/// Bytes for people: `812 B`, `3.4 MB`, `1.20 TB` (decimal, as AWS bills).
-pub fn bytes_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.3} {}", UNITS[u]).replace(".000 ", " ")
-    }
-}
+/// Bytes for people, as AWS bills them (with the shared types: the app
+/// says them too).
+pub use gridwatch_types::bytes_text;
 
 /// Lists each hour's partition under `location`, `concurrency` prefixes at
 /// a time, and sums what is there.
@@ -126,7 +106,7 @@ pub async fn estimate_prefixes(
     }
     let (billed_bytes, cost_usd) = billed(bytes, usd_per_tb);
     Ok(ScanEstimate {
-        partitions: prefixes.len(),
+        partitions: prefixes.len() as u64,
         objects,
         bytes,
         billed_bytes,
@@ -187,12 +167,5 @@ mod tests {
         );
         assert_eq!(Location::parse("s3://lake").unwrap().prefix, "");
         assert_eq!(Location::parse("https://lake/x"), None);
-    }
-
-    #[test]
-    fn bytes_read_as_aws_bills_them() {
-        assert_eq!(bytes_text(812), "812 B");
-        assert_eq!(bytes_text(3_400_000), "3.400 MB");
-        assert_eq!(bytes_text(100_000_000_000), "100 GB");
     }
 }

@@ -19,6 +19,104 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
 }
 
+impl Clients {
+    /// The three clients through the AWS chain `options` names.
+    pub async fn connect(options: &gridwatch_core::aws::AwsOptions) -> Clients {
+        let conf = options.load().await;
+        Clients {
+            athena: super::client::athena_client(&conf),
+            glue: super::setup::glue_client(&conf),
+            s3: crate::sync::s3_client(&conf, options),
+        }
+    }
+}
+
+/// What a Test of the Athena connection checks, read-only but for one
+/// object written and deleted: the workgroup is there and enabled, the
+/// table is in Glue and points at extracts, and Athena's output location
+/// takes a write.
+pub async fn check(
+    clients: &Clients,
+    workgroup: &Workgroup,
+    table: &str,
+) -> Result<String, AthenaError> {
+    let name = workgroup
+        .name
+        .clone()
+        .unwrap_or_else(|| "primary".to_string());
+    let found = clients
+        .athena
+        .get_work_group()
+        .work_group(&name)
+        .send()
+        .await
+        .map_err(AthenaError::call("Athena GetWorkGroup"))?;
+    let group = found.work_group();
+    let state = group
+        .and_then(|g| g.state())
+        .map(|s| s.as_str().to_string());
+    if state.as_deref().is_some_and(|s| s != "ENABLED") {
+        return Err(AthenaError::Table {
+            table: format!("workgroup {name}"),
+            reason: format!("it is {}", state.unwrap_or_default()),
+        });
+    }
+    let output = workgroup
+        .output
+        .clone()
+        .filter(|o| !o.is_empty())
+        .or_else(|| {
+            group
+                .and_then(|g| g.configuration())
+                .and_then(|c| c.result_configuration())
+                .and_then(|r| r.output_location())
+                .map(str::to_string)
+        });
+    let (table_ref, location) =
+        super::setup::describe(&clients.glue, &workgroup.database, table).await?;
+    let Some(output) = output else {
+        return Err(AthenaError::Table {
+            table: format!("workgroup {name}"),
+            reason: "no output location: give one (s3://…/) or set the workgroup's".into(),
+        });
+    };
+    let out = Location::parse(&output).ok_or_else(|| AthenaError::Table {
+        table: format!("workgroup {name}"),
+        reason: format!("output location {output:?} is not an s3:// URL"),
+    })?;
+    // One small object written and removed: Athena must be able to write
+    // its answers there with the same credentials.
+    let key = format!("{}gridwatch-connection-test", out.prefix);
+    clients
+        .s3
+        .put_object()
+        .bucket(&out.bucket)
+        .key(&key)
+        .body(Vec::new().into())
+        .send()
+        .await
+        .map_err(AthenaError::call("S3 PutObject (Athena's output location)"))?;
+    clients
+        .s3
+        .delete_object()
+        .bucket(&out.bucket)
+        .key(&key)
+        .send()
+        .await
+        .map_err(AthenaError::call(
+            "S3 DeleteObject (Athena's output location)",
+        ))?;
+    Ok(format!(
+        "workgroup {name}, table {}.{} over s3://{}/{} ({} measures, {} dimensions), answers to {output}",
+        workgroup.database,
+        table,
+        location.bucket,
+        location.prefix,
+        table_ref.measures.len(),
+        table_ref.dimensions.len()
+    ))
+}
+
 /// How a view on Athena may run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunLimits {
@@ -48,9 +146,22 @@ pub struct AthenaView {
     pub cached_at_us: Option<i64>,
 }
 
-/// The cache key of a query's answer.
-fn cache_key(sql: &str) -> String {
-    format!("athena:{sql}")
+/// Where answers are kept for offline use, and under what name: the SQL,
+/// unless the caller names the question (the app's "last 30 days" moves
+/// the SQL's times with the clock, but is one question).
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerCache<'a> {
+    pub path: &'a Path,
+    pub key: Option<&'a str>,
+}
+
+impl AnswerCache<'_> {
+    fn key_for(&self, sql: &str) -> String {
+        match self.key {
+            Some(k) => format!("athena:{k}"),
+            None => format!("athena:{sql}"),
+        }
+    }
 }
 
 /// The view's SQL for the table Glue describes, and where its extracts are.
@@ -76,7 +187,7 @@ pub async fn run_view(
     request: &AggregateRequest,
     load_duration: bool,
     limits: &RunLimits,
-    cache: Option<&Path>,
+    cache: Option<AnswerCache<'_>>,
     cancel: &AtomicBool,
     on_estimate: &(dyn Fn(&ScanEstimate) + Sync),
     progress: &(dyn Fn(&QueryProgress) + Sync),
@@ -138,7 +249,7 @@ pub async fn run_sql(
     sql: &str,
     (from_us, to_us): (i64, i64),
     limits: &RunLimits,
-    cache: Option<&Path>,
+    cache: Option<AnswerCache<'_>>,
     cancel: &AtomicBool,
     on_estimate: &(dyn Fn(&ScanEstimate) + Sync),
     progress: &(dyn Fn(&QueryProgress) + Sync),
@@ -250,15 +361,15 @@ fn notes(view: &ViewSql, frame: &polars::prelude::DataFrame) -> Vec<String> {
     notes
 }
 
-fn keep(cache: &Path, sql: &str, table: &gridwatch_types::ResultTable) {
+fn keep(cache: AnswerCache<'_>, sql: &str, table: &gridwatch_types::ResultTable) {
     let stored = match serde_json::to_string(table) {
         Ok(s) => s,
         Err(e) => return tracing::warn!(error = %e, "the answer was not cached"),
     };
-    let kept = gridwatch_core::Cache::open(cache)
+    let kept = gridwatch_core::Cache::open(cache.path)
         .map_err(|e| e.to_string())
         .and_then(|c| {
-            c.store_history(&cache_key(sql), gridwatch_core::time::now_us(), &stored)
+            c.store_history(&cache.key_for(sql), gridwatch_core::time::now_us(), &stored)
                 .map_err(|e| e.to_string())
         });
     if let Err(e) = kept {
@@ -268,7 +379,7 @@ fn keep(cache: &Path, sql: &str, table: &gridwatch_types::ResultTable) {
 
 /// The cached answer to `view`'s SQL, or `unreachable` when there is none.
 fn from_cache(
-    cache: Option<&Path>,
+    cache: Option<AnswerCache<'_>>,
     view: &ViewSql,
     unreachable: AthenaError,
 ) -> Result<AthenaView, AthenaError> {
@@ -276,13 +387,14 @@ fn from_cache(
 }
 
 fn from_cache_sql(
-    cache: Option<&Path>,
+    cache: Option<AnswerCache<'_>>,
     sql: &str,
     unreachable: AthenaError,
 ) -> Result<AthenaView, AthenaError> {
-    let cached = cache
-        .and_then(|c| gridwatch_core::CacheReader::open(c).ok())
-        .and_then(|r| r.history(&cache_key(sql)).ok().flatten());
+    let cached = cache.and_then(|c| {
+        let reader = gridwatch_core::CacheReader::open(c.path).ok()?;
+        reader.history(&c.key_for(sql)).ok().flatten()
+    });
     let Some((fetched_us, stored)) = cached else {
         return Err(unreachable);
     };

@@ -10,7 +10,8 @@ pub mod sql;
 mod view;
 
 use gridwatch_types::{
-    AggregateQuery, ErrorCode, JobStatus, LakeCatalog, Reply, Request, ResultTable,
+    AggregateQuery, AthenaTarget, ErrorCode, JobStatus, LakeCatalog, Reply, Request, ResultTable,
+    ScanEstimate,
 };
 
 use crate::backend::{Answer, Outbox};
@@ -55,6 +56,14 @@ pub struct Strategic {
     pub notes: Vec<String>,
     /// The SQL box and its answer.
     pub sql: sql::SqlBox,
+    /// Run the views on Athena instead of the lake folder.
+    pub on_athena: bool,
+    /// Athena, as the Connections window has it (set by the app).
+    pub athena_target: AthenaTarget,
+    /// What a run on Athena would scan and cost (or why not known), and
+    /// the question it was estimated for.
+    pub estimate: Option<Result<ScanEstimate, String>>,
+    estimated_for: Option<AggregateQuery>,
 }
 
 impl Default for Strategic {
@@ -73,6 +82,10 @@ impl Default for Strategic {
             measure: None,
             notes: Vec::new(),
             sql: sql::SqlBox::default(),
+            on_athena: false,
+            athena_target: AthenaTarget::default(),
+            estimate: None,
+            estimated_for: None,
         }
     }
 }
@@ -87,7 +100,30 @@ impl Strategic {
             filters: Vec::new(),
             top,
             measures: self.measure.iter().cloned().collect(),
+            athena: self.on_athena.then(|| self.athena_target.clone()),
             ..AggregateQuery::default()
+        }
+    }
+
+    /// On Athena, asks what the view would scan whenever the question
+    /// changes (the range's ends move with the clock: not a change).
+    fn estimate_when_asked_anew(&mut self, now_us: i64, out: &mut Outbox) {
+        if !self.on_athena {
+            return;
+        }
+        let query = self.query(now_us);
+        let same = self.estimated_for.as_ref().is_some_and(|q| {
+            q.to_us - q.from_us == query.to_us - query.from_us
+                && AggregateQuery {
+                    from_us: query.from_us,
+                    to_us: query.to_us,
+                    ..q.clone()
+                } == query
+        });
+        if !same {
+            self.estimate = None;
+            self.estimated_for = Some(query.clone());
+            out.push(Request::EstimateView(query));
         }
     }
 
@@ -138,6 +174,13 @@ impl Strategic {
         let answer = self.sql.on_reply(answer)?;
         let answer = self.on_view_reply(answer)?;
         match (answer.request, answer.result) {
+            (Request::EstimateView(_), result) => {
+                self.estimate = Some(match result {
+                    Ok(Reply::Estimate(e)) => Ok(e),
+                    Ok(other) => Err(format!("unexpected answer {other:?}")),
+                    Err(e) => Err(e.message),
+                });
+            }
             (_, Ok(Reply::Table(table))) => {
                 self.waiting = false;
                 self.lake_empty = false;

@@ -11,6 +11,48 @@ use crate::model::Model;
 use crate::widgets::{error_label, export_buttons};
 
 impl Strategic {
+    /// Where the views run: the lake folder, or Athena (Connections).
+    fn engine_picker(&mut self, ui: &mut egui::Ui) {
+        let shown = if self.on_athena {
+            "Athena"
+        } else {
+            "Lake folder"
+        };
+        egui::ComboBox::from_id_salt("engine")
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut self.on_athena, false, "Lake folder");
+                ui.selectable_value(&mut self.on_athena, true, "Athena");
+            })
+            .response
+            .accessible_name("Engine");
+    }
+
+    /// What a run on Athena would scan and cost, beside Run.
+    fn estimate_label(&self, ui: &mut egui::Ui) {
+        let limit = self.athena_target.connection.max_scan_bytes();
+        match &self.estimate {
+            None => {
+                ui.label(RichText::new("estimating the scan…").weak());
+            }
+            Some(Ok(e)) => {
+                let text = format!(
+                    "≈ {} in {} partitions, ${:.4} (limit {})",
+                    gridwatch_types::bytes_text(e.bytes),
+                    e.partitions,
+                    e.cost_usd,
+                    gridwatch_types::bytes_text(limit)
+                );
+                let text = RichText::new(text);
+                ui.label(if e.bytes > limit { text.color(crate::theme::WARNING) } else { text.weak() })
+                    .on_hover_text("From the sizes of the objects under the range's partitions; Athena bills at least 10 MB a query");
+            }
+            Some(Err(e)) => {
+                ui.label(RichText::new(format!("no estimate: {e}")).weak());
+            }
+        }
+    }
+
     /// Draws the view. `now_us` is where the ranges end.
     pub fn show(&mut self, ui: &mut egui::Ui, model: &Model, now_us: i64, out: &mut Outbox) {
         self.run_when_a_lake_may_be_there(model, now_us, out);
@@ -31,6 +73,7 @@ impl Strategic {
                 .response
                 .accessible_name("Group by");
             self.measure_picker(ui);
+            self.engine_picker(ui);
             if ui
                 .add_enabled(!self.waiting, egui::Button::new("Run"))
                 .clicked()
@@ -40,9 +83,17 @@ impl Strategic {
             if self.waiting {
                 // Why Run is greyed, beside it.
                 ui.spinner();
-                ui.label(RichText::new("reading the lake…").weak());
+                let doing = if self.on_athena {
+                    "asking Athena…"
+                } else {
+                    "reading the lake…"
+                };
+                ui.label(RichText::new(doing).weak());
+            } else if self.on_athena {
+                self.estimate_label(ui);
             }
         });
+        self.estimate_when_asked_anew(now_us, out);
         if let Some(job) = &self.job {
             ui.horizontal(|ui| {
                 if job.running {
@@ -65,7 +116,7 @@ impl Strategic {
             error_label(ui, e);
         }
         self.sql_box(ui, now_us, out);
-        if self.table.is_none() {
+        if self.table.is_none() && !self.on_athena {
             self.empty_state(ui, model, out);
         }
         let Some(table) = &self.table else {
