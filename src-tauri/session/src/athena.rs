@@ -63,11 +63,10 @@ impl Session {
         )
         .await
         .map_err(Error::from)?;
-        let hours = gridwatch_lake::athena::sql::partition_hours(request.from_us, request.to_us);
         let estimate = gridwatch_lake::athena::estimate::estimate(
             &clients.s3,
             &location,
-            &hours,
+            (request.from_us, request.to_us),
             limits(&target.connection).usd_per_tb,
             gridwatch_lake::athena::view::LISTING_CONCURRENCY,
         )

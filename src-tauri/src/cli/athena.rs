@@ -260,7 +260,7 @@ async fn explain(
             gridwatch_lake::athena::estimate::estimate(
                 &clients.s3,
                 l,
-                &hours,
+                (request.from_us, request.to_us),
                 limits.usd_per_tb,
                 gridwatch_lake::athena::view::LISTING_CONCURRENCY,
             )

@@ -194,6 +194,15 @@ async fn stop(client: &Client, id: &str) -> AthenaError {
     }
 }
 
+/// Every page of a finished query's answer, as a frame.
+pub async fn results(
+    client: &Client,
+    id: &str,
+    cancel: &AtomicBool,
+) -> Result<DataFrame, AthenaError> {
+    fetch(client, id, cancel, Instant::now(), &|_| {}).await
+}
+
 /// Reads every page of the answer.
 async fn fetch(
     client: &Client,

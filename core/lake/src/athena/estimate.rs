@@ -64,20 +64,46 @@ pub fn billed(bytes: u64, usd_per_tb: f64) -> (u64, f64) {
 /// says them too).
 pub use gridwatch_types::bytes_text;
 
-/// Lists each hour's partition under `location`, `concurrency` prefixes at
-/// a time, and sums what is there.
+/// Lists the range's partitions under `location`, `concurrency` prefixes
+/// at a time, and sums what is there. Whole months and days are listed as
+/// one prefix each (S3 pages 1,000 keys: never more requests than a prefix
+/// an hour, and far fewer for a sparse lake).
 pub async fn estimate(
     s3: &aws_sdk_s3::Client,
     location: &Location,
-    hours: &[i64],
+    (from_us, to_us): (i64, i64),
     usd_per_tb: f64,
     concurrency: usize,
 ) -> Result<ScanEstimate, AthenaError> {
-    let prefixes: Vec<String> = hours.iter().map(|&h| location.hour_prefix(h)).collect();
+    let prefixes: Vec<String> = super::sql::partition_spans(from_us, to_us)
+        .iter()
+        .flat_map(super::sql::Span::prefixes)
+        .map(|p| format!("{}{p}", location.prefix))
+        .collect();
+    let mut found =
+        estimate_prefixes(s3, &location.bucket, &prefixes, usd_per_tb, concurrency).await?;
+    found.partitions = super::sql::partition_hours(from_us, to_us).len() as u64;
+    Ok(found)
+}
+
+/// [`estimate`] one prefix an hour, as a plain listing would: the
+/// baseline the coarser prefixes are measured against.
+pub async fn estimate_hourly(
+    s3: &aws_sdk_s3::Client,
+    location: &Location,
+    (from_us, to_us): (i64, i64),
+    usd_per_tb: f64,
+    concurrency: usize,
+) -> Result<ScanEstimate, AthenaError> {
+    let prefixes: Vec<String> = super::sql::partition_hours(from_us, to_us)
+        .iter()
+        .map(|&h| location.hour_prefix(h))
+        .collect();
     estimate_prefixes(s3, &location.bucket, &prefixes, usd_per_tb, concurrency).await
 }
 
-/// Lists each prefix, `concurrency` at a time, and sums what is there.
+/// Lists each prefix, `concurrency` at a time, and sums what is there
+/// (`partitions`: the prefixes).
 pub async fn estimate_prefixes(
     s3: &aws_sdk_s3::Client,
     bucket: &str,

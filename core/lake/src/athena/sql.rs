@@ -81,39 +81,119 @@ pub fn partition_hours(from_us: i64, to_us: i64) -> Vec<i64> {
         .collect()
 }
 
-/// The predicate on the projected partition columns that selects exactly
-/// the partitions of [from, to): whole months, whole days, and the hours
-/// of partial days, OR-ed. `FALSE` for an empty range.
-pub fn partition_filter(from_us: i64, to_us: i64) -> String {
+/// A run of the range's partitions named as one: a whole month, a whole
+/// day, or some hours of one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    Month {
+        year: i32,
+        month: u32,
+    },
+    Day {
+        year: i32,
+        month: u32,
+        day: u32,
+    },
+    Hours {
+        year: i32,
+        month: u32,
+        day: u32,
+        hours: Vec<u32>,
+    },
+}
+
+impl Span {
+    /// The predicate on the projected partition columns.
+    fn predicate(&self) -> String {
+        match self {
+            Span::Month { year, month } => {
+                format!("(\"year\" = '{year:04}' AND \"month\" = '{month:02}')")
+            }
+            Span::Day { year, month, day } => format!(
+                "(\"year\" = '{year:04}' AND \"month\" = '{month:02}' AND \"day\" = '{day:02}')"
+            ),
+            Span::Hours {
+                year,
+                month,
+                day,
+                hours,
+            } => {
+                let hours: Vec<String> = hours.iter().map(|h| format!("'{h:02}'")).collect();
+                format!(
+                    "(\"year\" = '{year:04}' AND \"month\" = '{month:02}' AND \"day\" = '{day:02}' \
+                     AND \"hour\" IN ({}))",
+                    hours.join(", ")
+                )
+            }
+        }
+    }
+
+    /// The key prefixes below the table's location that hold the span's
+    /// extracts: one for a month or a day, one an hour otherwise.
+    pub fn prefixes(&self) -> Vec<String> {
+        match self {
+            Span::Month { year, month } => vec![format!("year={year:04}/month={month:02}/")],
+            Span::Day { year, month, day } => {
+                vec![format!(
+                    "{}/",
+                    crate::partition::day_path(*year, *month, *day)
+                )]
+            }
+            Span::Hours {
+                year,
+                month,
+                day,
+                hours,
+            } => hours
+                .iter()
+                .map(|h| format!("{}/", crate::partition::hour_path(*year, *month, *day, *h)))
+                .collect(),
+        }
+    }
+}
+
+/// The range's partitions as whole months, whole days, and the hours of
+/// partial days, in time order.
+pub fn partition_spans(from_us: i64, to_us: i64) -> Vec<Span> {
     let hours = partition_hours(from_us, to_us);
-    let mut terms: Vec<String> = Vec::new();
+    let mut spans = Vec::new();
     let mut i = 0;
     while i < hours.len() {
         let c = civil(hours[i]);
-        let (y, m, d) = (c.year, c.month, c.day);
-        let month_start = from_civil(y, m, 1, 0);
-        let month_hours = i64::from(days_in_month(y, m)) * 24;
-        let day_part =
-            format!("\"year\" = '{y:04}' AND \"month\" = '{m:02}' AND \"day\" = '{d:02}'");
-        if hours[i] == month_start && hours.len() - i >= month_hours as usize {
-            terms.push(format!("(\"year\" = '{y:04}' AND \"month\" = '{m:02}')"));
-            i += month_hours as usize;
+        let (year, month, day) = (c.year, c.month, c.day);
+        let month_hours = days_in_month(year, month) as usize * 24;
+        if hours[i] == from_civil(year, month, 1, 0) && hours.len() - i >= month_hours {
+            spans.push(Span::Month { year, month });
+            i += month_hours;
         } else if c.hour == 0 && hours.len() - i >= 24 {
-            terms.push(format!("({day_part})"));
+            spans.push(Span::Day { year, month, day });
             i += 24;
         } else {
             let day_end = hours[i] - hours[i].rem_euclid(MICROS_PER_DAY) + MICROS_PER_DAY;
             let mut of_day = Vec::new();
             while i < hours.len() && hours[i] < day_end {
-                of_day.push(format!("'{:02}'", civil(hours[i]).hour));
+                of_day.push(civil(hours[i]).hour);
                 i += 1;
             }
-            terms.push(format!(
-                "({day_part} AND \"hour\" IN ({}))",
-                of_day.join(", ")
-            ));
+            spans.push(Span::Hours {
+                year,
+                month,
+                day,
+                hours: of_day,
+            });
         }
     }
+    spans
+}
+
+/// The predicate on the projected partition columns that selects exactly
+/// the partitions of [from, to): its spans, OR-ed. `FALSE` for an empty
+/// range.
+pub fn partition_filter(from_us: i64, to_us: i64) -> String {
+    let terms: Vec<String> = partition_spans(from_us, to_us)
+        .iter()
+        .map(Span::predicate)
+        .collect();
     if terms.is_empty() {
         "FALSE".into()
     } else {

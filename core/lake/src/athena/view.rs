@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::client::{Answer, QueryProgress, Workgroup};
 use super::estimate::{Location, ScanEstimate};
-use super::sql::{ViewSql, partition_hours, view_sql};
+use super::sql::{ViewSql, view_sql};
 use super::{AthenaError, TableRef};
 use crate::AggregateRequest;
 
@@ -207,11 +207,10 @@ pub async fn run_view(
         }
         Err(e) => return Err(e),
     };
-    let hours = partition_hours(request.from_us, request.to_us);
     let estimate = super::estimate::estimate(
         &clients.s3,
         &location,
-        &hours,
+        (request.from_us, request.to_us),
         limits.usd_per_tb,
         LISTING_CONCURRENCY,
     )
@@ -262,11 +261,10 @@ pub async fn run_sql(
     };
     let pruned = sql.contains(&super::sql::partition_filter(from_us, to_us));
     let estimate = if pruned {
-        let hours = partition_hours(from_us, to_us);
         super::estimate::estimate(
             &clients.s3,
             &location,
-            &hours,
+            (from_us, to_us),
             limits.usd_per_tb,
             LISTING_CONCURRENCY,
         )

@@ -119,3 +119,23 @@ fn floats_are_written_as_doubles_not_decimals() {
     assert_eq!(double(11_000.0), "11000E0");
     assert_eq!(double(3.6e12), "3600000000000E0");
 }
+
+#[test]
+fn the_estimate_lists_whole_months_and_days_as_one_prefix() {
+    let from = from_civil(2023, 10, 31, 22);
+    let to = from_civil(2023, 12, 2, 1);
+    let prefixes: Vec<String> = partition_spans(from, to)
+        .iter()
+        .flat_map(Span::prefixes)
+        .collect();
+    assert_eq!(
+        prefixes,
+        [
+            "year=2023/month=10/day=31/hour=22/",
+            "year=2023/month=10/day=31/hour=23/",
+            "year=2023/month=11/",
+            "year=2023/month=12/day=01/",
+            "year=2023/month=12/day=02/hour=00/",
+        ]
+    );
+}
