@@ -429,6 +429,25 @@ fn a_query_over_its_scan_limit_is_not_started() {
         bodies(&proxy, "StartQueryExecution").is_empty(),
         "nothing was started"
     );
+    // SQL without $__timeFilter: the estimate is the whole table's.
+    let json = lake.path().join("readings/json");
+    let whole: u64 = gridwatch_tests::files_under(&json)
+        .iter()
+        .map(|f| std::fs::metadata(json.join(f)).unwrap().len())
+        .sum();
+    let sql = "SELECT count(*) FROM $__table";
+    let mut args = vec!["lake", "sql", sql, "--engine", "athena", "--max-scan-bytes", "10KB"];
+    args.extend(r.iter().map(String::as_str));
+    let out = cli(&proxy.endpoint(), &cache, &args).output().unwrap();
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "not run: the query would scan {}",
+            gridwatch_types::bytes_text(whole)
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
