@@ -436,7 +436,15 @@ fn a_query_over_its_scan_limit_is_not_started() {
         .map(|f| std::fs::metadata(json.join(f)).unwrap().len())
         .sum();
     let sql = "SELECT count(*) FROM $__table";
-    let mut args = vec!["lake", "sql", sql, "--engine", "athena", "--max-scan-bytes", "10KB"];
+    let mut args = vec![
+        "lake",
+        "sql",
+        sql,
+        "--engine",
+        "athena",
+        "--max-scan-bytes",
+        "10KB",
+    ];
     args.extend(r.iter().map(String::as_str));
     let out = cli(&proxy.endpoint(), &cache, &args).output().unwrap();
     let (_, stderr) = text(&out);
