@@ -480,6 +480,10 @@ pub type RequestLog = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
 pub struct Fault {
     pub error: &'static str,
     pub extra: String,
+    /// Instead of an error, this answer with HTTP 200: a state the
+    /// emulator cannot reach (a FAILED Athena query, a page with more to
+    /// come).
+    pub answer: Option<String>,
 }
 
 impl Fault {
@@ -487,6 +491,16 @@ impl Fault {
         Some(Fault {
             error,
             extra: String::new(),
+            answer: None,
+        })
+    }
+
+    /// Answers with `body` (JSON) and HTTP 200.
+    pub fn answer(body: String) -> Option<Fault> {
+        Some(Fault {
+            error: "",
+            extra: String::new(),
+            answer: Some(body),
         })
     }
 }
@@ -614,8 +628,22 @@ fn proxy_connection(
         if let Ok(mut l) = log.lock() {
             l.push((op.clone(), body.clone()));
         }
-        if let Some(Fault { error, extra }) = rule(&op, n) {
+        if let Some(Fault {
+            error,
+            extra,
+            answer,
+        }) = rule(&op, n)
+        {
             injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if let Some(body) = answer {
+                write!(
+                    writer,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )?;
+                writer.flush()?;
+                continue;
+            }
             if s3 {
                 // S3's own shape of a fault: XML, with the status it means
                 // (503 for SlowDown, as S3 throttles).
@@ -739,47 +767,47 @@ impl Moto {
     /// Queues canned Timestream query pages (JSON, in the Query response's
     /// shape) for the exact query string; moto serves them in order.
     pub fn can_query(&self, query: &str, pages: &[String]) {
-        let body = format!(
-            r#"{{"account_id":"123456789012","region":"us-east-1","results":{{{}:[{}]}}}}"#,
-            serde_json::to_string(query).expect("a string serialises"),
-            pages.join(",")
+        let pages: Vec<serde_json::Value> = pages
+            .iter()
+            .map(|p| serde_json::from_str(p).expect("a canned page is JSON"))
+            .collect();
+        self.post(
+            "/moto-api/static/timestream/query-results",
+            &serde_json::json!({
+                "account_id": "123456789012",
+                "region": "us-east-1",
+                "results": { query: pages },
+            }),
         );
-        let ok = Command::new("curl")
-            .args([
-                "-sf",
-                "-X",
-                "POST",
-                "-H",
-                "Content-Type: application/json",
-                "--data",
-                &body,
-            ])
-            .arg(format!(
-                "{}/moto-api/static/timestream/query-results",
-                self.endpoint()
-            ))
-            .status()
-            .expect("curl runs (package curl)");
-        assert!(ok.success(), "moto refused the canned result");
     }
 
     /// POSTs `body` to moto's own API at `path` (canned results, state
     /// transitions), which must take it.
     pub fn post(&self, path: &str, body: &serde_json::Value) {
-        let ok = Command::new("curl")
+        use std::io::Write;
+        // The body on standard input: a canned answer can be larger than
+        // an argument may be.
+        let mut curl = Command::new("curl")
             .args([
                 "-sf",
                 "-X",
                 "POST",
                 "-H",
                 "Content-Type: application/json",
-                "--data",
+                "--data-binary",
+                "@-",
             ])
-            .arg(body.to_string())
             .arg(format!("{}{path}", self.endpoint()))
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .status()
+            .spawn()
             .expect("curl runs (package curl)");
+        if let Some(mut stdin) = curl.stdin.take() {
+            stdin
+                .write_all(body.to_string().as_bytes())
+                .expect("curl reads the body");
+        }
+        let ok = curl.wait().expect("curl ends");
         assert!(ok.success(), "moto refused {path}");
     }
 

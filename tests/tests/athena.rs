@@ -711,3 +711,92 @@ fn ad_hoc_sql_on_athena_gets_the_ranges_macros_and_typed_rows() {
         assert_eq!(a["vmax"].as_f64(), l["vmax"].as_f64());
     }
 }
+
+/// The requests of `op` the proxy saw (S3's too, which have no JSON body).
+fn count(proxy: &FaultProxy, op: &str) -> usize {
+    proxy
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(o, _)| o == op)
+        .count()
+}
+
+#[test]
+fn a_failed_query_says_why_and_a_long_answer_is_read_from_its_file() {
+    let lake = lake(&["--devices", "10", "--feeders", "1", "--transformers", "2"]);
+    let cache = lake.dir.path().join("cache.sqlite");
+    setup(&lake, &cache);
+    let r = range();
+
+    // FAILED, with Athena's reason: moto's queries always succeed, so the
+    // proxy answers the first poll as Athena answers a query that failed.
+    let reason = "COLUMN_NOT_FOUND: line 12:5: Column 'voltage_measure' cannot be resolved";
+    let failed = format!(
+        r#"{{"QueryExecution":{{"QueryExecutionId":"q","Status":{{"State":"FAILED","StateChangeReason":"{reason}"}}}}}}"#
+    );
+    let proxy = FaultProxy::start(
+        lake.moto.port,
+        Arc::new(move |op: &str, n: u64| match (op, n) {
+            ("GetQueryExecution", 1) => Fault::answer(failed.clone()),
+            _ => None,
+        }),
+    );
+    let mut args = vec!["aggregate", "--engine", "athena"];
+    args.extend(r.iter().map(String::as_str));
+    let out = cli(&proxy.endpoint(), &cache, &args).output().unwrap();
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("the query failed in Athena ("), "{stderr}");
+    assert!(stderr.contains(&format!("): {reason}")), "{stderr}");
+
+    // More than a page: the rest is read from the CSV Athena wrote (moto
+    // writes the queued answer there), not page by page. The proxy says
+    // there is a next page, as Athena does past 1,000 rows.
+    let view = ["--by", "device,hour"];
+    let plan = explain(&lake.moto.endpoint(), &cache, &view);
+    let answer = duckdb_answer(&lake.path(), plan["sql"].as_str().unwrap());
+    lake.moto.queue_athena_result(&answer);
+    let first_page = serde_json::json!({
+        "ResultSet": {
+            "Rows": [answer["ResultSet"]["Rows"][0]],
+            "ResultSetMetadata": answer["ResultSet"]["ResultSetMetadata"],
+        },
+        "NextToken": "more",
+    })
+    .to_string();
+    let proxy = FaultProxy::start(
+        lake.moto.port,
+        Arc::new(move |op: &str, n: u64| match (op, n) {
+            ("GetQueryResults", 1) => Fault::answer(first_page.clone()),
+            _ => None,
+        }),
+    );
+    let mut args = vec![
+        "aggregate",
+        "--engine",
+        "athena",
+        "--format",
+        "json",
+        "--athena-output",
+        "s3://utility-lake/results/",
+    ];
+    args.extend(r.iter().map(String::as_str));
+    args.extend_from_slice(&view);
+    let (stdout, _) = run_ok(&proxy.endpoint(), &cache, &args);
+    assert_eq!(count(&proxy, "GetQueryResults"), 1, "one page asked for");
+    assert_eq!(count(&proxy, "GetObject"), 1, "then the answer's file");
+    let athena: Vec<Value> = serde_json::from_str::<Value>(&stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    let rows = answer["ResultSet"]["Rows"].as_array().unwrap().len() - 1;
+    assert_eq!(athena.len(), rows);
+    assert!(rows > 400, "{rows} rows: 13 devices × 48 hours");
+    let ours = local(&lake.path(), &cache, &view);
+    if let Some(d) = answers_differ(&athena, &ours, &["device_id", "DeviceType", "hour"]) {
+        panic!("the answer read from its file differs from the local engine: {d}");
+    }
+}

@@ -288,6 +288,7 @@ fn the_bridge_writes_batches_of_at_most_100_retries_quarantines_and_resumes() {
             ("WriteRecords", 3) => Some(Fault {
                 error: "RejectedRecordsException",
                 extra: r#","RejectedRecords":[{"RecordIndex":0,"Reason":"The record timestamp is outside the time range of the data ingestion window."}]"#.into(),
+                answer: None,
             }),
             _ => None,
         }

@@ -1,7 +1,7 @@
 //! The strategic view on Athena, by widget label, against moto's Athena,
 //! Glue and S3 on 127.0.0.1: the engine switch, the scan estimate beside
-//! Run, the figures with what Athena scanned, and offline the cached
-//! answer, marked. (What the SQL means is checked against DuckDB in
+//! Run, the figures with what Athena scanned, Cancel stopping the query in
+//! Athena, and offline the cached answer, marked. (What the SQL means is checked against DuckDB in
 //! `tests/tests/athena.rs`; moto answers here with a result queued in
 //! Athena's shape.)
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
@@ -155,6 +155,36 @@ fn the_strategic_view_runs_on_athena_with_its_estimate_and_offline_cache() {
         "{notes:?}"
     );
     h.get_by_label_contains("Athena scanned");
+
+    // Cancel while Athena holds the query (moto advances it only after
+    // 10,000 polls): the job ends with no figures, the query stopped.
+    moto.post(
+        "/moto-api/state-manager/set-transition",
+        &json!({
+            "model_name": "athena::execution",
+            "transition": {"progression": "manual", "times": 10000}
+        }),
+    );
+    h.get_by_label("Run").click();
+    step_until(&mut h, "the query waiting in Athena", |app| {
+        app.strategic
+            .job
+            .as_ref()
+            .is_some_and(|j| j.running && j.message.starts_with("Athena: queued"))
+    });
+    h.get_by_label("Cancel").click();
+    step_until(&mut h, "the cancelled run", |app| {
+        app.strategic.job.as_ref().is_some_and(|j| !j.running)
+    });
+    let job = h.state().strategic.job.clone().unwrap();
+    assert_eq!(
+        job.error.as_deref(),
+        Some("cancelled; the query was stopped in Athena; no figures")
+    );
+    assert!(
+        h.state().strategic.table.is_none(),
+        "no figures after a cancel"
+    );
 
     // Athena gone: the same figures, from the cache, marked.
     drop(moto);

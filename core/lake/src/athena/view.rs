@@ -126,6 +126,20 @@ pub struct RunLimits {
     pub usd_per_tb: f64,
 }
 
+impl RunLimits {
+    /// Whether a query so estimated may start.
+    fn allow(&self, estimate: &ScanEstimate) -> Result<(), AthenaError> {
+        if estimate.bytes > self.max_scan_bytes {
+            return Err(AthenaError::OverScanLimit {
+                estimate_bytes: estimate.bytes,
+                cost_usd: estimate.cost_usd,
+                limit_bytes: self.max_scan_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Prefixes listed at once for the estimate.
 pub const LISTING_CONCURRENCY: usize = 64;
 
@@ -216,19 +230,21 @@ pub async fn run_view(
     )
     .await?;
     on_estimate(&estimate);
-    if estimate.bytes > limits.max_scan_bytes {
-        return Err(AthenaError::OverScanLimit {
-            estimate_bytes: estimate.bytes,
-            cost_usd: estimate.cost_usd,
-            limit_bytes: limits.max_scan_bytes,
-        });
-    }
-    let answer =
-        match super::client::run(&clients.athena, workgroup, &view.sql, cancel, progress).await {
-            Ok(a) => a,
-            Err(e) if e.is_unreachable() => return from_cache(cache, &view, e),
-            Err(e) => return Err(e),
-        };
+    limits.allow(&estimate)?;
+    let answer = match super::client::run(
+        &clients.athena,
+        Some(&clients.s3),
+        workgroup,
+        &view.sql,
+        cancel,
+        progress,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) if e.is_unreachable() => return from_cache(cache, &view, e),
+        Err(e) => return Err(e),
+    };
     let out = shape(&view, answer, Some(estimate), limits.usd_per_tb)?;
     if let Some(cache) = cache {
         keep(cache, &view.sql, &out.table);
@@ -280,14 +296,17 @@ pub async fn run_sql(
         .await?
     };
     on_estimate(&estimate);
-    if estimate.bytes > limits.max_scan_bytes {
-        return Err(AthenaError::OverScanLimit {
-            estimate_bytes: estimate.bytes,
-            cost_usd: estimate.cost_usd,
-            limit_bytes: limits.max_scan_bytes,
-        });
-    }
-    let answer = match super::client::run(&clients.athena, workgroup, sql, cancel, progress).await {
+    limits.allow(&estimate)?;
+    let answer = match super::client::run(
+        &clients.athena,
+        Some(&clients.s3),
+        workgroup,
+        sql,
+        cancel,
+        progress,
+    )
+    .await
+    {
         Ok(a) => a,
         Err(e) if e.is_unreachable() => return offline(e),
         Err(e) => return Err(e),
