@@ -11,10 +11,11 @@
 //! gives DuckDB's wrong answer, and the comparison fails.
 //!
 //! A proxy between the CLI and moto logs every request (the SQL in
-//! StartQueryExecution's body, StopQueryExecution on Ctrl-C) and injects
-//! throttling. moto cannot make a query FAIL; Athena's FAILED and
-//! CANCELLED states are tested on the client's own rule (unit tests in
-//! `core/lake/src/athena/client.rs`).
+//! StartQueryExecution's body, StopQueryExecution on Ctrl-C), injects
+//! throttling, and answers what moto cannot: a FAILED query, an answer in
+//! pages, a first page with more to come (the rest then read from the
+//! answer's file in moto's S3). Athena's CANCELLED state is tested on the
+//! client's own rule (a unit test in `core/lake/src/athena/client.rs`).
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
 use std::path::Path;
@@ -724,7 +725,7 @@ fn count(proxy: &FaultProxy, op: &str) -> usize {
 }
 
 #[test]
-fn a_failed_query_says_why_and_a_long_answer_is_read_from_its_file() {
+fn a_failed_query_says_why_and_long_answers_come_by_file_or_page() {
     let lake = lake(&["--devices", "10", "--feeders", "1", "--transformers", "2"]);
     let cache = lake.dir.path().join("cache.sqlite");
     setup(&lake, &cache);
@@ -796,7 +797,48 @@ fn a_failed_query_says_why_and_a_long_answer_is_read_from_its_file() {
     assert_eq!(athena.len(), rows);
     assert!(rows > 400, "{rows} rows: 13 devices × 48 hours");
     let ours = local(&lake.path(), &cache, &view);
-    if let Some(d) = answers_differ(&athena, &ours, &["device_id", "DeviceType", "hour"]) {
+    let keys = ["device_id", "DeviceType", "hour"];
+    if let Some(d) = answers_differ(&athena, &ours, &keys) {
         panic!("the answer read from its file differs from the local engine: {d}");
+    }
+
+    // With no output location to read, page after page: the proxy splits
+    // DuckDB's answer in two pages as Athena would (moto gives one).
+    let all = answer["ResultSet"]["Rows"].as_array().unwrap().clone();
+    let half = all.len() / 2;
+    let pages = [
+        serde_json::json!({
+            "ResultSet": {
+                "Rows": all[..half],
+                "ResultSetMetadata": answer["ResultSet"]["ResultSetMetadata"],
+            },
+            "NextToken": "second",
+        }),
+        serde_json::json!({
+            "ResultSet": {
+                "Rows": all[half..],
+                "ResultSetMetadata": answer["ResultSet"]["ResultSetMetadata"],
+            },
+        }),
+    ]
+    .map(|p| p.to_string());
+    let proxy = FaultProxy::start(
+        lake.moto.port,
+        Arc::new(move |op: &str, n: u64| match (op, n) {
+            ("GetQueryResults", 1) => Fault::answer(pages[0].clone()),
+            ("GetQueryResults", 2) => Fault::answer(pages[1].clone()),
+            _ => None,
+        }),
+    );
+    let mut args = vec!["aggregate", "--engine", "athena", "--format", "json"];
+    args.extend(r.iter().map(String::as_str));
+    args.extend_from_slice(&view);
+    let (stdout, _) = run_ok(&proxy.endpoint(), &cache, &args);
+    let asked = bodies(&proxy, "GetQueryResults");
+    assert_eq!(asked.len(), 2, "two pages");
+    assert_eq!(asked[1]["NextToken"], "second");
+    let paged: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    if let Some(d) = answers_differ(&paged, &ours, &keys) {
+        panic!("the paged answer differs from the local engine: {d}");
     }
 }

@@ -53,6 +53,9 @@ pub enum AthenaError {
     /// The Glue table is not where a lake's extracts could be found.
     #[error("table {table}: {reason}")]
     Table { table: String, reason: String },
+    /// The workgroup cannot run the queries (disabled, nowhere to write).
+    #[error("workgroup {name}: {reason}")]
+    Workgroup { name: String, reason: String },
     #[error(transparent)]
     Lake(#[from] crate::LakeError),
 }

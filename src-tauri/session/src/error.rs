@@ -134,6 +134,7 @@ impl Error {
                 AthenaError::Stopped { .. } => ErrorCode::Cancelled,
                 AthenaError::Lake(l) => lake_code(l),
                 AthenaError::Table { .. } => ErrorCode::NotFound,
+                AthenaError::Workgroup { .. } => ErrorCode::InvalidInput,
                 AthenaError::OverScanLimit { .. } => ErrorCode::InvalidInput,
                 AthenaError::Failed { .. }
                 | AthenaError::CancelledInAthena { .. }

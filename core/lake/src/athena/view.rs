@@ -56,8 +56,8 @@ pub async fn check(
         .and_then(|g| g.state())
         .map(|s| s.as_str().to_string());
     if state.as_deref().is_some_and(|s| s != "ENABLED") {
-        return Err(AthenaError::Table {
-            table: format!("workgroup {name}"),
+        return Err(AthenaError::Workgroup {
+            name,
             reason: format!("it is {}", state.unwrap_or_default()),
         });
     }
@@ -75,13 +75,13 @@ pub async fn check(
     let (table_ref, location) =
         super::setup::describe(&clients.glue, &workgroup.database, table).await?;
     let Some(output) = output else {
-        return Err(AthenaError::Table {
-            table: format!("workgroup {name}"),
+        return Err(AthenaError::Workgroup {
+            name,
             reason: "no output location: give one (s3://…/) or set the workgroup's".into(),
         });
     };
-    let out = Location::parse(&output).ok_or_else(|| AthenaError::Table {
-        table: format!("workgroup {name}"),
+    let out = Location::parse(&output).ok_or_else(|| AthenaError::Workgroup {
+        name: name.clone(),
         reason: format!("output location {output:?} is not an s3:// URL"),
     })?;
     // One small object written and removed: Athena must be able to write
