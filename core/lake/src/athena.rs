@@ -69,7 +69,17 @@ impl AthenaError {
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
         move |e| {
+            use gridwatch_core::aws::AwsProblem;
             let (problem, message) = gridwatch_core::aws::classify(&e);
+            // The SDK's chain ends in a dump of its error types: for the
+            // problems a person fixes (credentials, the network), the
+            // problem and the chain's words are enough.
+            let message = match problem {
+                AwsProblem::NoCredentials | AwsProblem::Unreachable => {
+                    format!("{}: {}", problem.describe(), without_dump(&message))
+                }
+                _ => message,
+            };
             AthenaError::Call {
                 call,
                 problem,
@@ -89,6 +99,26 @@ impl AthenaError {
             }
         )
     }
+}
+
+/// An SDK error chain's words, without the dump of its error types that
+/// ends it (` (DispatchFailure(DispatchFailure { …`).
+fn without_dump(chain: &str) -> &str {
+    let mut from = 0;
+    while let Some(at) = chain[from..].find(" (") {
+        let start = from + at;
+        let rest = &chain[start + 2..];
+        let name = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(rest, |end| &rest[..end]);
+        let dump = name.starts_with(|c: char| c.is_ascii_uppercase())
+            && rest[name.len()..].starts_with(['(', ' ', '{']);
+        if dump {
+            return chain[..start].trim_end_matches('.');
+        }
+        from = start + 2;
+    }
+    chain
 }
 
 /// The measures and dimensions the simulator's fleets write.
@@ -272,6 +302,25 @@ pub fn ddl(bucket: &str, prefix: &str, table: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sdk_dumps_are_cut_from_messages() {
+        assert_eq!(
+            without_dump(
+                "dispatch failure: io error: tcp connect error: Connection refused (os error 111) \
+                 (DispatchFailure(DispatchFailure { source: ConnectorError { kind: Io } }))"
+            ),
+            "dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
+        );
+        assert_eq!(
+            without_dump("insufficient permissions. (ProviderError(ProviderError { x }))"),
+            "insufficient permissions"
+        );
+        assert_eq!(
+            without_dump("plain words (with a note)"),
+            "plain words (with a note)"
+        );
+    }
 
     #[test]
     fn ddl_projects_the_firehose_partitions() {
