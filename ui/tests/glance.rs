@@ -115,8 +115,18 @@ fn charts_label_their_values_units_and_times_and_say_the_nearest_reading() {
         first.len() >= "00:00 Jan 1".len(),
         "the date at the first tick: {first}"
     );
-    // The fleet's power in the same units, scaled.
-    let fleet = axes(&h, "fleet power");
+    // The fleet's power in the same units, scaled. Its chart asks for its
+    // own series, which may come a few frames after the device's on a
+    // loaded machine: waited for, with a hang guard, as the other waits.
+    let asked = std::time::Instant::now();
+    let fleet = loop {
+        let fleet = axes(&h, "fleet power");
+        if value_ticks(&fleet).len() >= 3 || asked.elapsed() > std::time::Duration::from_secs(30) {
+            break fleet;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    };
     assert!(value_ticks(&fleet).len() >= 3, "{fleet}");
 
     // Hovering says the nearest reading's value and time: the reading the
