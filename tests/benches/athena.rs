@@ -9,7 +9,7 @@
 //!   compared (every row's values) before timing.
 //! - **Estimate**: a year of hourly partitions (8,760 of them) on moto's
 //!   S3, listed as Gridwatch lists them (whole months and days as one
-//!   prefix each, 64 prefixes at a time), beside a sequential listing of
+//!   prefix each, `LISTING_CONCURRENCY` prefixes at a time), beside a sequential listing of
 //!   each hour's prefix; the two estimates must be equal.
 //!
 //! Run: `cargo bench -p gridwatch-tests --bench athena`.
@@ -268,7 +268,7 @@ fn listing(c: &mut Criterion) {
     let clients = rt.block_on(Clients::connect(&options));
     let range = (start_us, start_us + 8_760 * 3_600_000_000);
     let ours = || {
-        rt.block_on(estimate(&clients.s3, &location, range, 5.0, 64))
+        rt.block_on(estimate(&clients.s3, &location, range, 5.0))
             .unwrap()
     };
     let hourly = || {

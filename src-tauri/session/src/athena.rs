@@ -53,26 +53,15 @@ impl Session {
             .clone()
             .ok_or_else(|| Error::Invalid("the view does not run on Athena".into()))?;
         let clients = Clients::connect(&options(&target)).await;
-        let request = crate::lake::view_request(query);
-        let (_, location) = gridwatch_lake::athena::view::plan(
+        gridwatch_lake::athena::view::estimate_view(
             &clients,
             &workgroup(&target.connection),
             target.connection.table.trim(),
-            &request,
-            false,
-        )
-        .await
-        .map_err(Error::from)?;
-        let estimate = gridwatch_lake::athena::estimate::estimate(
-            &clients.s3,
-            &location,
-            (request.from_us, request.to_us),
+            &crate::lake::view_request(query),
             limits(&target.connection).usd_per_tb,
-            gridwatch_lake::athena::view::LISTING_CONCURRENCY,
         )
         .await
-        .map_err(Error::from)?;
-        Ok(estimate)
+        .map_err(Error::from)
     }
 
     /// The Connections window's Test of Athena.

@@ -262,7 +262,6 @@ async fn explain(
                 l,
                 (request.from_us, request.to_us),
                 limits.usd_per_tb,
-                gridwatch_lake::athena::view::LISTING_CONCURRENCY,
             )
             .await?,
         ),

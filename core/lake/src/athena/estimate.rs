@@ -64,8 +64,16 @@ pub fn billed(bytes: u64, usd_per_tb: f64) -> (u64, f64) {
 /// says them too).
 pub use gridwatch_types::bytes_text;
 
-/// Lists the range's partitions under `location`, `concurrency` prefixes
-/// at a time, and sums what is there. Whole months and days are listed as
+/// Prefixes listed at once for an estimate.
+pub const LISTING_CONCURRENCY: usize = 64;
+
+/// What Athena bills for the bytes it says it scanned.
+pub fn cost_of_scan(scanned_bytes: Option<i64>, usd_per_tb: f64) -> Option<f64> {
+    scanned_bytes.map(|b| billed(u64::try_from(b).unwrap_or(0), usd_per_tb).1)
+}
+
+/// Lists the range's partitions under `location`, [`LISTING_CONCURRENCY`]
+/// prefixes at a time, and sums what is there. Whole months and days are listed as
 /// one prefix each (S3 pages 1,000 keys: never more requests than a prefix
 /// an hour, and far fewer for a sparse lake).
 pub async fn estimate(
@@ -73,15 +81,20 @@ pub async fn estimate(
     location: &Location,
     (from_us, to_us): (i64, i64),
     usd_per_tb: f64,
-    concurrency: usize,
 ) -> Result<ScanEstimate, AthenaError> {
     let prefixes: Vec<String> = super::sql::partition_spans(from_us, to_us)
         .iter()
         .flat_map(super::sql::Span::prefixes)
         .map(|p| format!("{}{p}", location.prefix))
         .collect();
-    let mut found =
-        estimate_prefixes(s3, &location.bucket, &prefixes, usd_per_tb, concurrency).await?;
+    let mut found = estimate_prefixes(
+        s3,
+        &location.bucket,
+        &prefixes,
+        usd_per_tb,
+        LISTING_CONCURRENCY,
+    )
+    .await?;
     found.partitions = super::sql::partition_hours(from_us, to_us).len() as u64;
     Ok(found)
 }

@@ -140,9 +140,6 @@ impl RunLimits {
     }
 }
 
-/// Prefixes listed at once for the estimate.
-pub const LISTING_CONCURRENCY: usize = 64;
-
 /// A view's figures from Athena, or from the cache when Athena could not
 /// be reached.
 #[derive(Debug, Clone)]
@@ -191,6 +188,49 @@ pub async fn plan(
     Ok((view_sql(&table_ref, request, load_duration)?, location))
 }
 
+/// What the view would scan and cost, before it runs (the app's figure
+/// beside Run): the table's location from Glue, the range's partitions
+/// listed there.
+pub async fn estimate_view(
+    clients: &Clients,
+    workgroup: &Workgroup,
+    table: &str,
+    request: &AggregateRequest,
+    usd_per_tb: f64,
+) -> Result<ScanEstimate, AthenaError> {
+    let (_, location) = super::setup::describe(&clients.glue, &workgroup.database, table).await?;
+    super::estimate::estimate(
+        &clients.s3,
+        &location,
+        (request.from_us, request.to_us),
+        usd_per_tb,
+    )
+    .await
+}
+
+/// Past its estimate, a query: held to the limit, then run (its answer
+/// read from the output file when long).
+async fn run_estimated(
+    clients: &Clients,
+    workgroup: &Workgroup,
+    sql: &str,
+    estimate: &ScanEstimate,
+    limits: &RunLimits,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(&QueryProgress) + Sync),
+) -> Result<Answer, AthenaError> {
+    limits.allow(estimate)?;
+    super::client::run(
+        &clients.athena,
+        Some(&clients.s3),
+        workgroup,
+        sql,
+        cancel,
+        progress,
+    )
+    .await
+}
+
 /// Estimates the view's scan, refuses it past the limit, runs it and keeps
 /// its answer; offline, answers from the cache.
 #[allow(clippy::too_many_arguments)] // each is one plain part of the job
@@ -226,21 +266,13 @@ pub async fn run_view(
         &location,
         (request.from_us, request.to_us),
         limits.usd_per_tb,
-        LISTING_CONCURRENCY,
     )
     .await?;
     on_estimate(&estimate);
-    limits.allow(&estimate)?;
-    let answer = match super::client::run(
-        &clients.athena,
-        Some(&clients.s3),
-        workgroup,
-        &view.sql,
-        cancel,
-        progress,
-    )
-    .await
-    {
+    let run = run_estimated(
+        clients, workgroup, &view.sql, &estimate, limits, cancel, progress,
+    );
+    let answer = match run.await {
         Ok(a) => a,
         Err(e) if e.is_unreachable() => return from_cache(cache, &view, e),
         Err(e) => return Err(e),
@@ -277,14 +309,8 @@ pub async fn run_sql(
     };
     let pruned = sql.contains(&super::sql::partition_filter(from_us, to_us));
     let estimate = if pruned {
-        super::estimate::estimate(
-            &clients.s3,
-            &location,
-            (from_us, to_us),
-            limits.usd_per_tb,
-            LISTING_CONCURRENCY,
-        )
-        .await?
+        super::estimate::estimate(&clients.s3, &location, (from_us, to_us), limits.usd_per_tb)
+            .await?
     } else {
         super::estimate::estimate_prefixes(
             &clients.s3,
@@ -296,17 +322,8 @@ pub async fn run_sql(
         .await?
     };
     on_estimate(&estimate);
-    limits.allow(&estimate)?;
-    let answer = match super::client::run(
-        &clients.athena,
-        Some(&clients.s3),
-        workgroup,
-        sql,
-        cancel,
-        progress,
-    )
-    .await
-    {
+    let run = run_estimated(clients, workgroup, sql, &estimate, limits, cancel, progress);
+    let answer = match run.await {
         Ok(a) => a,
         Err(e) if e.is_unreachable() => return offline(e),
         Err(e) => return Err(e),
@@ -327,8 +344,7 @@ pub async fn run_sql(
         sql: sql.to_string(),
         estimate: Some(estimate),
         scanned_bytes: scanned,
-        cost_usd: scanned
-            .map(|b| super::estimate::billed(u64::try_from(b).unwrap_or(0), limits.usd_per_tb).1),
+        cost_usd: super::estimate::cost_of_scan(scanned, limits.usd_per_tb),
         query_id: Some(answer.query_id),
         cached_at_us: None,
     })
@@ -363,8 +379,7 @@ fn shape(
         sql: view.sql.clone(),
         estimate,
         scanned_bytes: scanned,
-        cost_usd: scanned
-            .map(|b| super::estimate::billed(u64::try_from(b).unwrap_or(0), usd_per_tb).1),
+        cost_usd: super::estimate::cost_of_scan(scanned, usd_per_tb),
         query_id: Some(answer.query_id),
         cached_at_us: None,
     })
