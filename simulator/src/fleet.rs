@@ -97,9 +97,24 @@ pub struct Fleet {
     next: usize,
     slot: i64,
     registers: Vec<Register>,
+    /// Each device's place in the interval ([`draw_phase`]): drawn once,
+    /// not every slot. (An ID is drawn for every reading instead: that is
+    /// cheaper than a miss in a table of them, as devices come in the
+    /// order of their times.)
+    phases: Vec<f64>,
     in_flight: BinaryHeap<Reverse<Pending>>,
     order: u64,
     stats: FleetStats,
+}
+
+/// Device `d`'s ID: a version-4 UUID drawn from the seed.
+fn draw_id(seed: u64, d: u32) -> UuidText {
+    Rng::keyed(seed ^ ID_SALT, u64::from(d), 0).uuid_text()
+}
+
+/// Where in each slot device `d` reports, as a share of the interval.
+fn draw_phase(seed: u64, d: u32) -> f64 {
+    Rng::keyed(seed ^ PHASE_SALT, u64::from(d), 0).range(0.1, 0.9)
 }
 
 impl Fleet {
@@ -124,6 +139,7 @@ impl Fleet {
             next: 0,
             slot: start_us.div_euclid(interval_us),
             registers: Vec::new(),
+            phases: (0..n).map(|d| draw_phase(spec.seed, d)).collect(),
             in_flight: BinaryHeap::new(),
             order: 0,
             stats: FleetStats::default(),
@@ -200,7 +216,7 @@ impl Fleet {
 
     /// The same ID on the stack: one is written per reading.
     pub fn device_id_text(&self, d: u32) -> UuidText {
-        Rng::keyed(self.spec.seed ^ ID_SALT, u64::from(d), 0).uuid_text()
+        draw_id(self.spec.seed, d)
     }
 
     pub fn device_kind(&self, d: u32) -> DeviceKind {
@@ -307,9 +323,12 @@ impl Fleet {
         (sign * magnitude) as i64
     }
 
-    /// Where in each slot device `d` reports, as a share of the interval.
+    /// Device `d`'s phase ([`draw_phase`]).
     fn phase(&self, d: u32) -> f64 {
-        Rng::keyed(self.spec.seed ^ PHASE_SALT, u64::from(d), 0).range(0.1, 0.9)
+        match self.phases.get(d as usize) {
+            Some(phase) => *phase,
+            None => draw_phase(self.spec.seed, d),
+        }
     }
 
     /// When device `d` takes its reading of `slot`.

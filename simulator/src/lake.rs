@@ -105,6 +105,12 @@ impl LakeSink {
         Ok(())
     }
 
+    fn start_file(&mut self, hour: i64, time_us: i64) {
+        self.hour = Some(hour);
+        self.first_us = time_us;
+        self.opened = Instant::now();
+    }
+
     fn write_file(&mut self) -> Result<(), SinkError> {
         let Some(hour) = self.hour else { return Ok(()) };
         if self.buffer.is_empty() {
@@ -152,16 +158,46 @@ impl LakeSink {
 }
 
 impl RecordSink for LakeSink {
-    async fn send(&mut self, _key: &str, data: &[u8], time_us: i64) -> Result<(), SinkError> {
+    async fn send(&mut self, key: &str, data: &[u8], time_us: i64) -> Result<(), SinkError> {
+        let mut scratch = Vec::new();
+        self.send_encoded(key, time_us, &mut scratch, |out| {
+            out.extend_from_slice(data)
+        })
+        .await
+    }
+
+    async fn send_encoded(
+        &mut self,
+        _key: &str,
+        time_us: i64,
+        scratch: &mut Vec<u8>,
+        encode: impl FnOnce(&mut Vec<u8>) + Send,
+    ) -> Result<(), SinkError> {
         let hour = time_us.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR;
-        if self.hour != Some(hour) || self.buffer.len() + data.len() + 1 > self.options.buffer_bytes
-        {
+        if self.hour != Some(hour) {
             self.write_file()?;
-            self.hour = Some(hour);
-            self.first_us = time_us;
-            self.opened = Instant::now();
+            self.start_file(hour, time_us);
         }
-        self.buffer.extend_from_slice(data);
+        if self.buffer.capacity() == 0 {
+            // One allocation for the life of the sink rather than a dozen
+            // doublings (and copies) up to the file size.
+            self.buffer.reserve(self.options.buffer_bytes);
+        }
+        let start = self.buffer.len();
+        if start == 0 {
+            // A file is named for its first record (after an idle write too).
+            self.first_us = time_us;
+        }
+        encode(&mut self.buffer);
+        if start > 0 && self.buffer.len() + 1 > self.options.buffer_bytes {
+            // The file is full without this record: it starts the next.
+            scratch.clear();
+            scratch.extend_from_slice(self.buffer.get(start..).unwrap_or_default());
+            self.buffer.truncate(start);
+            self.write_file()?;
+            self.start_file(hour, time_us);
+            self.buffer.extend_from_slice(scratch);
+        }
         if self.options.newline_delimited {
             self.buffer.push(b'\n');
         }
@@ -219,6 +255,49 @@ mod tests {
         );
         assert_eq!(std::fs::read_dir(&h23).unwrap().count(), 1);
         assert_eq!(sink.stats().files, 2);
+    }
+
+    /// Records written straight into the file's buffer: a record that
+    /// would take the file past its size starts the next file whole.
+    #[tokio::test]
+    async fn a_full_file_is_cut_between_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = LakeOptions::new(dir.path());
+        opts.buffer_bytes = 45;
+        let mut sink = LakeSink::new(opts);
+        let mut scratch = Vec::new();
+        let t0 = 1_700_000_000_000_000;
+        for i in 0..10 {
+            let record = format!("{{\"n\":{i},\"pad\":\"xxxx\"}}"); // 20 bytes
+            let encode = |out: &mut Vec<u8>| out.extend_from_slice(record.as_bytes());
+            sink.send_encoded("a", t0 + i, &mut scratch, encode)
+                .await
+                .unwrap();
+        }
+        sink.flush().await.unwrap();
+        let h22 = dir
+            .path()
+            .join("readings/json/year=2023/month=11/day=14/hour=22");
+        let mut files: Vec<_> = std::fs::read_dir(&h22)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        // Named by their sequence number, the second part of the name.
+        files.sort_by_key(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+            name.split('-').nth(2).unwrap().parse::<u32>().unwrap()
+        });
+        let texts: Vec<String> = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect();
+        // Lines of 21 bytes: two fit in 45, a third would not.
+        let line = |i: usize| format!("{{\"n\":{i},\"pad\":\"xxxx\"}}\n");
+        assert_eq!(texts.len(), 5);
+        for (i, text) in texts.iter().enumerate() {
+            assert_eq!(text, &format!("{}{}", line(2 * i), line(2 * i + 1)));
+        }
+        assert_eq!(sink.stats().records, 10);
     }
 
     #[tokio::test]

@@ -36,6 +36,21 @@ pub trait RecordSink {
         time_us: i64,
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
 
+    /// One record written by `encode`: into `scratch` and sent, or, by a
+    /// sink that keeps a buffer of records (the lake's file), straight
+    /// into it, saving a copy of every record.
+    fn send_encoded(
+        &mut self,
+        partition_key: &str,
+        time_us: i64,
+        scratch: &mut Vec<u8>,
+        encode: impl FnOnce(&mut Vec<u8>) + Send,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send {
+        scratch.clear();
+        encode(scratch);
+        self.send(partition_key, scratch, time_us)
+    }
+
     /// Sends whatever the sink holds back for batching. Called at the end.
     fn flush(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
         async { Ok(()) }
@@ -181,10 +196,10 @@ async fn send<S: RecordSink>(
     delivery: &crate::fleet::Delivered,
     summary: &mut RunSummary,
 ) -> Result<(), SinkError> {
-    buf.clear();
     let id = fleet.device_id_text(delivery.reading.device);
-    fleet.encode(&delivery.reading, id.as_str(), buf);
-    sink.send(id.as_str(), buf, delivery.at_us).await?;
+    let id = id.as_str();
+    let encode = |out: &mut Vec<u8>| fleet.encode(&delivery.reading, id, out);
+    sink.send_encoded(id, delivery.at_us, buf, encode).await?;
     summary.records += 1;
     summary.reached_us = summary.reached_us.max(delivery.at_us);
     Ok(())

@@ -200,12 +200,27 @@ impl Utility {
     }
 
     /// A meter's power in `slot`, as it reports it, and the stream its
-    /// other measures draw from.
-    fn meter_load(&self, meter: u32, slot: i64) -> (f64, Option<Anomaly>, Rng, Params) {
+    /// other measures draw from. `known` is that power when the meter's
+    /// transformer already summed it this slot: the stream then steps over
+    /// the draws that made it rather than making it again.
+    fn meter_load(
+        &self,
+        meter: u32,
+        slot: i64,
+        known: Option<f64>,
+    ) -> (f64, Option<Anomaly>, Rng, Params) {
         let p = self.params(Part::Meter(meter));
         let mut r = Rng::keyed(self.seed ^ READING_SALT, Part::Meter(meter).key(), slot);
-        let load = self.day_of_slot(slot).load;
-        let mut watt = (p.base_watt * load * (1.0 + 0.10 * r.normal())).max(p.base_watt * 0.05);
+        let mut watt = match known {
+            Some(_) => {
+                r.skip_normal();
+                0.0
+            }
+            None => {
+                let load = self.day_of_slot(slot).load;
+                (p.base_watt * load * (1.0 + 0.10 * r.normal())).max(p.base_watt * 0.05)
+            }
+        };
         let anomaly = r.chance(self.anomaly_rate).then(|| match r.next_u64() % 4 {
             0 => Anomaly::VoltageSag,
             1 => Anomaly::VoltageSwell,
@@ -216,7 +231,7 @@ impl Utility {
         if anomaly == Some(Anomaly::PowerSpike) {
             watt *= r.range(2.5, 4.0);
         }
-        (round(watt, 1), anomaly, r, p)
+        (known.unwrap_or_else(|| round(watt, 1)), anomaly, r, p)
     }
 
     /// A meter's power in `slot`, drawn once a slot.
@@ -224,7 +239,7 @@ impl Utility {
         if let Some(watt) = Sums::of(&self.sums.meters, meter, slot) {
             return watt;
         }
-        let watt = self.meter_load(meter, slot).0;
+        let watt = self.meter_load(meter, slot, None).0;
         Sums::keep(&mut self.sums.meters, meter, slot, watt);
         watt
     }
@@ -291,7 +306,8 @@ impl Utility {
         let ambient = self.day_of_slot(slot).ambient;
         let (watt, anomaly, mut r, p, nominal, rating) = match part {
             Part::Meter(i) => {
-                let (watt, anomaly, r, p) = self.meter_load(i, slot);
+                let known = Sums::of(&self.sums.meters, i, slot);
+                let (watt, anomaly, r, p) = self.meter_load(i, slot, known);
                 Sums::keep(&mut self.sums.meters, i, slot, watt);
                 (watt, anomaly, r, p, 230.0, p_rating(1))
             }

@@ -33,12 +33,7 @@ impl<'o> RecordWriter<'o> {
         out.extend_from_slice(b"{\"");
         out.extend_from_slice(TIME_KEY.as_bytes());
         out.extend_from_slice(b"\":");
-        // Whole milliseconds print without a fraction, like the seed's producer.
-        if time_us % 1000 == 0 {
-            out.extend_from_slice(itoa::Buffer::new().format(time_us / 1000).as_bytes());
-        } else {
-            push_float(out, time_us as f64 / 1000.0);
-        }
+        push_time_ms(out, time_us);
         out.extend_from_slice(b",\"");
         out.extend_from_slice(DEVICE_KEY.as_bytes());
         out.extend_from_slice(b"\":");
@@ -171,6 +166,44 @@ fn push_float(out: &mut Vec<u8>, v: f64) {
     out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
 }
 
+/// Writes `time_us` as epoch milliseconds: whole ones without a fraction,
+/// like the seed's producer; others as the shortest text that reads back
+/// as `time_us as f64 / 1000.0`, as serde_json writes that double.
+///
+/// That double is the one nearest to the exact decimal with three places
+/// (the division is correctly rounded), and below 2^52 thousandths two such
+/// decimals lie further apart than a double's spacing, so the decimal
+/// itself is that shortest text (the argument of [`push_rounded`]): it is
+/// written from the integer's digits. A test checks it against zmij.
+pub fn push_time_ms(out: &mut Vec<u8>, time_us: i64) {
+    const EXACT: u64 = 1 << 52;
+    let (ms, fraction) = (time_us / 1000, time_us % 1000);
+    let mut digits = itoa::Buffer::new();
+    if fraction == 0 {
+        out.extend_from_slice(digits.format(ms).as_bytes());
+    } else if time_us.unsigned_abs() < EXACT {
+        if time_us < 0 {
+            out.push(b'-');
+        }
+        out.extend_from_slice(digits.format(ms.unsigned_abs()).as_bytes());
+        let f = fraction.unsigned_abs() as usize;
+        let places = [
+            b'0' + (f / 100) as u8,
+            b'0' + (f / 10 % 10) as u8,
+            b'0' + (f % 10) as u8,
+        ];
+        // The fraction is not zero, so a digit other than 0 stops this.
+        let mut last = 3;
+        while places[last - 1] == b'0' {
+            last -= 1;
+        }
+        out.push(b'.');
+        out.extend_from_slice(&places[..last]);
+    } else {
+        push_float(out, time_us as f64 / 1000.0);
+    }
+}
+
 /// Writes `value`, a double nearest to a decimal of `decimals` places, as
 /// that decimal without trailing zeros (`231.5`, `230.0`), and says true;
 /// false, writing nothing, when it is not such a double or out of range.
@@ -194,26 +227,36 @@ fn push_rounded(out: &mut Vec<u8>, value: f64, decimals: u32) -> bool {
     }
     let mut buffer = itoa::Buffer::new();
     let text = buffer.format(scaled.abs() as u64).as_bytes();
-    if value < 0.0 {
-        out.push(b'-');
-    }
     // The digits with the point `decimals` from the right (231.05 is
     // 23105 and 2), zeros put before a short fraction (0.0001) and the
-    // trailing ones dropped, but one digit always after the point.
+    // trailing ones dropped, but one digit always after the point; made
+    // on the stack and written in one piece (a record has six of these).
     let places = decimals as usize;
     let (whole, fraction): (&[u8], &[u8]) = match text.len().checked_sub(places) {
         Some(0) | None => (b"0", text),
         Some(at) => text.split_at(at),
     };
-    out.extend_from_slice(whole);
-    out.push(b'.');
+    let mut number = [b'0'; 24];
+    let mut len = 0;
+    if value < 0.0 {
+        number[0] = b'-';
+        len = 1;
+    }
+    // At most 15 digits (the test above), a sign, a point and 4 places.
+    number[len..len + whole.len()].copy_from_slice(whole);
+    len += whole.len();
+    number[len] = b'.';
+    len += 1;
     match fraction.iter().rposition(|&b| b != b'0') {
         Some(last) => {
-            out.extend(std::iter::repeat_n(b'0', places - fraction.len()));
-            out.extend_from_slice(&fraction[..=last]);
+            // The zeros before a short fraction are already in the array.
+            len += places - fraction.len();
+            number[len..=len + last].copy_from_slice(&fraction[..=last]);
+            len += last + 1;
         }
-        None => out.push(b'0'),
+        None => len += 1,
     }
+    out.extend_from_slice(&number[..len]);
     true
 }
 

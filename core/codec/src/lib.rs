@@ -261,7 +261,9 @@ mod terminal;
 pub mod timestream_text;
 
 pub use decode::{Decoder, decode};
-pub use encode::{EncodedDimensions, MeasureKey, RecordWriter, encode, round_half_away, round_to};
+pub use encode::{
+    EncodedDimensions, MeasureKey, RecordWriter, encode, push_time_ms, round_half_away, round_to,
+};
 pub use limits::check_measure;
 pub use terminal::{has_control, printable};
 

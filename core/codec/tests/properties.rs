@@ -93,6 +93,27 @@ proptest! {
         // A value not rounded to those places falls back to the same text.
         prop_assert_eq!(written(x, Some(decimals)), written(x, None));
     }
+
+    /// A time is written from its digits: the text must be serde_json's
+    /// own for the same milliseconds as a double (or the whole number).
+    #[test]
+    fn times_are_written_as_serde_json_writes_their_milliseconds(
+        time_us in prop_oneof![
+            0i64..4_102_444_800_000_000,
+            -62_135_596_800_000_000i64..0,
+            any::<i64>(),
+            (-10_000i64..10_000),
+        ],
+    ) {
+        let mut out = Vec::new();
+        gridwatch_codec::push_time_ms(&mut out, time_us);
+        let expected = if time_us % 1000 == 0 {
+            serde_json::to_string(&(time_us / 1000)).unwrap()
+        } else {
+            serde_json::to_string(&(time_us as f64 / 1000.0)).unwrap()
+        };
+        prop_assert_eq!(String::from_utf8(out).unwrap(), expected, "{}", time_us);
+    }
 }
 
 proptest! {

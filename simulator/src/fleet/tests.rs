@@ -302,3 +302,35 @@ fn the_wire_bytes_are_the_codecs_encoding_of_the_reading() {
         assert_eq!(kinds.len(), expected, "{kinds:?}");
     }
 }
+
+/// A meter whose transformer summed it earlier in the slot steps over the
+/// draws of its power rather than making them again: its readings must be
+/// those of the same meter in a fleet where no transformer reports.
+#[test]
+fn a_meters_readings_do_not_depend_on_its_transformer_reporting_first() {
+    let meters = |transformers, feeders| {
+        let spec = FleetSpec {
+            smart_meters: 48,
+            feeders,
+            transformers,
+            interval_ms: 60_000,
+            anomaly_rate: 0.3,
+            ..FleetSpec::default()
+        };
+        let start = 1_699_999_980_000_000;
+        let mut fleet = Fleet::new(&spec, start);
+        let mut out = Vec::new();
+        while fleet.next_due_us().unwrap() < start + 40 * fleet.interval_us() {
+            let r = fleet.next_record().unwrap();
+            if dim(&r, "DeviceType") == Some("smart_meter") {
+                out.push((r.device_id, r.time_us, r.measures));
+            }
+        }
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        out
+    };
+    let alone = meters(0, 0);
+    let summed = meters(6, 2);
+    assert_eq!(alone.len(), 48 * 40);
+    assert_eq!(alone, summed);
+}
