@@ -37,6 +37,7 @@ fn meter_record(i: u64) -> Record {
         device_id: format!("c0ffee00-8b1e-4a7c-9d2f-{:012x}", i % 1000),
         time_us: T0 + i as i64 * 1_000,
         time_adjusted: false,
+        measure_keys: Vec::new(),
         measures: vec![
             ("voltage".into(), 229.0 + (i % 17) as f64 * 0.13),
             ("current".into(), 3.0 + (i % 7) as f64 * 0.21),
@@ -93,6 +94,7 @@ fn decode_typed(bytes: &[u8]) -> Result<Record, serde_json::Error> {
         device_id: t.device_id,
         time_us: (t.time_ms * 1000.0).round() as i64,
         time_adjusted: false,
+        measure_keys: Vec::new(),
         measures: measures
             .into_iter()
             .filter_map(|(name, v)| Some((name.to_owned(), v?)))
@@ -305,6 +307,7 @@ fn chart(c: &mut Criterion) {
             device_id: "meter-1".into(),
             time_us: T0 + s * 1_000_000,
             time_adjusted: false,
+            measure_keys: Vec::new(),
             measures: vec![("watt".into(), 500.0 + (s % 3600) as f64)],
             dimensions: vec![],
         })

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use gridwatch_types::BridgeTarget;
 
 use crate::cache::{Cache, Checkpoint, IngestBatch, Quarantined};
-use crate::codec::{self, MEASURE_SUFFIX, Record};
+use crate::codec::{self, Record};
 use crate::influx::client::Written;
 use crate::influx::{InfluxClient, InfluxError};
 use crate::ingest::ShardBatch;
@@ -160,12 +160,10 @@ pub fn to_timestream(r: &Record, config: &BridgeConfig) -> Vec<TsRecord> {
     let dims: Vec<Dimension> = dims.into_iter().filter_map(Result::ok).collect();
     let time = r.time_us.to_string();
     if config.multi_measure {
-        let values = r
-            .measures
-            .iter()
-            .filter_map(|(m, v)| {
+        let values = (r.measures.iter().enumerate())
+            .filter_map(|(i, (_, v))| {
                 MeasureValue::builder()
-                    .name(format!("{m}{MEASURE_SUFFIX}"))
+                    .name(r.measure_key(i))
                     .value(v.to_string())
                     .r#type(MeasureValueType::Double)
                     .build()
@@ -183,12 +181,13 @@ pub fn to_timestream(r: &Record, config: &BridgeConfig) -> Vec<TsRecord> {
                 .build(),
         ];
     }
-    r.measures
-        .iter()
-        .map(|(m, v)| {
+    (r.measures.iter().enumerate())
+        .map(|(i, (_, v))| {
             TsRecord::builder()
                 .set_dimensions(Some(dims.clone()))
-                .measure_name(format!("{m}{MEASURE_SUFFIX}"))
+                // The seed's Flink job names the measure by its key as
+                // written, suffix and all ("humidity_MEASURE" too).
+                .measure_name(r.measure_key(i))
                 .measure_value(v.to_string())
                 .measure_value_type(MeasureValueType::Double)
                 .time(time.clone())
@@ -416,6 +415,7 @@ mod tests {
             device_id: "m1".into(),
             time_us: 1_700_000_000_123_456,
             time_adjusted: false,
+            measure_keys: Vec::new(),
             measures: vec![("voltage".into(), 231.5), ("watt".into(), 800.0)],
             dimensions: vec![("Region".into(), "north".into())],
         }
@@ -446,10 +446,10 @@ mod tests {
         assert_eq!(dims, vec![("DeviceID", "m1"), ("Region", "north")]);
     }
 
-    /// The seed's Flink job keeps the suffix in the measure name; a record
-    /// read by its rules (suffix and time keys in any case, `TimeUnit`)
-    /// reaches Timestream with `_measure` names and its time to the
-    /// microsecond.
+    /// The seed's Flink job names a measure by its key as written, suffix
+    /// included in whatever case; a record read by its rules (suffix and
+    /// time keys in any case, `TimeUnit`) reaches Timestream under those
+    /// names and with its time to the microsecond.
     #[test]
     fn the_seed_jobs_rules_reach_timestream() {
         let wire = br#"{"time": 1700000000, "TimeUnit": "SECONDS", "DeviceID": "d1",
@@ -462,9 +462,9 @@ mod tests {
             names,
             [
                 "temperature_measure",
-                "humidity_measure",
+                "humidity_MEASURE",
                 "voltage_measure",
-                "watt_measure"
+                "watt_Measure"
             ]
         );
         assert!(recs.iter().all(|t| t.time() == Some("1700000000000000")));

@@ -207,6 +207,7 @@ mod tests {
             device_id: d.into(),
             time_us: t,
             time_adjusted: false,
+            measure_keys: Vec::new(),
             measures: vec![("watt".into(), w), ("voltage".into(), 230.0)],
             dimensions: vec![],
         }

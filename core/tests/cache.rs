@@ -16,6 +16,7 @@ fn rec(device: &str, t: i64, watt: f64) -> Record {
         device_id: device.into(),
         time_us: t,
         time_adjusted: false,
+        measure_keys: Vec::new(),
         measures: vec![("watt".into(), watt)],
         dimensions: vec![],
     }

@@ -49,6 +49,7 @@ fn build() -> (tempfile::TempDir, std::path::PathBuf, Data) {
                 device_id: d.to_string(),
                 time_us: t,
                 time_adjusted: false,
+                measure_keys: Vec::new(),
                 measures: vec![("watt".into(), watt), ("voltage".into(), volt)],
                 dimensions: vec![],
             });

@@ -272,6 +272,7 @@ impl Fleet {
             device_id: self.device_id(reading.device),
             time_us: reading.time_us,
             time_adjusted: false,
+            measure_keys: Vec::new(),
             measures: (reading.measures.as_slice().iter())
                 .map(|m| (m.name().to_owned(), m.value))
                 .collect(),

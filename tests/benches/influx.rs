@@ -35,6 +35,7 @@ fn readings(round: u64) -> Vec<Record> {
             time_us: (1_700_000_000_000 + round as i64 * READINGS as i64 * 10 + n as i64 * 10)
                 * 1000,
             time_adjusted: false,
+            measure_keys: Vec::new(),
             measures: vec![
                 ("voltage".into(), 230.1 + (n % 7) as f64 * 0.1),
                 ("watt".into(), 100.0 + (n % 500) as f64),

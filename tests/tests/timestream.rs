@@ -269,8 +269,11 @@ fn the_bridge_writes_batches_of_at_most_100_retries_quarantines_and_resumes() {
         for n in 0..13u64 {
             for d in 0..10 {
                 let device = format!("meter-{d}");
+                // One producer spells the suffix its own way, which the
+                // seed's Flink job keeps in the measure name.
+                let watt = if d == 9 { "watt_MEASURE" } else { "watt_measure" };
                 let data = format!(
-                    r#"{{"Time": {}, "DeviceID": "{device}", "voltage_measure": 230.{n}, "watt_measure": {}, "Region": "north"}}"#,
+                    r#"{{"Time": {}, "DeviceID": "{device}", "voltage_measure": 230.{n}, "{watt}": {}, "Region": "north"}}"#,
                     1_700_000_000_000u64 + n * 1000,
                     100 + n
                 );
@@ -352,6 +355,37 @@ fn the_bridge_writes_batches_of_at_most_100_retries_quarantines_and_resumes() {
         writes.iter().all(|n| *n <= 100),
         "no call over 100 records: {writes:?}"
     );
+    // Measure names as the producers wrote the keys, per device.
+    let mut names = std::collections::BTreeSet::new();
+    for (op, body) in proxy.requests.lock().unwrap().iter() {
+        if op != "WriteRecords" {
+            continue;
+        }
+        let body: Value = serde_json::from_slice(body).unwrap();
+        for r in body["Records"].as_array().unwrap() {
+            let device = r["Dimensions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["Name"] == "DeviceID")
+                .unwrap()["Value"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let spelled = device == "meter-9";
+            names.insert((spelled, r["MeasureName"].as_str().unwrap().to_owned()));
+        }
+    }
+    let expected: std::collections::BTreeSet<(bool, String)> = [
+        (false, "voltage_measure"),
+        (false, "watt_measure"),
+        (true, "voltage_measure"),
+        (true, "watt_MEASURE"),
+    ]
+    .into_iter()
+    .map(|(s, n)| (s, n.to_owned()))
+    .collect();
+    assert_eq!(names, expected);
 
     let conn = rusqlite::Connection::open(&cache).unwrap();
     let (code, reason): (String, String) = conn

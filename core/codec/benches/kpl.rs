@@ -21,6 +21,7 @@ fn meter_record(i: u64) -> Record {
         device_id: format!("c0ffee00-8b1e-4a7c-9d2f-{:012x}", i % 1000),
         time_us: T0 + i as i64 * 1_000,
         time_adjusted: false,
+        measure_keys: Vec::new(),
         measures: vec![
             ("voltage".into(), 229.0 + (i % 17) as f64 * 0.13),
             ("current".into(), 3.0 + (i % 7) as f64 * 0.21),

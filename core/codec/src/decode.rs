@@ -480,6 +480,7 @@ impl<'a> RawRecord<'a> {
         }
         out.measures.clear();
         out.dimensions.clear();
+        out.measure_keys.clear();
         let measures = &mut out.measures;
         for (key, value) in self.measures.drain(..) {
             let v = match &value {
@@ -512,6 +513,10 @@ impl<'a> RawRecord<'a> {
                     key: key.into_owned(),
                     found: "a measure with no name".into(),
                 });
+            }
+            if !key.ends_with(MEASURE_SUFFIX) {
+                // "humidity_MEASURE": the bridge writes it back as spelled.
+                out.measure_keys.push((measures.len(), key.clone()));
             }
             let name = match key {
                 Cow::Borrowed(k) => Cow::Borrowed(k.get(..stem_len).unwrap_or(k)),

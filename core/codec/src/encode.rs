@@ -10,11 +10,15 @@
 
 use crate::{DEVICE_KEY, MEASURE_SUFFIX, Record, TIME_KEY};
 
-/// Writes a record in the wire format (what the simulator puts on a stream).
+/// Writes a record in the wire format (what the simulator puts on a stream),
+/// each measure under its producer's key where it kept one.
 pub fn encode(record: &Record, out: &mut Vec<u8>) {
     let mut w = RecordWriter::start(out, record.time_us, &record.device_id);
-    for (name, value) in &record.measures {
-        w.measure(name, *value);
+    for (i, (name, value)) in record.measures.iter().enumerate() {
+        match record.measure_keys.iter().find(|(at, _)| *at == i) {
+            Some((_, key)) => w.measure_under(key, *value),
+            None => w.measure(name, *value),
+        }
     }
     for (key, value) in &record.dimensions {
         w.dimension(key, value);
@@ -48,6 +52,16 @@ impl<'o> RecordWriter<'o> {
         push_escaped(out, name);
         out.extend_from_slice(MEASURE_SUFFIX.as_bytes());
         out.extend_from_slice(b"\":");
+        push_value(out, value);
+    }
+
+    /// A measure under its whole key, suffix included, as a producer
+    /// spelled it ("humidity_MEASURE").
+    pub fn measure_under(&mut self, key: &str, value: f64) {
+        let out = &mut *self.out;
+        out.extend_from_slice(b",");
+        push_json_str(out, key);
+        out.push(b':');
         push_value(out, value);
     }
 

@@ -52,6 +52,26 @@ pub struct Record {
     /// Measure names without the `_measure` suffix ("voltage"), with values.
     pub measures: Vec<(String, f64)>,
     pub dimensions: Vec<(String, String)>,
+    /// The producer's own keys of the measures whose suffix it spelled
+    /// other than `_measure` ("humidity_MEASURE"), by index in `measures`:
+    /// one measure to Gridwatch, but the seed's Flink job names the
+    /// Timestream measure by the key as written, so the bridge does too.
+    /// Empty for nearly every record.
+    pub measure_keys: Vec<(usize, String)>,
+}
+
+impl Record {
+    /// Measure `i`'s key as its producer wrote it: `voltage_measure`, or
+    /// the spelling kept in [`Record::measure_keys`].
+    pub fn measure_key(&self, i: usize) -> Cow<'_, str> {
+        match self.measure_keys.iter().find(|(at, _)| *at == i) {
+            Some((_, key)) => Cow::Borrowed(key),
+            None => {
+                let name = self.measures.get(i).map_or("", |(n, _)| n.as_str());
+                Cow::Owned(format!("{name}{MEASURE_SUFFIX}"))
+            }
+        }
+    }
 }
 
 /// A decoded record that borrows its strings from the input where it can.
@@ -65,6 +85,8 @@ pub struct RecordRef<'a> {
     pub time_adjusted: bool,
     pub measures: Vec<(Cow<'a, str>, f64)>,
     pub dimensions: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// As [`Record::measure_keys`].
+    pub measure_keys: Vec<(usize, Cow<'a, str>)>,
 }
 
 impl RecordRef<'_> {
@@ -82,6 +104,11 @@ impl RecordRef<'_> {
                 .dimensions
                 .into_iter()
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            measure_keys: self
+                .measure_keys
+                .into_iter()
+                .map(|(i, k)| (i, k.into_owned()))
                 .collect(),
         }
     }

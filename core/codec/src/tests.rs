@@ -201,6 +201,7 @@ fn encode_then_decode_round_trips() {
         device_id: "meter \"7\" \\ \u{e9}".into(),
         time_us: 1_700_000_000_123_456,
         time_adjusted: false,
+        measure_keys: Vec::new(),
         measures: vec![("voltage".into(), 229.87), ("energy".into(), 1e-7)],
         dimensions: vec![("Region".into(), "north\\east".into())],
     };
@@ -466,6 +467,18 @@ fn the_seed_jobs_record_rules() {
     ] {
         let r = dec(&format!(r#"{{"Time": 1, "DeviceID": "d", "{key}": 230}}"#)).unwrap();
         assert_eq!(r.measures, vec![(stem.to_string(), 230.0)], "{key}");
+        // The key as written is kept where the suffix is spelled otherwise,
+        // and written back so by the encoder.
+        assert_eq!(r.measure_key(0), key);
+        let kept: &[(usize, String)] = match key.ends_with("_measure") {
+            true => &[],
+            false => &[(0, key.to_string())],
+        };
+        assert_eq!(r.measure_keys, kept, "{key}");
+        let mut wire = Vec::new();
+        encode(&r, &mut wire);
+        assert!(String::from_utf8_lossy(&wire).contains(&format!("\"{key}\":230")));
+        assert_eq!(dec(std::str::from_utf8(&wire).unwrap()).unwrap(), r);
     }
     // Not a measure: no underscore, or the suffix elsewhere.
     let r = dec(

@@ -42,6 +42,7 @@ fn record() -> impl Strategy<Value = Record> {
                 device_id,
                 time_us,
                 time_adjusted: false,
+                measure_keys: Vec::new(),
                 measures,
                 dimensions,
             }

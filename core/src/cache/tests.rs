@@ -6,6 +6,7 @@ fn rec(device: &str, t: i64, v: f64) -> Record {
         device_id: device.into(),
         time_us: t,
         time_adjusted: false,
+        measure_keys: Vec::new(),
         measures: vec![("watt".into(), v), ("voltage".into(), 230.0 + v / 100.0)],
         dimensions: vec![("Region".into(), "north".into())],
     }

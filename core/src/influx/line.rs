@@ -78,6 +78,7 @@ mod tests {
             device_id: "m 1,a".into(),
             time_us: 1_700_000_000_123_456,
             time_adjusted: false,
+            measure_keys: Vec::new(),
             measures: vec![("voltage".into(), 231.5), ("watt".into(), 800.0)],
             dimensions: vec![
                 ("Region".into(), "north=x".into()),

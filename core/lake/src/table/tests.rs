@@ -138,6 +138,7 @@ fn rec(d: &str, t: i64, m: &[(&str, f64)], dims: &[(&str, &str)]) -> Record {
         device_id: d.into(),
         time_us: t,
         time_adjusted: false,
+        measure_keys: Vec::new(),
         measures: m.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         dimensions: dims
             .iter()
