@@ -334,3 +334,31 @@ fn a_meters_readings_do_not_depend_on_its_transformer_reporting_first() {
     assert_eq!(alone.len(), 48 * 40);
     assert_eq!(alone, summed);
 }
+
+/// The slot's radix sort against the comparison sort it replaced, on
+/// lists made as `fill_slot` makes them (in device order, ties included)
+/// and for intervals from a millisecond to a day.
+#[test]
+fn the_slots_sort_is_the_comparison_sort() {
+    let mut r = crate::signal::Rng::new(5);
+    for interval_us in [
+        1_000,
+        1_000_000,
+        900_000_000,
+        86_400_000_000,
+        7 * 86_400_000_000,
+    ] {
+        let slot_us = 1_700_000_000_000_000 / interval_us * interval_us;
+        let mut due: Vec<(i64, u32)> = (0..5_000)
+            .map(|d| {
+                // Some ties: a few distinct times only at the shortest interval.
+                let offset = (r.uniform() * interval_us as f64) as i64;
+                (slot_us + offset, d)
+            })
+            .collect();
+        let mut expected = due.clone();
+        expected.sort_unstable();
+        super::sort_by_time(&mut due, &mut Vec::new(), slot_us, interval_us);
+        assert_eq!(due, expected, "{interval_us}");
+    }
+}
