@@ -145,6 +145,49 @@ fn in_turns(records: &[Record], rt: &tokio::runtime::Runtime) {
     );
 }
 
+/// Both sides must write the same lake: the same lines in the same hour
+/// partitions, byte for byte (the file names and cuts aside). A race
+/// against a loop that writes something else would measure nothing.
+fn same_lake(records: &[Record], rt: &tokio::runtime::Runtime) {
+    let ours = tempfile::tempdir().unwrap();
+    rt.block_on(simulate(ours.path()));
+    let bare = tempfile::tempdir().unwrap();
+    bare_loop(records, bare.path());
+    let (ours, bare) = (
+        lines(&json_root(ours.path())),
+        lines(&json_root(bare.path())),
+    );
+    assert_eq!(ours.len(), records.len());
+    assert!(
+        ours == bare,
+        "the simulator and the bare loop wrote different lakes"
+    );
+}
+
+/// Every line under `root`, with the partition folder it is in, sorted.
+fn lines(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let partition = folder.strip_prefix(root).unwrap().to_path_buf();
+            let bytes = std::fs::read(&path).unwrap();
+            out.extend(
+                (bytes.split(|&b| b == b'\n'))
+                    .filter(|line| !line.is_empty())
+                    .map(|line| (partition.clone(), line.to_vec())),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A fresh folder, with the removal of the last turn's files flushed
 /// first: otherwise the next turn's first fsync commits the file system's
 /// journal of those removals, and the turn after a removal pays for it.
@@ -164,6 +207,7 @@ fn lake(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    same_lake(&records, &rt);
     in_turns(&records, &rt);
     let mut group = c.benchmark_group("simulate_to_lake");
     group.sample_size(10);
