@@ -222,6 +222,9 @@ impl RecordSink for LakeSink {
 mod tests {
     use super::*;
 
+    /// 2023-11-14T22:00:00Z, the hour of the tests' first records.
+    const T0_HOUR: i64 = 1_699_999_200_000_000;
+
     #[tokio::test]
     async fn files_land_in_their_hour_partition_with_firehose_names() {
         let dir = tempfile::tempdir().unwrap();
@@ -233,12 +236,12 @@ mod tests {
             .await
             .unwrap();
         sink.flush().await.unwrap();
-        let h22 = dir
-            .path()
-            .join("readings/json/year=2023/month=11/day=14/hour=22");
-        let h23 = dir
-            .path()
-            .join("readings/json/year=2023/month=11/day=14/hour=23");
+        let h22 = partition(&json_root(dir.path()), T0_HOUR);
+        let h23 = partition(&json_root(dir.path()), T0_HOUR + MICROS_PER_HOUR);
+        // Firehose's own layout, written out.
+        let layout = "readings/json/year=2023/month=11/day=14/hour=";
+        assert_eq!(h22, dir.path().join(format!("{layout}22")));
+        assert_eq!(h23, dir.path().join(format!("{layout}23")));
         let files: Vec<_> = std::fs::read_dir(&h22)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -275,9 +278,7 @@ mod tests {
                 .unwrap();
         }
         sink.flush().await.unwrap();
-        let h22 = dir
-            .path()
-            .join("readings/json/year=2023/month=11/day=14/hour=22");
+        let h22 = partition(&json_root(dir.path()), T0_HOUR);
         let mut files: Vec<_> = std::fs::read_dir(&h22)
             .unwrap()
             .map(|e| e.unwrap().path())

@@ -509,6 +509,29 @@ impl Fault {
 pub type FaultRule = dyn Fn(&str, u64) -> Option<Fault> + Send + Sync;
 
 impl FaultProxy {
+    /// Each Timestream record the proxy passed in `WriteRecords` calls, as
+    /// (its `DeviceID` dimension, measure name, time), in order.
+    pub fn timestream_writes(&self) -> Vec<(String, String, String)> {
+        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let bodies = requests.iter().filter(|(op, _)| op == "WriteRecords");
+        let mut out = Vec::new();
+        for (_, body) in bodies {
+            let body: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
+            for r in body["Records"].as_array().into_iter().flatten() {
+                let device = (r["Dimensions"].as_array().into_iter().flatten())
+                    .find(|d| d["Name"] == "DeviceID")
+                    .and_then(|d| d["Value"].as_str());
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+                out.push((
+                    device.unwrap_or_default().to_owned(),
+                    text(&r["MeasureName"]),
+                    text(&r["Time"]),
+                ));
+            }
+        }
+        out
+    }
+
     pub fn start(upstream: u16, rule: std::sync::Arc<FaultRule>) -> FaultProxy {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

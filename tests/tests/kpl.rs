@@ -414,28 +414,8 @@ fn the_bridge_writes_each_user_record_once() {
     );
     // Every user record's two measures, each written once.
     let mut written: BTreeMap<(String, String, String), u32> = BTreeMap::new();
-    for (op, body) in proxy.requests.lock().unwrap().iter() {
-        if op != "WriteRecords" {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
-        for r in v["Records"].as_array().unwrap() {
-            let device = r["Dimensions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|d| d["Name"] == "DeviceID")
-                .unwrap()["Value"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            let key = (
-                device,
-                r["MeasureName"].as_str().unwrap().to_owned(),
-                r["Time"].as_str().unwrap().to_owned(),
-            );
-            *written.entry(key).or_default() += 1;
-        }
+    for key in proxy.timestream_writes() {
+        *written.entry(key).or_default() += 1;
     }
     assert_eq!(written.len(), 2 * want.len());
     assert!(written.values().all(|n| *n == 1), "{written:?}");

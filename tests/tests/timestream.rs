@@ -356,26 +356,10 @@ fn the_bridge_writes_batches_of_at_most_100_retries_quarantines_and_resumes() {
         "no call over 100 records: {writes:?}"
     );
     // Measure names as the producers wrote the keys, per device.
-    let mut names = std::collections::BTreeSet::new();
-    for (op, body) in proxy.requests.lock().unwrap().iter() {
-        if op != "WriteRecords" {
-            continue;
-        }
-        let body: Value = serde_json::from_slice(body).unwrap();
-        for r in body["Records"].as_array().unwrap() {
-            let device = r["Dimensions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|d| d["Name"] == "DeviceID")
-                .unwrap()["Value"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            let spelled = device == "meter-9";
-            names.insert((spelled, r["MeasureName"].as_str().unwrap().to_owned()));
-        }
-    }
+    let names: std::collections::BTreeSet<(bool, String)> = (proxy.timestream_writes())
+        .into_iter()
+        .map(|(device, measure, _)| (device == "meter-9", measure))
+        .collect();
     let expected: std::collections::BTreeSet<(bool, String)> = [
         (false, "voltage_measure"),
         (false, "watt_measure"),
