@@ -13,7 +13,7 @@ use gridwatch_types::{
     Variable, VariableValue,
 };
 
-pub use layout::{panel_rects, refresh_seconds};
+pub use layout::{ROW_PX, panel_rects, refresh_seconds};
 
 use crate::backend::{Answer, Outbox};
 
