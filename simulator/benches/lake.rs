@@ -70,7 +70,10 @@ fn measure_key(name: &str) -> std::borrow::Cow<'static, str> {
 /// The bare loop: the same records, serialised with serde_json, a file
 /// per hour partition or per 5 MiB, as the sink cuts them, each written
 /// whole (temporary name, fsync, rename) as the sink writes its files.
-fn bare_loop(records: &[Record], dir: &Path) -> u64 {
+fn bare_loop<R: std::borrow::Borrow<Record>>(
+    records: impl IntoIterator<Item = R>,
+    dir: &Path,
+) -> u64 {
     let root = json_root(dir);
     let mut buffer = Vec::with_capacity(5 << 20);
     let mut hour = None;
@@ -84,7 +87,10 @@ fn bare_loop(records: &[Record], dir: &Path) -> u64 {
         gridwatch_core::files::write_whole(&folder.join(format!("bare-{files}")), buffer).unwrap();
         buffer.clear();
     };
+    let mut n = 0;
     for r in records {
+        let r = r.borrow();
+        n += 1;
         let h = r.time_us.div_euclid(3_600_000_000) * 3_600_000_000;
         if hour != Some(h) || buffer.len() > (5 << 20) - 1024 {
             if let Some(old) = hour {
@@ -98,7 +104,18 @@ fn bare_loop(records: &[Record], dir: &Path) -> u64 {
     if let Some(old) = hour {
         flush(old, &mut buffer);
     }
-    records.len() as u64
+    n
+}
+
+/// The same work the plain way, a baseline that does neither more nor
+/// less than the simulator: the same fleet's readings made as `Record`s
+/// (owned strings) inside the timer and written by the bare loop.
+fn serde_simulator(dir: &Path) -> u64 {
+    let mut fleet = Fleet::new(&spec(), START_US);
+    let records = std::iter::from_fn(|| {
+        (fleet.next_due_us()? < START_US + SPAN_US).then(|| fleet.next_record())?
+    });
+    bare_loop(records, dir)
 }
 
 async fn simulate(dir: &Path) -> u64 {
@@ -115,33 +132,47 @@ async fn simulate(dir: &Path) -> u64 {
         .records
 }
 
-/// The two taken in turns (simulator, bare loop, simulator, …), so that
-/// what else the machine does over the run falls on both alike; criterion
-/// measures one after the other, and on a shared machine their ratio
-/// moves by a tenth between runs. The ratio of the medians printed here is
-/// the figure BENCHMARKS.md gives.
+/// The sides taken in turns (simulator, bare loop, plain simulator; then
+/// bare loop, plain simulator, simulator; …), so that what else the
+/// machine does over the run falls on all alike; criterion measures one after the other, and on a shared
+/// machine their ratio moves by a tenth between runs. The ratios of the
+/// medians printed here are the figures BENCHMARKS.md gives.
 fn in_turns(records: &[Record], rt: &tokio::runtime::Runtime) {
-    const TURNS: usize = 21;
+    const TURNS: usize = 21; // a multiple of the three sides
     let mut ours = Vec::with_capacity(TURNS);
     let mut bare = Vec::with_capacity(TURNS);
-    for _ in 0..TURNS {
-        let dir = settled_dir();
-        let started = Instant::now();
-        assert_eq!(rt.block_on(simulate(dir.path())), records.len() as u64);
-        ours.push(started.elapsed());
-        drop(dir);
-        let dir = settled_dir();
-        let started = Instant::now();
-        bare_loop(records, dir.path());
-        bare.push(started.elapsed());
+    let mut plain = Vec::with_capacity(TURNS);
+    for turn in 0..TURNS {
+        // Each side goes first, second and third as often: what one side
+        // leaves behind (a heap grown by the plain simulator's strings)
+        // falls on each of the others alike.
+        for side in (0..3).map(|k| (k + turn) % 3) {
+            let dir = settled_dir();
+            let started = Instant::now();
+            let n = match side {
+                0 => rt.block_on(simulate(dir.path())),
+                1 => bare_loop(records, dir.path()),
+                _ => serde_simulator(dir.path()),
+            };
+            let took = started.elapsed();
+            assert_eq!(n, records.len() as u64);
+            [&mut ours, &mut bare, &mut plain][side].push(took);
+        }
     }
-    ours.sort();
-    bare.sort();
-    let (ours, bare) = (ours[TURNS / 2], bare[TURNS / 2]);
+    let median = |mut times: Vec<std::time::Duration>| {
+        times.sort();
+        times[TURNS / 2]
+    };
+    let (ours, bare, plain) = (median(ours), median(bare), median(plain));
     println!(
         "simulate_to_lake in turns ({TURNS} each, medians): simulator {ours:?}, bare loop {bare:?}: \
          the simulator runs at {:.2} of the bare loop's speed",
         bare.as_secs_f64() / ours.as_secs_f64()
+    );
+    println!(
+        "simulate_to_lake in turns: the plain simulator (Records, serde_json) {plain:?}: \
+         the simulator runs at {:.2}x its speed",
+        plain.as_secs_f64() / ours.as_secs_f64()
     );
 }
 
@@ -161,6 +192,13 @@ fn same_lake(records: &[Record], rt: &tokio::runtime::Runtime) {
     assert!(
         ours == bare,
         "the simulator and the bare loop wrote different lakes"
+    );
+    let plain = tempfile::tempdir().unwrap();
+    serde_simulator(plain.path());
+    let plain = lines(&json_root(plain.path()));
+    assert!(
+        ours == plain,
+        "the simulator and its plain twin wrote different lakes"
     );
 }
 
