@@ -15,8 +15,8 @@ use crate::{DEVICE_KEY, MEASURE_SUFFIX, Record, TIME_KEY};
 pub fn encode(record: &Record, out: &mut Vec<u8>) {
     let mut w = RecordWriter::start(out, record.time_us, &record.device_id);
     for (i, (name, value)) in record.measures.iter().enumerate() {
-        match record.measure_keys.iter().find(|(at, _)| *at == i) {
-            Some((_, key)) => w.measure_under(key, *value),
+        match record.spelled_key(i) {
+            Some(key) => w.measure_under(key, *value),
             None => w.measure(name, *value),
         }
     }

@@ -61,11 +61,19 @@ pub struct Record {
 }
 
 impl Record {
+    /// Measure `i`'s key when its producer spelled the suffix otherwise
+    /// ([`Record::measure_keys`]); None for `_measure`.
+    pub fn spelled_key(&self, i: usize) -> Option<&str> {
+        (self.measure_keys.iter())
+            .find(|(at, _)| *at == i)
+            .map(|(_, key)| key.as_str())
+    }
+
     /// Measure `i`'s key as its producer wrote it: `voltage_measure`, or
     /// the spelling kept in [`Record::measure_keys`].
     pub fn measure_key(&self, i: usize) -> Cow<'_, str> {
-        match self.measure_keys.iter().find(|(at, _)| *at == i) {
-            Some((_, key)) => Cow::Borrowed(key),
+        match self.spelled_key(i) {
+            Some(key) => Cow::Borrowed(key),
             None => {
                 let name = self.measures.get(i).map_or("", |(n, _)| n.as_str());
                 Cow::Owned(format!("{name}{MEASURE_SUFFIX}"))
