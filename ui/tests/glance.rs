@@ -118,15 +118,10 @@ fn charts_label_their_values_units_and_times_and_say_the_nearest_reading() {
     // The fleet's power in the same units, scaled. Its chart asks for its
     // own series, which may come a few frames after the device's on a
     // loaded machine: waited for, with a hang guard, as the other waits.
-    let asked = std::time::Instant::now();
-    let fleet = loop {
-        let fleet = axes(&h, "fleet power");
-        if value_ticks(&fleet).len() >= 3 || asked.elapsed() > std::time::Duration::from_secs(30) {
-            break fleet;
-        }
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(30));
-    };
+    common::step_until_drawn(&mut h, "the fleet chart's value ticks", |h| {
+        value_ticks(&axes(h, "fleet power")).len() >= 3
+    });
+    let fleet = axes(&h, "fleet power");
     assert!(value_ticks(&fleet).len() >= 3, "{fleet}");
 
     // Hovering says the nearest reading's value and time: the reading the

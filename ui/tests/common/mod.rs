@@ -188,8 +188,18 @@ pub fn step_until(
     what: &str,
     done: impl Fn(&GridwatchUi) -> bool,
 ) {
+    step_until_drawn(h, what, |h| done(h.state()));
+}
+
+/// As [`step_until`], for a condition on what is drawn (the harness's
+/// widgets) rather than on the app's state.
+pub fn step_until_drawn(
+    h: &mut Harness<'static, GridwatchUi>,
+    what: &str,
+    done: impl Fn(&Harness<'static, GridwatchUi>) -> bool,
+) {
     let start = Instant::now();
-    while !done(h.state()) {
+    while !done(h) {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "gave up waiting for {what}"
